@@ -1,0 +1,186 @@
+// Package recipient parses and validates the recipients of a secure mail.
+//
+// A recipient is one of three kinds:
+//
+//   - an e-mail address: an RFC 5322 addr-spec, optionally with a display
+//     name ("Jens Hansen <jens@example.dk>"), restricted to what an RFC 6409
+//     submission server accepts; internationalised domains are converted to
+//     A-labels (IDNA 2008, UTS #46 lookup);
+//   - a CPR number, the personal identification number of a private person
+//     in Denmark (DDMMYY-SSSS), delivered through Digital Post;
+//   - a CVR number, the registration number of a Danish company (8 digits),
+//     delivered through Digital Post.
+//
+// Parse decides the kind from the text; every rejection is an *Error with a
+// typed Reason that i18n turns into a Danish or English sentence naming the
+// input.
+package recipient
+
+import (
+	"strings"
+	"time"
+	"unicode"
+
+	"sikkermail/internal/i18n"
+)
+
+// Kind says what a recipient is.
+type Kind int
+
+// The kinds of recipient.
+const (
+	Email Kind = iota + 1
+	CPR
+	CVR
+)
+
+// String returns the stable lower-case name used in CLI and JSON output.
+func (k Kind) String() string {
+	switch k {
+	case Email:
+		return "email"
+	case CPR:
+		return "cpr"
+	case CVR:
+		return "cvr"
+	}
+	return "unknown"
+}
+
+// Recipient is a validated recipient.
+type Recipient struct {
+	Kind Kind
+	// Input is the text the user typed, with surrounding space removed.
+	Input string
+
+	// Name is the display name of an e-mail recipient, if one was given.
+	Name string
+	// Address is the addr-spec of an e-mail recipient: the local part as
+	// typed (quoted only where RFC 5322 requires it) and the domain in
+	// lower-case A-labels, e.g. "jens@xn--kbenhavn-54a.dk".
+	Address string
+	// Internal is true for an e-mail address in one of the institution's
+	// own domains (see Parser.Internal).
+	Internal bool
+
+	// Number is the CPR number (10 digits) or CVR number (8 digits),
+	// without separators or prefix.
+	Number string
+	// Birthdate is the date of birth a CPR number encodes (UTC midnight).
+	Birthdate time.Time
+	// Mod11 reports whether a CPR number passes the old modulus-11 check.
+	// Numbers issued since 2007 may fail it and are still valid, so this is
+	// information, never a reason to reject.
+	Mod11 bool
+}
+
+// String returns the recipient in canonical form: the address for e-mail,
+// DDMMYY-SSSS for CPR, the 8 digits for CVR.
+func (r *Recipient) String() string {
+	switch r.Kind {
+	case Email:
+		return r.Address
+	case CPR:
+		return r.Number[:6] + "-" + r.Number[6:]
+	case CVR:
+		return r.Number
+	}
+	return r.Input
+}
+
+// Domain returns the domain of an e-mail recipient (A-labels, lower case),
+// or "" for CPR and CVR recipients.
+func (r *Recipient) Domain() string {
+	if r.Kind != Email {
+		return ""
+	}
+	return r.Address[strings.LastIndexByte(r.Address, '@')+1:]
+}
+
+// Notes returns information about a valid recipient that the user should
+// see but that is no reason to stop, such as a CPR number that fails the
+// modulus-11 check.
+func (r *Recipient) Notes() []i18n.Message {
+	if r.Kind == CPR && !r.Mod11 {
+		return []i18n.Message{{Key: "recipient.note.cpr_mod11", Args: map[string]any{"Input": r.String()}}}
+	}
+	return nil
+}
+
+// Parser parses recipients for one institution.
+type Parser struct {
+	// Internal holds the institution's own mail domains.
+	Internal Domains
+}
+
+// Parse parses s with no internal domains; see Parser.Parse.
+func Parse(s string) (*Recipient, error) {
+	return Parser{}.Parse(s)
+}
+
+// Parse decides whether s is an e-mail address, a CPR number or a CVR
+// number, and validates it. Text with an '@' or '<' is an e-mail address;
+// otherwise, ignoring spaces and dashes, 10 digits are a CPR number and 8
+// digits (or any digits after a "DK" prefix) a CVR number. The error is
+// always an *Error.
+func (p Parser) Parse(s string) (*Recipient, error) {
+	in := strings.TrimSpace(s)
+	if in == "" {
+		return nil, &Error{Input: in, Reason: Empty}
+	}
+	if i := strings.IndexFunc(in, unicode.IsControl); i >= 0 {
+		return nil, &Error{Input: printable(in), Reason: ControlCharacter}
+	}
+	if strings.ContainsAny(in, "@<") {
+		r, err := parseEmail(in)
+		if err != nil {
+			return nil, err
+		}
+		r.Internal = p.Internal.Contains(r.Domain())
+		return r, nil
+	}
+	compact := strings.Map(func(c rune) rune {
+		if c == ' ' || c == '-' || c == '\u00a0' {
+			return -1
+		}
+		return c
+	}, in)
+	if len(compact) >= 2 && strings.EqualFold(compact[:2], "DK") {
+		return parseCVR(in, compact[2:])
+	}
+	if compact == "" || strings.IndexFunc(compact, notDigit) >= 0 {
+		return nil, &Error{Input: in, Reason: NotRecognised}
+	}
+	switch len(compact) {
+	case 10:
+		return parseCPR(in, compact)
+	case 8:
+		return parseCVR(in, compact)
+	}
+	return nil, &Error{Input: in, Reason: WrongLength, Detail: itoa(len(compact))}
+}
+
+func notDigit(c rune) bool { return c < '0' || c > '9' }
+
+// printable replaces control characters so that an input can be shown.
+func printable(s string) string {
+	return strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return '\uFFFD'
+		}
+		return c
+	}, s)
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}
