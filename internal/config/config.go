@@ -1,0 +1,167 @@
+// Package config reads sikkermail's settings file and provides the built-in
+// demo environment used when there is none.
+//
+// The file is TOML, by default config.toml in the user's configuration
+// directory (os.UserConfigDir()/sikkermail). Unknown keys are an error, so a
+// misspelt setting is never silently ignored. Secrets (passwords, private
+// keys) never live in this file; they are kept by the OS keyring.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/recipient"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	// Language of the user interface: "da" (default) or "en".
+	Language    string      `toml:"language"`
+	Institution Institution `toml:"institution"`
+
+	// Demo is true for the built-in demo environment.
+	Demo bool `toml:"-"`
+	// File is the path the configuration was read from, "" for the demo.
+	File string `toml:"-"`
+}
+
+// Institution describes the organisation that sends.
+type Institution struct {
+	Name string `toml:"name"`
+	// CVR is the institution's own CVR number (the Digital Post sender).
+	CVR string `toml:"cvr"`
+	// Domains are the institution's own mail domains: recipients there are
+	// internal and need no encryption.
+	Domains []string `toml:"domains"`
+}
+
+// DemoDomain is the mail domain of the demo institution. It is under the
+// .example top-level domain (RFC 2606), so it can never be a real one.
+const DemoDomain = "hoejskole.example"
+
+// Demo returns the built-in demo environment.
+func Demo() *Config {
+	return &Config{
+		Language: string(i18n.Danish),
+		Institution: Institution{
+			Name:    "Demo Professionshøjskole",
+			CVR:     "29403473",
+			Domains: []string{DemoDomain},
+		},
+		Demo: true,
+	}
+}
+
+// DefaultPath returns where the settings file lives by default.
+func DefaultPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	return filepath.Join(dir, "sikkermail", "config.toml"), nil
+}
+
+// Load reads the settings file at path. An empty path means DefaultPath,
+// and a missing default file means the demo environment; a missing file
+// that was named explicitly is an error.
+func Load(path string) (*Config, error) {
+	explicit := path != ""
+	if !explicit {
+		p, err := DefaultPath()
+		if err != nil {
+			return Demo(), nil
+		}
+		path = p
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return Demo(), nil
+	}
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	var c Config
+	md, err := toml.Decode(string(b), &c)
+	if err != nil {
+		return nil, &Error{File: path, Err: err}
+	}
+	if un := md.Undecoded(); len(un) > 0 {
+		keys := make([]string, len(un))
+		for i, k := range un {
+			keys[i] = k.String()
+		}
+		slices.Sort(keys)
+		return nil, &Error{File: path, Err: fmt.Errorf("unknown setting %s", strings.Join(keys, ", "))}
+	}
+	c.File = path
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks the values that can be checked without the network.
+func (c *Config) Validate() error {
+	if c.Language != "" {
+		if _, err := i18n.ParseLang(c.Language); err != nil {
+			return &Error{File: c.File, Err: err}
+		}
+	}
+	for _, d := range c.Institution.Domains {
+		if _, err := recipient.NewDomains(d); err != nil {
+			return &Error{File: c.File, Domain: d, Err: err}
+		}
+	}
+	return nil
+}
+
+// Lang returns the configured language, Danish when unset.
+func (c *Config) Lang() i18n.Lang {
+	if l, err := i18n.ParseLang(c.Language); err == nil {
+		return l
+	}
+	return i18n.Danish
+}
+
+// InternalDomains returns the institution's domains as a set.
+func (c *Config) InternalDomains() (recipient.Domains, error) {
+	d, err := recipient.NewDomains(c.Institution.Domains...)
+	if err != nil {
+		return recipient.Domains{}, &Error{File: c.File, Err: err}
+	}
+	return d, nil
+}
+
+// Error is a settings file that cannot be used.
+type Error struct {
+	File string
+	// Domain is set when an internal domain is invalid.
+	Domain string
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Domain != "" {
+		return fmt.Sprintf("config: %s: internal domain %q: %v", e.File, e.Domain, e.Err)
+	}
+	return fmt.Sprintf("config: %s: %v", e.File, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Localize names the sentence for a user.
+func (e *Error) Localize() i18n.Message {
+	if e.Domain != "" {
+		return i18n.Message{Key: "config.invalid_domain", Args: map[string]any{"File": e.File, "Domain": e.Domain}}
+	}
+	return i18n.Message{Key: "config.load", Args: map[string]any{"File": e.File, "Err": e.Err.Error()}}
+}

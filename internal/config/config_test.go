@@ -1,0 +1,72 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sikkermail/internal/i18n"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoad(t *testing.T) {
+	p := write(t, "language = \"en\"\n[institution]\nname = \"K\"\ndomains = [\"Kommune.example\"]\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Demo || c.File != p || c.Lang() != i18n.English {
+		t.Errorf("got %+v", c)
+	}
+	d, err := c.InternalDomains()
+	if err != nil || !d.Contains("kommune.example") {
+		t.Errorf("internal domains %v, %v", d, err)
+	}
+}
+
+func TestLoadDefault(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	c, err := Load("")
+	if err != nil || !c.Demo {
+		t.Fatalf("no default file: %+v, %v; want the demo", c, err)
+	}
+	if c.Lang() != i18n.Danish {
+		t.Errorf("demo language %s", c.Lang())
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	for body, want := range map[string]string{
+		"[institution]\ndomain = [\"x.example\"]\n":   "unknown setting institution.domain",
+		"[institution]\ndomains = [\"not a domain\"]": "not a domain",
+		"language = \"de\"\n":                         "unknown language",
+		"[institution\n":                              "toml",
+	} {
+		p := write(t, body)
+		_, err := Load(p)
+		var ce *Error
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want *Error containing %q", body, err, want)
+			continue
+		}
+		for _, l := range i18n.Langs {
+			if s := l.Error(err); !strings.Contains(s, p) {
+				t.Errorf("%s sentence %q does not name the file", l, s)
+			}
+		}
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.toml")); err == nil {
+		t.Error("an explicitly named missing file is not an error")
+	}
+}
