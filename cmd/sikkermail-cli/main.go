@@ -1,0 +1,124 @@
+// Command sikkermail-cli is sikkermail without a window: it checks
+// recipients now, and sends, manages the outbox and rights, and decrypts
+// and verifies as those capabilities arrive. It builds without cgo.
+//
+// Usage:
+//
+//	sikkermail-cli [--lang da|en] [--config FILE | --demo] COMMAND [ARGS]
+//
+// Exit status: 0 on success, 1 when a check found a recipient that cannot
+// receive securely, 2 for a usage or configuration error.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+	"sikkermail/internal/i18n"
+)
+
+// Version is the program's version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli is one invocation: its streams, language and (once loaded) core.
+type cli struct {
+	stdout, stderr io.Writer
+	lang           i18n.Lang
+	langSet        bool // by --lang or SIKKERMAIL_LANG; the settings file does not override it
+	cfgPath        string
+	demo           bool
+}
+
+// errUsage is a usage error already explained to the user.
+var errUsage = errors.New("usage")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c := &cli{stdout: stdout, stderr: stderr, lang: i18n.Danish}
+	if l, err := i18n.ParseLang(os.Getenv("SIKKERMAIL_LANG")); err == nil {
+		c.lang, c.langSet = l, true
+	}
+	fs := flag.NewFlagSet("sikkermail-cli", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	langFlag := fs.String("lang", "", "")
+	fs.StringVar(&c.cfgPath, "config", "", "")
+	fs.BoolVar(&c.demo, "demo", false, "")
+	if err := fs.Parse(args); err != nil {
+		return c.usageError(err)
+	}
+	if *langFlag != "" {
+		l, err := i18n.ParseLang(*langFlag)
+		if err != nil {
+			return c.usageError(err)
+		}
+		c.lang, c.langSet = l, true
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, c.lang.T("cli.usage", nil))
+		return 2
+	}
+	var err error
+	switch cmd := args[0]; cmd {
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, c.lang.T("cli.usage", nil))
+		return 0
+	case "version":
+		fmt.Fprintln(stdout, "sikkermail-cli", Version)
+		return 0
+	case "check":
+		err = c.check(args[1:])
+	default:
+		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": cmd}))
+		return 2
+	}
+	var red errRed
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &red):
+		return 1
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	c.fail(c.lang.Error(err))
+	return 2
+}
+
+// errRed means a command ran and reported a recipient that is red.
+type errRed struct{ n int }
+
+func (e errRed) Error() string { return fmt.Sprintf("%d recipient(s) cannot receive securely", e.n) }
+
+// core loads the configuration and returns a Core. The language follows
+// the settings file unless --lang or SIKKERMAIL_LANG said otherwise.
+func (c *cli) core() (*core.Core, error) {
+	var cfg *config.Config
+	var err error
+	if c.demo {
+		cfg = config.Demo()
+	} else if cfg, err = config.Load(c.cfgPath); err != nil {
+		return nil, err
+	}
+	if !c.langSet {
+		c.lang = cfg.Lang()
+	}
+	return core.New(cfg)
+}
+
+func (c *cli) fail(msg string) {
+	fmt.Fprintln(c.stderr, "sikkermail-cli:", msg)
+}
+
+func (c *cli) usageError(err error) int {
+	c.fail(c.lang.T("cli.bad_flag", map[string]any{"Err": err.Error()}))
+	return 2
+}
