@@ -1,0 +1,44 @@
+// Command sikkermail is the desktop client for sending secure mail.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"fyne.io/fyne/v2/app"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+	"sikkermail/internal/i18n"
+	"sikkermail/ui"
+)
+
+func main() {
+	cfgPath := flag.String("config", "", "settings file (default: the user's config dir; none: the demo environment)")
+	demo := flag.Bool("demo", false, "use the built-in demo environment, whatever the settings file says")
+	shots := flag.String("screenshots", "", "render every screen to PNG files in this folder, then quit")
+	flag.Parse()
+
+	cfg, err := config.Load(*cfgPath)
+	if *demo {
+		cfg, err = config.Demo(), nil
+	}
+	var c *core.Core
+	if err == nil {
+		c, err = core.New(cfg)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sikkermail:", i18n.FromEnv().Error(err))
+		os.Exit(1)
+	}
+	if err := ui.SetLanguage(c.Lang()); err != nil {
+		fmt.Fprintln(os.Stderr, "sikkermail:", err)
+	}
+	a := app.NewWithID(ui.AppID)
+	u := ui.New(a, c)
+	if *shots != "" {
+		ui.QuitAfterScreenshots(a, u, *shots)
+	}
+	u.Main.ShowAndRun()
+}

@@ -1,0 +1,160 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
+// demoRecipients fill the secure-send pane for screenshots: one of each
+// verdict the demo environment can give.
+var demoRecipients = struct{ emails, numbers string }{
+	emails:  "sikkerpost-uddservice@hoejskole.example\njens.hansen@kommune.example\njens@",
+	numbers: "010190-1234\n29403473\n310290-1234",
+}
+
+// FillDemo puts a demo mail into the compose window. The screenshots call
+// it before the window is first shown, so that the first frame has it.
+func (u *UI) FillDemo() {
+	u.Compose.Subject.SetText("Journalnotat vedr. praktikforløb")
+	u.Compose.Body.SetText("Kære Jens\n\nHermed journalnotatet fra mødet i går, som aftalt.\n\nVenlig hilsen\nStudieservice")
+}
+
+// Screenshots writes every screen, as the running driver paints it, to a
+// PNG file in dir, and returns the files written. Each screen is filled
+// with demo content before it is shown, so its first frame is complete.
+// Call it from a goroutine once the app has started (after FillDemo);
+// with the GL driver under Xvfb the pictures are of a real window.
+func (u *UI) Screenshots(dir string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var files []string
+	shoot := func(w fyne.Window, name string) error {
+		path := filepath.Join(dir, name)
+		if err := capture(w, path); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		files = append(files, path)
+		return nil
+	}
+
+	if err := shoot(u.Main, "compose.png"); err != nil {
+		return files, err
+	}
+
+	var p *SendPane
+	var inputs []string
+	fyne.DoAndWait(func() {
+		p = newSendPane(u)
+		p.Emails.SetText(demoRecipients.emails)
+		p.Numbers.SetText(demoRecipients.numbers)
+		inputs = p.Inputs()
+	})
+	verdicts := u.core.Check(context.Background(), inputs)
+	fyne.DoAndWait(func() {
+		p.show(verdicts)
+		u.Send = p
+		p.Window.Show()
+	})
+	if err := shoot(p.Window, "secure-send.png"); err != nil {
+		return files, err
+	}
+	return files, nil
+}
+
+// capture waits until the window has painted a frame with content (a
+// freshly shown window is blank until the driver has drawn it), then
+// writes it to path. Under X11 the picture is taken from the X server with
+// xwd, so it is what a person would see; elsewhere (the test driver) from
+// the canvas.
+func capture(w fyne.Window, path string) error {
+	const tries = 200
+	grab := func() (image.Image, error) { return w.Canvas().Capture(), nil }
+	if os.Getenv("DISPLAY") != "" {
+		xwd, err := exec.LookPath("xwd")
+		if err != nil {
+			return fmt.Errorf("xwd is needed to photograph the window under X11 (Debian package x11-apps): %w", err)
+		}
+		grab = func() (image.Image, error) {
+			out, err := exec.Command(xwd, "-silent", "-name", w.Title()).Output()
+			if err != nil {
+				return nil, fmt.Errorf("xwd -name %q: %w", w.Title(), err)
+			}
+			return decodeXWD(out)
+		}
+	}
+	var img image.Image
+	var err error
+	for i := 0; i < tries; i++ {
+		img, err = grab()
+		if err == nil && painted(img) {
+			break
+		}
+		img = nil
+		time.Sleep(25 * time.Millisecond)
+	}
+	if img == nil {
+		if err != nil {
+			return err
+		}
+		return errors.New("the window painted nothing within 5 s")
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := png.Encode(f, img); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// painted reports whether img shows more than a blank background: rendered
+// text and widgets give many distinct colours.
+func painted(img image.Image) bool {
+	if img == nil || img.Bounds().Dx() < 100 || img.Bounds().Dy() < 100 {
+		return false
+	}
+	seen := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+			if len(seen) > 16 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// QuitAfterScreenshots arranges for u.Screenshots(dir) to run once a has
+// started, prints the files written, and quits a. A failure ends the
+// process with exit status 1 and the reason on standard error.
+func QuitAfterScreenshots(a fyne.App, u *UI, dir string) {
+	u.FillDemo()
+	a.Lifecycle().SetOnStarted(func() {
+		go func() {
+			files, err := u.Screenshots(dir)
+			for _, f := range files {
+				fmt.Println(f)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sikkermail: screenshots:", err)
+				os.Exit(1)
+			}
+			fyne.Do(a.Quit)
+		}()
+	})
+}

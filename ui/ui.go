@@ -1,0 +1,81 @@
+// Package ui is sikkermail's Fyne user interface: the compose window, the
+// secure-send pane, and (as they arrive) receipts, the secure inbox and the
+// helpdesk settings. It talks to internal/core only; background work
+// reaches widgets through fyne.Do.
+package ui
+
+import (
+	"os"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/lang"
+
+	"sikkermail/assets"
+	"sikkermail/internal/core"
+	"sikkermail/internal/i18n"
+)
+
+// AppID is the application ID, identical to the one in
+// cmd/sikkermail/FyneApp.toml.
+const AppID = "dk.sikkermail.desktop"
+
+// Icon is the application icon.
+var Icon = fyne.NewStaticResource("icon.png", assets.Icon)
+
+// SetLanguage makes Fyne's own words (OK, Cancel, file dialogs) follow l.
+// Fyne chooses its language from the environment only (LC_ALL, else
+// LC_MESSAGES, else LANG; LANGUAGE unless that is C), so l is put there
+// before the translations are loaded. Call it before building any window.
+func SetLanguage(l i18n.Lang) error {
+	msgs := "LC_MESSAGES"
+	if os.Getenv("LC_ALL") != "" {
+		msgs = "LC_ALL"
+	}
+	for _, env := range []string{"LANGUAGE", msgs} {
+		if err := os.Setenv(env, string(l)); err != nil {
+			return err
+		}
+	}
+	return lang.AddTranslationsFS(assets.Translations, assets.TranslationDir)
+}
+
+// UI is one running user interface.
+type UI struct {
+	app  fyne.App
+	core *core.Core
+	lang i18n.Lang
+
+	// Main is the compose window.
+	Main    fyne.Window
+	Compose *Compose
+	// Send is the secure-send pane, nil until opened.
+	Send *SendPane
+}
+
+// New builds the main window for c in a.
+func New(a fyne.App, c *core.Core) *UI {
+	u := &UI{app: a, core: c, lang: c.Lang()}
+	a.SetIcon(Icon)
+	u.Main = a.NewWindow(u.t("app.title"))
+	u.Main.SetIcon(Icon)
+	u.Compose = newCompose(u)
+	u.Main.SetContent(u.Compose.Content)
+	u.Main.Resize(fyne.NewSize(900, 640))
+	u.Main.SetMaster()
+	return u
+}
+
+func (u *UI) t(key string) string { return u.lang.T(key, nil) }
+
+// OpenSend opens the secure-send pane for the composed mail, or brings it
+// to the front when it is already open.
+func (u *UI) OpenSend() *SendPane {
+	if u.Send != nil {
+		u.Send.Window.RequestFocus()
+		return u.Send
+	}
+	u.Send = newSendPane(u)
+	u.Send.Window.SetOnClosed(func() { u.Send = nil })
+	u.Send.Window.Show()
+	return u.Send
+}

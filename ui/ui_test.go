@@ -1,0 +1,195 @@
+package ui
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image/color"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+)
+
+func newTestUI(t *testing.T, cfg *config.Config) *UI {
+	t.Helper()
+	a := test.NewTempApp(t)
+	c, err := core.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := New(a, c)
+	u.Main.Show()
+	return u
+}
+
+// labels returns the texts of every label under o, in order.
+func labels(o fyne.CanvasObject) []string {
+	var out []string
+	var walk func(fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		switch w := o.(type) {
+		case *widget.Label:
+			out = append(out, w.Text)
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+		}
+	}
+	walk(o)
+	return out
+}
+
+func TestComposeThenCheck(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	if got := u.Compose.SendSecure.Text; got != "Send som sikker e-mail" {
+		t.Errorf("button %q", got)
+	}
+	test.Type(u.Compose.Subject, "Journalnotat")
+	if u.Send != nil {
+		t.Fatal("the secure-send pane is open before it was asked for")
+	}
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	if p == nil {
+		t.Fatal("Send som sikker e-mail did not open the secure-send pane")
+	}
+	if got := p.Check.Text; got != "Kontrollér adresser" {
+		t.Errorf("check button %q", got)
+	}
+
+	// Nothing entered: a sentence, no verdicts.
+	test.Tap(p.Check)
+	p.Wait()
+	if p.Status.Text != "Skriv mindst én modtager." || len(p.Results.Objects) != 0 {
+		t.Errorf("empty check: status %q, %d rows", p.Status.Text, len(p.Results.Objects))
+	}
+
+	p.Emails.SetText("sikkerpost@hoejskole.example\n\njens@\n")
+	p.Numbers.SetText("310290-1234")
+	test.Tap(p.Check)
+	p.Wait()
+	rows := p.Results.Objects
+	if len(rows) != 3 {
+		t.Fatalf("%d result rows, want 3 (blank lines are not recipients)", len(rows))
+	}
+	want := []string{
+		"sikkerpost@hoejskole.example — intern",
+		"»jens@« er ikke en gyldig e-mailadresse",
+		"datoen 31.02.1990 findes ikke",
+	}
+	for i, w := range want {
+		got := strings.Join(labels(rows[i]), "\n")
+		if !strings.Contains(got, w) {
+			t.Errorf("row %d %q does not contain %q", i, got, w)
+		}
+	}
+	if !strings.Contains(p.Status.Text, "2 modtager(e) kan ikke modtage sikkert") {
+		t.Errorf("status %q", p.Status.Text)
+	}
+	if p.Check.Disabled() {
+		t.Error("check button stays disabled after the check")
+	}
+
+	// Changing a recipient clears the verdicts: they no longer hold.
+	test.Type(p.Numbers, "0")
+	if len(p.Results.Objects) != 0 || p.Status.Text != "" {
+		t.Errorf("after an edit: %d rows, status %q", len(p.Results.Objects), p.Status.Text)
+	}
+
+	// Asking again brings the open pane back instead of a second one.
+	test.Tap(u.Compose.SendSecure)
+	if u.Send != p {
+		t.Error("a second secure-send pane was opened")
+	}
+	p.Window.Close()
+	if u.Send != nil {
+		t.Error("the closed pane is still referenced")
+	}
+}
+
+func TestEnglish(t *testing.T) {
+	cfg := config.Demo()
+	cfg.Language = "en"
+	u := newTestUI(t, cfg)
+	if got := u.Compose.SendSecure.Text; got != "Send as secure e-mail" {
+		t.Errorf("button %q", got)
+	}
+	p := u.OpenSend()
+	p.Emails.SetText("sikkerpost@hoejskole.example")
+	test.Tap(p.Check)
+	p.Wait()
+	if got := strings.Join(labels(p.Results.Objects[0]), ""); got != "sikkerpost@hoejskole.example — internal" {
+		t.Errorf("row %q", got)
+	}
+	if p.Status.Text != "Every recipient can receive securely." {
+		t.Errorf("status %q", p.Status.Text)
+	}
+}
+
+// xwdImage builds a minimal XWD dump of a w×h TrueColor image with 32 bits
+// per pixel, LSB first, filled by px.
+func xwdImage(w, h int, px func(x, y int) (r, g, b uint8)) []byte {
+	name := []byte("win\x00")
+	var hdr [25]uint32
+	hdr[0] = uint32(100 + len(name))
+	hdr[1], hdr[2], hdr[3] = 7, 2, 24
+	hdr[4], hdr[5] = uint32(w), uint32(h)
+	hdr[7] = 0
+	hdr[11], hdr[12] = 32, uint32(4*w)
+	hdr[14], hdr[15], hdr[16] = 0xff0000, 0x00ff00, 0x0000ff
+	var buf bytes.Buffer
+	binary.Write(&buf, binary.BigEndian, hdr)
+	buf.Write(name)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			r, g, b := px(x, y)
+			buf.Write([]byte{b, g, r, 0})
+		}
+	}
+	return buf.Bytes()
+}
+
+func TestDecodeXWD(t *testing.T) {
+	data := xwdImage(3, 2, func(x, y int) (uint8, uint8, uint8) { return uint8(x * 100), uint8(y * 200), 7 })
+	img, err := decodeXWD(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 3 || b.Dy() != 2 {
+		t.Fatalf("bounds %v", b)
+	}
+	if got, want := color.NRGBAModel.Convert(img.At(2, 1)), (color.NRGBA{200, 200, 7, 255}); got != want {
+		t.Errorf("pixel (2,1) = %v, want %v", got, want)
+	}
+	for n := 0; n < len(data); n += 7 {
+		if _, err := decodeXWD(data[:n]); err == nil {
+			t.Fatalf("decodeXWD accepted a dump cut to %d of %d bytes", n, len(data))
+		}
+	}
+	bad := bytes.Clone(data)
+	bad[7] = 6 // version
+	if _, err := decodeXWD(bad); err == nil {
+		t.Error("decodeXWD accepted version 6")
+	}
+}
+
+func TestPainted(t *testing.T) {
+	blank := xwdImage(200, 200, func(x, y int) (uint8, uint8, uint8) { return 255, 255, 255 })
+	img, err := decodeXWD(blank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if painted(img) {
+		t.Error("a white image counts as painted")
+	}
+	busy := xwdImage(200, 200, func(x, y int) (uint8, uint8, uint8) { return uint8(x), uint8(y), uint8(x ^ y) })
+	if img, _ = decodeXWD(busy); !painted(img) {
+		t.Error("a busy image does not count as painted")
+	}
+}
