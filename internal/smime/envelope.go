@@ -1,0 +1,761 @@
+package smime
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/asn1"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// Cipher is the content-encryption algorithm of an encrypted message.
+type Cipher int
+
+const (
+	// AES256GCM is AES-256-GCM in AuthEnvelopedData (RFC 5083, 5084):
+	// the RFC 8551 default, which also detects any change to the content.
+	AES256GCM Cipher = iota
+	// AES256CBC is AES-256-CBC in EnvelopedData (RFC 5652, 3565), for
+	// recipients known not to read AuthEnvelopedData.
+	AES256CBC
+)
+
+func (c Cipher) String() string {
+	if c == AES256CBC {
+		return "AES-256-CBC"
+	}
+	return "AES-256-GCM"
+}
+
+// RSAPadding is the key transport for an RSA recipient.
+type RSAPadding int
+
+const (
+	// OAEP is RSAES-OAEP with SHA-256 and MGF1-SHA-256 (RFC 3560, 4055).
+	OAEP RSAPadding = iota
+	// PKCS1v15 is RSAES-PKCS1-v1_5 (RFC 3370), for recipients known not
+	// to read OAEP.
+	PKCS1v15
+)
+
+// Recipient is one recipient of an encrypted message.
+type Recipient struct {
+	Cert *x509.Certificate
+	// RSAPadding selects the key transport when Cert has an RSA key.
+	RSAPadding RSAPadding
+	// KeyID identifies the recipient by the certificate's subject key
+	// identifier instead of its issuer and serial number.
+	KeyID bool
+}
+
+// Encrypt encrypts content (a MIME entity, typically already signed) for
+// every recipient and returns the DER of the CMS ContentInfo:
+// AuthEnvelopedData for AES256GCM, EnvelopedData for AES256CBC. RSA
+// recipients get key transport (OAEP or v1.5), EC P-256 recipients
+// ephemeral-static ECDH with the X9.63 SHA-256 KDF and AES-256 key wrap
+// (RFC 5753). Any other key type is an *Error with Reason UnsupportedKey.
+func Encrypt(content []byte, recipients []Recipient, c Cipher) ([]byte, error) {
+	if len(recipients) == 0 {
+		return nil, &Error{Reason: NoRecipients}
+	}
+	cek := make([]byte, 32)
+	if _, err := rand.Read(cek); err != nil {
+		return nil, err
+	}
+	infos := make([][]byte, len(recipients))
+	version := 0
+	for i, r := range recipients {
+		ri, v, err := recipientInfo(cek, r)
+		if err != nil {
+			return nil, err
+		}
+		infos[i] = ri
+		if v != 0 {
+			version = 2
+		}
+	}
+	block, err := aes.NewCipher(cek)
+	if err != nil {
+		return nil, err
+	}
+	addInfos := func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+			for _, ri := range sortedSet(infos) {
+				b.AddBytes(ri)
+			}
+		})
+	}
+	if c == AES256CBC {
+		iv := make([]byte, aes.BlockSize)
+		if _, err := rand.Read(iv); err != nil {
+			return nil, err
+		}
+		pad := aes.BlockSize - len(content)%aes.BlockSize
+		ct := make([]byte, len(content)+pad)
+		copy(ct, content)
+		for i := len(content); i < len(ct); i++ {
+			ct[i] = byte(pad)
+		}
+		cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, ct)
+		ivParam := cryptobyte.NewBuilder(nil)
+		ivParam.AddASN1OctetString(iv)
+		return contentInfo(oidEnvelopedData, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1Int64(int64(version))
+				addInfos(b)
+				addEncryptedContentInfo(b, algorithm{oidAES256CBC, ivParam.BytesOrPanic()}, ct)
+			})
+		})
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, gcm.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	sealed := gcm.Seal(nil, nonce, content, nil)
+	ct, tag := sealed[:len(content)], sealed[len(content):]
+	params := cryptobyte.NewBuilder(nil)
+	params.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1OctetString(nonce)
+		b.AddASN1Int64(int64(len(tag)))
+	})
+	return contentInfo(oidAuthEnvelopedData, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1Int64(0)
+			addInfos(b)
+			addEncryptedContentInfo(b, algorithm{oidAES256GCM, params.BytesOrPanic()}, ct)
+			b.AddASN1OctetString(tag)
+		})
+	})
+}
+
+func addEncryptedContentInfo(b *cryptobyte.Builder, alg algorithm, ct []byte) {
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1ObjectIdentifier(oidData)
+		addAlgorithm(b, alg)
+		b.AddASN1(tag0, func(b *cryptobyte.Builder) { b.AddBytes(ct) })
+	})
+}
+
+// sortedSet returns DER elements in the order DER requires for a SET OF.
+func sortedSet(elems [][]byte) [][]byte {
+	s := append([][]byte(nil), elems...)
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && bytes.Compare(s[j-1], s[j]) > 0; j-- {
+			s[j-1], s[j] = s[j], s[j-1]
+		}
+	}
+	return s
+}
+
+// oaepParams is RSAES-OAEP-params for SHA-256 (RFC 4055 section 4.1).
+func oaepParams() []byte {
+	sha256ID := func(b *cryptobyte.Builder) { addAlgorithm(b, algorithm{oidSHA256, derNull}) }
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(tagC0, sha256ID)
+		b.AddASN1(tagC1, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oidMGF1)
+				sha256ID(b)
+			})
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+// recipientInfo returns the DER of one RecipientInfo and its version.
+func recipientInfo(cek []byte, r Recipient) ([]byte, int, error) {
+	if r.Cert == nil {
+		return nil, 0, &Error{Reason: NoRecipients}
+	}
+	if r.KeyID && len(r.Cert.SubjectKeyId) == 0 {
+		return nil, 0, &Error{Reason: UnsupportedKey, Subject: certName(r.Cert), Detail: "no subject key identifier"}
+	}
+	switch pub := r.Cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		var alg algorithm
+		var ek []byte
+		var err error
+		if r.RSAPadding == PKCS1v15 {
+			alg = algorithm{oidRSAEncryption, derNull}
+			ek, err = rsa.EncryptPKCS1v15(rand.Reader, pub, cek)
+		} else {
+			alg = algorithm{oidRSAOAEP, oaepParams()}
+			ek, err = rsa.EncryptOAEP(sha256.New(), rand.Reader, pub, cek, nil)
+		}
+		if err != nil {
+			return nil, 0, &Error{Reason: UnsupportedKey, Subject: certName(r.Cert), Err: err}
+		}
+		version := 0
+		if r.KeyID {
+			version = 2
+		}
+		b := cryptobyte.NewBuilder(nil)
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1Int64(int64(version))
+			if r.KeyID {
+				b.AddASN1(tag0, func(b *cryptobyte.Builder) { b.AddBytes(r.Cert.SubjectKeyId) })
+			} else {
+				addIssuerAndSerial(b, r.Cert)
+			}
+			addAlgorithm(b, alg)
+			b.AddASN1OctetString(ek)
+		})
+		der, err := b.Bytes()
+		return der, version, err
+	case *ecdsa.PublicKey:
+		return keyAgreeInfo(cek, r, pub)
+	}
+	return nil, 0, &Error{Reason: UnsupportedKey, Subject: certName(r.Cert), Detail: fmt.Sprintf("%T", r.Cert.PublicKey)}
+}
+
+// keyAgreeInfo builds a KeyAgreeRecipientInfo (RFC 5753 section 3.1.1)
+// with a fresh ephemeral P-256 key for one recipient.
+func keyAgreeInfo(cek []byte, r Recipient, pub *ecdsa.PublicKey) ([]byte, int, error) {
+	peer, err := pub.ECDH()
+	if err != nil || peer.Curve() != ecdh.P256() {
+		return nil, 0, &Error{Reason: UnsupportedKey, Subject: certName(r.Cert), Detail: "EC curve " + pub.Curve.Params().Name}
+	}
+	eph, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, 0, err
+	}
+	z, err := eph.ECDH(peer)
+	if err != nil {
+		return nil, 0, err
+	}
+	wrapAlg := algorithm{oid: oidAES256Wrap}
+	kek := x963KDF(sha256.New, z, sharedInfo(wrapAlg, nil, 32), 32)
+	wrapped, err := aesWrap(kek, cek)
+	if err != nil {
+		return nil, 0, err
+	}
+	wrapDER := cryptobyte.NewBuilder(nil)
+	addAlgorithm(wrapDER, wrapAlg)
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(tagC1, func(b *cryptobyte.Builder) {
+		b.AddASN1Int64(3)
+		b.AddASN1(tagC0, func(b *cryptobyte.Builder) {
+			b.AddASN1(tagC1, func(b *cryptobyte.Builder) {
+				addAlgorithm(b, algorithm{oid: oidECPublicKey})
+				b.AddASN1BitString(eph.PublicKey().Bytes())
+			})
+		})
+		addAlgorithm(b, algorithm{oidECDHSHA256KDF, wrapDER.BytesOrPanic()})
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				if r.KeyID {
+					b.AddASN1(tagC0, func(b *cryptobyte.Builder) {
+						b.AddASN1OctetString(r.Cert.SubjectKeyId)
+					})
+				} else {
+					addIssuerAndSerial(b, r.Cert)
+				}
+				b.AddASN1OctetString(wrapped)
+			})
+		})
+	})
+	der, err := b.Bytes()
+	return der, 3, err
+}
+
+// sharedInfo is the DER of ECC-CMS-SharedInfo (RFC 5753 section 7.2).
+func sharedInfo(wrap algorithm, ukm []byte, keyLen int) []byte {
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		addAlgorithm(b, wrap)
+		if ukm != nil {
+			b.AddASN1(tagC0, func(b *cryptobyte.Builder) { b.AddASN1OctetString(ukm) })
+		}
+		b.AddASN1(tagC2, func(b *cryptobyte.Builder) {
+			var n [4]byte
+			binary.BigEndian.PutUint32(n[:], uint32(keyLen*8))
+			b.AddASN1OctetString(n[:])
+		})
+	})
+	return b.BytesOrPanic()
+}
+
+// x963KDF is the ANSI X9.63 key derivation function (SEC 1 section 3.6.1).
+func x963KDF(h func() hash.Hash, z, info []byte, n int) []byte {
+	var out []byte
+	for counter := uint32(1); len(out) < n; counter++ {
+		d := h()
+		d.Write(z)
+		var c [4]byte
+		binary.BigEndian.PutUint32(c[:], counter)
+		d.Write(c[:])
+		d.Write(info)
+		out = d.Sum(out)
+	}
+	return out[:n]
+}
+
+// Decrypted is the result of Decrypt.
+type Decrypted struct {
+	// Content is the decrypted MIME entity.
+	Content []byte
+	// Cipher names the content encryption, e.g. "AES-256-GCM".
+	Cipher string
+	// KeyTransport names how the content key reached us, e.g.
+	// "RSA-OAEP-SHA256" or "ECDH-P256 X9.63-SHA256 AES-256-WRAP".
+	KeyTransport string
+	// Authenticated is true for AuthEnvelopedData: any change to the
+	// ciphertext would have been detected.
+	Authenticated bool
+	// Recipients is the number of recipient infos in the message.
+	Recipients int
+}
+
+// Decrypt decrypts an EnvelopedData or AuthEnvelopedData ContentInfo (DER
+// or BER) with the private key of cert.
+func Decrypt(in []byte, cert *x509.Certificate, key crypto.PrivateKey) (*Decrypted, error) {
+	typ, body, err := readContentInfo(in)
+	if err != nil {
+		return nil, err
+	}
+	auth := typ.Equal(oidAuthEnvelopedData)
+	if !auth && !typ.Equal(oidEnvelopedData) {
+		return nil, malformed("content type %v is not enveloped data", typ)
+	}
+	var seq, infos cryptobyte.String
+	var version int
+	if !body.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1Integer(&version) {
+		return nil, malformed("bad enveloped data")
+	}
+	seq.SkipOptionalASN1(tagC0) // originatorInfo
+	if !seq.ReadASN1(&infos, cbasn1.SET) {
+		return nil, malformed("no recipient infos")
+	}
+	out := &Decrypted{Authenticated: auth}
+	var cek []byte
+	var lastErr error
+	for !infos.Empty() {
+		var ri cryptobyte.String
+		var tag cbasn1.Tag
+		if !infos.ReadAnyASN1Element(&ri, &tag) {
+			return nil, malformed("bad recipient info")
+		}
+		out.Recipients++
+		if cek != nil {
+			continue
+		}
+		k, name, err := openRecipientInfo(ri, tag, cert, key)
+		switch {
+		case err == nil && k != nil:
+			cek, out.KeyTransport = k, name
+		case err != nil:
+			lastErr = err
+		}
+	}
+	if cek == nil {
+		if lastErr != nil {
+			return nil, lastErr
+		}
+		return nil, &Error{Reason: NotForUs, Subject: certName(cert)}
+	}
+	var eci cryptobyte.String
+	var ctype asn1.ObjectIdentifier
+	var alg algorithm
+	var ct []byte
+	if !seq.ReadASN1(&eci, cbasn1.SEQUENCE) || !eci.ReadASN1ObjectIdentifier(&ctype) || !readAlgorithm(&eci, &alg) {
+		return nil, malformed("bad encrypted content info")
+	}
+	if !readOctets(&eci, &ct, tag0, tagC0) {
+		return nil, malformed("no encrypted content (detached content is not supported)")
+	}
+	if auth {
+		var authAttrs []byte
+		if seq.PeekASN1Tag(tagC1) {
+			var a cryptobyte.String
+			if !seq.ReadASN1Element(&a, tagC1) {
+				return nil, malformed("bad authenticated attributes")
+			}
+			authAttrs = append([]byte{0x31}, a[1:]...) // AAD is the DER SET OF
+		}
+		var mac []byte
+		if !seq.ReadASN1Bytes(&mac, cbasn1.OCTET_STRING) {
+			return nil, malformed("no message authentication code")
+		}
+		out.Content, out.Cipher, err = openGCM(alg, cek, ct, mac, authAttrs)
+	} else {
+		out.Content, out.Cipher, err = openCBC(alg, cek, ct)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// openRecipientInfo returns the content-encryption key if ri is for cert,
+// nil if it is for someone else.
+func openRecipientInfo(ri cryptobyte.String, tag cbasn1.Tag, cert *x509.Certificate, key crypto.PrivateKey) ([]byte, string, error) {
+	switch tag {
+	case cbasn1.SEQUENCE:
+		return openKeyTrans(ri, cert, key)
+	case tagC1:
+		return openKeyAgree(ri, cert, key)
+	}
+	return nil, "", nil // kekri, pwri, ori: not ours to open
+}
+
+func openKeyTrans(ri cryptobyte.String, cert *x509.Certificate, key crypto.PrivateKey) ([]byte, string, error) {
+	var seq cryptobyte.String
+	var version int
+	var id recipientID
+	var alg algorithm
+	var ek []byte
+	if !ri.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1Integer(&version) {
+		return nil, "", malformed("bad key transport recipient info")
+	}
+	if seq.PeekASN1Tag(tag0) {
+		var skid cryptobyte.String
+		if !seq.ReadASN1(&skid, tag0) {
+			return nil, "", malformed("bad recipient key id")
+		}
+		id.skid = skid
+	} else if !readIssuerAndSerial(&seq, &id) {
+		return nil, "", malformed("bad recipient identifier")
+	}
+	if !readAlgorithm(&seq, &alg) || !seq.ReadASN1Bytes(&ek, cbasn1.OCTET_STRING) {
+		return nil, "", malformed("bad key transport recipient info")
+	}
+	if !id.matches(cert) {
+		return nil, "", nil
+	}
+	priv, ok := key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, "", &Error{Reason: UnsupportedKey, Subject: certName(cert), Detail: fmt.Sprintf("RSA key transport with a %T", key)}
+	}
+	switch {
+	case alg.oid.Equal(oidRSAEncryption):
+		cek, err := rsa.DecryptPKCS1v15(nil, priv, ek)
+		if err != nil {
+			return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
+		}
+		return cek, "RSA-PKCS1v15", nil
+	case alg.oid.Equal(oidRSAOAEP):
+		h, mgf, label, err := parseOAEPParams(alg.params)
+		if err != nil {
+			return nil, "", err
+		}
+		if h != mgf {
+			return nil, "", &Error{Reason: Unsupported, Detail: "RSA-OAEP with different hash and MGF1 hash"}
+		}
+		cek, err := rsa.DecryptOAEP(h.New(), nil, priv, ek, label)
+		if err != nil {
+			return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
+		}
+		return cek, "RSA-OAEP-" + hashName(h), nil
+	}
+	return nil, "", &Error{Reason: Unsupported, Detail: "key transport " + alg.oid.String()}
+}
+
+// parseOAEPParams reads RSAES-OAEP-params; absent fields take their
+// defaults (SHA-1, MGF1-SHA-1, empty label).
+func parseOAEPParams(p []byte) (h, mgf crypto.Hash, label []byte, err error) {
+	h, mgf = crypto.SHA1, crypto.SHA1
+	if p == nil || bytes.Equal(p, derNull) {
+		return h, mgf, nil, nil
+	}
+	bad := malformed("bad RSA-OAEP parameters")
+	s := cryptobyte.String(p)
+	var seq cryptobyte.String
+	if !s.ReadASN1(&seq, cbasn1.SEQUENCE) {
+		return 0, 0, nil, bad
+	}
+	if seq.PeekASN1Tag(tagC0) {
+		var f cryptobyte.String
+		var a algorithm
+		if !seq.ReadASN1(&f, tagC0) || !readAlgorithm(&f, &a) {
+			return 0, 0, nil, bad
+		}
+		if h, err = digestHash(a.oid); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	if seq.PeekASN1Tag(tagC1) {
+		var f cryptobyte.String
+		var a, inner algorithm
+		if !seq.ReadASN1(&f, tagC1) || !readAlgorithm(&f, &a) || !a.oid.Equal(oidMGF1) {
+			return 0, 0, nil, bad
+		}
+		ps := cryptobyte.String(a.params)
+		if !readAlgorithm(&ps, &inner) {
+			return 0, 0, nil, bad
+		}
+		if mgf, err = digestHash(inner.oid); err != nil {
+			return 0, 0, nil, err
+		}
+	}
+	if seq.PeekASN1Tag(tagC2) {
+		var f cryptobyte.String
+		var a algorithm
+		if !seq.ReadASN1(&f, tagC2) || !readAlgorithm(&f, &a) || !a.oid.Equal(oidPSpecified) {
+			return 0, 0, nil, bad
+		}
+		ps := cryptobyte.String(a.params)
+		if !ps.ReadASN1Bytes(&label, cbasn1.OCTET_STRING) {
+			return 0, 0, nil, bad
+		}
+	}
+	return h, mgf, label, nil
+}
+
+func digestHash(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
+	switch {
+	case oid.Equal(oidSHA1):
+		return crypto.SHA1, nil
+	case oid.Equal(oidSHA256):
+		return crypto.SHA256, nil
+	case oid.Equal(oidSHA384):
+		return crypto.SHA384, nil
+	case oid.Equal(oidSHA512):
+		return crypto.SHA512, nil
+	}
+	return 0, &Error{Reason: Unsupported, Detail: "digest " + oid.String()}
+}
+
+func hashName(h crypto.Hash) string {
+	switch h {
+	case crypto.SHA1:
+		return "SHA1"
+	case crypto.SHA256:
+		return "SHA256"
+	case crypto.SHA384:
+		return "SHA384"
+	case crypto.SHA512:
+		return "SHA512"
+	}
+	return h.String()
+}
+
+func openKeyAgree(ri cryptobyte.String, cert *x509.Certificate, key crypto.PrivateKey) ([]byte, string, error) {
+	bad := malformed("bad key agreement recipient info")
+	var seq, orig, keys cryptobyte.String
+	var version int
+	if !ri.ReadASN1(&seq, tagC1) || !seq.ReadASN1Integer(&version) || !seq.ReadASN1(&orig, tagC0) {
+		return nil, "", bad
+	}
+	var ephPub []byte
+	var ukm []byte
+	if orig.PeekASN1Tag(tagC1) {
+		var ok cryptobyte.String
+		var a algorithm
+		var bits asn1.BitString
+		if !orig.ReadASN1(&ok, tagC1) || !readAlgorithm(&ok, &a) || !ok.ReadASN1BitString(&bits) {
+			return nil, "", bad
+		}
+		ephPub = bits.Bytes
+	}
+	if seq.PeekASN1Tag(tagC1) {
+		var u cryptobyte.String
+		if !seq.ReadASN1(&u, tagC1) || !u.ReadASN1Bytes(&ukm, cbasn1.OCTET_STRING) {
+			return nil, "", bad
+		}
+	}
+	var kea algorithm
+	if !readAlgorithm(&seq, &kea) || !seq.ReadASN1(&keys, cbasn1.SEQUENCE) {
+		return nil, "", bad
+	}
+	var wrapped []byte
+	for !keys.Empty() {
+		var rek cryptobyte.String
+		var id recipientID
+		if !keys.ReadASN1(&rek, cbasn1.SEQUENCE) {
+			return nil, "", bad
+		}
+		if rek.PeekASN1Tag(tagC0) {
+			var rkid cryptobyte.String
+			var skid []byte
+			if !rek.ReadASN1(&rkid, tagC0) || !rkid.ReadASN1Bytes(&skid, cbasn1.OCTET_STRING) {
+				return nil, "", bad
+			}
+			id.skid = skid
+		} else if !readIssuerAndSerial(&rek, &id) {
+			return nil, "", bad
+		}
+		var ek []byte
+		if !rek.ReadASN1Bytes(&ek, cbasn1.OCTET_STRING) {
+			return nil, "", bad
+		}
+		if id.matches(cert) {
+			wrapped = ek
+			break
+		}
+	}
+	if wrapped == nil {
+		return nil, "", nil
+	}
+	if ephPub == nil {
+		return nil, "", &Error{Reason: Unsupported, Detail: "key agreement without an ephemeral originator key"}
+	}
+	priv, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, "", &Error{Reason: UnsupportedKey, Subject: certName(cert), Detail: fmt.Sprintf("ECDH with a %T", key)}
+	}
+	var kdf func() hash.Hash
+	var kdfName string
+	switch {
+	case kea.oid.Equal(oidECDHSHA256KDF):
+		kdf, kdfName = sha256.New, "SHA256"
+	case kea.oid.Equal(oidECDHSHA384KDF):
+		kdf, kdfName = sha512.New384, "SHA384"
+	case kea.oid.Equal(oidECDHSHA512KDF):
+		kdf, kdfName = sha512.New, "SHA512"
+	case kea.oid.Equal(oidECDHSHA1KDF):
+		kdf, kdfName = sha1.New, "SHA1"
+	default:
+		return nil, "", &Error{Reason: Unsupported, Detail: "key agreement " + kea.oid.String()}
+	}
+	var wrap algorithm
+	ws := cryptobyte.String(kea.params)
+	if !readAlgorithm(&ws, &wrap) {
+		return nil, "", bad
+	}
+	var kekLen int
+	switch {
+	case wrap.oid.Equal(oidAES128Wrap):
+		kekLen = 16
+	case wrap.oid.Equal(oidAES192Wrap):
+		kekLen = 24
+	case wrap.oid.Equal(oidAES256Wrap):
+		kekLen = 32
+	default:
+		return nil, "", &Error{Reason: Unsupported, Detail: "key wrap " + wrap.oid.String()}
+	}
+	ecPriv, err := priv.ECDH()
+	if err != nil {
+		return nil, "", &Error{Reason: UnsupportedKey, Subject: certName(cert), Err: err}
+	}
+	peer, err := ecPriv.Curve().NewPublicKey(ephPub)
+	if err != nil {
+		return nil, "", malformed("bad ephemeral key: %v", err)
+	}
+	z, err := ecPriv.ECDH(peer)
+	if err != nil {
+		return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
+	}
+	kek := x963KDF(kdf, z, sharedInfo(algorithm{oid: wrap.oid}, ukm, kekLen), kekLen)
+	cek, err := aesUnwrap(kek, wrapped)
+	if err != nil {
+		return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
+	}
+	return cek, fmt.Sprintf("ECDH X9.63-%s AES-%d-WRAP", kdfName, kekLen*8), nil
+}
+
+func aesKeyLen(oid asn1.ObjectIdentifier) (int, bool) {
+	switch {
+	case oid.Equal(oidAES128CBC), oid.Equal(oidAES128GCM):
+		return 16, true
+	case oid.Equal(oidAES192CBC), oid.Equal(oidAES192GCM):
+		return 24, true
+	case oid.Equal(oidAES256CBC), oid.Equal(oidAES256GCM):
+		return 32, true
+	}
+	return 0, false
+}
+
+func openCBC(alg algorithm, cek, ct []byte) ([]byte, string, error) {
+	n, ok := aesKeyLen(alg.oid)
+	if !ok || alg.oid.Equal(oidAES128GCM) || alg.oid.Equal(oidAES192GCM) || alg.oid.Equal(oidAES256GCM) {
+		return nil, "", &Error{Reason: Unsupported, Detail: "content encryption " + alg.oid.String()}
+	}
+	name := fmt.Sprintf("AES-%d-CBC", n*8)
+	if len(cek) != n {
+		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("content key has the wrong length")}
+	}
+	var iv []byte
+	ps := cryptobyte.String(alg.params)
+	if !ps.ReadASN1Bytes(&iv, cbasn1.OCTET_STRING) || len(iv) != aes.BlockSize {
+		return nil, "", malformed("bad CBC parameters")
+	}
+	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
+		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("ciphertext is not whole blocks")}
+	}
+	block, _ := aes.NewCipher(cek)
+	pt := make([]byte, len(ct))
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(pt, ct)
+	pad := int(pt[len(pt)-1])
+	if pad == 0 || pad > aes.BlockSize {
+		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("bad padding")}
+	}
+	for _, b := range pt[len(pt)-pad:] {
+		if int(b) != pad {
+			return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("bad padding")}
+		}
+	}
+	return pt[:len(pt)-pad], name, nil
+}
+
+func openGCM(alg algorithm, cek, ct, mac, aad []byte) ([]byte, string, error) {
+	n, ok := aesKeyLen(alg.oid)
+	if !ok || !(alg.oid.Equal(oidAES128GCM) || alg.oid.Equal(oidAES192GCM) || alg.oid.Equal(oidAES256GCM)) {
+		return nil, "", &Error{Reason: Unsupported, Detail: "authenticated content encryption " + alg.oid.String()}
+	}
+	name := fmt.Sprintf("AES-%d-GCM", n*8)
+	if len(cek) != n {
+		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("content key has the wrong length")}
+	}
+	ps := cryptobyte.String(alg.params)
+	var seq cryptobyte.String
+	var nonce []byte
+	var err error
+	icvLen := 12
+	if !ps.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1Bytes(&nonce, cbasn1.OCTET_STRING) || len(nonce) == 0 ||
+		(seq.PeekASN1Tag(cbasn1.INTEGER) && !seq.ReadASN1Integer(&icvLen)) || !seq.Empty() {
+		return nil, "", malformed("bad GCM parameters")
+	}
+	if icvLen != len(mac) || icvLen < 12 || icvLen > 16 {
+		return nil, "", malformed("GCM tag of %d bytes, parameters say %d", len(mac), icvLen)
+	}
+	block, _ := aes.NewCipher(cek)
+	var gcm cipher.AEAD
+	switch {
+	case len(nonce) == 12:
+		gcm, err = cipher.NewGCMWithTagSize(block, icvLen)
+	case icvLen == 16:
+		gcm, err = cipher.NewGCMWithNonceSize(block, len(nonce))
+	default:
+		err = fmt.Errorf("a %d-byte nonce with a %d-byte tag", len(nonce), icvLen)
+	}
+	if err != nil {
+		return nil, "", malformed("bad GCM parameters: %v", err)
+	}
+	pt, err := gcm.Open(nil, nonce, append(append([]byte(nil), ct...), mac...), aad)
+	if err != nil {
+		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: err}
+	}
+	return pt, name, nil
+}
+
+// certName names a certificate for a user: its e-mail address, else its
+// common name.
+func certName(c *x509.Certificate) string {
+	if c == nil {
+		return ""
+	}
+	if len(c.EmailAddresses) > 0 {
+		return c.EmailAddresses[0]
+	}
+	return c.Subject.CommonName
+}

@@ -1,0 +1,182 @@
+package smime
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var mimeEntity = []byte("Content-Type: text/plain; charset=utf-8\r\n\r\nHej Jens, her er journalnotatet. Æble, øl og å.\r\n")
+
+func TestEncryptDecryptRoundTrip(t *testing.T) {
+	rsaCert, rsaKey := testCert(t, "recipient-rsa")
+	ecCert, ecKey := testCert(t, "recipient-ec")
+	mbCert, mbKey := testCert(t, "mailbox-rsa")
+	for _, c := range []Cipher{AES256GCM, AES256CBC} {
+		for _, pad := range []RSAPadding{OAEP, PKCS1v15} {
+			for _, keyID := range []bool{false, true} {
+				name := fmt.Sprintf("%s/pad%d/keyid=%v", c, pad, keyID)
+				t.Run(name, func(t *testing.T) {
+					// A mixed RSA and EC recipient list, as the library could not read.
+					recips := []Recipient{
+						{Cert: rsaCert, RSAPadding: pad, KeyID: keyID},
+						{Cert: ecCert, KeyID: keyID},
+						{Cert: mbCert, RSAPadding: pad},
+					}
+					der, err := Encrypt(mimeEntity, recips, c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, who := range []struct {
+						cert any
+						dec  func() (*Decrypted, error)
+					}{
+						{rsaCert, func() (*Decrypted, error) { return Decrypt(der, rsaCert, rsaKey) }},
+						{ecCert, func() (*Decrypted, error) { return Decrypt(der, ecCert, ecKey) }},
+						{mbCert, func() (*Decrypted, error) { return Decrypt(der, mbCert, mbKey) }},
+					} {
+						d, err := who.dec()
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !bytes.Equal(d.Content, mimeEntity) {
+							t.Fatalf("content %q", d.Content)
+						}
+						if d.Cipher != c.String() || d.Recipients != 3 || d.Authenticated != (c == AES256GCM) {
+							t.Errorf("report %+v", d)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestDecryptErrors(t *testing.T) {
+	rsaCert, rsaKey := testCert(t, "recipient-rsa")
+	otherCert, otherKey := testCert(t, "recipient-rsa-2")
+	der, err := Encrypt(mimeEntity, []Recipient{{Cert: rsaCert}}, AES256GCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantReason := func(err error, r Reason) {
+		t.Helper()
+		var e *Error
+		if !errors.As(err, &e) || e.Reason != r {
+			t.Fatalf("error %v, want reason %s", err, r)
+		}
+	}
+	_, err = Decrypt(der, otherCert, otherKey)
+	wantReason(err, NotForUs)
+
+	// Any change to the GCM ciphertext is detected.
+	tampered := bytes.Clone(der)
+	tampered[len(tampered)-20] ^= 1 // the ciphertext ends just before the 16-byte tag
+	_, err = Decrypt(tampered, rsaCert, rsaKey)
+	wantReason(err, DecryptFailed)
+
+	for n := 0; n < len(der); n += 97 {
+		if _, err := Decrypt(der[:n], rsaCert, rsaKey); err == nil {
+			t.Fatalf("decrypted a message cut to %d bytes", n)
+		}
+	}
+	_, err = Encrypt(mimeEntity, nil, AES256GCM)
+	wantReason(err, NoRecipients)
+	_, err = Decrypt([]byte("not cms"), rsaCert, rsaKey)
+	wantReason(err, Malformed)
+}
+
+// TestEncryptForOpenSSL: what we encrypt, openssl cms decrypts.
+func TestEncryptForOpenSSL(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []Cipher{AES256GCM, AES256CBC} {
+		for _, who := range []string{"recipient-rsa", "recipient-ec"} {
+			for _, pad := range []RSAPadding{OAEP, PKCS1v15} {
+				for _, keyID := range []bool{false, true} {
+					if who == "recipient-ec" && pad == PKCS1v15 {
+						continue
+					}
+					t.Run(fmt.Sprintf("%s/%s/pad%d/keyid=%v", c, who, pad, keyID), func(t *testing.T) {
+						cert, _ := testCert(t, who)
+						other, _ := testCert(t, "mailbox-ec")
+						der, err := Encrypt(mimeEntity, []Recipient{{Cert: other}, {Cert: cert, RSAPadding: pad, KeyID: keyID}}, c)
+						if err != nil {
+							t.Fatal(err)
+						}
+						in := filepath.Join(dir, "msg.der")
+						if err := os.WriteFile(in, der, 0o600); err != nil {
+							t.Fatal(err)
+						}
+						out := openssl(t, nil, "cms", "-decrypt", "-binary", "-inform", "DER", "-in", in,
+							"-recip", certPath(who), "-inkey", keyPath(who))
+						if !bytes.Equal(out, mimeEntity) {
+							t.Fatalf("openssl decrypted %q", out)
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestDecryptFromOpenSSL: what openssl cms encrypts, we decrypt — every
+// combination, including BER (-stream) output.
+func TestDecryptFromOpenSSL(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "content")
+	if err := os.WriteFile(in, mimeEntity, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	oaep := []string{"-keyopt", "rsa_padding_mode:oaep", "-keyopt", "rsa_oaep_md:sha256", "-keyopt", "rsa_mgf1_md:sha256"}
+	cases := []struct {
+		name    string
+		who     string
+		args    []string // cipher and output options
+		keyopts []string // options for the reading recipient
+		want    string
+		auth    bool
+		trans   string
+	}{
+		{"rsa-v15-cbc", "recipient-rsa", []string{"-aes-256-cbc"}, nil, "AES-256-CBC", false, "RSA-PKCS1v15"},
+		{"rsa-v15-aes128", "recipient-rsa", []string{"-aes-128-cbc"}, nil, "AES-128-CBC", false, "RSA-PKCS1v15"},
+		{"rsa-v15-gcm", "recipient-rsa", []string{"-aes-256-gcm"}, nil, "AES-256-GCM", true, "RSA-PKCS1v15"},
+		{"rsa-v15-aes128-gcm", "recipient-rsa", []string{"-aes-128-gcm"}, nil, "AES-128-GCM", true, "RSA-PKCS1v15"},
+		{"rsa-oaep-gcm", "recipient-rsa", []string{"-aes-256-gcm"}, oaep, "AES-256-GCM", true, "RSA-OAEP-SHA256"},
+		{"rsa-oaep-sha1-cbc", "recipient-rsa", []string{"-aes-256-cbc"}, []string{"-keyopt", "rsa_padding_mode:oaep"}, "AES-256-CBC", false, "RSA-OAEP-SHA1"},
+		{"rsa-keyid-gcm", "recipient-rsa", []string{"-aes-256-gcm", "-keyid"}, nil, "AES-256-GCM", true, "RSA-PKCS1v15"},
+		{"rsa-stream-ber", "recipient-rsa", []string{"-aes-256-cbc", "-stream"}, nil, "AES-256-CBC", false, "RSA-PKCS1v15"},
+		{"rsa-stream-gcm", "recipient-rsa", []string{"-aes-256-gcm", "-stream"}, oaep, "AES-256-GCM", true, "RSA-OAEP-SHA256"},
+		{"ec-gcm", "recipient-ec", []string{"-aes-256-gcm"}, nil, "AES-256-GCM", true, "ECDH X9.63-SHA1 AES-256-WRAP"},
+		{"ec-cbc-keyid", "recipient-ec", []string{"-aes-256-cbc", "-keyid"}, nil, "AES-256-CBC", false, "ECDH X9.63-SHA1 AES-256-WRAP"},
+		{"ec-sha256kdf", "recipient-ec", []string{"-aes-256-gcm"}, []string{"-keyopt", "ecdh_kdf_md:sha256"}, "AES-256-GCM", true, "ECDH X9.63-SHA256 AES-256-WRAP"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"cms", "-encrypt", "-binary", "-in", in, "-outform", "DER"}
+			args = append(args, tc.args...)
+			// Mixed recipients: an EC one and an RSA one besides the one that reads.
+			args = append(args, "-recip", certPath("mailbox-ec"), "-recip", certPath(tc.who))
+			args = append(args, tc.keyopts...)
+			args = append(args, "-recip", certPath("mailbox-rsa"))
+			der := openssl(t, nil, args...)
+			cert, key := testCert(t, tc.who)
+			d, err := Decrypt(der, cert, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(d.Content, mimeEntity) {
+				t.Fatalf("content %q", d.Content)
+			}
+			if d.Cipher != tc.want || d.Authenticated != tc.auth || d.KeyTransport != tc.trans || d.Recipients != 3 {
+				t.Errorf("report %+v, want %s auth=%v %s", d, tc.want, tc.auth, tc.trans)
+			}
+			if strings.Contains(tc.name, "stream") && der[1] != 0x80 {
+				t.Errorf("-stream output is not BER with indefinite length (%x)", der[:4])
+			}
+		})
+	}
+}

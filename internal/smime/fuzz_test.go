@@ -1,0 +1,62 @@
+package smime
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzDecrypt feeds arbitrary bytes to Decrypt: it must never panic, and
+// every failure must be an *Error with a reason.
+func FuzzDecrypt(f *testing.F) {
+	rsaCert, rsaKey := testCert(f, "recipient-rsa")
+	ecCert, ecKey := testCert(f, "recipient-ec")
+	for _, c := range []Cipher{AES256GCM, AES256CBC} {
+		der, err := Encrypt(mimeEntity, []Recipient{{Cert: rsaCert}, {Cert: ecCert, KeyID: true}}, c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(der)
+	}
+	f.Add([]byte{0x30, 0x80, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x03, 0xa0, 0x80, 0x00, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x30, 0x03, 0x02, 0x01})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for _, id := range []struct {
+			cert any
+			dec  func() (*Decrypted, error)
+		}{
+			{rsaCert, func() (*Decrypted, error) { return Decrypt(in, rsaCert, rsaKey) }},
+			{ecCert, func() (*Decrypted, error) { return Decrypt(in, ecCert, ecKey) }},
+		} {
+			d, err := id.dec()
+			if err != nil {
+				var e *Error
+				if !errors.As(err, &e) || e.Reason == "" {
+					t.Fatalf("error %T %v is not an *Error", err, err)
+				}
+				continue
+			}
+			if d == nil || d.Cipher == "" {
+				t.Fatalf("success without a report: %+v", d)
+			}
+		}
+	})
+}
+
+// FuzzBER checks that berToDER never panics and that its output, when it
+// has any, is a fixed point.
+func FuzzBER(f *testing.F) {
+	f.Add([]byte{0x30, 0x80, 0x24, 0x80, 0x04, 0x01, 0x61, 0x04, 0x01, 0x62, 0x00, 0x00, 0x00, 0x00})
+	f.Add([]byte{0x23, 0x80, 0x03, 0x02, 0x00, 0xff, 0x03, 0x02, 0x04, 0xf0, 0x00, 0x00})
+	f.Add([]byte{0x1f, 0x81, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := berToDER(in)
+		if err != nil {
+			return
+		}
+		again, err := berToDER(out)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("berToDER is not idempotent on %x: %x, %v", out, again, err)
+		}
+	})
+}
