@@ -16,23 +16,23 @@ type Reason string
 
 // The reasons an S/MIME operation can fail.
 const (
-	Malformed          Reason = "malformed"           // not valid CMS / S/MIME
-	NotForUs           Reason = "not_for_us"          // no recipient info matches our certificate
-	DecryptFailed      Reason = "decrypt_failed"      // wrong key, or the content was changed
-	Unsupported        Reason = "unsupported"         // an algorithm we do not implement
-	UnsupportedKey     Reason = "unsupported_key"     // a recipient or signer key type we cannot use
-	NoRecipients       Reason = "no_recipients"       // Encrypt called without recipients
-	BadSignature       Reason = "bad_signature"       // the signature does not verify
-	ContentChanged     Reason = "content_changed"     // the message digest does not match
-	NoSignature        Reason = "no_signature"        // signed data without signer infos
-	SignerCertMissing  Reason = "signer_cert_missing" // the signer's certificate is not in the message
-	CertExpired        Reason = "cert_expired"
-	CertNotYetValid    Reason = "cert_not_yet_valid"
-	CertUntrusted      Reason = "cert_untrusted"
-	CertWrongUsage     Reason = "cert_wrong_usage"
-	CertShortKey       Reason = "cert_short_key"
-	CertRevoked        Reason = "cert_revoked"
-	CertNoEmail        Reason = "cert_no_email"
+	Malformed           Reason = "malformed"           // not valid CMS / S/MIME
+	NotForUs            Reason = "not_for_us"          // no recipient info matches our certificate
+	DecryptFailed       Reason = "decrypt_failed"      // wrong key, or the content was changed
+	Unsupported         Reason = "unsupported"         // an algorithm we do not implement
+	UnsupportedKey      Reason = "unsupported_key"     // a recipient or signer key type we cannot use
+	NoRecipients        Reason = "no_recipients"       // Encrypt called without recipients
+	BadSignature        Reason = "bad_signature"       // the signature does not verify
+	ContentChanged      Reason = "content_changed"     // the message digest does not match
+	NoSignature         Reason = "no_signature"        // signed data without signer infos
+	SignerCertMissing   Reason = "signer_cert_missing" // the signer's certificate is not in the message
+	CertExpired         Reason = "cert_expired"
+	CertNotYetValid     Reason = "cert_not_yet_valid"
+	CertUntrusted       Reason = "cert_untrusted"
+	CertWrongUsage      Reason = "cert_wrong_usage"
+	CertShortKey        Reason = "cert_short_key"
+	CertRevoked         Reason = "cert_revoked"
+	CertNoEmail         Reason = "cert_no_email"
 	CertAddressMismatch Reason = "cert_address_mismatch" // the certificate is not for the address
 )
 
