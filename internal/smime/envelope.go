@@ -675,9 +675,13 @@ func aesKeyLen(oid asn1.ObjectIdentifier) (int, bool) {
 	return 0, false
 }
 
+func isGCM(oid asn1.ObjectIdentifier) bool {
+	return oid.Equal(oidAES128GCM) || oid.Equal(oidAES192GCM) || oid.Equal(oidAES256GCM)
+}
+
 func openCBC(alg algorithm, cek, ct []byte) ([]byte, string, error) {
 	n, ok := aesKeyLen(alg.oid)
-	if !ok || alg.oid.Equal(oidAES128GCM) || alg.oid.Equal(oidAES192GCM) || alg.oid.Equal(oidAES256GCM) {
+	if !ok || isGCM(alg.oid) {
 		return nil, "", &Error{Reason: Unsupported, Detail: "content encryption " + alg.oid.String()}
 	}
 	name := fmt.Sprintf("AES-%d-CBC", n*8)
@@ -709,7 +713,7 @@ func openCBC(alg algorithm, cek, ct []byte) ([]byte, string, error) {
 
 func openGCM(alg algorithm, cek, ct, mac, aad []byte) ([]byte, string, error) {
 	n, ok := aesKeyLen(alg.oid)
-	if !ok || !(alg.oid.Equal(oidAES128GCM) || alg.oid.Equal(oidAES192GCM) || alg.oid.Equal(oidAES256GCM)) {
+	if !ok || !isGCM(alg.oid) {
 		return nil, "", &Error{Reason: Unsupported, Detail: "authenticated content encryption " + alg.oid.String()}
 	}
 	name := fmt.Sprintf("AES-%d-GCM", n*8)

@@ -60,3 +60,36 @@ func FuzzBER(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerify feeds arbitrary bytes to Verify, opaque and detached: it
+// must never panic, every failure must be an *Error, and a success must
+// have a valid signer.
+func FuzzVerify(f *testing.F) {
+	p := testPolicy(f)
+	for _, who := range []string{"mailbox-rsa", "mailbox-ec"} {
+		for _, det := range []bool{false, true} {
+			der, err := Sign(mimeEntity, testIdentity(f, who), SignOptions{Detached: det})
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(der, det)
+		}
+	}
+	f.Fuzz(func(t *testing.T, in []byte, detached bool) {
+		var content []byte
+		if detached {
+			content = mimeEntity
+		}
+		v, err := Verify(in, content, p)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Reason == "" {
+				t.Fatalf("error %T %v is not an *Error", err, err)
+			}
+			return
+		}
+		if len(v.Signers) == 0 || v.Signers[0].Err != nil || v.Signers[0].Cert == nil {
+			t.Fatalf("success without a valid signer: %+v", v)
+		}
+	})
+}

@@ -1,0 +1,221 @@
+package smime
+
+import (
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MinRSABits is the smallest RSA key accepted for signing or encryption.
+const MinRSABits = 2048
+
+// dateLayout is how dates appear in user sentences.
+const dateLayout = "2006-01-02"
+
+// Policy says which certificates are acceptable (RFC 5280, RFC 8550): those
+// that chain to Roots, are valid at Time, carry a key of at least
+// MinRSABits (RSA) or P-256 (EC), permit e-mail protection, name an e-mail
+// address, and are not revoked by any of CRLs.
+type Policy struct {
+	// Roots are the trust anchors: the Danish OCES3 roots and any the
+	// institution adds (tests use their own CA). Nil trusts nothing.
+	Roots *x509.CertPool
+	// Intermediates helps build chains, besides certificates that arrive
+	// with a signed message.
+	Intermediates *x509.CertPool
+	// Time is when the certificate must be valid; zero means now.
+	Time time.Time
+	// CRLs are revocation lists to consult, when available.
+	CRLs []*x509.RevocationList
+}
+
+func (p *Policy) now() time.Time {
+	if p.Time.IsZero() {
+		return time.Now()
+	}
+	return p.Time
+}
+
+// Check returns the certificate's verified chains, or an *Error whose
+// Reason says what is wrong (expired, untrusted, wrong usage, short key,
+// revoked, no e-mail address). extra are certificates that may serve as
+// intermediates (those included in a signed message).
+func (p *Policy) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
+	name := certName(c)
+	now := p.now()
+	if now.Before(c.NotBefore) {
+		return nil, &Error{Reason: CertNotYetValid, Subject: name, Detail: c.NotBefore.UTC().Format(dateLayout)}
+	}
+	if now.After(c.NotAfter) {
+		return nil, &Error{Reason: CertExpired, Subject: name, Detail: c.NotAfter.UTC().Format(dateLayout)}
+	}
+	switch k := c.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < MinRSABits {
+			return nil, &Error{Reason: CertShortKey, Subject: name, Detail: fmt.Sprint(k.N.BitLen())}
+		}
+	case *ecdsa.PublicKey:
+		if k.Curve.Params().BitSize < 256 {
+			return nil, &Error{Reason: CertShortKey, Subject: name, Detail: fmt.Sprint(k.Curve.Params().BitSize)}
+		}
+	default:
+		return nil, &Error{Reason: UnsupportedKey, Subject: name, Detail: fmt.Sprintf("%T", c.PublicKey)}
+	}
+	if !emailUsage(c) {
+		return nil, &Error{Reason: CertWrongUsage, Subject: name}
+	}
+	if len(Addresses(c)) == 0 {
+		return nil, &Error{Reason: CertNoEmail, Subject: name}
+	}
+	inter := x509.NewCertPool()
+	if p.Intermediates != nil {
+		inter = p.Intermediates.Clone()
+	}
+	for _, e := range extra {
+		inter.AddCert(e)
+	}
+	roots := p.Roots
+	if roots == nil {
+		roots = x509.NewCertPool()
+	}
+	chains, err := c.Verify(x509.VerifyOptions{
+		Roots:         roots,
+		Intermediates: inter,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+	})
+	if err != nil {
+		var ua x509.UnknownAuthorityError
+		detail := c.Issuer.CommonName
+		if errors.As(err, &ua) && ua.Cert != nil {
+			detail = ua.Cert.Issuer.CommonName
+		}
+		return nil, &Error{Reason: CertUntrusted, Subject: name, Detail: detail, Err: err}
+	}
+	if err := p.checkRevoked(c, chains); err != nil {
+		return nil, err
+	}
+	return chains, nil
+}
+
+// checkRevoked looks c up in every CRL its issuer signed.
+func (p *Policy) checkRevoked(c *x509.Certificate, chains [][]*x509.Certificate) error {
+	for _, crl := range p.CRLs {
+		for _, chain := range chains {
+			if len(chain) < 2 {
+				continue
+			}
+			issuer := chain[1]
+			if crl.CheckSignatureFrom(issuer) != nil || string(crl.RawIssuer) != string(c.RawIssuer) {
+				continue
+			}
+			for _, r := range crl.RevokedCertificateEntries {
+				if r.SerialNumber.Cmp(c.SerialNumber) == 0 {
+					return &Error{Reason: CertRevoked, Subject: certName(c), Detail: r.RevocationTime.UTC().Format(dateLayout)}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// emailUsage reports whether c may protect e-mail: no extended key usage,
+// or one that includes emailProtection or anyExtendedKeyUsage.
+func emailUsage(c *x509.Certificate) bool {
+	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
+		return true
+	}
+	for _, u := range c.ExtKeyUsage {
+		if u == x509.ExtKeyUsageEmailProtection || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}
+
+// Addresses returns the e-mail addresses a certificate is for: its
+// subjectAltName rfc822Names, else the subject's emailAddress attribute
+// (RFC 8550 section 3). Domains are lower-cased.
+func Addresses(c *x509.Certificate) []string {
+	var out []string
+	add := func(a string) {
+		if at := strings.LastIndexByte(a, '@'); at > 0 {
+			a = a[:at] + strings.ToLower(a[at:])
+		}
+		for _, o := range out {
+			if strings.EqualFold(o, a) {
+				return
+			}
+		}
+		out = append(out, a)
+	}
+	for _, a := range c.EmailAddresses {
+		add(a)
+	}
+	if len(out) == 0 {
+		for _, n := range c.Subject.Names {
+			if n.Type.Equal(oidEmailAddress) {
+				if s, ok := n.Value.(string); ok {
+					add(s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// HasAddress reports whether c is for the e-mail address addr. The local
+// part is compared without regard to case, as mail systems in practice do.
+func HasAddress(c *x509.Certificate, addr string) bool {
+	for _, a := range Addresses(c) {
+		if strings.EqualFold(a, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+var oidOrganizationIdentifier = asn1.ObjectIdentifier{2, 5, 4, 97}
+
+// CVR returns the CVR number of the organisation a Danish certificate is
+// issued to: from an OCES3 subject (organizationIdentifier
+// "NTRDK-<CVR>") or an OCES2 subject (serialNumber "CVR:<CVR>-FID:…",
+// "-UID:…" or "-RID:…"). It returns "" for other certificates.
+func CVR(c *x509.Certificate) string {
+	for _, n := range c.Subject.Names {
+		if n.Type.Equal(oidOrganizationIdentifier) {
+			if s, ok := n.Value.(string); ok && strings.HasPrefix(s, "NTRDK-") && isCVR(s[6:]) {
+				return s[6:]
+			}
+		}
+	}
+	if s := c.Subject.SerialNumber; strings.HasPrefix(s, "CVR:") {
+		rest := s[4:]
+		if i := strings.IndexByte(rest, '-'); i == 8 && isCVR(rest[:8]) {
+			switch {
+			case strings.HasPrefix(rest[8:], "-FID:"), strings.HasPrefix(rest[8:], "-UID:"), strings.HasPrefix(rest[8:], "-RID:"):
+				return rest[:8]
+			}
+		}
+	}
+	return ""
+}
+
+func isCVR(s string) bool {
+	if len(s) != 8 {
+		return false
+	}
+	for i := 0; i < 8; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

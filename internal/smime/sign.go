@@ -1,0 +1,412 @@
+package smime
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// Identity is someone who signs and decrypts: a secure mailbox or a user.
+type Identity struct {
+	Cert *x509.Certificate
+	Key  crypto.Signer
+	// Chain holds the certificates between Cert and a trust anchor; they
+	// are included in every signature so that recipients can build the
+	// chain.
+	Chain []*x509.Certificate
+}
+
+// SignOptions adjusts Sign.
+type SignOptions struct {
+	// Detached leaves the content out of the SignedData, for
+	// multipart/signed.
+	Detached bool
+	// Time is the signing time; zero means now.
+	Time time.Time
+}
+
+// capabilities are the content encryptions we read, most preferred first,
+// announced in every signature (SMIMECapabilities, RFC 8551 2.5.2), so
+// that correspondents can choose what to encrypt to us with.
+var capabilities = []asn1.ObjectIdentifier{oidAES256GCM, oidAES128GCM, oidAES256CBC, oidAES192CBC, oidAES128CBC}
+
+// Sign returns the DER of a SignedData ContentInfo over content, signed
+// with SHA-256 by id (RSA PKCS #1 v1.5 or ECDSA), with the signed
+// attributes contentType, signingTime, messageDigest, SMIMECapabilities
+// and SMIMEEncryptionKeyPreference, and with id's certificate and chain.
+func Sign(content []byte, id Identity, opts SignOptions) ([]byte, error) {
+	if id.Cert == nil || id.Key == nil {
+		return nil, &Error{Reason: UnsupportedKey, Detail: "no signing identity"}
+	}
+	var sigAlg algorithm
+	switch id.Key.Public().(type) {
+	case *rsa.PublicKey:
+		sigAlg = algorithm{oidRSAEncryption, derNull}
+	case *ecdsa.PublicKey:
+		sigAlg = algorithm{oid: oidECDSAWithSHA256}
+	default:
+		return nil, &Error{Reason: UnsupportedKey, Subject: certName(id.Cert), Detail: fmt.Sprintf("%T", id.Key.Public())}
+	}
+	t := opts.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	digest := crypto.SHA256.New()
+	digest.Write(content)
+	attrs, err := signedAttributes(digest.Sum(nil), t.UTC(), id.Cert)
+	if err != nil {
+		return nil, err
+	}
+	h := crypto.SHA256.New()
+	h.Write(attrs)
+	sig, err := id.Key.Sign(rand.Reader, h.Sum(nil), crypto.SHA256)
+	if err != nil {
+		return nil, &Error{Reason: UnsupportedKey, Subject: certName(id.Cert), Err: err}
+	}
+	sha256Alg := algorithm{oid: oidSHA256}
+	return contentInfo(oidSignedData, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1Int64(1)
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { addAlgorithm(b, sha256Alg) })
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oidData)
+				if !opts.Detached {
+					b.AddASN1(tagC0, func(b *cryptobyte.Builder) { b.AddASN1OctetString(content) })
+				}
+			})
+			b.AddASN1(tagC0, func(b *cryptobyte.Builder) {
+				b.AddBytes(id.Cert.Raw)
+				for _, c := range id.Chain {
+					b.AddBytes(c.Raw)
+				}
+			})
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1Int64(1)
+					addIssuerAndSerial(b, id.Cert)
+					addAlgorithm(b, sha256Alg)
+					b.AddBytes(append([]byte{0xa0}, attrs[1:]...)) // [0] IMPLICIT SET OF
+					addAlgorithm(b, sigAlg)
+					b.AddASN1OctetString(sig)
+				})
+			})
+		})
+	})
+}
+
+// signedAttributes returns the DER of the SET OF signed attributes.
+func signedAttributes(digest []byte, t time.Time, cert *x509.Certificate) ([]byte, error) {
+	attr := func(oid asn1.ObjectIdentifier, value func(*cryptobyte.Builder)) []byte {
+		b := cryptobyte.NewBuilder(nil)
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oid)
+			b.AddASN1(cbasn1.SET, value)
+		})
+		return b.BytesOrPanic()
+	}
+	attrs := [][]byte{
+		attr(oidAttrContentType, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidData) }),
+		attr(oidAttrSigningTime, func(b *cryptobyte.Builder) {
+			if t.Year() >= 1950 && t.Year() < 2050 {
+				b.AddASN1UTCTime(t)
+			} else {
+				b.AddASN1GeneralizedTime(t)
+			}
+		}),
+		attr(oidAttrMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(digest) }),
+		attr(oidAttrSMIMECaps, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				for _, c := range capabilities {
+					addAlgorithm(b, algorithm{oid: c})
+				}
+			})
+		}),
+		attr(oidAttrEncKeyPref, func(b *cryptobyte.Builder) {
+			b.AddASN1(tagC0, func(b *cryptobyte.Builder) {
+				b.AddBytes(cert.RawIssuer)
+				b.AddASN1BigInt(cert.SerialNumber)
+			})
+		}),
+	}
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+		for _, a := range sortedSet(attrs) {
+			b.AddBytes(a)
+		}
+	})
+	return b.Bytes()
+}
+
+// Signer is one verified signature.
+type Signer struct {
+	// Cert is the signer's certificate, nil if the message lacks it.
+	Cert *x509.Certificate
+	// Chains are the verified chains to a trust anchor, when the
+	// certificate is trusted.
+	Chains [][]*x509.Certificate
+	// SigningTime is the signer's claimed signing time, if given.
+	SigningTime time.Time
+	// Digest and Signature name the algorithms, e.g. "SHA-256" and
+	// "RSA-PKCS1v15" or "ECDSA".
+	Digest, Signature string
+	// Capabilities are the content encryptions the signer announced it
+	// reads (SMIMECapabilities), e.g. "AES-256-GCM", most preferred first.
+	Capabilities []string
+	// Err is nil when the signature is valid and the certificate
+	// acceptable under the Policy; otherwise an *Error saying why not.
+	Err error
+}
+
+// Verified is the result of Verify.
+type Verified struct {
+	// Content is the signed content (the detached content, when given).
+	Content []byte
+	// Detached is true when the content was not inside the SignedData.
+	Detached bool
+	Signers  []Signer
+}
+
+// Verify checks a SignedData ContentInfo (DER or BER). content is the
+// signed content for a detached signature (multipart/signed) and nil for
+// an opaque one. Each signer's signature is checked, and its certificate
+// under p. Verify returns the report whenever the structure could be
+// read; the error is non-nil when any signer is not valid (the first such
+// signer's Err), or when there is no signer at all.
+func Verify(in, content []byte, p *Policy) (*Verified, error) {
+	typ, body, err := readContentInfo(in)
+	if err != nil {
+		return nil, err
+	}
+	if !typ.Equal(oidSignedData) {
+		return nil, malformed("content type %v is not signed data", typ)
+	}
+	var seq, digestAlgs, eci, infos cryptobyte.String
+	var version int
+	var eType asn1.ObjectIdentifier
+	if !body.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1Integer(&version) ||
+		!seq.ReadASN1(&digestAlgs, cbasn1.SET) || !seq.ReadASN1(&eci, cbasn1.SEQUENCE) ||
+		!eci.ReadASN1ObjectIdentifier(&eType) {
+		return nil, malformed("bad signed data")
+	}
+	v := &Verified{Content: content, Detached: true}
+	if eci.PeekASN1Tag(tagC0) {
+		var ec cryptobyte.String
+		var inner []byte
+		if !eci.ReadASN1(&ec, tagC0) || !readOctets(&ec, &inner, cbasn1.OCTET_STRING, cbasn1.OCTET_STRING.Constructed()) {
+			return nil, malformed("bad encapsulated content")
+		}
+		v.Content, v.Detached = inner, false
+	}
+	if v.Content == nil {
+		return nil, malformed("detached signature without its content")
+	}
+	var certs []*x509.Certificate
+	if seq.PeekASN1Tag(tagC0) {
+		var cs cryptobyte.String
+		if !seq.ReadASN1(&cs, tagC0) {
+			return nil, malformed("bad certificates")
+		}
+		for !cs.Empty() {
+			var raw cryptobyte.String
+			var tag cbasn1.Tag
+			if !cs.ReadAnyASN1Element(&raw, &tag) {
+				return nil, malformed("bad certificates")
+			}
+			if tag != cbasn1.SEQUENCE {
+				continue // attribute certificates and other formats
+			}
+			c, err := x509.ParseCertificate(raw)
+			if err != nil {
+				return nil, malformed("bad certificate: %v", err)
+			}
+			certs = append(certs, c)
+		}
+	}
+	seq.SkipOptionalASN1(tagC1) // crls
+	if !seq.ReadASN1(&infos, cbasn1.SET) {
+		return nil, malformed("no signer infos")
+	}
+	var firstErr error
+	for !infos.Empty() {
+		var si cryptobyte.String
+		if !infos.ReadASN1(&si, cbasn1.SEQUENCE) {
+			return nil, malformed("bad signer info")
+		}
+		s, err := verifySigner(si, eType, v.Content, certs)
+		if err != nil && s.Err == nil {
+			return nil, err // malformed
+		}
+		if s.Err == nil && s.Cert != nil {
+			s.Chains, s.Err = p.Check(s.Cert, certs...)
+		}
+		if s.Err != nil && firstErr == nil {
+			firstErr = s.Err
+		}
+		v.Signers = append(v.Signers, s)
+	}
+	if len(v.Signers) == 0 {
+		return v, &Error{Reason: NoSignature}
+	}
+	return v, firstErr
+}
+
+// verifySigner checks one SignerInfo. A malformed one is an error; a bad
+// signature is reported in Signer.Err.
+func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []byte, certs []*x509.Certificate) (Signer, error) {
+	var s Signer
+	var version int
+	var id recipientID
+	var digestAlg, sigAlg algorithm
+	var sig []byte
+	if !si.ReadASN1Integer(&version) {
+		return s, malformed("bad signer info")
+	}
+	if si.PeekASN1Tag(tag0) {
+		var skid cryptobyte.String
+		if !si.ReadASN1(&skid, tag0) {
+			return s, malformed("bad signer identifier")
+		}
+		id.skid = skid
+	} else if !readIssuerAndSerial(&si, &id) {
+		return s, malformed("bad signer identifier")
+	}
+	if !readAlgorithm(&si, &digestAlg) {
+		return s, malformed("bad digest algorithm")
+	}
+	var attrsDER []byte
+	var attrs cryptobyte.String
+	if si.PeekASN1Tag(tagC0) {
+		var elem cryptobyte.String
+		if !si.ReadASN1Element(&elem, tagC0) {
+			return s, malformed("bad signed attributes")
+		}
+		attrsDER = append([]byte{0x31}, elem[1:]...)
+		e := cryptobyte.String(attrsDER)
+		if !e.ReadASN1(&attrs, cbasn1.SET) {
+			return s, malformed("bad signed attributes")
+		}
+	}
+	if !readAlgorithm(&si, &sigAlg) || !si.ReadASN1Bytes(&sig, cbasn1.OCTET_STRING) {
+		return s, malformed("bad signer info")
+	}
+	for _, c := range certs {
+		if id.matches(c) {
+			s.Cert = c
+			break
+		}
+	}
+	if s.Cert == nil {
+		s.Err = &Error{Reason: SignerCertMissing, Subject: id.String()}
+		return s, nil
+	}
+	name := certName(s.Cert)
+	h, err := digestHash(digestAlg.oid)
+	if err != nil || h == crypto.SHA1 {
+		s.Err = &Error{Reason: Unsupported, Subject: name, Detail: "digest " + digestAlg.oid.String()}
+		return s, nil
+	}
+	s.Digest = "SHA-" + hashName(h)[3:]
+	d := h.New()
+	d.Write(content)
+	contentDigest := d.Sum(nil)
+	signed := contentDigest
+	if attrsDER != nil {
+		var md []byte
+		var ct asn1.ObjectIdentifier
+		for !attrs.Empty() {
+			var a, values cryptobyte.String
+			var oid asn1.ObjectIdentifier
+			if !attrs.ReadASN1(&a, cbasn1.SEQUENCE) || !a.ReadASN1ObjectIdentifier(&oid) || !a.ReadASN1(&values, cbasn1.SET) {
+				return s, malformed("bad signed attribute")
+			}
+			switch {
+			case oid.Equal(oidAttrMessageDigest):
+				if !values.ReadASN1Bytes(&md, cbasn1.OCTET_STRING) {
+					return s, malformed("bad message digest attribute")
+				}
+			case oid.Equal(oidAttrContentType):
+				if !values.ReadASN1ObjectIdentifier(&ct) {
+					return s, malformed("bad content type attribute")
+				}
+			case oid.Equal(oidAttrSigningTime):
+				switch {
+				case values.PeekASN1Tag(cbasn1.UTCTime):
+					values.ReadASN1UTCTime(&s.SigningTime)
+				case values.PeekASN1Tag(cbasn1.GeneralizedTime):
+					values.ReadASN1GeneralizedTime(&s.SigningTime)
+				}
+			case oid.Equal(oidAttrSMIMECaps):
+				s.Capabilities = readCapabilities(values)
+			}
+		}
+		if md == nil || ct == nil {
+			return s, malformed("signed attributes without message digest or content type")
+		}
+		if !ct.Equal(eType) {
+			s.Err = &Error{Reason: BadSignature, Subject: name, Detail: "content type"}
+			return s, nil
+		}
+		if subtle.ConstantTimeCompare(md, contentDigest) != 1 {
+			s.Err = &Error{Reason: ContentChanged, Subject: name}
+			return s, nil
+		}
+		d := h.New()
+		d.Write(attrsDER)
+		signed = d.Sum(nil)
+	}
+	switch pub := s.Cert.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if !sigAlg.oid.Equal(oidRSAEncryption) && !sigAlg.oid.Equal(oidSHA256WithRSA) &&
+			!sigAlg.oid.Equal(oidSHA384WithRSA) && !sigAlg.oid.Equal(oidSHA512WithRSA) {
+			s.Err = &Error{Reason: Unsupported, Subject: name, Detail: "signature " + sigAlg.oid.String()}
+			return s, nil
+		}
+		s.Signature = "RSA-PKCS1v15"
+		err = rsa.VerifyPKCS1v15(pub, h, signed, sig)
+	case *ecdsa.PublicKey:
+		s.Signature = "ECDSA"
+		if !ecdsa.VerifyASN1(pub, signed, sig) {
+			err = fmt.Errorf("ecdsa: verification failed")
+		}
+	default:
+		s.Err = &Error{Reason: UnsupportedKey, Subject: name, Detail: fmt.Sprintf("%T", s.Cert.PublicKey)}
+		return s, nil
+	}
+	if err != nil {
+		s.Err = &Error{Reason: BadSignature, Subject: name, Err: err}
+	}
+	return s, nil
+}
+
+// readCapabilities names the content encryptions in an SMIMECapabilities
+// value that we know, in the signer's order.
+func readCapabilities(values cryptobyte.String) []string {
+	var seq cryptobyte.String
+	if !values.ReadASN1(&seq, cbasn1.SEQUENCE) {
+		return nil
+	}
+	var out []string
+	for !seq.Empty() {
+		var a algorithm
+		if !readAlgorithm(&seq, &a) {
+			return out
+		}
+		if n, ok := aesKeyLen(a.oid); ok {
+			mode := "CBC"
+			if isGCM(a.oid) {
+				mode = "GCM"
+			}
+			out = append(out, fmt.Sprintf("AES-%d-%s", n*8, mode))
+		}
+	}
+	return out
+}
