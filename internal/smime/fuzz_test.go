@@ -93,3 +93,30 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzOpen feeds arbitrary MIME entities to Open: it must never panic, and
+// every failure must be an *Error.
+func FuzzOpen(f *testing.F) {
+	p := testPolicy(f)
+	mb := testIdentity(f, "mailbox-rsa")
+	signed, _ := SignEntity(mimeEntity, mb, SignOptions{Detached: true})
+	enc, _ := EncryptEntity(signed, []Recipient{{Cert: mb.Cert}}, AES256GCM)
+	f.Add(signed)
+	f.Add(enc)
+	f.Add(mimeEntity)
+	f.Add([]byte("Content-Type: multipart/signed; boundary=x\r\n\r\n--x\r\n\r\na\r\n--x\r\nContent-Type: application/pkcs7-signature\r\n\r\n\r\n--x--\r\n"))
+	ids := []Identity{mb}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		o, err := Open(in, ids, p)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Reason == "" {
+				t.Fatalf("error %T %v is not an *Error", err, err)
+			}
+			return
+		}
+		if o == nil || o.Entity == nil && len(in) > 0 {
+			t.Fatalf("no entity: %+v", o)
+		}
+	})
+}

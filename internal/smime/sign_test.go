@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,14 +32,6 @@ func testPolicy(t testing.TB) *Policy {
 func testIdentity(t testing.TB, name string) Identity {
 	cert, key := testCert(t, name)
 	return Identity{Cert: cert, Key: key}
-}
-
-func reasonOf(err error) Reason {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Reason
-	}
-	return ""
 }
 
 func TestSignVerifyRoundTrip(t *testing.T) {

@@ -1,0 +1,378 @@
+package smime
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"mime"
+	"net/textproto"
+	"strings"
+)
+
+// The MIME layer of S/MIME 4.0 (RFC 8551 section 3): entities in, entities
+// out. An entity is a MIME header block, a blank line and a body, with
+// CRLF line ends (the canonical form signatures are computed over).
+
+// SignEntity signs a MIME entity. Detached gives multipart/signed
+// (clear-signed: readable without S/MIME), otherwise the result is an
+// opaque application/pkcs7-mime; smime-type=signed-data entity.
+func SignEntity(entity []byte, id Identity, opts SignOptions) ([]byte, error) {
+	entity = canonical(entity)
+	der, err := Sign(entity, id, opts)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.Detached {
+		return pkcs7Entity("signed-data", der), nil
+	}
+	boundary := newBoundary()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n\tboundary=\"%s\"\r\n\r\n", boundary)
+	b.WriteString("This is an S/MIME signed message.\r\n\r\n")
+	fmt.Fprintf(&b, "--%s\r\n", boundary)
+	b.Write(entity)
+	fmt.Fprintf(&b, "\r\n--%s\r\n", boundary)
+	b.WriteString("Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n")
+	b.WriteString("Content-Transfer-Encoding: base64\r\n")
+	b.WriteString("Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n")
+	writeBase64(&b, der)
+	fmt.Fprintf(&b, "--%s--\r\n", boundary)
+	return b.Bytes(), nil
+}
+
+// EncryptEntity encrypts a MIME entity (normally a signed one) and returns
+// an application/pkcs7-mime entity with smime-type authEnveloped-data
+// (AES256GCM) or enveloped-data (AES256CBC).
+func EncryptEntity(entity []byte, recipients []Recipient, c Cipher) ([]byte, error) {
+	der, err := Encrypt(canonical(entity), recipients, c)
+	if err != nil {
+		return nil, err
+	}
+	typ := "authEnveloped-data"
+	if c == AES256CBC {
+		typ = "enveloped-data"
+	}
+	return pkcs7Entity(typ, der), nil
+}
+
+func pkcs7Entity(smimeType string, der []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Content-Type: application/pkcs7-mime; smime-type=%s; name=\"smime.p7m\"\r\n", smimeType)
+	b.WriteString("Content-Transfer-Encoding: base64\r\n")
+	b.WriteString("Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n")
+	writeBase64(&b, der)
+	return b.Bytes()
+}
+
+// writeBase64 writes data in base64 lines of 76 characters (RFC 2045).
+func writeBase64(b *bytes.Buffer, data []byte) {
+	enc := base64.StdEncoding.EncodeToString(data)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76])
+		b.WriteString("\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc)
+	b.WriteString("\r\n")
+}
+
+func newBoundary() string {
+	var r [12]byte
+	rand.Read(r[:])
+	return "----=_sikkermail_" + hex.EncodeToString(r[:])
+}
+
+// canonical converts bare LF line ends to CRLF.
+func canonical(b []byte) []byte {
+	if !bytes.Contains(b, []byte("\n")) {
+		return b
+	}
+	n := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
+	if n == 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b)+n)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// LayerKind says what one S/MIME layer was.
+type LayerKind string
+
+// The kinds of layer Open unwraps.
+const (
+	LayerEncrypted LayerKind = "encrypted"
+	LayerSigned    LayerKind = "signed"
+)
+
+// Layer is one S/MIME layer of a received entity, outermost first.
+type Layer struct {
+	Kind LayerKind
+	// Decrypted is set for an encrypted layer.
+	Decrypted *Decrypted
+	// Verified is set for a signed layer; its Signers say who signed and
+	// whether each signature and certificate is valid.
+	Verified *Verified
+	// Err is why this layer failed, if it did.
+	Err error
+}
+
+// Opened is the result of Open.
+type Opened struct {
+	// Entity is the innermost MIME entity: the message the sender wrote.
+	Entity []byte
+	// Layers lists every S/MIME layer, outermost first.
+	Layers []Layer
+}
+
+// Encrypted reports whether any layer was encrypted.
+func (o *Opened) Encrypted() bool { return o.has(LayerEncrypted) }
+
+// Signed reports whether any layer was signed.
+func (o *Opened) Signed() bool { return o.has(LayerSigned) }
+
+func (o *Opened) has(k LayerKind) bool {
+	for _, l := range o.Layers {
+		if l.Kind == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Signers returns every signer of every signed layer.
+func (o *Opened) Signers() []Signer {
+	var out []Signer
+	for _, l := range o.Layers {
+		if l.Verified != nil {
+			out = append(out, l.Verified.Signers...)
+		}
+	}
+	return out
+}
+
+// Valid reports whether every layer opened and every signature and
+// certificate is valid.
+func (o *Opened) Valid() bool {
+	for _, l := range o.Layers {
+		if l.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// maxLayers bounds nesting: real mail has at most three layers
+// (signed-encrypted-signed); hostile input may have thousands.
+const maxLayers = 8
+
+// Open unwraps a received MIME entity layer by layer, in whatever order
+// the layers come: it decrypts with the first of ids the message is
+// encrypted for, and verifies signatures under p. A layer that cannot be
+// decrypted ends the unwrapping with an error; a signature that does not
+// verify is recorded in its Layer (and makes Valid false) while opening
+// goes on, so that the reader can still see what was signed and why it is
+// not trusted.
+func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
+	o := &Opened{Entity: canonical(entity)}
+	for depth := 0; ; depth++ {
+		hdr, body, err := splitEntity(o.Entity)
+		if err != nil {
+			return o, err
+		}
+		mt, params, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
+		switch {
+		case mt == "multipart/signed":
+			if depth >= maxLayers {
+				return o, &Error{Reason: Malformed, Detail: "too many layers"}
+			}
+			inner, sig, err := splitSigned(body, params["boundary"])
+			if err != nil {
+				return o, err
+			}
+			v, verr := Verify(sig, inner, p)
+			if v == nil {
+				return o, verr
+			}
+			o.Layers = append(o.Layers, Layer{Kind: LayerSigned, Verified: v, Err: verr})
+			o.Entity = inner
+		case mt == "application/pkcs7-mime" || mt == "application/x-pkcs7-mime":
+			if depth >= maxLayers {
+				return o, &Error{Reason: Malformed, Detail: "too many layers"}
+			}
+			der, err := decodeBody(hdr, body)
+			if err != nil {
+				return o, err
+			}
+			typ, _, err := readContentInfo(der)
+			if err != nil {
+				return o, err
+			}
+			if typ.Equal(oidSignedData) {
+				v, verr := Verify(der, nil, p)
+				if v == nil {
+					return o, verr
+				}
+				o.Layers = append(o.Layers, Layer{Kind: LayerSigned, Verified: v, Err: verr})
+				o.Entity = canonical(v.Content)
+				continue
+			}
+			d, err := decryptAny(der, ids)
+			if err != nil {
+				o.Layers = append(o.Layers, Layer{Kind: LayerEncrypted, Err: err})
+				return o, err
+			}
+			o.Layers = append(o.Layers, Layer{Kind: LayerEncrypted, Decrypted: d})
+			o.Entity = canonical(d.Content)
+		default:
+			return o, nil
+		}
+	}
+}
+
+// decryptAny tries each identity the message may be for.
+func decryptAny(der []byte, ids []Identity) (*Decrypted, error) {
+	var first error
+	for _, id := range ids {
+		d, err := Decrypt(der, id.Cert, id.Key)
+		if err == nil {
+			return d, nil
+		}
+		if first == nil || reasonOf(first) == NotForUs {
+			first = err
+		}
+	}
+	if first == nil {
+		first = &Error{Reason: NotForUs}
+	}
+	return nil, first
+}
+
+// reasonOf returns the Reason of an *Error in err's chain, or "".
+func reasonOf(err error) Reason {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ""
+}
+
+// splitEntity parses the header block of a MIME entity.
+func splitEntity(e []byte) (textproto.MIMEHeader, []byte, error) {
+	i := bytes.Index(e, []byte("\r\n\r\n"))
+	var head, body []byte
+	switch {
+	case i >= 0:
+		head, body = e[:i+2], e[i+4:]
+	case bytes.HasPrefix(e, []byte("\r\n")):
+		head, body = nil, e[2:]
+	default:
+		head, body = e, nil
+	}
+	r := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(head, '\r', '\n'))))
+	h, err := r.ReadMIMEHeader()
+	if err != nil {
+		return nil, nil, &Error{Reason: Malformed, Detail: "MIME header", Err: err}
+	}
+	return h, body, nil
+}
+
+// decodeBody undoes the entity's Content-Transfer-Encoding.
+func decodeBody(h textproto.MIMEHeader, body []byte) ([]byte, error) {
+	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
+	case "base64":
+		clean := bytes.Map(func(r rune) rune {
+			if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
+				return -1
+			}
+			return r
+		}, body)
+		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+		n, err := base64.StdEncoding.Decode(out, clean)
+		if err != nil {
+			return nil, &Error{Reason: Malformed, Detail: "base64", Err: err}
+		}
+		return out[:n], nil
+	case "", "7bit", "8bit", "binary":
+		return body, nil
+	}
+	return nil, &Error{Reason: Unsupported, Detail: "Content-Transfer-Encoding " + h.Get("Content-Transfer-Encoding")}
+}
+
+// splitSigned returns the signed entity (exactly as sent) and the DER of
+// the signature from the body of a multipart/signed entity (RFC 1847).
+// Per RFC 2046 a delimiter is "--boundary" at the start of a line, and the
+// CRLF before it belongs to the delimiter, not to the part.
+func splitSigned(body []byte, boundary string) (inner, sig []byte, err error) {
+	if boundary == "" {
+		return nil, nil, &Error{Reason: Malformed, Detail: "multipart/signed without boundary"}
+	}
+	delim := []byte("--" + boundary)
+	var starts, ends []int
+	closed := false
+	for at := 0; !closed; {
+		i := bytes.Index(body[at:], delim)
+		if i < 0 {
+			break
+		}
+		i += at
+		at = i + len(delim)
+		if i != 0 && (i < 2 || body[i-2] != '\r' || body[i-1] != '\n') {
+			continue // not at the start of a line
+		}
+		after := body[at:]
+		end := max(i-2, 0)
+		if n := len(starts); n > 0 && end < starts[n-1] {
+			end = starts[n-1] // an empty part: its delimiter follows at once
+		}
+		if bytes.HasPrefix(after, []byte("--")) {
+			ends, closed = append(ends, end), true
+			continue
+		}
+		eol := bytes.Index(after, []byte("\r\n"))
+		if eol < 0 || len(bytes.Trim(after[:eol], " \t")) != 0 {
+			continue // "--boundary" followed by more text is not a delimiter
+		}
+		ends = append(ends, end)
+		starts = append(starts, at+eol+2)
+		at += eol + 2
+	}
+	if !closed || len(starts) != 2 || len(ends) != 3 {
+		return nil, nil, &Error{Reason: Malformed, Detail: fmt.Sprintf("multipart/signed with %d parts", len(starts))}
+	}
+	h, sigBody, err := splitEntity(body[starts[1]:ends[2]])
+	if err != nil {
+		return nil, nil, err
+	}
+	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt != "application/pkcs7-signature" && mt != "application/x-pkcs7-signature" {
+		return nil, nil, &Error{Reason: Malformed, Detail: "second part is " + mt}
+	}
+	sig, err = decodeBody(h, sigBody)
+	if err != nil {
+		return nil, nil, err
+	}
+	return body[starts[0]:ends[1]], sig, nil
+}
+
+// SignerMatches reports whether the signer's certificate is for the
+// address in the message's From or Sender header (RFC 8550 section 3).
+func SignerMatches(s Signer, addresses ...string) bool {
+	if s.Cert == nil {
+		return false
+	}
+	for _, a := range addresses {
+		if HasAddress(s.Cert, a) {
+			return true
+		}
+	}
+	return false
+}
