@@ -26,11 +26,12 @@ import (
 var Version = "0.1.0-dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // cli is one invocation: its streams, language and (once loaded) core.
 type cli struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	lang           i18n.Lang
 	langSet        bool // by --lang or SIKKERMAIL_LANG; the settings file does not override it
@@ -41,8 +42,8 @@ type cli struct {
 // errUsage is a usage error already explained to the user.
 var errUsage = errors.New("usage")
 
-func run(args []string, stdout, stderr io.Writer) int {
-	c := &cli{stdout: stdout, stderr: stderr, lang: i18n.Danish}
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, lang: i18n.Danish}
 	if l, err := i18n.ParseLang(os.Getenv("SIKKERMAIL_LANG")); err == nil {
 		c.lang, c.langSet = l, true
 	}
@@ -76,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "check":
 		err = c.check(args[1:])
+	case "smime":
+		err = c.smimeCmd(args[1:])
 	default:
 		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": cmd}))
 		return 2

@@ -2,19 +2,23 @@ package main
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"sikkermail/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"sikkermail-cli": func() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) },
+		"sikkermail-cli": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 
 // TestScripts runs the CLI scenarios in testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
+	testenv.Need(t, "openssl") // the smime scenarios check our output with it
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
@@ -22,7 +26,30 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/config")
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("SIKKERMAIL_LANG", "")
+			env.Setenv("CERTS", testenv.Path("testdata", "certs"))
 			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// replace OLD NEW FILE: change a file in place, as tampering on the way would.
+			"replace": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 3 {
+					ts.Fatalf("usage: replace OLD NEW FILE")
+				}
+				old := ts.ReadFile(args[2])
+				if !strings.Contains(old, args[0]) {
+					ts.Fatalf("%s does not contain %q", args[2], args[0])
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(strings.Replace(old, args[0], args[1], 1)), 0o600))
+			},
+			// crlf FILE: give a file CRLF line ends (txtar cannot hold them),
+			// the canonical form of a MIME entity.
+			"crlf": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: crlf FILE")
+				}
+				lf := strings.ReplaceAll(ts.ReadFile(args[0]), "\r\n", "\n")
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.ReplaceAll(lf, "\n", "\r\n")), 0o600))
+			},
 		},
 	})
 }

@@ -1,0 +1,264 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"sikkermail/internal/keystore"
+	"sikkermail/internal/smime"
+)
+
+// smimeCmd runs `sikkermail-cli smime sign|encrypt|sign-encrypt|decrypt|verify`
+// over MIME entities from a file or standard input to a file or standard
+// output. Reports (who signed, how it was encrypted) go to standard error.
+func (c *cli) smimeCmd(args []string) error {
+	if len(args) == 0 {
+		c.fail(c.lang.T("cli.smime.usage", nil))
+		return errUsage
+	}
+	op := args[0]
+	fs := flag.NewFlagSet("smime "+op, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	in := fs.String("in", "-", "")
+	out := fs.String("out", "-", "")
+	identity := fs.String("identity", "", "")
+	password := fs.String("password", "keyring", "")
+	opaque := fs.Bool("opaque", false, "")
+	cbc := fs.Bool("cbc", false, "")
+	v15 := fs.Bool("pkcs1v15", false, "")
+	keyID := fs.Bool("keyid", false, "")
+	var recips, cas, crls multiFlag
+	fs.Var(&recips, "recipient", "")
+	fs.Var(&cas, "ca", "")
+	fs.Var(&crls, "crl", "")
+	if err := fs.Parse(args[1:]); err != nil {
+		c.usageError(err)
+		return errUsage
+	}
+	input, err := c.readInput(*in)
+	if err != nil {
+		return err
+	}
+	var id *smime.Identity
+	needID := op == "sign" || op == "sign-encrypt" || op == "decrypt"
+	if needID {
+		if *identity == "" {
+			c.fail(c.lang.T("cli.smime.need_identity", map[string]any{"Command": op}))
+			return errUsage
+		}
+		src, err := keystore.ParsePassword(*password)
+		if err != nil {
+			return err
+		}
+		pw, err := src.Get(*identity)
+		if err != nil {
+			return err
+		}
+		if id, err = keystore.Load(*identity, pw); err != nil {
+			return err
+		}
+	}
+	recipients := func() ([]smime.Recipient, error) {
+		var rs []smime.Recipient
+		for _, f := range recips {
+			certs, err := readCerts(f)
+			if err != nil {
+				return nil, err
+			}
+			for _, cert := range certs {
+				r := smime.Recipient{Cert: cert, KeyID: *keyID}
+				if *v15 {
+					r.RSAPadding = smime.PKCS1v15
+				}
+				rs = append(rs, r)
+			}
+		}
+		if len(rs) == 0 {
+			return nil, &smime.Error{Reason: smime.NoRecipients}
+		}
+		return rs, nil
+	}
+	cipher := smime.AES256GCM
+	if *cbc {
+		cipher = smime.AES256CBC
+	}
+	var result []byte
+	switch op {
+	case "sign":
+		result, err = smime.SignEntity(input, *id, smime.SignOptions{Detached: !*opaque})
+	case "encrypt", "sign-encrypt":
+		rs, rerr := recipients()
+		if rerr != nil {
+			return rerr
+		}
+		entity := input
+		if op == "sign-encrypt" {
+			if entity, err = smime.SignEntity(input, *id, smime.SignOptions{Detached: !*opaque}); err != nil {
+				return err
+			}
+			// The sender's own certificate too, so the Sent copy stays readable.
+			rs = append(rs, smime.Recipient{Cert: id.Cert, KeyID: *keyID})
+		}
+		result, err = smime.EncryptEntity(entity, rs, cipher)
+	case "decrypt", "verify":
+		p, perr := policy(cas, crls)
+		if perr != nil {
+			return perr
+		}
+		var ids []smime.Identity
+		if id != nil {
+			ids = append(ids, *id)
+		}
+		o, oerr := smime.Open(input, ids, p)
+		if oerr != nil {
+			return oerr
+		}
+		c.report(o)
+		if err := c.writeOutput(*out, o.Entity); err != nil {
+			return err
+		}
+		if op == "decrypt" && !o.Encrypted() {
+			c.fail(c.lang.T("cli.smime.not_encrypted", nil))
+			return errRed{1}
+		}
+		if !o.Valid() || (op == "verify" && !o.Signed()) {
+			return errRed{1}
+		}
+		return nil
+	default:
+		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": "smime " + op}))
+		return errUsage
+	}
+	if err != nil {
+		return err
+	}
+	return c.writeOutput(*out, result)
+}
+
+// report tells, on standard error, what each layer was.
+func (c *cli) report(o *smime.Opened) {
+	l := c.lang
+	if len(o.Layers) == 0 {
+		fmt.Fprintln(c.stderr, l.T("cli.smime.plain", nil))
+	}
+	for _, layer := range o.Layers {
+		switch {
+		case layer.Decrypted != nil:
+			d := layer.Decrypted
+			fmt.Fprintln(c.stderr, l.T("cli.smime.encrypted", map[string]any{"Cipher": d.Cipher, "KeyTransport": d.KeyTransport}))
+		case layer.Verified != nil:
+			for _, s := range layer.Verified.Signers {
+				who := "?"
+				if s.Cert != nil {
+					who = strings.Join(smime.Addresses(s.Cert), ", ") + " (" + s.Cert.Subject.CommonName + ")"
+				}
+				args := map[string]any{"Signer": who, "Digest": s.Digest, "Signature": s.Signature, "Time": s.SigningTime.Local().Format(time.DateTime)}
+				if s.Err != nil {
+					args["Reason"] = l.Error(s.Err)
+					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_bad", args))
+				} else {
+					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_ok", args))
+				}
+			}
+		}
+	}
+}
+
+// policy builds the certificate policy from --ca and --crl files.
+func policy(cas, crls []string) (*smime.Policy, error) {
+	p := &smime.Policy{Roots: x509.NewCertPool()}
+	for _, f := range cas {
+		certs, err := readCerts(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range certs {
+			p.Roots.AddCert(c)
+		}
+	}
+	for _, f := range crls {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, &fileError{File: f, Err: err}
+		}
+		if blk, _ := pem.Decode(b); blk != nil {
+			b = blk.Bytes
+		}
+		crl, err := x509.ParseRevocationList(b)
+		if err != nil {
+			return nil, &fileError{File: f, Err: err}
+		}
+		p.CRLs = append(p.CRLs, crl)
+	}
+	return p, nil
+}
+
+// readCerts reads every certificate in a PEM or DER file.
+func readCerts(f string) ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(f)
+	if err != nil {
+		return nil, &fileError{File: f, Err: err}
+	}
+	var certs []*x509.Certificate
+	if !strings.Contains(string(b), "-----BEGIN") {
+		c, err := x509.ParseCertificate(b)
+		if err != nil {
+			return nil, &fileError{File: f, Err: err}
+		}
+		return []*x509.Certificate{c}, nil
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, &fileError{File: f, Err: err}
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		return nil, &fileError{File: f, Err: errors.New("no certificate in the file")}
+	}
+	return certs, nil
+}
+
+func (c *cli) readInput(name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(c.stdin)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, &fileError{File: name, Err: err}
+	}
+	return b, nil
+}
+
+func (c *cli) writeOutput(name string, b []byte) error {
+	if name == "-" {
+		_, err := c.stdout.Write(b)
+		return err
+	}
+	if err := os.WriteFile(name, b, 0o600); err != nil {
+		return &fileError{File: name, Err: err}
+	}
+	return nil
+}
+
+// multiFlag is a flag that may be given several times.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
