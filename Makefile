@@ -11,7 +11,7 @@ GUIENV   := env LANGUAGE=da
 # Every test that needs an outside tool fails instead of skipping.
 export SIKKERMAIL_STRICT := 1
 
-.PHONY: all run test deps build vet fmt-check unit screenshots fuzz clean
+.PHONY: all run test deps build vet fmt-check unit screenshots fuzz bench clean
 
 all: build
 
@@ -49,10 +49,18 @@ screenshots: build
 	@rm -rf $(SHOTS)
 	$(XVFB) $(GUIENV) $(BIN)/sikkermail -demo -screenshots $(SHOTS)
 
+# Speed and memory against the reference (openssl), side by side, as ratios.
+bench: deps
+	$(GO) run ./internal/bench
+
 # Runs each fuzz target for FUZZTIME (their seed corpora run in `make test`).
 FUZZTIME ?= 60s
+FUZZ := ./internal/recipient:FuzzParse ./internal/smime:FuzzDecrypt ./internal/smime:FuzzVerify \
+	./internal/smime:FuzzOpen ./internal/smime:FuzzBER
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/recipient
+	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+	$(GO) test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
 
 clean:
 	rm -rf $(BIN) $(SHOTS)

@@ -1,0 +1,136 @@
+// Command bench measures sikkermail against the reference implementation
+// on the same input, in the same run, and prints a Markdown table of the
+// ratios (`make bench`). Each side runs as its own process, so that peak
+// memory is the process's maximum resident set (from wait4), not an
+// estimate; each measurement is the median of several runs.
+//
+//	go run ./internal/bench [-sizes 1,25] [-runs 3]
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type result struct {
+	wall time.Duration
+	rss  int64 // KiB
+}
+
+// measure runs argv runs times and returns the median wall time and the
+// largest peak RSS seen (of the process and the children it waited for).
+func measure(runs int, env []string, argv ...string) (result, error) {
+	var walls []time.Duration
+	var rss int64
+	for i := 0; i < runs; i++ {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(os.Environ(), env...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return result{}, fmt.Errorf("%s: %v: %s", strings.Join(argv, " "), err, stderr.String())
+		}
+		walls = append(walls, time.Since(start))
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = max(rss, ru.Maxrss)
+		}
+	}
+	slices.Sort(walls)
+	return result{wall: walls[len(walls)/2], rss: rss}, nil
+}
+
+// payload writes a MIME entity of about n bytes: a text part and a
+// base64 attachment of random data, as a mail with a large file is.
+func payload(path string, n int) error {
+	var b bytes.Buffer
+	b.WriteString("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSe vedhæftede fil.\r\n--b\r\n")
+	b.WriteString("Content-Type: application/pdf; name=journal.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	raw := make([]byte, n*3/4)
+	rand.Read(raw)
+	enc := base64.StdEncoding.EncodeToString(raw)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\r\n--b--\r\n")
+	return os.WriteFile(path, b.Bytes(), 0o600)
+}
+
+func main() {
+	sizes := flag.String("sizes", "1,25", "payload sizes in MB, comma-separated")
+	runs := flag.Int("runs", 3, "runs per measurement (the median is reported)")
+	flag.Parse()
+
+	dir, err := os.MkdirTemp("", "sikkermail-bench")
+	if err != nil {
+		fail(err)
+	}
+	defer os.RemoveAll(dir)
+	cli := filepath.Join(dir, "sikkermail-cli")
+	build := exec.Command("go", "build", "-o", cli, "./cmd/sikkermail-cli")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fail(err)
+	}
+	certs, _ := filepath.Abs(filepath.Join("testdata", "certs"))
+	c := func(name string) string { return filepath.Join(certs, name) }
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		fail(fmt.Errorf("openssl is needed as the reference (.ci/install-deps installs it)"))
+	}
+	version, _ := exec.Command(openssl, "version").Output()
+
+	fmt.Printf("Machine: %s/%s, %d CPUs; reference: %s; median of %d runs.\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), strings.TrimSpace(string(version)), *runs)
+	fmt.Println("| operation | size | sikkermail | openssl | time ratio | sikkermail peak RSS | openssl peak RSS | memory ratio |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	for _, s := range strings.Split(*sizes, ",") {
+		mb, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fail(err)
+		}
+		in := filepath.Join(dir, fmt.Sprintf("payload-%d.eml", mb))
+		if err := payload(in, mb<<20); err != nil {
+			fail(err)
+		}
+		out := filepath.Join(dir, "out.eml")
+		ours, err := measure(*runs, []string{"PW=test"}, cli, "smime", "sign-encrypt",
+			"--identity", c("mailbox-rsa.p12"), "--password", "env:PW", "--recipient", c("recipient-rsa.pem"),
+			"--in", in, "--out", out)
+		if err != nil {
+			fail(err)
+		}
+		// The same work: a clear signature with SHA-256, then AES-256-GCM with
+		// RSA-OAEP-SHA256 for the recipient and the mailbox itself.
+		oaep := "-keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256"
+		pipeline := fmt.Sprintf("%s cms -sign -binary -in %s -signer %s -inkey %s -md sha256 | %s cms -encrypt -binary -aes-256-gcm -recip %s %s -recip %s %s -out %s",
+			openssl, in, c("mailbox-rsa.pem"), c("mailbox-rsa.key"), openssl, c("recipient-rsa.pem"), oaep, c("mailbox-rsa.pem"), oaep, out)
+		ref, err := measure(*runs, nil, "bash", "-o", "pipefail", "-c", pipeline)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("| sign+encrypt | %d MB | %s | %s | %.2f× | %s | %s | %.2f× |\n", mb,
+			ours.wall.Round(time.Millisecond), ref.wall.Round(time.Millisecond), float64(ours.wall)/float64(ref.wall),
+			mib(ours.rss), mib(ref.rss), float64(ours.rss)/float64(ref.rss))
+	}
+}
+
+func mib(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
