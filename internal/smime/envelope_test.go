@@ -2,8 +2,15 @@ package smime
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,5 +185,30 @@ func TestDecryptFromOpenSSL(t *testing.T) {
 				t.Errorf("-stream output is not BER with indefinite length (%x)", der[:4])
 			}
 		})
+	}
+}
+
+// TestUnsupportedKeys: a key type we cannot encrypt to is a typed error,
+// never a panic (the library this package replaces panicked here).
+func TestUnsupportedKeys(t *testing.T) {
+	ca, caKey := testCert(t, "ca")
+	edPub, _, _ := ed25519.GenerateKey(rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	for name, pub := range map[string]any{"ed25519": edPub, "p384": &p384.PublicKey} {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(99), Subject: pkix.Name{CommonName: name},
+			NotBefore: ca.NotBefore, NotAfter: ca.NotAfter, EmailAddresses: []string{name + "@kommune.example"}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, pub, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, _ := x509.ParseCertificate(der)
+		_, err = Encrypt(mimeEntity, []Recipient{{Cert: cert}}, AES256GCM)
+		var e *Error
+		if !errors.As(err, &e) || e.Reason != UnsupportedKey || e.Subject != name+"@kommune.example" {
+			t.Errorf("%s: %v, want unsupported_key naming the address", name, err)
+		}
+	}
+	if _, err := Encrypt(mimeEntity, []Recipient{{Cert: &x509.Certificate{}}}, AES256GCM); reasonOf(err) != UnsupportedKey {
+		t.Errorf("empty certificate: %v", err)
 	}
 }
