@@ -41,6 +41,13 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(strings.Replace(old, args[0], args[1], 1)), 0o600))
 			},
+			// prepend LINE FILE: put a header line in front of a message.
+			"prepend": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: prepend LINE FILE")
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(args[0]+"\r\n"+ts.ReadFile(args[1])), 0o600))
+			},
 			// crlf FILE: give a file CRLF line ends (txtar cannot hold them),
 			// the canonical form of a MIME entity.
 			"crlf": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -169,6 +169,13 @@ func (c *cli) report(o *smime.Opened) {
 			}
 		}
 	}
+	if from := strings.Join(append(append([]string(nil), o.From...), o.Sender...), ", "); from != "" && o.Signed() {
+		key := "cli.smime.from_mismatch"
+		if o.SignedByFrom() {
+			key = "cli.smime.from_match"
+		}
+		fmt.Fprintln(c.stderr, l.T(key, map[string]any{"From": from}))
+	}
 }
 
 // policy builds the certificate policy from --ca and --crl files.

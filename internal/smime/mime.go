@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"mime"
+	"net/mail"
 	"net/textproto"
 	"strings"
 )
@@ -132,6 +133,20 @@ type Opened struct {
 	Entity []byte
 	// Layers lists every S/MIME layer, outermost first.
 	Layers []Layer
+	// From and Sender are the addresses in the outermost header, if any.
+	From, Sender []string
+}
+
+// SignedByFrom reports whether some valid signer's certificate is for the
+// message's From or Sender address (RFC 8550 section 3): a signature by
+// someone else than the stated sender is not proof of who sent it.
+func (o *Opened) SignedByFrom() bool {
+	for _, s := range o.Signers() {
+		if s.Err == nil && SignerMatches(s, append(append([]string(nil), o.From...), o.Sender...)...) {
+			return true
+		}
+	}
+	return false
 }
 
 // Encrypted reports whether any layer was encrypted.
@@ -189,6 +204,9 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 		if err != nil {
 			return o, err
 		}
+		if depth == 0 {
+			o.From, o.Sender = addresses(hdr.Get("From")), addresses(hdr.Get("Sender"))
+		}
 		mt, params, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
 		switch {
 		case mt == "multipart/signed":
@@ -237,6 +255,23 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 			return o, nil
 		}
 	}
+}
+
+// addresses returns the addr-specs of an address-list header, ignoring
+// what does not parse.
+func addresses(h string) []string {
+	if h == "" {
+		return nil
+	}
+	list, err := (&mail.AddressParser{WordDecoder: &mime.WordDecoder{}}).ParseList(h)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = a.Address
+	}
+	return out
 }
 
 // decryptAny tries each identity the message may be for.

@@ -87,6 +87,25 @@ func TestOpenLayers(t *testing.T) {
 	if s := o.Signers(); len(s) != 1 || !SignerMatches(s[0], "SIKKERPOST-HR@hoejskole.example") || SignerMatches(s[0], "jens@kommune.example") {
 		t.Errorf("signer match: %+v", s)
 	}
+
+	// From and Sender of the outer header against the signer (RFC 8550).
+	for _, tc := range []struct {
+		header string
+		want   bool
+	}{
+		{"From: Sikkerpost HR <sikkerpost-hr@hoejskole.example>\r\n", true},
+		{"From: sikkerpost-uddservice@hoejskole.example\r\nSender: =?utf-8?q?S=C3=B8ren?= <Sikkerpost-HR@hoejskole.example>\r\n", true},
+		{"From: jens.hansen@kommune.example\r\n", false},
+		{"", false},
+	} {
+		o, err := Open(append([]byte(tc.header), signed...), nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.SignedByFrom() != tc.want {
+			t.Errorf("%q: SignedByFrom %v, want %v (From %v Sender %v)", tc.header, !tc.want, tc.want, o.From, o.Sender)
+		}
+	}
 }
 
 func fmtKinds(k []LayerKind) string {
