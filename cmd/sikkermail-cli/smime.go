@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -209,35 +208,9 @@ func policy(cas, crls []string) (*smime.Policy, error) {
 
 // readCerts reads every certificate in a PEM or DER file.
 func readCerts(f string) ([]*x509.Certificate, error) {
-	b, err := os.ReadFile(f)
+	certs, err := smime.ReadCertificates(f)
 	if err != nil {
 		return nil, &fileError{File: f, Err: err}
-	}
-	var certs []*x509.Certificate
-	if !strings.Contains(string(b), "-----BEGIN") {
-		c, err := x509.ParseCertificate(b)
-		if err != nil {
-			return nil, &fileError{File: f, Err: err}
-		}
-		return []*x509.Certificate{c}, nil
-	}
-	for {
-		var blk *pem.Block
-		blk, b = pem.Decode(b)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, &fileError{File: f, Err: err}
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		return nil, &fileError{File: f, Err: errors.New("no certificate in the file")}
 	}
 	return certs, nil
 }

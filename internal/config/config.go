@@ -27,6 +27,7 @@ type Config struct {
 	// Language of the user interface: "da" (default) or "en".
 	Language    string      `toml:"language"`
 	Institution Institution `toml:"institution"`
+	SMIME       SMIME       `toml:"smime"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
@@ -42,6 +43,31 @@ type Institution struct {
 	// Domains are the institution's own mail domains: recipients there are
 	// internal and need no encryption.
 	Domains []string `toml:"domains"`
+}
+
+// SMIME holds S/MIME settings.
+type SMIME struct {
+	// CBC lists addresses and domains known not to read AES-GCM
+	// (AuthEnvelopedData); mail to them is encrypted with AES-256-CBC.
+	CBC []string `toml:"cbc"`
+	// TrustAnchors are PEM files of the root certificates recipients'
+	// and signers' certificates must chain to: the Danish OCES3 roots and
+	// any the institution adds.
+	TrustAnchors []string `toml:"trust_anchors"`
+}
+
+// NeedsCBC reports whether the setting names address, or its domain.
+// Addresses compare without regard to case; address is an addr-spec with
+// the domain in A-labels, as recipient.Recipient.Address is.
+func (s SMIME) NeedsCBC(address string) bool {
+	domain := address[strings.LastIndexByte(address, '@')+1:]
+	for _, e := range s.CBC {
+		e = strings.TrimSpace(e)
+		if strings.EqualFold(e, address) || (!strings.Contains(e, "@") && strings.EqualFold(e, domain)) {
+			return true
+		}
+	}
+	return false
 }
 
 // DemoDomain is the mail domain of the demo institution. It is under the

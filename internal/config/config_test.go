@@ -70,3 +70,25 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("an explicitly named missing file is not an error")
 	}
 }
+
+func TestNeedsCBC(t *testing.T) {
+	p := write(t, "[smime]\ncbc = [\"kommune.example\", \"Jens@Firma.example\"]\ntrust_anchors = [\"/etc/oces3.pem\"]\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]bool{
+		"post@kommune.example":     true,
+		"jens@firma.example":       true,
+		"anna@firma.example":       false,
+		"post@sub.kommune.example": false,
+		"kommune.example@other.dk": false,
+	} {
+		if got := c.SMIME.NeedsCBC(addr); got != want {
+			t.Errorf("NeedsCBC(%q) = %v", addr, got)
+		}
+	}
+	if len(c.SMIME.TrustAnchors) != 1 {
+		t.Errorf("trust anchors %v", c.SMIME.TrustAnchors)
+	}
+}

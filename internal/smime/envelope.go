@@ -18,6 +18,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
+	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -762,4 +764,29 @@ func certName(c *x509.Certificate) string {
 		return c.EmailAddresses[0]
 	}
 	return c.Subject.CommonName
+}
+
+// ChooseCipher picks the one content encryption every recipient can read.
+// Each argument is what is known of one recipient: the capabilities it
+// announced in a verified signature (Signer.Capabilities), nil when
+// nothing is known, and whether a setting says it needs CBC. GCM is the
+// RFC 8551 default when nothing is known; one recipient that needs CBC,
+// or that announced capabilities without any GCM, makes the whole message
+// CBC, since a message has one content key and one cipher.
+func ChooseCipher(recipients ...Known) Cipher {
+	for _, r := range recipients {
+		if r.NeedsCBC || (r.Capabilities != nil && !slices.ContainsFunc(r.Capabilities, func(c string) bool { return strings.HasSuffix(c, "-GCM") })) {
+			return AES256CBC
+		}
+	}
+	return AES256GCM
+}
+
+// Known is what is known of one recipient's abilities, for ChooseCipher.
+type Known struct {
+	// Capabilities as announced in a verified signature; nil if unknown.
+	Capabilities []string
+	// NeedsCBC is set by configuration for recipients known not to read
+	// AuthEnvelopedData.
+	NeedsCBC bool
 }

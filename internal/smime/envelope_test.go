@@ -212,3 +212,30 @@ func TestUnsupportedKeys(t *testing.T) {
 		t.Errorf("empty certificate: %v", err)
 	}
 }
+
+func TestChooseCipher(t *testing.T) {
+	for _, tc := range []struct {
+		known []Known
+		want  Cipher
+	}{
+		{nil, AES256GCM},
+		{[]Known{{}}, AES256GCM},
+		{[]Known{{Capabilities: []string{"AES-256-GCM", "AES-256-CBC"}}, {}}, AES256GCM},
+		{[]Known{{}, {Capabilities: []string{"AES-256-CBC", "AES-128-CBC"}}}, AES256CBC},
+		{[]Known{{Capabilities: []string{}}}, AES256CBC}, // announced, and no GCM among it
+		{[]Known{{Capabilities: []string{"AES-128-GCM"}}, {NeedsCBC: true}}, AES256CBC},
+	} {
+		if got := ChooseCipher(tc.known...); got != tc.want {
+			t.Errorf("ChooseCipher(%+v) = %s, want %s", tc.known, got, tc.want)
+		}
+	}
+	// What we announce ourselves makes others choose GCM for us.
+	der, _ := Sign(mimeEntity, testIdentity(t, "mailbox-ec"), SignOptions{})
+	v, err := Verify(der, nil, testPolicy(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ChooseCipher(Known{Capabilities: v.Signers[0].Capabilities}) != AES256GCM {
+		t.Errorf("our own capabilities %v do not choose GCM", v.Signers[0].Capabilities)
+	}
+}
