@@ -31,6 +31,7 @@ func TestLoad(t *testing.T) {
 	}{
 		{"mailbox-rsa", "sikkerpost-uddservice@hoejskole.example", true},        // PBES2, AES-256-CBC (openssl 3 default)
 		{"mailbox-rsa-legacy", "sikkerpost-uddservice@hoejskole.example", true}, // 3DES, SHA-1 MAC
+		{"mailbox-rsa-rc2", "sikkerpost-uddservice@hoejskole.example", true},    // RC2-40 certificates, 3DES key
 		{"mailbox-ec", "sikkerpost-hr@hoejskole.example", false},
 	} {
 		id, err := Load(p12(tc.name), []byte("test"))
