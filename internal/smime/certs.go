@@ -80,11 +80,28 @@ func (p *Policy) now() time.Time {
 	return p.Time
 }
 
-// Check returns the certificate's verified chains, or an *Error whose
-// Reason says what is wrong (expired, untrusted, wrong usage, short key,
-// revoked, no e-mail address). extra are certificates that may serve as
-// intermediates (those included in a signed message).
+// Purpose is what a certificate is to be used for.
+type Purpose int
+
+const (
+	// Signing: the key usage, when present, must allow digitalSignature
+	// or nonRepudiation.
+	Signing Purpose = iota
+	// Encryption: the key usage, when present, must allow keyEncipherment
+	// (RSA) or keyAgreement (EC).
+	Encryption
+)
+
+// Check checks a signer's certificate; see CheckFor.
 func (p *Policy) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
+	return p.CheckFor(Signing, c, extra...)
+}
+
+// CheckFor returns the certificate's verified chains, or an *Error whose
+// Reason says what is wrong (expired, untrusted, wrong usage, short key,
+// revoked, no e-mail address) for the purpose. extra are certificates that
+// may serve as intermediates (those included in a signed message).
+func (p *Policy) CheckFor(purpose Purpose, c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
 	name := certName(c)
 	now := p.now()
 	if now.Before(c.NotBefore) {
@@ -105,7 +122,7 @@ func (p *Policy) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x5
 	default:
 		return nil, &Error{Reason: UnsupportedKey, Subject: name, Detail: fmt.Sprintf("%T", c.PublicKey)}
 	}
-	if !emailUsage(c) {
+	if !emailUsage(c) || !keyUsage(c, purpose) {
 		return nil, &Error{Reason: CertWrongUsage, Subject: name}
 	}
 	if len(Addresses(c)) == 0 {
@@ -175,6 +192,21 @@ func emailUsage(c *x509.Certificate) bool {
 		}
 	}
 	return false
+}
+
+// keyUsage reports whether c's key usage extension, when it has one,
+// allows the purpose (RFC 8550 section 4.4.2).
+func keyUsage(c *x509.Certificate, purpose Purpose) bool {
+	if c.KeyUsage == 0 {
+		return true
+	}
+	if purpose == Signing {
+		return c.KeyUsage&(x509.KeyUsageDigitalSignature|x509.KeyUsageContentCommitment) != 0
+	}
+	if _, ok := c.PublicKey.(*ecdsa.PublicKey); ok {
+		return c.KeyUsage&x509.KeyUsageKeyAgreement != 0
+	}
+	return c.KeyUsage&x509.KeyUsageKeyEncipherment != 0
 }
 
 var oidEmailAddress = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}

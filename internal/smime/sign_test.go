@@ -2,8 +2,11 @@ package smime
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"testing"
@@ -205,5 +208,38 @@ func TestVerifyFromOpenSSL(t *testing.T) {
 				t.Errorf("report %+v", v)
 			}
 		})
+	}
+}
+
+// TestKeyUsage: a certificate whose key usage does not allow the purpose is
+// refused for it, and accepted for the purpose it does allow.
+func TestKeyUsage(t *testing.T) {
+	p := testPolicy(t)
+	ca, caKey := testCert(t, "ca")
+	_, rsaKey := testCert(t, "recipient-rsa")
+	mk := func(ku x509.KeyUsage) *x509.Certificate {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(int64(1000 + ku)), Subject: pkix.Name{CommonName: "KU"},
+			NotBefore: ca.NotBefore, NotAfter: ca.NotAfter.AddDate(-5, 0, 0), KeyUsage: ku,
+			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}, EmailAddresses: []string{"ku@kommune.example"}}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, rsaKey.Public(), caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return c
+	}
+	encOnly, signOnly := mk(x509.KeyUsageKeyEncipherment), mk(x509.KeyUsageDigitalSignature)
+	if _, err := p.CheckFor(Encryption, encOnly); err != nil {
+		t.Errorf("keyEncipherment for encryption: %v", err)
+	}
+	if _, err := p.CheckFor(Signing, encOnly); reasonOf(err) != CertWrongUsage {
+		t.Errorf("keyEncipherment for signing: %v", err)
+	}
+	if _, err := p.CheckFor(Encryption, signOnly); reasonOf(err) != CertWrongUsage {
+		t.Errorf("digitalSignature for encryption: %v", err)
+	}
+	ec, _ := testCert(t, "recipient-ec") // keyAgreement
+	if _, err := p.CheckFor(Encryption, ec); err != nil {
+		t.Errorf("EC keyAgreement for encryption: %v", err)
 	}
 }
