@@ -14,19 +14,24 @@ import (
 	"time"
 )
 
-// ReadCertificates reads every certificate in a PEM file, or the one in a
-// DER file.
+// ReadCertificates reads every certificate in a file: PEM (CERTIFICATE or
+// PKCS7 blocks), a DER certificate, or a DER PKCS #7 / CMS SignedData such
+// as a .p7c or .p7b file.
 func ReadCertificates(path string) ([]*x509.Certificate, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	return ParseCertificates(b)
+}
+
+// ParseCertificates is ReadCertificates on bytes already read.
+func ParseCertificates(b []byte) ([]*x509.Certificate, error) {
 	if !bytes.Contains(b, []byte("-----BEGIN")) {
-		c, err := x509.ParseCertificate(b)
-		if err != nil {
-			return nil, err
+		if c, err := x509.ParseCertificate(b); err == nil {
+			return []*x509.Certificate{c}, nil
 		}
-		return []*x509.Certificate{c}, nil
+		return CertificatesFromPKCS7(b)
 	}
 	var certs []*x509.Certificate
 	for {
@@ -35,19 +40,36 @@ func ReadCertificates(path string) ([]*x509.Certificate, error) {
 		if blk == nil {
 			break
 		}
-		if blk.Type != "CERTIFICATE" {
-			continue
+		switch blk.Type {
+		case "CERTIFICATE":
+			c, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return nil, err
+			}
+			certs = append(certs, c)
+		case "PKCS7", "CMS":
+			cs, err := CertificatesFromPKCS7(blk.Bytes)
+			if err != nil {
+				return nil, err
+			}
+			certs = append(certs, cs...)
 		}
-		c, err := x509.ParseCertificate(blk.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		certs = append(certs, c)
 	}
 	if len(certs) == 0 {
 		return nil, errors.New("no certificate in the file")
 	}
 	return certs, nil
+}
+
+// CertificatesFromPKCS7 returns the certificates of a SignedData
+// ContentInfo (DER or BER), such as a certs-only .p7c file or an LDAP
+// userSMIMECertificate value. Signatures, if any, are not checked.
+func CertificatesFromPKCS7(der []byte) ([]*x509.Certificate, error) {
+	sd, err := readSignedData(der)
+	if err != nil {
+		return nil, err
+	}
+	return sd.certs, nil
 }
 
 // MinRSABits is the smallest RSA key accepted for signing or encryption.

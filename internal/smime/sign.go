@@ -182,6 +182,47 @@ type Verified struct {
 // read; the error is non-nil when any signer is not valid (the first such
 // signer's Err), or when there is no signer at all.
 func Verify(in, content []byte, p *Policy) (*Verified, error) {
+	sd, err := readSignedData(in)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verified{Content: content, Detached: true}
+	if sd.content != nil {
+		v.Content, v.Detached = sd.content, false
+	}
+	if v.Content == nil {
+		return nil, malformed("detached signature without its content")
+	}
+	var firstErr error
+	for _, si := range sd.signerInfos {
+		s, err := verifySigner(si, sd.eType, v.Content, sd.certs)
+		if err != nil && s.Err == nil {
+			return nil, err // malformed
+		}
+		if s.Err == nil && s.Cert != nil {
+			s.Chains, s.Err = p.Check(s.Cert, sd.certs...)
+		}
+		if s.Err != nil && firstErr == nil {
+			firstErr = s.Err
+		}
+		v.Signers = append(v.Signers, s)
+	}
+	if len(v.Signers) == 0 {
+		return v, &Error{Reason: NoSignature}
+	}
+	return v, firstErr
+}
+
+// signedData is a parsed SignedData: its encapsulated content (nil when
+// detached), certificates and signer infos (each still to be parsed).
+type signedData struct {
+	eType       asn1.ObjectIdentifier
+	content     []byte
+	certs       []*x509.Certificate
+	signerInfos []cryptobyte.String
+}
+
+func readSignedData(in []byte) (*signedData, error) {
 	typ, body, err := readContentInfo(in)
 	if err != nil {
 		return nil, err
@@ -191,25 +232,18 @@ func Verify(in, content []byte, p *Policy) (*Verified, error) {
 	}
 	var seq, digestAlgs, eci, infos cryptobyte.String
 	var version int
-	var eType asn1.ObjectIdentifier
+	sd := &signedData{}
 	if !body.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1Integer(&version) ||
 		!seq.ReadASN1(&digestAlgs, cbasn1.SET) || !seq.ReadASN1(&eci, cbasn1.SEQUENCE) ||
-		!eci.ReadASN1ObjectIdentifier(&eType) {
+		!eci.ReadASN1ObjectIdentifier(&sd.eType) {
 		return nil, malformed("bad signed data")
 	}
-	v := &Verified{Content: content, Detached: true}
 	if eci.PeekASN1Tag(tagC0) {
 		var ec cryptobyte.String
-		var inner []byte
-		if !eci.ReadASN1(&ec, tagC0) || !readOctets(&ec, &inner, cbasn1.OCTET_STRING, cbasn1.OCTET_STRING.Constructed()) {
+		if !eci.ReadASN1(&ec, tagC0) || !readOctets(&ec, &sd.content, cbasn1.OCTET_STRING, cbasn1.OCTET_STRING.Constructed()) {
 			return nil, malformed("bad encapsulated content")
 		}
-		v.Content, v.Detached = inner, false
 	}
-	if v.Content == nil {
-		return nil, malformed("detached signature without its content")
-	}
-	var certs []*x509.Certificate
 	if seq.PeekASN1Tag(tagC0) {
 		var cs cryptobyte.String
 		if !seq.ReadASN1(&cs, tagC0) {
@@ -228,35 +262,21 @@ func Verify(in, content []byte, p *Policy) (*Verified, error) {
 			if err != nil {
 				return nil, malformed("bad certificate: %v", err)
 			}
-			certs = append(certs, c)
+			sd.certs = append(sd.certs, c)
 		}
 	}
 	seq.SkipOptionalASN1(tagC1) // crls
 	if !seq.ReadASN1(&infos, cbasn1.SET) {
 		return nil, malformed("no signer infos")
 	}
-	var firstErr error
 	for !infos.Empty() {
 		var si cryptobyte.String
 		if !infos.ReadASN1(&si, cbasn1.SEQUENCE) {
 			return nil, malformed("bad signer info")
 		}
-		s, err := verifySigner(si, eType, v.Content, certs)
-		if err != nil && s.Err == nil {
-			return nil, err // malformed
-		}
-		if s.Err == nil && s.Cert != nil {
-			s.Chains, s.Err = p.Check(s.Cert, certs...)
-		}
-		if s.Err != nil && firstErr == nil {
-			firstErr = s.Err
-		}
-		v.Signers = append(v.Signers, s)
+		sd.signerInfos = append(sd.signerInfos, si)
 	}
-	if len(v.Signers) == 0 {
-		return v, &Error{Reason: NoSignature}
-	}
-	return v, firstErr
+	return sd, nil
 }
 
 // verifySigner checks one SignerInfo. A malformed one is an error; a bad

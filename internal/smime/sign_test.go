@@ -243,3 +243,29 @@ func TestKeyUsage(t *testing.T) {
 		t.Errorf("EC keyAgreement for encryption: %v", err)
 	}
 }
+
+// TestReadCertificatesP7C reads a certs-only PKCS #7 file as openssl writes
+// it, in DER and in PEM, and plain PEM and DER certificates.
+func TestReadCertificatesP7C(t *testing.T) {
+	dir := t.TempDir()
+	for _, form := range []string{"DER", "PEM"} {
+		f := filepath.Join(dir, "certs."+form)
+		openssl(t, nil, "crl2pkcs7", "-nocrl", "-certfile", certPath("recipient-rsa"), "-certfile", certPath("recipient-rsa-2"), "-outform", form, "-out", f)
+		certs, err := ReadCertificates(f)
+		if err != nil || len(certs) != 2 || !HasAddress(certs[1], "jens.hansen@kommune.example") {
+			t.Errorf("%s: %d certificates, %v", form, len(certs), err)
+		}
+	}
+	der := filepath.Join(dir, "c.der")
+	openssl(t, nil, "x509", "-in", certPath("recipient-ec"), "-outform", "DER", "-out", der)
+	for _, f := range []string{der, certPath("recipient-ec")} {
+		if certs, err := ReadCertificates(f); err != nil || len(certs) != 1 {
+			t.Errorf("%s: %d certificates, %v", f, len(certs), err)
+		}
+	}
+	junk := filepath.Join(dir, "junk")
+	os.WriteFile(junk, []byte("hello"), 0o600)
+	if _, err := ReadCertificates(junk); err == nil {
+		t.Error("junk read as certificates")
+	}
+}
