@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/x509"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"sikkermail/internal/core"
 	"sikkermail/internal/keystore"
 	"sikkermail/internal/smime"
 )
@@ -107,7 +107,7 @@ func (c *cli) smimeCmd(args []string) error {
 		}
 		result, err = smime.EncryptEntity(entity, rs, cipher)
 	case "decrypt", "verify":
-		p, perr := policy(cas, crls)
+		p, perr := core.PolicyFrom(cas, crls)
 		if perr != nil {
 			return perr
 		}
@@ -177,40 +177,11 @@ func (c *cli) report(o *smime.Opened) {
 	}
 }
 
-// policy builds the certificate policy from --ca and --crl files.
-func policy(cas, crls []string) (*smime.Policy, error) {
-	p := &smime.Policy{Roots: x509.NewCertPool()}
-	for _, f := range cas {
-		certs, err := readCerts(f)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range certs {
-			p.Roots.AddCert(c)
-		}
-	}
-	for _, f := range crls {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, &fileError{File: f, Err: err}
-		}
-		if blk, _ := pem.Decode(b); blk != nil {
-			b = blk.Bytes
-		}
-		crl, err := x509.ParseRevocationList(b)
-		if err != nil {
-			return nil, &fileError{File: f, Err: err}
-		}
-		p.CRLs = append(p.CRLs, crl)
-	}
-	return p, nil
-}
-
 // readCerts reads every certificate in a PEM or DER file.
 func readCerts(f string) ([]*x509.Certificate, error) {
 	certs, err := smime.ReadCertificates(f)
 	if err != nil {
-		return nil, &fileError{File: f, Err: err}
+		return nil, &core.FileError{File: f, Err: err}
 	}
 	return certs, nil
 }
@@ -221,7 +192,7 @@ func (c *cli) readInput(name string) ([]byte, error) {
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, &fileError{File: name, Err: err}
+		return nil, &core.FileError{File: name, Err: err}
 	}
 	return b, nil
 }
@@ -232,7 +203,7 @@ func (c *cli) writeOutput(name string, b []byte) error {
 		return err
 	}
 	if err := os.WriteFile(name, b, 0o600); err != nil {
-		return &fileError{File: name, Err: err}
+		return &core.FileError{File: name, Err: err}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
@@ -28,6 +29,7 @@ type Config struct {
 	Language    string      `toml:"language"`
 	Institution Institution `toml:"institution"`
 	SMIME       SMIME       `toml:"smime"`
+	Directory   Directory   `toml:"directory"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
@@ -54,6 +56,42 @@ type SMIME struct {
 	// and signers' certificates must chain to: the Danish OCES3 roots and
 	// any the institution adds.
 	TrustAnchors []string `toml:"trust_anchors"`
+	// CRLs are revocation list files (PEM or DER) to consult.
+	CRLs []string `toml:"crls"`
+}
+
+// Directory says where recipients' certificates are looked up, in order:
+// the local store, then each LDAP directory.
+type Directory struct {
+	// Store is the local certificate folder ("" for none).
+	Store string `toml:"store"`
+	// Timeout is the overall deadline of a check, e.g. "10s".
+	Timeout Duration `toml:"timeout"`
+	LDAP    []LDAP   `toml:"ldap"`
+}
+
+// LDAP is one LDAP certificate directory.
+type LDAP struct {
+	URL      string `toml:"url"`
+	BaseDN   string `toml:"base_dn"`
+	Filter   string `toml:"filter"` // default "(mail=%s)"
+	StartTLS bool   `toml:"starttls"`
+}
+
+// Duration is a time.Duration written as "10s", "1m30s".
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %s", b)
+	}
+	d.Duration = v
+	return nil
 }
 
 // NeedsCBC reports whether the setting names address, or its domain.

@@ -92,3 +92,18 @@ func TestNeedsCBC(t *testing.T) {
 		t.Errorf("trust anchors %v", c.SMIME.TrustAnchors)
 	}
 }
+
+func TestDirectory(t *testing.T) {
+	p := write(t, "[directory]\nstore = \"/var/lib/sikkermail/certs\"\ntimeout = \"2s\"\n[[directory.ldap]]\nurl = \"ldap://ldap.example:389\"\nbase_dn = \"c=DK\"\nstarttls = true\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.Directory
+	if d.Store != "/var/lib/sikkermail/certs" || d.Timeout.Seconds() != 2 || len(d.LDAP) != 1 || !d.LDAP[0].StartTLS || d.LDAP[0].BaseDN != "c=DK" {
+		t.Errorf("directory %+v", d)
+	}
+	if _, err := Load(write(t, "[directory]\ntimeout = \"soon\"\n")); err == nil {
+		t.Error("a timeout that is no duration was accepted")
+	}
+}

@@ -5,11 +5,14 @@ package core
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/smime"
 )
 
 // Core holds one configured client.
@@ -17,15 +20,76 @@ type Core struct {
 	cfg    *config.Config
 	parser recipient.Parser
 	dir    *directory.Directory
+	// Store is the local certificate store, nil when none is configured.
+	Store *directory.Store
 }
 
-// New returns a Core for cfg.
+// New returns a Core for cfg: it opens the local certificate store and
+// reads the trust anchors and CRLs the settings name.
 func New(cfg *config.Config) (*Core, error) {
 	internal, err := cfg.InternalDomains()
 	if err != nil {
 		return nil, err
 	}
-	return &Core{cfg: cfg, parser: recipient.Parser{Internal: internal}, dir: &directory.Directory{}}, nil
+	policy, err := Policy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{cfg: cfg, parser: recipient.Parser{Internal: internal}}
+	c.dir = &directory.Directory{Policy: policy, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
+	if cfg.Directory.Store != "" {
+		if c.Store, err = directory.OpenStore(cfg.Directory.Store); err != nil {
+			return nil, err
+		}
+		c.dir.Sources = append(c.dir.Sources, c.Store)
+	}
+	for _, l := range cfg.Directory.LDAP {
+		c.dir.Sources = append(c.dir.Sources, &directory.LDAP{URL: l.URL, BaseDN: l.BaseDN, Filter: l.Filter, StartTLS: l.StartTLS})
+	}
+	return c, nil
+}
+
+// Policy builds the S/MIME certificate policy from the settings: the trust
+// anchors and CRLs they name.
+func Policy(cfg *config.Config) (*smime.Policy, error) {
+	return PolicyFrom(cfg.SMIME.TrustAnchors, cfg.SMIME.CRLs)
+}
+
+// PolicyFrom builds a certificate policy from trust anchor and CRL files.
+func PolicyFrom(anchors, crls []string) (*smime.Policy, error) {
+	p := &smime.Policy{Roots: x509.NewCertPool()}
+	for _, f := range anchors {
+		certs, err := smime.ReadCertificates(f)
+		if err != nil {
+			return nil, &FileError{File: f, Err: err}
+		}
+		for _, c := range certs {
+			p.Roots.AddCert(c)
+		}
+	}
+	for _, f := range crls {
+		crl, err := smime.ReadCRL(f)
+		if err != nil {
+			return nil, &FileError{File: f, Err: err}
+		}
+		p.CRLs = append(p.CRLs, crl)
+	}
+	return p, nil
+}
+
+// FileError is a file the user named (in the settings or on a command
+// line) that cannot be read or written.
+type FileError struct {
+	File string
+	Err  error
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("%s: %v", e.File, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
+
+// Localize names the sentence for a user.
+func (e *FileError) Localize() i18n.Message {
+	return i18n.Message{Key: "core.file", Args: map[string]any{"File": e.File, "Err": e.Err.Error()}}
 }
 
 // Config returns the configuration the core runs with.
@@ -36,16 +100,23 @@ func (c *Core) Lang() i18n.Lang { return c.cfg.Lang() }
 
 // Check parses each input and asks the directory whether it can receive
 // securely. It returns one verdict per input, in order; an input that does
-// not parse is red with the parser's reason.
+// not parse is red with the parser's reason. All recipients are checked
+// together, under the directory's one deadline.
 func (c *Core) Check(ctx context.Context, inputs []string) []directory.Verdict {
 	out := make([]directory.Verdict, len(inputs))
+	var parsed []*recipient.Recipient
+	var at []int
 	for i, in := range inputs {
 		r, err := c.parser.Parse(in)
 		if err != nil {
 			out[i] = directory.Verdict{Input: in, Err: err}
 			continue
 		}
-		out[i] = c.dir.Check(ctx, r)
+		parsed = append(parsed, r)
+		at = append(at, i)
+	}
+	for j, v := range c.dir.Check(ctx, parsed) {
+		out[at[j]] = v
 	}
 	return out
 }

@@ -3,11 +3,17 @@ package core
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/directory"
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/smime"
+	"sikkermail/internal/testenv"
 )
 
 func TestCheck(t *testing.T) {
@@ -47,5 +53,44 @@ func TestNewRejectsBadDomains(t *testing.T) {
 	cfg.Institution.Domains = []string{"not a domain"}
 	if _, err := New(cfg); err == nil {
 		t.Error("New accepted an invalid internal domain")
+	}
+}
+
+func TestCheckWithStoreAndAnchors(t *testing.T) {
+	store := t.TempDir()
+	b, err := os.ReadFile(testenv.Path("testdata", "certs", "recipient-rsa.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(store, "jens.pem"), b, 0o644)
+	cfg := config.Demo()
+	cfg.Directory.Store = store
+	cfg.SMIME.TrustAnchors = []string{testenv.Path("testdata", "certs", "ca.pem")}
+	cfg.SMIME.CBC = []string{"kommune.example"}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Check(context.Background(), []string{"jens.hansen@kommune.example", "x@"})
+	if !v[0].OK() || v[0].Channel != directory.SMIME || len(v[0].Certs) != 1 || v[0].Cipher != smime.AES256CBC {
+		t.Errorf("jens: %+v", v[0])
+	}
+	if v[1].OK() || v[1].Input != "x@" {
+		t.Errorf("bad input keeps its place: %+v", v[1])
+	}
+
+	// Without the trust anchor the same certificate is not trusted.
+	cfg.SMIME.TrustAnchors = nil
+	c, _ = New(cfg)
+	var inv *directory.InvalidCertificatesError
+	if v := c.Check(context.Background(), []string{"jens.hansen@kommune.example"}); !errors.As(v[0].Err, &inv) {
+		t.Errorf("untrusted: %+v", v[0])
+	}
+
+	cfg.SMIME.TrustAnchors = []string{filepath.Join(store, "missing.pem")}
+	_, err = New(cfg)
+	var fe *FileError
+	if !errors.As(err, &fe) || !strings.Contains(i18n.Danish.Error(err), "missing.pem") {
+		t.Errorf("missing anchor: %v", err)
 	}
 }

@@ -3,17 +3,25 @@
 // "Kontrollér adresser" step.
 //
 // Sources are consulted in order: the institution's own domains (internal,
-// no encryption needed), then certificate sources for S/MIME, then Digital
-// Post for CPR and CVR numbers. A recipient no source can vouch for is red,
-// with a reason: the check fails closed.
+// no encryption needed); then the certificate sources for S/MIME — the
+// local store, then LDAP directories — until one yields a valid
+// certificate; then Digital Post for CPR and CVR numbers. Every
+// certificate found is judged under the S/MIME policy for encryption and
+// for the address: every valid one is used, invalid ones are ignored, and
+// only when none is valid is the recipient red, with the reason. A
+// recipient no source can vouch for is red: the check fails closed.
 package directory
 
 import (
 	"context"
-	"fmt"
+	"crypto/x509"
+	"errors"
+	"strings"
+	"time"
 
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/smime"
 )
 
 // Channel is how a mail reaches a recipient securely.
@@ -40,6 +48,12 @@ type Verdict struct {
 	Recipient *recipient.Recipient
 	// Channel is set when the verdict is green.
 	Channel Channel
+	// Certs are every valid certificate found for an S/MIME recipient.
+	Certs []*x509.Certificate
+	// Source names where the certificates came from.
+	Source string
+	// Cipher is the content encryption the recipient can take.
+	Cipher smime.Cipher
 	// Err is nil when the verdict is green.
 	Err error
 }
@@ -47,49 +61,177 @@ type Verdict struct {
 // OK reports whether the recipient can receive securely (green).
 func (v Verdict) OK() bool { return v.Err == nil && v.Channel != "" }
 
+// Source finds certificates for e-mail addresses.
+type Source interface {
+	// Name names the source for a user: a folder, an ldap:// URL.
+	Name() string
+	// Lookup returns the certificates found for each address; addresses
+	// with none may be missing from the map. It must return soon after
+	// ctx is done.
+	Lookup(ctx context.Context, addrs []string) (map[string][]*x509.Certificate, error)
+}
+
+// DefaultTimeout is the overall deadline of a check.
+const DefaultTimeout = 10 * time.Second
+
 // Directory checks recipients against the configured sources.
-type Directory struct{}
+type Directory struct {
+	// Sources are asked in order, for the addresses no earlier source
+	// had a valid certificate for.
+	Sources []Source
+	// Policy judges the certificates found (trust anchors, validity,
+	// usage, revocation). Nil trusts nothing: every certificate is red.
+	Policy *smime.Policy
+	// NeedsCBC says which addresses are known not to read AES-GCM.
+	NeedsCBC func(address string) bool
+	// Timeout is the overall deadline; zero means DefaultTimeout.
+	Timeout time.Duration
+}
 
-// Check returns the verdict for one parsed recipient.
-func (d *Directory) Check(ctx context.Context, r *recipient.Recipient) Verdict {
-	v := Verdict{Input: r.Input, Recipient: r}
-	switch {
-	case r.Kind == recipient.Email && r.Internal:
-		v.Channel = Internal
-	case r.Kind == recipient.Email:
-		v.Err = &NoSourceError{Recipient: r.String()}
-	default:
-		v.Err = &DigitalPostUnavailableError{Recipient: r.String()}
+// Check returns the verdict for each recipient, in order. All recipients
+// are checked together under one deadline: a slow or silent source makes
+// its recipients red ("did not answer"), never the caller wait longer.
+// A recipient given twice is looked up once.
+func (d *Directory) Check(ctx context.Context, rs []*recipient.Recipient) []Verdict {
+	timeout := d.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
 	}
-	return v
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	out := make([]Verdict, len(rs))
+	var external []string
+	pending := map[string]bool{}
+	for i, r := range rs {
+		out[i] = Verdict{Input: r.Input, Recipient: r}
+		switch {
+		case r.Kind == recipient.Email && r.Internal:
+			out[i].Channel = Internal
+		case r.Kind == recipient.Email:
+			if k := strings.ToLower(r.Address); !pending[k] {
+				pending[k] = true
+				external = append(external, r.Address)
+			}
+		default:
+			out[i].Err = &DigitalPostUnavailableError{Recipient: r.String()}
+		}
+	}
+	results := d.lookup(ctx, external, timeout)
+	for i, r := range rs {
+		if r.Kind != recipient.Email || r.Internal {
+			continue
+		}
+		res := results[strings.ToLower(r.Address)]
+		out[i].Certs, out[i].Source, out[i].Err = res.certs, res.source, res.err
+		if res.err == nil {
+			out[i].Channel = SMIME
+			out[i].Cipher = smime.ChooseCipher(smime.Known{NeedsCBC: d.NeedsCBC != nil && d.NeedsCBC(r.Address)})
+		}
+	}
+	return out
 }
 
-// NoSourceError means no certificate source is configured, so no
-// certificate can be found for an external address.
-type NoSourceError struct {
-	Recipient string
+type lookupResult struct {
+	certs  []*x509.Certificate
+	source string
+	err    error
 }
 
-func (e *NoSourceError) Error() string {
-	return fmt.Sprintf("directory: %s: no certificate source configured", e.Recipient)
+// lookup asks the sources in order and judges what they find.
+func (d *Directory) lookup(ctx context.Context, addrs []string, timeout time.Duration) map[string]lookupResult {
+	results := make(map[string]lookupResult, len(addrs))
+	problems := map[string][]error{}
+	failures := map[string]error{}
+	remaining := addrs
+	for _, src := range d.Sources {
+		if len(remaining) == 0 {
+			break
+		}
+		found, err := lookupOne(ctx, src, remaining)
+		if err != nil {
+			for _, a := range remaining {
+				if _, ok := failures[a]; !ok {
+					failures[a] = sourceError(src, a, err, timeout)
+				}
+			}
+			continue
+		}
+		var still []string
+		for _, a := range remaining {
+			var valid []*x509.Certificate
+			for _, c := range found[a] {
+				if perr := d.judge(c, a); perr != nil {
+					problems[a] = append(problems[a], perr)
+				} else {
+					valid = append(valid, c)
+				}
+			}
+			if len(valid) > 0 {
+				results[strings.ToLower(a)] = lookupResult{certs: valid, source: src.Name()}
+			} else {
+				still = append(still, a)
+			}
+		}
+		remaining = still
+	}
+	for _, a := range remaining {
+		var err error
+		switch {
+		case failures[a] != nil:
+			err = failures[a] // it may be retried: a source did not answer
+		case len(problems[a]) > 0:
+			err = &InvalidCertificatesError{Address: a, Problems: problems[a]}
+		case len(d.Sources) == 0:
+			err = &NoSourceError{Recipient: a}
+		default:
+			err = &NoCertificateError{Address: a}
+		}
+		results[strings.ToLower(a)] = lookupResult{err: err}
+	}
+	return results
 }
 
-// Localize names the sentence for a user.
-func (e *NoSourceError) Localize() i18n.Message {
-	return i18n.Message{Key: "directory.no_source", Args: map[string]any{"Input": e.Recipient}}
+// lookupOne runs one source's lookup so that it cannot outlive ctx, even
+// if the source ignores it.
+func lookupOne(ctx context.Context, src Source, addrs []string) (map[string][]*x509.Certificate, error) {
+	type answer struct {
+		found map[string][]*x509.Certificate
+		err   error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		f, err := src.Lookup(ctx, addrs)
+		ch <- answer{f, err}
+	}()
+	select {
+	case a := <-ch:
+		if a.err == nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return a.found, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
-// DigitalPostUnavailableError means a CPR or CVR recipient was given but no
-// Digital Post channel is configured.
-type DigitalPostUnavailableError struct {
-	Recipient string
+// judge checks one certificate for encrypting to address.
+func (d *Directory) judge(c *x509.Certificate, address string) error {
+	if !smime.HasAddress(c, address) {
+		return &smime.Error{Reason: smime.CertAddressMismatch, Subject: address, Detail: strings.Join(smime.Addresses(c), ", ")}
+	}
+	p := d.Policy
+	if p == nil {
+		p = &smime.Policy{}
+	}
+	_, err := p.CheckFor(smime.Encryption, c)
+	return err
 }
 
-func (e *DigitalPostUnavailableError) Error() string {
-	return fmt.Sprintf("directory: %s: Digital Post is not configured", e.Recipient)
+func sourceError(src Source, address string, err error, timeout time.Duration) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return &TimeoutError{Address: address, Source: src.Name(), Seconds: int(timeout.Round(time.Second) / time.Second)}
+	}
+	return &UnreachableError{Address: address, Source: src.Name(), Err: err}
 }
 
-// Localize names the sentence for a user.
-func (e *DigitalPostUnavailableError) Localize() i18n.Message {
-	return i18n.Message{Key: "directory.digitalpost_unavailable", Args: map[string]any{"Input": e.Recipient}}
-}

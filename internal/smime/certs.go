@@ -61,6 +61,18 @@ func ParseCertificates(b []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
+// ReadCRL reads a certificate revocation list, PEM or DER.
+func ReadCRL(path string) (*x509.RevocationList, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if blk, _ := pem.Decode(b); blk != nil {
+		b = blk.Bytes
+	}
+	return x509.ParseRevocationList(b)
+}
+
 // CertificatesFromPKCS7 returns the certificates of a SignedData
 // ContentInfo (DER or BER), such as a certs-only .p7c file or an LDAP
 // userSMIMECertificate value. Signatures, if any, are not checked.

@@ -1,0 +1,139 @@
+package directory
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync/atomic"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"sikkermail/internal/smime"
+)
+
+// LDAP is a certificate directory searched over LDAP (RFC 4511), such as
+// the Danish public certificate directory: anonymous (or simple-bind)
+// search below BaseDN for entries matching Filter, reading the certificate
+// attributes.
+type LDAP struct {
+	// URL is ldap://host:port or ldaps://host:port.
+	URL string
+	// StartTLS upgrades an ldap:// connection with STARTTLS (RFC 4513).
+	StartTLS bool
+	// TLS configures ldaps and STARTTLS; nil means the system roots and
+	// the host name from URL. Certificates are always verified.
+	TLS    *tls.Config
+	BaseDN string
+	// Filter is a template with one %s for the address (escaped per
+	// RFC 4515); "" means "(mail=%s)".
+	Filter string
+	// BindDN and Password, when set, bind before searching.
+	BindDN, Password string
+
+	// RoundTrips counts search requests sent, for the benchmark.
+	RoundTrips atomic.Int64
+}
+
+// certAttributes are where directories keep certificates: userCertificate
+// (with or without ;binary, RFC 4523) holds DER certificates,
+// userSMIMECertificate (RFC 2798) PKCS #7 SignedData.
+var certAttributes = []string{"userCertificate;binary", "userCertificate", "userSMIMECertificate", "userSMIMECertificate;binary"}
+
+// Name implements Source.
+func (l *LDAP) Name() string { return l.URL }
+
+// Lookup implements Source: one connection and one search for all the
+// addresses (an OR of the filter for each), so that a hundred recipients
+// cost one round trip. Entries are matched back to addresses by the
+// certificates they hold. Cancelling ctx closes the connection at once.
+func (l *LDAP) Lookup(ctx context.Context, addrs []string) (map[string][]*x509.Certificate, error) {
+	if len(addrs) == 0 {
+		return nil, nil
+	}
+	u, err := url.Parse(l.URL)
+	if err != nil {
+		return nil, err
+	}
+	cfg := l.TLS
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = u.Hostname()
+	}
+	var d net.Dialer
+	if dl, ok := ctx.Deadline(); ok {
+		d.Deadline = dl
+	}
+	conn, err := ldap.DialURL(l.URL, ldap.DialWithDialer(&d), ldap.DialWithTLSConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if l.StartTLS && u.Scheme == "ldap" {
+		if err := conn.StartTLS(cfg); err != nil {
+			return nil, ctxErr(ctx, err)
+		}
+	}
+	if l.BindDN != "" {
+		if err := conn.Bind(l.BindDN, l.Password); err != nil {
+			return nil, ctxErr(ctx, err)
+		}
+	}
+	tmpl := l.Filter
+	if tmpl == "" {
+		tmpl = "(mail=%s)"
+	}
+	var filter strings.Builder
+	if len(addrs) > 1 {
+		filter.WriteString("(|")
+	}
+	for _, a := range addrs {
+		fmt.Fprintf(&filter, tmpl, ldap.EscapeFilter(a))
+	}
+	if len(addrs) > 1 {
+		filter.WriteString(")")
+	}
+	req := ldap.NewSearchRequest(l.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		filter.String(), certAttributes, nil)
+	l.RoundTrips.Add(1)
+	res, err := conn.Search(req)
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil, ctxErr(ctx, err)
+	}
+	out := make(map[string][]*x509.Certificate)
+	for _, e := range res.Entries {
+		for _, attr := range e.Attributes {
+			for _, v := range attr.ByteValues {
+				certs, err := smime.ParseCertificates(v)
+				if err != nil {
+					continue // a value we cannot read is no certificate
+				}
+				for _, c := range certs {
+					for _, a := range addrs {
+						if smime.HasAddress(c, a) {
+							out[a] = append(out[a], c)
+						}
+					}
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// ctxErr prefers the context's error when the connection was closed
+// because the deadline passed.
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,115 @@
+package directory
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"sikkermail/internal/smime"
+)
+
+// Store is the local certificate store: a folder of certificate files
+// (PEM, DER, .p7c/.p7b) that helpdesk can fill, and where certificates
+// learnt from verified signed mail are kept, so that a certificate
+// received once is reused. It is read when opened; Add writes through.
+type Store struct {
+	dir string
+
+	mu     sync.RWMutex
+	byAddr map[string][]*x509.Certificate
+	seen   map[[32]byte]bool
+	// Skipped lists files that could not be read as certificates.
+	Skipped []string
+}
+
+// storeExts are the file endings the store reads.
+var storeExts = map[string]bool{".pem": true, ".crt": true, ".cer": true, ".der": true, ".p7c": true, ".p7b": true}
+
+// OpenStore reads every certificate file in dir (created if missing).
+// Files that are not certificates are skipped and listed in Skipped.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &StoreError{Dir: dir, Err: err}
+	}
+	s := &Store{dir: dir, byAddr: map[string][]*x509.Certificate{}, seen: map[[32]byte]bool{}}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !storeExts[strings.ToLower(filepath.Ext(path))] {
+			return nil
+		}
+		certs, err := smime.ReadCertificates(path)
+		if err != nil {
+			s.Skipped = append(s.Skipped, path)
+			return nil
+		}
+		for _, c := range certs {
+			s.index(c)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, &StoreError{Dir: dir, Err: err}
+	}
+	return s, nil
+}
+
+// index adds c under every address it is for; it reports whether c was new.
+func (s *Store) index(c *x509.Certificate) bool {
+	fp := sha256.Sum256(c.Raw)
+	if s.seen[fp] {
+		return false
+	}
+	s.seen[fp] = true
+	for _, a := range smime.Addresses(c) {
+		k := strings.ToLower(a)
+		s.byAddr[k] = append(s.byAddr[k], c)
+	}
+	return true
+}
+
+// Add keeps a certificate, e.g. one learnt from a verified signed mail, in
+// the store's folder as <sha-256 of the certificate>.pem. Only certificates
+// for an e-mail address are kept.
+func (s *Store) Add(c *x509.Certificate) error {
+	if len(smime.Addresses(c)) == 0 {
+		return errors.New("directory: certificate has no e-mail address")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fp := sha256.Sum256(c.Raw)
+	if s.seen[fp] {
+		return nil
+	}
+	path := filepath.Join(s.dir, hex.EncodeToString(fp[:])+".pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}), 0o644); err != nil {
+		return &StoreError{Dir: s.dir, Err: err}
+	}
+	s.index(c)
+	return nil
+}
+
+// Name implements Source.
+func (s *Store) Name() string { return s.dir }
+
+// Lookup implements Source: the stored certificates for each address.
+func (s *Store) Lookup(_ context.Context, addrs []string) (map[string][]*x509.Certificate, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make(map[string][]*x509.Certificate)
+	for _, a := range addrs {
+		if cs := s.byAddr[strings.ToLower(a)]; len(cs) > 0 {
+			out[a] = append([]*x509.Certificate(nil), cs...)
+		}
+	}
+	return out, nil
+}
