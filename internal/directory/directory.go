@@ -234,4 +234,3 @@ func sourceError(src Source, address string, err error, timeout time.Duration) e
 	}
 	return &UnreachableError{Address: address, Source: src.Name(), Err: err}
 }
-
