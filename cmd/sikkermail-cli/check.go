@@ -2,16 +2,21 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/smime"
 )
 
 // checkResult is one recipient in `check --json` output. The field names
@@ -25,6 +30,20 @@ type checkResult struct {
 	Code      string   `json:"code,omitempty"`
 	Message   string   `json:"message"`
 	Notes     []string `json:"notes,omitempty"`
+	// Source, Cipher and Certificates are set for a green S/MIME recipient.
+	Source       string        `json:"source,omitempty"`
+	Cipher       string        `json:"cipher,omitempty"`
+	Certificates []certificate `json:"certificates,omitempty"`
+}
+
+// certificate describes one certificate a recipient will be encrypted to.
+type certificate struct {
+	Subject  string    `json:"subject"`
+	Issuer   string    `json:"issuer"`
+	NotAfter time.Time `json:"not_after"`
+	SHA256   string    `json:"sha256"`
+	CVR      string    `json:"cvr,omitempty"`
+	message  string
 }
 
 func (c *cli) check(args []string) error {
@@ -67,6 +86,9 @@ func (c *cli) check(args []string) error {
 				detail = r.Channel
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Verdict, r.Kind, r.Recipient, detail, r.Message)
+			for _, c := range r.Certificates {
+				fmt.Fprintf(tw, "cert\t%s\t%s\t%s\t%s\n", r.Kind, r.Recipient, c.NotAfter.Format(time.DateOnly), c.message)
+			}
 			for _, n := range r.Notes {
 				fmt.Fprintf(tw, "note\t%s\t%s\t\t%s\n", r.Kind, r.Recipient, n)
 			}
@@ -95,6 +117,17 @@ func result(l i18n.Lang, v directory.Verdict) checkResult {
 		r.Verdict = "green"
 		r.Channel = string(v.Channel)
 		r.Message = l.M(v.Channel.Localize())
+		if v.Channel == directory.SMIME {
+			r.Source, r.Cipher = v.Source, v.Cipher.String()
+			for _, c := range v.Certs {
+				sum := sha256.Sum256(c.Raw)
+				cert := certificate{Subject: c.Subject.String(), Issuer: c.Issuer.String(), NotAfter: c.NotAfter.UTC(),
+					SHA256: hex.EncodeToString(sum[:]), CVR: smime.CVR(c)}
+				cert.message = l.T("cli.check.cert", map[string]any{"Name": c.Subject.CommonName, "Org": strings.Join(c.Subject.Organization, ", "),
+					"Issuer": c.Issuer.CommonName, "Expiry": c.NotAfter.UTC().Format(time.DateOnly), "Source": v.Source})
+				r.Certificates = append(r.Certificates, cert)
+			}
+		}
 		return r
 	}
 	var perr *recipient.Error

@@ -167,10 +167,28 @@ func Load(path string) (*Config, error) {
 		return nil, &Error{File: path, Err: fmt.Errorf("unknown setting %s", strings.Join(keys, ", "))}
 	}
 	c.File = path
+	c.resolve(filepath.Dir(path))
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// resolve makes the file paths in the settings relative to dir, the
+// folder of the settings file, unless they are absolute.
+func (c *Config) resolve(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.Directory.Store)
+	for i := range c.SMIME.TrustAnchors {
+		abs(&c.SMIME.TrustAnchors[i])
+	}
+	for i := range c.SMIME.CRLs {
+		abs(&c.SMIME.CRLs[i])
+	}
 }
 
 // Validate checks the values that can be checked without the network.

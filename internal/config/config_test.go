@@ -100,6 +100,11 @@ func TestDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := c.Directory
+	if rel, _ := Load(write(t, "[directory]\nstore = \"certs\"\n[smime]\ntrust_anchors = [\"roots/oces3.pem\"]\n")); rel == nil ||
+		rel.Directory.Store != filepath.Join(filepath.Dir(rel.File), "certs") ||
+		rel.SMIME.TrustAnchors[0] != filepath.Join(filepath.Dir(rel.File), "roots", "oces3.pem") {
+		t.Errorf("relative paths are not relative to the settings file: %+v", rel)
+	}
 	if d.Store != "/var/lib/sikkermail/certs" || d.Timeout.Seconds() != 2 || len(d.LDAP) != 1 || !d.LDAP[0].StartTLS || d.LDAP[0].BaseDN != "c=DK" {
 		t.Errorf("directory %+v", d)
 	}
