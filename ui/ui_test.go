@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"image/color"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,10 +19,12 @@ import (
 func newTestUI(t *testing.T, cfg *config.Config) *UI {
 	t.Helper()
 	a := test.NewTempApp(t)
+	cfg.Database = filepath.Join(t.TempDir(), "test.db")
 	c, err := core.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { c.Close() })
 	u := New(a, c)
 	u.Main.Show()
 	return u

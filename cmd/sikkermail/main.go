@@ -41,4 +41,5 @@ func main() {
 		ui.QuitAfterScreenshots(a, u, *shots)
 	}
 	u.Main.ShowAndRun()
+	c.Close()
 }

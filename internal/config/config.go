@@ -26,7 +26,11 @@ import (
 // Config is the whole configuration.
 type Config struct {
 	// Language of the user interface: "da" (default) or "en".
-	Language    string      `toml:"language"`
+	Language string `toml:"language"`
+	// Database is the SQLite file for the outbox, rights, audit log and
+	// the directory cache; "" means sikkermail.db (demo.db for the demo)
+	// in the user's configuration folder.
+	Database    string      `toml:"database"`
 	Institution Institution `toml:"institution"`
 	SMIME       SMIME       `toml:"smime"`
 	Directory   Directory   `toml:"directory"`
@@ -67,7 +71,9 @@ type Directory struct {
 	Store string `toml:"store"`
 	// Timeout is the overall deadline of a check, e.g. "10s".
 	Timeout Duration `toml:"timeout"`
-	LDAP    []LDAP   `toml:"ldap"`
+	// CacheTTL is how long a green answer is reused, e.g. "24h" (default).
+	CacheTTL Duration `toml:"cache_ttl"`
+	LDAP     []LDAP   `toml:"ldap"`
 }
 
 // LDAP is one LDAP certificate directory.
@@ -183,6 +189,7 @@ func (c *Config) resolve(dir string) {
 		}
 	}
 	abs(&c.Directory.Store)
+	abs(&c.Database)
 	for i := range c.SMIME.TrustAnchors {
 		abs(&c.SMIME.TrustAnchors[i])
 	}
@@ -204,6 +211,22 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// DatabasePath returns where the database file is.
+func (c *Config) DatabasePath() (string, error) {
+	if c.Database != "" {
+		return c.Database, nil
+	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	name := "sikkermail.db"
+	if c.Demo {
+		name = "demo.db"
+	}
+	return filepath.Join(dir, "sikkermail", name), nil
 }
 
 // Lang returns the configured language, Danish when unset.

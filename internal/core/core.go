@@ -6,7 +6,12 @@ package core
 import (
 	"context"
 	"crypto/x509"
+	"database/sql"
 	"fmt"
+	"os"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/directory"
@@ -18,14 +23,16 @@ import (
 // Core holds one configured client.
 type Core struct {
 	cfg    *config.Config
+	db     *sql.DB
 	parser recipient.Parser
 	dir    *directory.Directory
 	// Store is the local certificate store, nil when none is configured.
 	Store *directory.Store
 }
 
-// New returns a Core for cfg: it opens the local certificate store and
-// reads the trust anchors and CRLs the settings name.
+// New returns a Core for cfg: it opens the database, the local
+// certificate store, and reads the trust anchors and CRLs the settings
+// name. Close releases them.
 func New(cfg *config.Config) (*Core, error) {
 	internal, err := cfg.InternalDomains()
 	if err != nil {
@@ -35,10 +42,23 @@ func New(cfg *config.Config) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, parser: recipient.Parser{Internal: internal}}
+	path, err := cfg.DatabasePath()
+	if err != nil {
+		return nil, err
+	}
+	db, err := openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{cfg: cfg, db: db, parser: recipient.Parser{Internal: internal}}
 	c.dir = &directory.Directory{Policy: policy, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
+	if c.dir.Cache, err = directory.OpenCache(db, cfg.Directory.CacheTTL.Duration); err != nil {
+		db.Close()
+		return nil, &FileError{File: path, Err: err}
+	}
 	if cfg.Directory.Store != "" {
 		if c.Store, err = directory.OpenStore(cfg.Directory.Store); err != nil {
+			db.Close()
 			return nil, err
 		}
 		c.dir.Sources = append(c.dir.Sources, c.Store)
@@ -48,6 +68,25 @@ func New(cfg *config.Config) (*Core, error) {
 	}
 	return c, nil
 }
+
+// openDB opens (creating) the SQLite database at path, with a busy
+// timeout so that the GUI and a CLI can share it, and write-ahead logging.
+func openDB(path string) (*sql.DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
+	if err == nil {
+		err = db.Ping()
+	}
+	if err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
+	return db, nil
+}
+
+// Close releases the database.
+func (c *Core) Close() error { return c.db.Close() }
 
 // Policy builds the S/MIME certificate policy from the settings: the trust
 // anchors and CRLs they name.

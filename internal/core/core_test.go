@@ -16,8 +16,23 @@ import (
 	"sikkermail/internal/testenv"
 )
 
+// demo returns the demo configuration with a database of the test's own.
+func demo(t *testing.T) *config.Config {
+	cfg := config.Demo()
+	cfg.Database = filepath.Join(t.TempDir(), "test.db")
+	return cfg
+}
+
+func newCore(t *testing.T, cfg *config.Config) (*Core, error) {
+	c, err := New(cfg)
+	if err == nil {
+		t.Cleanup(func() { c.Close() })
+	}
+	return c, err
+}
+
 func TestCheck(t *testing.T) {
-	c, err := New(config.Demo())
+	c, err := newCore(t, demo(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,9 +64,9 @@ func TestCheck(t *testing.T) {
 }
 
 func TestNewRejectsBadDomains(t *testing.T) {
-	cfg := config.Demo()
+	cfg := demo(t)
 	cfg.Institution.Domains = []string{"not a domain"}
-	if _, err := New(cfg); err == nil {
+	if _, err := newCore(t, cfg); err == nil {
 		t.Error("New accepted an invalid internal domain")
 	}
 }
@@ -63,11 +78,11 @@ func TestCheckWithStoreAndAnchors(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(store, "jens.pem"), b, 0o644)
-	cfg := config.Demo()
+	cfg := demo(t)
 	cfg.Directory.Store = store
 	cfg.SMIME.TrustAnchors = []string{testenv.Path("testdata", "certs", "ca.pem")}
 	cfg.SMIME.CBC = []string{"kommune.example"}
-	c, err := New(cfg)
+	c, err := newCore(t, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,14 +96,18 @@ func TestCheckWithStoreAndAnchors(t *testing.T) {
 
 	// Without the trust anchor the same certificate is not trusted.
 	cfg.SMIME.TrustAnchors = nil
-	c, _ = New(cfg)
+	cfg.Database = filepath.Join(t.TempDir(), "fresh.db") // nothing cached
+	c, err = newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var inv *directory.InvalidCertificatesError
 	if v := c.Check(context.Background(), []string{"jens.hansen@kommune.example"}); !errors.As(v[0].Err, &inv) {
 		t.Errorf("untrusted: %+v", v[0])
 	}
 
 	cfg.SMIME.TrustAnchors = []string{filepath.Join(store, "missing.pem")}
-	_, err = New(cfg)
+	_, err = newCore(t, cfg)
 	var fe *FileError
 	if !errors.As(err, &fe) || !strings.Contains(i18n.Danish.Error(err), "missing.pem") {
 		t.Errorf("missing anchor: %v", err)

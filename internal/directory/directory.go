@@ -52,6 +52,9 @@ type Verdict struct {
 	Certs []*x509.Certificate
 	// Source names where the certificates came from.
 	Source string
+	// Checked is when the certificates were looked up at their source
+	// (earlier than now when they came from the cache).
+	Checked time.Time
 	// Cipher is the content encryption the recipient can take.
 	Cipher smime.Cipher
 	// Err is nil when the verdict is green.
@@ -86,6 +89,9 @@ type Directory struct {
 	NeedsCBC func(address string) bool
 	// Timeout is the overall deadline; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Cache, when set, is asked before Sources and keeps their green
+	// answers.
+	Cache *Cache
 }
 
 // Check returns the verdict for each recipient, in order. All recipients
@@ -123,7 +129,7 @@ func (d *Directory) Check(ctx context.Context, rs []*recipient.Recipient) []Verd
 			continue
 		}
 		res := results[strings.ToLower(r.Address)]
-		out[i].Certs, out[i].Source, out[i].Err = res.certs, res.source, res.err
+		out[i].Certs, out[i].Source, out[i].Checked, out[i].Err = res.certs, res.source, res.checked, res.err
 		if res.err == nil {
 			out[i].Channel = SMIME
 			out[i].Cipher = smime.ChooseCipher(smime.Known{NeedsCBC: d.NeedsCBC != nil && d.NeedsCBC(r.Address)})
@@ -133,9 +139,10 @@ func (d *Directory) Check(ctx context.Context, rs []*recipient.Recipient) []Verd
 }
 
 type lookupResult struct {
-	certs  []*x509.Certificate
-	source string
-	err    error
+	certs   []*x509.Certificate
+	source  string
+	checked time.Time
+	err     error
 }
 
 // lookup asks the sources in order and judges what they find.
@@ -144,6 +151,33 @@ func (d *Directory) lookup(ctx context.Context, addrs []string, timeout time.Dur
 	problems := map[string][]error{}
 	failures := map[string]error{}
 	remaining := addrs
+	// judgeAll splits certificates found for a into valid ones and
+	// problems.
+	judgeAll := func(a string, certs []*x509.Certificate) (valid []*x509.Certificate) {
+		for _, c := range certs {
+			if perr := d.judge(c, a); perr != nil {
+				problems[a] = append(problems[a], perr)
+			} else {
+				valid = append(valid, c)
+			}
+		}
+		return valid
+	}
+	if d.Cache != nil {
+		// A cache that cannot be read only costs a lookup at the sources.
+		if hits, err := d.Cache.get(ctx, remaining); err == nil {
+			var still []string
+			for _, a := range remaining {
+				if valid := judgeAll(a, hits[a].certs); len(valid) > 0 {
+					results[strings.ToLower(a)] = lookupResult{certs: valid, source: hits[a].source, checked: hits[a].checked}
+				} else {
+					still = append(still, a)
+				}
+			}
+			remaining = still
+			clear(problems) // what the sources say now is what counts
+		}
+	}
 	for _, src := range d.Sources {
 		if len(remaining) == 0 {
 			break
@@ -159,16 +193,14 @@ func (d *Directory) lookup(ctx context.Context, addrs []string, timeout time.Dur
 		}
 		var still []string
 		for _, a := range remaining {
-			var valid []*x509.Certificate
-			for _, c := range found[a] {
-				if perr := d.judge(c, a); perr != nil {
-					problems[a] = append(problems[a], perr)
-				} else {
-					valid = append(valid, c)
+			if valid := judgeAll(a, found[a]); len(valid) > 0 {
+				checked := time.Now()
+				if d.Cache != nil {
+					checked = d.Cache.now()
+					// A cache that cannot be written only costs a later lookup.
+					_ = d.Cache.Save(ctx, a, src.Name(), valid)
 				}
-			}
-			if len(valid) > 0 {
-				results[strings.ToLower(a)] = lookupResult{certs: valid, source: src.Name()}
+				results[strings.ToLower(a)] = lookupResult{certs: valid, source: src.Name(), checked: checked}
 			} else {
 				still = append(still, a)
 			}
