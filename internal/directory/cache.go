@@ -128,4 +128,3 @@ func (c *Cache) Forget(ctx context.Context, address string) error {
 	_, err := c.db.ExecContext(ctx, `DELETE FROM directory_cache WHERE address = ?`, strings.ToLower(address))
 	return err
 }
-
