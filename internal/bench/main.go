@@ -126,6 +126,35 @@ func main() {
 			ours.wall.Round(time.Millisecond), ref.wall.Round(time.Millisecond), float64(ours.wall)/float64(ref.wall),
 			mib(ours.rss), mib(ref.rss), float64(ours.rss)/float64(ref.rss))
 	}
+
+	d, rt, err := directoryBench()
+	if err != nil {
+		fail(err)
+	}
+	fmt.Println()
+	fmt.Println("| operation | time | LDAP round trips |")
+	fmt.Println("| --- | ---: | ---: |")
+	fmt.Printf("| check 100 recipients against slapd on loopback (no cache) | %s | %.0f |\n", d.Round(100*time.Microsecond), rt)
+}
+
+// directoryBench runs the directory's Go benchmark against a real slapd
+// and returns its time per check and LDAP round trips per check.
+func directoryBench() (time.Duration, float64, error) {
+	out, err := exec.Command("go", "test", "-run", "^$", "-bench", "^BenchmarkCheck100$", "-benchtime", "20x", "./internal/directory").CombinedOutput()
+	if err != nil {
+		return 0, 0, fmt.Errorf("directory benchmark: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 && strings.HasPrefix(f[0], "BenchmarkCheck100") && f[3] == "ns/op" && f[5] == "roundtrips/op" {
+			ns, err1 := strconv.ParseFloat(f[2], 64)
+			rt, err2 := strconv.ParseFloat(f[4], 64)
+			if err1 == nil && err2 == nil {
+				return time.Duration(ns), rt, nil
+			}
+		}
+	}
+	return 0, 0, fmt.Errorf("directory benchmark: no result in\n%s", out)
 }
 
 func mib(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -246,4 +247,31 @@ func TestNoSource(t *testing.T) {
 	d := &Directory{Policy: policy(t)}
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example"))
 	wantErr[*NoSourceError](t, v[0])
+}
+
+// BenchmarkCheck100 checks 100 external recipients, each with its own
+// certificate in slapd, without a cache: the time of one whole check and
+// the LDAP round trips it costs (make bench reports both).
+func BenchmarkCheck100(b *testing.B) {
+	s := mailtest.StartSlapd(b)
+	nb, na := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC)
+	var inputs []string
+	for i := 0; i < 100; i++ {
+		addr := fmt.Sprintf("person%03d@kommune.example", i)
+		c := issue(b, addr, nb, na)
+		s.AddPerson(b, mailtest.Person{CN: addr, Mail: []string{addr}, Certs: [][]byte{c.Raw}})
+		inputs = append(inputs, addr)
+	}
+	rs := parse(b, inputs...)
+	src := &LDAP{URL: s.URL, BaseDN: s.BaseDN}
+	d := &Directory{Sources: []Source{src}, Policy: policy(b)}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, v := range d.Check(context.Background(), rs) {
+			if !v.OK() {
+				b.Fatalf("%s: %v", v.Input, v.Err)
+			}
+		}
+	}
+	b.ReportMetric(float64(src.RoundTrips.Load())/float64(b.N), "roundtrips/op")
 }
