@@ -82,6 +82,9 @@ type LDAP struct {
 	BaseDN   string `toml:"base_dn"`
 	Filter   string `toml:"filter"` // default "(mail=%s)"
 	StartTLS bool   `toml:"starttls"`
+	// CA is a PEM file of the roots the server's TLS certificate must
+	// chain to; "" means the system's roots. It is always verified.
+	CA string `toml:"ca"`
 }
 
 // Duration is a time.Duration written as "10s", "1m30s".
@@ -195,6 +198,9 @@ func (c *Config) resolve(dir string) {
 	}
 	for i := range c.SMIME.CRLs {
 		abs(&c.SMIME.CRLs[i])
+	}
+	for i := range c.Directory.LDAP {
+		abs(&c.Directory.LDAP[i].CA)
 	}
 }
 

@@ -5,6 +5,7 @@ package core
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
 	"fmt"
@@ -64,7 +65,16 @@ func New(cfg *config.Config) (*Core, error) {
 		c.dir.Sources = append(c.dir.Sources, c.Store)
 	}
 	for _, l := range cfg.Directory.LDAP {
-		c.dir.Sources = append(c.dir.Sources, &directory.LDAP{URL: l.URL, BaseDN: l.BaseDN, Filter: l.Filter, StartTLS: l.StartTLS})
+		src := &directory.LDAP{URL: l.URL, BaseDN: l.BaseDN, Filter: l.Filter, StartTLS: l.StartTLS}
+		if l.CA != "" {
+			roots, err := certPool([]string{l.CA})
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
+			src.TLS = &tls.Config{RootCAs: roots}
+		}
+		c.dir.Sources = append(c.dir.Sources, src)
 	}
 	return c, nil
 }
@@ -96,16 +106,11 @@ func Policy(cfg *config.Config) (*smime.Policy, error) {
 
 // PolicyFrom builds a certificate policy from trust anchor and CRL files.
 func PolicyFrom(anchors, crls []string) (*smime.Policy, error) {
-	p := &smime.Policy{Roots: x509.NewCertPool()}
-	for _, f := range anchors {
-		certs, err := smime.ReadCertificates(f)
-		if err != nil {
-			return nil, &FileError{File: f, Err: err}
-		}
-		for _, c := range certs {
-			p.Roots.AddCert(c)
-		}
+	roots, err := certPool(anchors)
+	if err != nil {
+		return nil, err
 	}
+	p := &smime.Policy{Roots: roots}
 	for _, f := range crls {
 		crl, err := smime.ReadCRL(f)
 		if err != nil {
@@ -114,6 +119,21 @@ func PolicyFrom(anchors, crls []string) (*smime.Policy, error) {
 		p.CRLs = append(p.CRLs, crl)
 	}
 	return p, nil
+}
+
+// certPool reads every certificate in files into a pool.
+func certPool(files []string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	for _, f := range files {
+		certs, err := smime.ReadCertificates(f)
+		if err != nil {
+			return nil, &FileError{File: f, Err: err}
+		}
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+	}
+	return pool, nil
 }
 
 // FileError is a file the user named (in the settings or on a command

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -274,4 +276,45 @@ func BenchmarkCheck100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(src.RoundTrips.Load())/float64(b.N), "roundtrips/op")
+}
+
+// TestLDAPTLS: STARTTLS and ldaps, with the server certificate verified
+// against the configured roots, and refused when it is not trusted.
+func TestLDAPTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca, caKey := loadCert(t, "ca"), loadKey(t, "ca")
+	key := loadKey(t, "mailbox-rsa")
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(4242), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: ca.NotBefore, NotAfter: ca.NotAfter, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	keyDER, _ := os.ReadFile(testenv.Path("testdata", "certs", "mailbox-rsa.key"))
+	os.WriteFile(keyFile, keyDER, 0o600)
+
+	s := mailtest.StartSlapdTLS(t, &mailtest.SlapdTLS{CertFile: certFile, KeyFile: keyFile})
+	s.AddPerson(t, mailtest.Person{CN: "Jens", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{loadCert(t, "recipient-rsa").Raw}})
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	trusted := &tls.Config{RootCAs: roots}
+	for _, src := range []*LDAP{
+		{URL: s.URL, StartTLS: true, TLS: trusted, BaseDN: s.BaseDN},
+		{URL: s.LDAPSURL, TLS: trusted, BaseDN: s.BaseDN},
+	} {
+		d := &Directory{Sources: []Source{src}, Policy: policy(t)}
+		if v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example")); !v[0].OK() {
+			t.Errorf("%s starttls=%v: %v", src.URL, src.StartTLS, v[0].Err)
+		}
+		// The same server, not trusted: refused, never read in the clear.
+		src.TLS = &tls.Config{RootCAs: x509.NewCertPool()}
+		v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example"))
+		var u *UnreachableError
+		if !errors.As(v[0].Err, &u) {
+			t.Errorf("%s starttls=%v with an untrusted server: %+v", src.URL, src.StartTLS, v[0])
+		}
+	}
 }

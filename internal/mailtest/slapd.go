@@ -29,14 +29,27 @@ type Slapd struct {
 	// AdminPassword is a throw-away password for this test's server.
 	AdminPassword string
 	Addr          string
+	// LDAPSURL is the ldaps:// address when TLS is configured.
+	LDAPSURL string
 }
 
 // slapdPaths are where Debian and others keep slapd.
 var slapdPaths = []string{"/usr/sbin/slapd", "/usr/libexec/slapd", "/usr/local/libexec/slapd"}
 
+// SlapdTLS gives slapd a server certificate: then it speaks STARTTLS on
+// its ldap:// port and TLS on a second, ldaps:// port (LDAPSURL).
+type SlapdTLS struct {
+	CertFile, KeyFile string
+}
+
 // StartSlapd starts slapd for the test on a free loopback port and stops
 // it when the test ends. Without slapd the test skips (fails when strict).
 func StartSlapd(t testing.TB) *Slapd {
+	return StartSlapdTLS(t, nil)
+}
+
+// StartSlapdTLS is StartSlapd with TLS when tlsFiles is not nil.
+func StartSlapdTLS(t testing.TB, tlsFiles *SlapdTLS) *Slapd {
 	t.Helper()
 	bin := ""
 	for _, p := range slapdPaths {
@@ -72,6 +85,9 @@ rootpw %[5]s
 directory %[6]s
 index mail eq
 `, schema, dir, s.BaseDN, s.AdminDN, s.AdminPassword, db)
+	if tlsFiles != nil {
+		conf = fmt.Sprintf("TLSCertificateFile %s\nTLSCertificateKeyFile %s\n", tlsFiles.CertFile, tlsFiles.KeyFile) + conf
+	}
 	confPath := filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -79,7 +95,12 @@ index mail eq
 	port := freePort(t)
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	s.URL = "ldap://" + s.Addr
-	cmd := exec.Command(bin, "-f", confPath, "-h", s.URL+"/", "-d", "0")
+	listen := s.URL + "/"
+	if tlsFiles != nil {
+		s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t))
+		listen += " " + s.LDAPSURL + "/"
+	}
+	cmd := exec.Command(bin, "-f", confPath, "-h", listen, "-d", "0")
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
