@@ -132,7 +132,7 @@ func (d *Directory) Check(ctx context.Context, rs []*recipient.Recipient) []Verd
 		out[i].Certs, out[i].Source, out[i].Checked, out[i].Err = res.certs, res.source, res.checked, res.err
 		if res.err == nil {
 			out[i].Channel = SMIME
-			out[i].Cipher = smime.ChooseCipher(smime.Known{NeedsCBC: d.NeedsCBC != nil && d.NeedsCBC(r.Address)})
+			out[i].Cipher = smime.ChooseCipher(d.known(r.Address, res.certs))
 		}
 	}
 	return out
@@ -245,6 +245,22 @@ func lookupOne(ctx context.Context, src Source, addrs []string) (map[string][]*x
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// known says what is known of an address's abilities: the setting, and
+// the capabilities learnt with any of its certificates.
+func (d *Directory) known(address string, certs []*x509.Certificate) smime.Known {
+	k := smime.Known{NeedsCBC: d.NeedsCBC != nil && d.NeedsCBC(address)}
+	for _, src := range d.Sources {
+		if st, ok := src.(*Store); ok {
+			for _, c := range certs {
+				if caps := st.Capabilities(c); caps != nil {
+					k.Capabilities = caps
+				}
+			}
+		}
+	}
+	return k
 }
 
 // judge checks one certificate for encrypting to address.

@@ -26,6 +26,9 @@ type Store struct {
 	mu     sync.RWMutex
 	byAddr map[string][]*x509.Certificate
 	seen   map[[32]byte]bool
+	// caps holds the content encryptions a certificate's holder announced
+	// in a verified signature (SMIMECapabilities), by certificate.
+	caps map[[32]byte][]string
 	// Skipped lists files that could not be read as certificates.
 	Skipped []string
 }
@@ -39,10 +42,14 @@ func OpenStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, &StoreError{Dir: dir, Err: err}
 	}
-	s := &Store{dir: dir, byAddr: map[string][]*x509.Certificate{}, seen: map[[32]byte]bool{}}
+	s := &Store{dir: dir, byAddr: map[string][]*x509.Certificate{}, seen: map[[32]byte]bool{}, caps: map[[32]byte][]string{}}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, capsExt) {
+			s.readCaps(path)
+			return nil
 		}
 		if d.IsDir() || !storeExts[strings.ToLower(filepath.Ext(path))] {
 			return nil
@@ -96,6 +103,54 @@ func (s *Store) Add(c *x509.Certificate) error {
 	}
 	s.index(c)
 	return nil
+}
+
+// capsExt ends the file beside a learnt certificate that lists the
+// capabilities its holder announced, one per line.
+const capsExt = ".caps"
+
+func (s *Store) readCaps(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	var fp [32]byte
+	if h, err := hex.DecodeString(strings.TrimSuffix(filepath.Base(path), capsExt)); err == nil && len(h) == 32 {
+		copy(fp[:], h)
+		s.caps[fp] = strings.Fields(string(b))
+	}
+}
+
+// Learn keeps what a verified signature taught: the signer's certificate
+// and the content encryptions it announced it reads, so that a reply can
+// be encrypted to it without asking a directory, with a cipher it reads.
+func (s *Store) Learn(signer smime.Signer) error {
+	if signer.Err != nil || signer.Cert == nil {
+		return errors.New("directory: only a valid signer is learnt")
+	}
+	if err := s.Add(signer.Cert); err != nil {
+		return err
+	}
+	if signer.Capabilities == nil {
+		return nil
+	}
+	fp := sha256.Sum256(signer.Cert.Raw)
+	path := filepath.Join(s.dir, hex.EncodeToString(fp[:])+capsExt)
+	if err := os.WriteFile(path, []byte(strings.Join(signer.Capabilities, "\n")+"\n"), 0o644); err != nil {
+		return &StoreError{Dir: s.dir, Err: err}
+	}
+	s.mu.Lock()
+	s.caps[fp] = signer.Capabilities
+	s.mu.Unlock()
+	return nil
+}
+
+// Capabilities returns what the holder of c announced it reads, nil if
+// unknown.
+func (s *Store) Capabilities(c *x509.Certificate) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.caps[sha256.Sum256(c.Raw)]
 }
 
 // Name implements Source.

@@ -2,10 +2,13 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"sikkermail/internal/smime"
 )
 
 func runCmd(bin string, args ...string) ([]byte, error) {
@@ -54,5 +57,36 @@ func TestStore(t *testing.T) {
 	}
 	if err := s.Add(loadCert(t, "oces2")); err != nil {
 		t.Errorf("adding a known certificate again: %v", err)
+	}
+}
+
+// TestLearn: a valid signer's certificate and capabilities are kept, and a
+// recipient whose signature announced no GCM gets CBC.
+func TestLearn(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := loadCert(t, "recipient-ec")
+	if err := s.Learn(smime.Signer{Cert: cert, Capabilities: []string{"AES-256-CBC", "AES-128-CBC"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Learn(smime.Signer{Cert: loadCert(t, "expired"), Err: errors.New("expired")}); err == nil {
+		t.Error("an invalid signer was learnt")
+	}
+	again, err := OpenStore(dir) // as after a restart
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Directory{Sources: []Source{again}, Policy: policy(t)}
+	v := d.Check(context.Background(), parse(t, "post@firma.example"))
+	if !v[0].OK() || v[0].Cipher != smime.AES256CBC {
+		t.Errorf("learnt recipient: %+v", v[0])
+	}
+	// One that announced GCM gets GCM.
+	again.Learn(smime.Signer{Cert: cert, Capabilities: []string{"AES-256-GCM"}})
+	if v := d.Check(context.Background(), parse(t, "post@firma.example")); v[0].Cipher != smime.AES256GCM {
+		t.Errorf("after a GCM signature: %s", v[0].Cipher)
 	}
 }
