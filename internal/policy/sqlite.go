@@ -1,0 +1,281 @@
+package policy
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"sikkermail/internal/recipient"
+)
+
+// SQLite is the embedded Store, and the audit log, in the project's
+// database (tables policy_*). The helpdesk role comes from the settings.
+type SQLite struct {
+	db       *sql.DB
+	staff    recipient.Domains
+	helpdesk map[string]bool
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// OpenSQLite prepares the policy tables in db. staff are the
+// institution's domains: only addresses there can hold rights. helpdesk
+// lists who may grant and revoke.
+func OpenSQLite(db *sql.DB, staff recipient.Domains, helpdesk []string) (*SQLite, error) {
+	stmts := []string{
+		`CREATE TABLE IF NOT EXISTS policy_mailbox (
+			address TEXT PRIMARY KEY, name TEXT NOT NULL, department TEXT NOT NULL,
+			identity TEXT NOT NULL, password TEXT NOT NULL, sent TEXT NOT NULL, inbox TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS policy_right (
+			user TEXT NOT NULL, mailbox TEXT NOT NULL REFERENCES policy_mailbox(address), "right" TEXT NOT NULL,
+			PRIMARY KEY (user, mailbox, "right"))`,
+		`CREATE TABLE IF NOT EXISTS policy_audit (
+			id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor TEXT NOT NULL, machine TEXT NOT NULL,
+			action TEXT NOT NULL, mailbox TEXT NOT NULL, subject TEXT NOT NULL, "right" TEXT NOT NULL,
+			message_id TEXT NOT NULL, receipt TEXT NOT NULL)`,
+		// Append-only: the database itself refuses to change or delete a line.
+		`CREATE TRIGGER IF NOT EXISTS policy_audit_no_update BEFORE UPDATE ON policy_audit
+			BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
+		`CREATE TRIGGER IF NOT EXISTS policy_audit_no_delete BEFORE DELETE ON policy_audit
+			BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
+	}
+	for _, q := range stmts {
+		if _, err := db.Exec(q); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+	}
+	s := &SQLite{db: db, staff: staff, helpdesk: map[string]bool{}}
+	for _, h := range helpdesk {
+		s.helpdesk[strings.ToLower(strings.TrimSpace(h))] = true
+	}
+	return s, nil
+}
+
+func (s *SQLite) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// user validates and normalises a staff address.
+func (s *SQLite) user(u string) (string, error) {
+	r, err := recipient.Parser{Internal: s.staff}.Parse(u)
+	if err != nil || r.Kind != recipient.Email || !r.Internal {
+		return "", &Error{Reason: UnknownUser, User: u, Err: err}
+	}
+	return strings.ToLower(r.Address), nil
+}
+
+// Mailboxes implements Store.
+func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT address, name, department, identity, password, sent, inbox FROM policy_mailbox ORDER BY address`)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	defer rows.Close()
+	var out []Mailbox
+	for rows.Next() {
+		var m Mailbox
+		if err := rows.Scan(&m.Address, &m.Name, &m.Department, &m.Identity, &m.Password, &m.SentFolder, &m.InboxFolder); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Mailbox implements Store.
+func (s *SQLite) Mailbox(ctx context.Context, address string) (*Mailbox, error) {
+	var m Mailbox
+	err := s.db.QueryRowContext(ctx, `SELECT address, name, department, identity, password, sent, inbox FROM policy_mailbox WHERE address = ?`,
+		strings.ToLower(address)).Scan(&m.Address, &m.Name, &m.Department, &m.Identity, &m.Password, &m.SentFolder, &m.InboxFolder)
+	if err == sql.ErrNoRows {
+		return nil, &Error{Reason: UnknownMailbox, Mailbox: address}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return &m, nil
+}
+
+// AddMailbox implements Store.
+func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
+	if err := s.mustBeHelpdesk(by, "", m.Address); err != nil {
+		return err
+	}
+	addr, err := s.user(m.Address) // a mailbox is an address of the institution too
+	if err != nil {
+		return &Error{Reason: BadMailbox, Mailbox: m.Address, Err: err}
+	}
+	m.Address = addr
+	if m.SentFolder == "" {
+		m.SentFolder = "Sent"
+	}
+	if m.InboxFolder == "" {
+		m.InboxFolder = "INBOX"
+	}
+	if m.Password == "" {
+		m.Password = "keyring"
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO policy_mailbox (address, name, department, identity, password, sent, inbox)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET name=excluded.name, department=excluded.department,
+			identity=excluded.identity, password=excluded.password, sent=excluded.sent, inbox=excluded.inbox`,
+			m.Address, m.Name, m.Department, m.Identity, m.Password, m.SentFolder, m.InboxFolder)
+		if err != nil {
+			return err
+		}
+		return s.append(ctx, tx, Entry{Actor: by, Action: "mailbox", Mailbox: m.Address, Subject: m.Name})
+	})
+}
+
+// Rights implements Store.
+func (s *SQLite) Rights(ctx context.Context, user string) (map[string][]Right, error) {
+	return s.query(ctx, `SELECT mailbox, "right" FROM policy_right WHERE user = ? ORDER BY mailbox, "right"`, strings.ToLower(user))
+}
+
+// Holders implements Store.
+func (s *SQLite) Holders(ctx context.Context, mailbox string) (map[string][]Right, error) {
+	if _, err := s.Mailbox(ctx, mailbox); err != nil {
+		return nil, err
+	}
+	return s.query(ctx, `SELECT user, "right" FROM policy_right WHERE mailbox = ? ORDER BY user, "right"`, strings.ToLower(mailbox))
+}
+
+func (s *SQLite) query(ctx context.Context, q, arg string) (map[string][]Right, error) {
+	rows, err := s.db.QueryContext(ctx, q, arg)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Right{}
+	for rows.Next() {
+		var k, r string
+		if err := rows.Scan(&k, &r); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		out[k] = append(out[k], Right(r))
+	}
+	return out, rows.Err()
+}
+
+// Grant implements Store: the right and its audit entry are committed
+// together before Grant returns.
+func (s *SQLite) Grant(ctx context.Context, by Actor, user, mailbox string, r Right) error {
+	return s.change(ctx, by, "grant", user, mailbox, r)
+}
+
+// Revoke implements Store.
+func (s *SQLite) Revoke(ctx context.Context, by Actor, user, mailbox string, r Right) error {
+	return s.change(ctx, by, "revoke", user, mailbox, r)
+}
+
+func (s *SQLite) change(ctx context.Context, by Actor, action, user, mailbox string, r Right) error {
+	if err := s.mustBeHelpdesk(by, user, mailbox); err != nil {
+		return err
+	}
+	if _, err := ParseRight(string(r)); err != nil {
+		return err
+	}
+	u, err := s.user(user)
+	if err != nil {
+		return err
+	}
+	m, err := s.Mailbox(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
+		if action == "grant" {
+			res, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO policy_right (user, mailbox, "right") VALUES (?, ?, ?)`, u, m.Address, string(r))
+		} else {
+			res, err = tx.ExecContext(ctx, `DELETE FROM policy_right WHERE user = ? AND mailbox = ? AND "right" = ?`, u, m.Address, string(r))
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			reason := AlreadyGranted
+			if action == "revoke" {
+				reason = NotGranted
+			}
+			return &Error{Reason: reason, User: u, Mailbox: m.Address, Right: r}
+		}
+		return s.append(ctx, tx, Entry{Actor: by, Action: action, Mailbox: m.Address, Subject: u, Right: r})
+	})
+}
+
+// IsHelpdesk implements Store.
+func (s *SQLite) IsHelpdesk(_ context.Context, user string) (bool, error) {
+	return s.helpdesk[strings.ToLower(user)], nil
+}
+
+func (s *SQLite) mustBeHelpdesk(by Actor, user, mailbox string) error {
+	if !s.helpdesk[strings.ToLower(by.User)] {
+		return &Error{Reason: NotHelpdesk, User: by.User, Mailbox: mailbox}
+	}
+	return nil
+}
+
+func (s *SQLite) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		if _, ok := err.(*Error); ok {
+			return err
+		}
+		return fmt.Errorf("policy: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	return nil
+}
+
+// Log appends an entry to the audit log, such as a send (who, from which
+// mailbox, to whom, Message-ID, receipt; never the content). It returns
+// once the entry is committed.
+func (s *SQLite) Log(ctx context.Context, e Entry) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error { return s.append(ctx, tx, e) })
+}
+
+func (s *SQLite) append(ctx context.Context, tx *sql.Tx, e Entry) error {
+	if e.Time.IsZero() {
+		e.Time = s.now()
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO policy_audit (time, actor, machine, action, mailbox, subject, "right", message_id, receipt)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Time.UnixMilli(), e.Actor.User, e.Actor.Machine, e.Action, e.Mailbox, e.Subject,
+		string(e.Right), e.MessageID, e.Receipt)
+	return err
+}
+
+// Audit returns the audit log from since on, oldest first. There is no
+// way to change or remove an entry: the API has none, and the database
+// refuses.
+func (s *SQLite) Audit(ctx context.Context, since time.Time) ([]Entry, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, machine, action, mailbox, subject, "right", message_id, receipt
+		FROM policy_audit WHERE time >= ? ORDER BY id`, since.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var t int64
+		var r string
+		if err := rows.Scan(&e.ID, &t, &e.Actor.User, &e.Actor.Machine, &e.Action, &e.Mailbox, &e.Subject, &r, &e.MessageID, &e.Receipt); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		e.Time, e.Right = time.UnixMilli(t), Right(r)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
