@@ -32,6 +32,8 @@ type Config struct {
 	// in the user's configuration folder.
 	Database    string      `toml:"database"`
 	Institution Institution `toml:"institution"`
+	User        User        `toml:"user"`
+	Policy      Policy      `toml:"policy"`
 	SMIME       SMIME       `toml:"smime"`
 	Directory   Directory   `toml:"directory"`
 
@@ -49,6 +51,19 @@ type Institution struct {
 	// Domains are the institution's own mail domains: recipients there are
 	// internal and need no encryption.
 	Domains []string `toml:"domains"`
+}
+
+// User is the person using this client.
+type User struct {
+	// Address is the user's own address in the institution's domain.
+	Address string `toml:"address"`
+	Name    string `toml:"name"`
+}
+
+// Policy says where rights live and who administers them.
+type Policy struct {
+	// Helpdesk lists the addresses that may grant and revoke rights.
+	Helpdesk []string `toml:"helpdesk"`
 }
 
 // SMIME holds S/MIME settings.
@@ -130,7 +145,9 @@ func Demo() *Config {
 			CVR:     "29403473",
 			Domains: []string{DemoDomain},
 		},
-		Demo: true,
+		User:   User{Address: "medarbejder@" + DemoDomain, Name: "Demo Medarbejder"},
+		Policy: Policy{Helpdesk: []string{"helpdesk@" + DemoDomain}},
+		Demo:   true,
 	}
 }
 

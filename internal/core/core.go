@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
 )
@@ -29,6 +31,9 @@ type Core struct {
 	dir    *directory.Directory
 	// Store is the local certificate store, nil when none is configured.
 	Store *directory.Store
+	// Policy holds the mailboxes, rights and the audit log.
+	Policy *policy.SQLite
+	actor  policy.Actor
 }
 
 // New returns a Core for cfg: it opens the database, the local
@@ -39,7 +44,7 @@ func New(cfg *config.Config) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy, err := Policy(cfg)
+	trust, err := Policy(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +57,7 @@ func New(cfg *config.Config) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{cfg: cfg, db: db, parser: recipient.Parser{Internal: internal}}
-	c.dir = &directory.Directory{Policy: policy, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
+	c.dir = &directory.Directory{Policy: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
 	if c.dir.Cache, err = directory.OpenCache(db, cfg.Directory.CacheTTL.Duration); err != nil {
 		db.Close()
 		return nil, &FileError{File: path, Err: err}
@@ -63,6 +68,18 @@ func New(cfg *config.Config) (*Core, error) {
 			return nil, err
 		}
 		c.dir.Sources = append(c.dir.Sources, c.Store)
+	}
+	if c.Policy, err = policy.OpenSQLite(db, internal, cfg.Policy.Helpdesk); err != nil {
+		db.Close()
+		return nil, &FileError{File: path, Err: err}
+	}
+	machine, _ := os.Hostname()
+	c.actor = policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine}
+	if cfg.Demo {
+		if err := seedDemo(context.Background(), c.Policy); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	for _, l := range cfg.Directory.LDAP {
 		src := &directory.LDAP{URL: l.URL, BaseDN: l.BaseDN, Filter: l.Filter, StartTLS: l.StartTLS}

@@ -1,0 +1,120 @@
+package core
+
+import (
+	"context"
+	"errors"
+
+	"sikkermail/internal/policy"
+)
+
+// MailboxChoice is one secure mailbox as the secure-send pane shows it:
+// every mailbox is listed; those the user may not send from are disabled,
+// with the reason.
+type MailboxChoice struct {
+	policy.Mailbox
+	// CanSend and CanRead are the user's rights to it.
+	CanSend, CanRead bool
+	// Why is set when the user may not send from it: a sentence that says
+	// whom to ask (helpdesk).
+	Why error
+}
+
+// User returns the address of the person using the client.
+func (c *Core) User() string { return c.actor.User }
+
+// Actor returns who the user is, and from which machine, for the audit log.
+func (c *Core) Actor() policy.Actor { return c.actor }
+
+// Mailboxes lists every secure mailbox with the user's rights to it.
+func (c *Core) Mailboxes(ctx context.Context) ([]MailboxChoice, error) {
+	mbs, err := c.Policy.Mailboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rights, err := c.Policy.Rights(ctx, c.actor.User)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MailboxChoice, len(mbs))
+	for i, m := range mbs {
+		out[i] = MailboxChoice{Mailbox: m}
+		for _, r := range rights[m.Address] {
+			out[i].CanSend = out[i].CanSend || r == policy.Send
+			out[i].CanRead = out[i].CanRead || r == policy.Read
+		}
+		if !out[i].CanSend {
+			out[i].Why = &policy.Error{Reason: policy.NoRight, User: c.actor.User, Mailbox: m.Address, Right: policy.Send}
+		}
+	}
+	return out, nil
+}
+
+// MaySend returns nil when the user may send from mailbox, else an error
+// whose sentence names the mailbox and says to ask helpdesk. Send calls it
+// before anything else.
+func (c *Core) MaySend(ctx context.Context, mailbox string) error {
+	return c.may(ctx, mailbox, policy.Send)
+}
+
+// MayRead is MaySend for reading a mailbox's inbox.
+func (c *Core) MayRead(ctx context.Context, mailbox string) error {
+	return c.may(ctx, mailbox, policy.Read)
+}
+
+func (c *Core) may(ctx context.Context, mailbox string, r policy.Right) error {
+	if _, err := c.Policy.Mailbox(ctx, mailbox); err != nil {
+		return err
+	}
+	ok, err := policy.Has(ctx, c.Policy, c.actor.User, mailbox, r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &policy.Error{Reason: policy.NoRight, User: c.actor.User, Mailbox: mailbox, Right: r}
+	}
+	return nil
+}
+
+// demoHelpdesk is who set up the demo's mailboxes, in the audit log.
+var demoHelpdesk = policy.Actor{User: "helpdesk@hoejskole.example", Machine: "demo"}
+
+// DemoMailboxes are the demo institution's four secure mailboxes, one per
+// department, as the reference institution has.
+var DemoMailboxes = []policy.Mailbox{
+	{Address: "sikkerpost-uddservice@hoejskole.example", Name: "Sikkerpost-uddservice", Department: "Uddannelsesservice", SentFolder: "Sendt post"},
+	{Address: "sikkerpost-hr@hoejskole.example", Name: "Sikkerpost-hr", Department: "HR", SentFolder: "Sendt post"},
+	{Address: "sikkerpost-studievejledning@hoejskole.example", Name: "Sikkerpost-studievejledning", Department: "Studievejledning", SentFolder: "Sendt post"},
+	{Address: "sikkerpost-ledelse@hoejskole.example", Name: "Sikkerpost-ledelse", Department: "Ledelsessekretariatet", SentFolder: "Sendt post"},
+}
+
+// seedDemo sets up the demo's mailboxes and the demo user's rights the
+// first time: send from two mailboxes, read one; the other shown disabled.
+func seedDemo(ctx context.Context, p *policy.SQLite) error {
+	if mbs, err := p.Mailboxes(ctx); err != nil || len(mbs) > 0 {
+		return err
+	}
+	for _, m := range DemoMailboxes {
+		if err := p.AddMailbox(ctx, demoHelpdesk, m); err != nil {
+			return err
+		}
+	}
+	user := "medarbejder@hoejskole.example"
+	for _, g := range []struct {
+		mailbox string
+		right   policy.Right
+	}{
+		{DemoMailboxes[0].Address, policy.Send},
+		{DemoMailboxes[2].Address, policy.Send},
+		{DemoMailboxes[0].Address, policy.Read},
+	} {
+		if err := p.Grant(ctx, demoHelpdesk, user, g.mailbox, g.right); err != nil && !isAlready(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+func isAlready(err error) bool {
+	var e *policy.Error
+	return errors.As(err, &e) && e.Reason == policy.AlreadyGranted
+}

@@ -1,0 +1,65 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/policy"
+)
+
+func TestMailboxesAndRights(t *testing.T) {
+	cfg := demo(t)
+	c, err := newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	choices, err := c.Mailboxes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(choices) != 4 {
+		t.Fatalf("%d mailboxes, want the demo's 4: every mailbox is listed", len(choices))
+	}
+	usable := map[string]bool{}
+	for _, ch := range choices {
+		usable[ch.Address] = ch.CanSend
+		if !ch.CanSend {
+			s := i18n.Danish.Error(ch.Why)
+			if !strings.Contains(s, "Kontakt Helpdesk") || !strings.Contains(s, ch.Address) {
+				t.Errorf("%s: reason %q", ch.Address, s)
+			}
+		}
+	}
+	if !usable["sikkerpost-uddservice@hoejskole.example"] || !usable["sikkerpost-studievejledning@hoejskole.example"] ||
+		usable["sikkerpost-hr@hoejskole.example"] || usable["sikkerpost-ledelse@hoejskole.example"] {
+		t.Errorf("usable %v", usable)
+	}
+	if err := c.MaySend(ctx, "Sikkerpost-Uddservice@hoejskole.example"); err != nil {
+		t.Errorf("may send: %v", err)
+	}
+	var pe *policy.Error
+	if err := c.MaySend(ctx, "sikkerpost-hr@hoejskole.example"); !errors.As(err, &pe) || pe.Reason != policy.NoRight {
+		t.Errorf("refused send: %v", err)
+	}
+	if err := c.MayRead(ctx, "sikkerpost-uddservice@hoejskole.example"); err != nil {
+		t.Errorf("may read: %v", err)
+	}
+	if err := c.MaySend(ctx, "nope@hoejskole.example"); !errors.As(err, &pe) || pe.Reason != policy.UnknownMailbox {
+		t.Errorf("unknown mailbox: %v", err)
+	}
+	// The demo is set up once: a second start finds it and adds nothing.
+	c.Close()
+	c2, err := newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := c2.Policy.Audit(ctx, time.Time{})
+	if len(log) != 4+3 {
+		t.Errorf("%d audit entries after two starts, want 7", len(log))
+	}
+}
