@@ -79,6 +79,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.check(args[1:])
 	case "smime":
 		err = c.smimeCmd(args[1:])
+	case "mailbox":
+		err = c.mailboxCmd(args[1:])
+	case "rights":
+		err = c.rightsCmd(args[1:])
+	case "audit":
+		err = c.auditCmd(args[1:])
 	default:
 		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": cmd}))
 		return 2

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"sikkermail/internal/keystore"
+	"sikkermail/internal/policy"
+)
+
+// expiryWarning is how long before a mailbox certificate expires that
+// `mailbox show` warns.
+const expiryWarning = 30 * 24 * time.Hour
+
+// mailboxCmd runs `mailbox list|add|show`.
+func (c *cli) mailboxCmd(args []string) error {
+	if len(args) == 0 {
+		c.fail(c.lang.T("cli.mailbox.usage", nil))
+		return errUsage
+	}
+	co, err := c.core()
+	if err != nil {
+		return err
+	}
+	defer co.Close()
+	ctx := context.Background()
+	switch args[0] {
+	case "list":
+		choices, err := co.Mailboxes(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		for _, m := range choices {
+			var rights []string
+			if m.CanSend {
+				rights = append(rights, "send")
+			}
+			if m.CanRead {
+				rights = append(rights, "read")
+			}
+			if len(rights) == 0 {
+				rights = []string{"-"}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Address, m.Name, m.Department, strings.Join(rights, ","))
+		}
+		return tw.Flush()
+	case "add":
+		fs := flag.NewFlagSet("mailbox add", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var m policy.Mailbox
+		fs.StringVar(&m.Name, "name", "", "")
+		fs.StringVar(&m.Department, "department", "", "")
+		fs.StringVar(&m.Identity, "identity", "", "")
+		fs.StringVar(&m.Password, "password", "keyring", "")
+		fs.StringVar(&m.SentFolder, "sent", "", "")
+		fs.StringVar(&m.InboxFolder, "inbox", "", "")
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			c.fail(c.lang.T("cli.mailbox.usage", nil))
+			return errUsage
+		}
+		m.Address = args[1]
+		if err := fs.Parse(args[2:]); err != nil {
+			c.usageError(err)
+			return errUsage
+		}
+		if m.Name == "" {
+			m.Name = m.Address[:max(strings.IndexByte(m.Address, '@'), 0)]
+		}
+		if m.Identity != "" {
+			if m.Identity, err = filepath.Abs(m.Identity); err != nil {
+				return err
+			}
+		}
+		if err := co.Policy.AddMailbox(ctx, co.Actor(), m); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, c.lang.T("cli.mailbox.added", map[string]any{"Mailbox": strings.ToLower(m.Address)}))
+		return nil
+	case "show":
+		if len(args) != 2 {
+			c.fail(c.lang.T("cli.mailbox.usage", nil))
+			return errUsage
+		}
+		m, err := co.Policy.Mailbox(ctx, args[1])
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		l := c.lang
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.address", nil), m.Address)
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.name", nil), m.Name)
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.department", nil), m.Department)
+		fmt.Fprintf(tw, "%s\t%s / %s\n", l.T("cli.mailbox.folders", nil), m.InboxFolder, m.SentFolder)
+		holders, err := co.Policy.Holders(ctx, m.Address)
+		if err != nil {
+			return err
+		}
+		for _, u := range sortedKeys(holders) {
+			fmt.Fprintf(tw, "%s\t%s %s\n", l.T("cli.mailbox.holder", nil), u, joinRights(holders[u]))
+		}
+		if m.Identity == "" {
+			fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.certificate", nil), l.T("cli.mailbox.no_identity", nil))
+			return tw.Flush()
+		}
+		src, err := keystore.ParsePassword(m.Password)
+		if err != nil {
+			return err
+		}
+		pw, err := src.Get(m.Identity)
+		if err != nil {
+			return err
+		}
+		id, err := keystore.Load(m.Identity, pw)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.certificate", nil), id.Cert.Subject.String())
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.issuer", nil), id.Cert.Issuer.String())
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.expires", nil), id.Cert.NotAfter.UTC().Format(time.DateOnly))
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if left := time.Until(id.Cert.NotAfter); left < expiryWarning {
+			key := "cli.mailbox.expires_soon"
+			if left < 0 {
+				key = "cli.mailbox.expired"
+			}
+			c.fail(l.T(key, map[string]any{"Mailbox": m.Address, "Date": id.Cert.NotAfter.UTC().Format(time.DateOnly), "Days": int(left.Hours() / 24)}))
+		}
+		return nil
+	}
+	c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": "mailbox " + args[0]}))
+	return errUsage
+}
+
+// rightsCmd runs `rights list|grant|revoke`.
+func (c *cli) rightsCmd(args []string) error {
+	if len(args) == 0 {
+		c.fail(c.lang.T("cli.rights.usage", nil))
+		return errUsage
+	}
+	co, err := c.core()
+	if err != nil {
+		return err
+	}
+	defer co.Close()
+	ctx := context.Background()
+	switch args[0] {
+	case "list":
+		who := co.User()
+		if len(args) > 1 {
+			who = args[1]
+		}
+		var rows map[string][]policy.Right
+		if _, merr := co.Policy.Mailbox(ctx, who); merr == nil {
+			rows, err = co.Policy.Holders(ctx, who) // a mailbox: who holds which rights
+		} else {
+			rows, err = co.Policy.Rights(ctx, who) // a person: which mailboxes
+		}
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		for _, k := range sortedKeys(rows) {
+			fmt.Fprintf(tw, "%s\t%s\n", k, joinRights(rows[k]))
+		}
+		return tw.Flush()
+	case "grant", "revoke":
+		if len(args) != 4 {
+			c.fail(c.lang.T("cli.rights.usage", nil))
+			return errUsage
+		}
+		r, err := policy.ParseRight(args[3])
+		if err != nil {
+			return err
+		}
+		change, done := co.Policy.Grant, "cli.rights.granted"
+		if args[0] == "revoke" {
+			change, done = co.Policy.Revoke, "cli.rights.revoked"
+		}
+		if err := change(ctx, co.Actor(), args[1], args[2], r); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, c.lang.T(done, map[string]any{"User": strings.ToLower(args[1]), "Mailbox": strings.ToLower(args[2]), "Right": string(r)}))
+		return nil
+	}
+	c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": "rights " + args[0]}))
+	return errUsage
+}
+
+// auditCmd runs `audit [--since DATE|DURATION]`.
+func (c *cli) auditCmd(args []string) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	since := fs.String("since", "", "")
+	if err := fs.Parse(args); err != nil {
+		c.usageError(err)
+		return errUsage
+	}
+	var from time.Time
+	if *since != "" {
+		if d, err := time.ParseDuration(*since); err == nil {
+			from = time.Now().Add(-d)
+		} else if t, err := time.ParseInLocation(time.DateOnly, *since, time.Local); err == nil {
+			from = t
+		} else {
+			c.fail(c.lang.T("cli.audit.since", map[string]any{"Since": *since}))
+			return errUsage
+		}
+	}
+	co, err := c.core()
+	if err != nil {
+		return err
+	}
+	defer co.Close()
+	entries, err := co.Policy.Audit(context.Background(), from)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format(time.DateTime), e.Actor.Machine, e.Actor.User,
+			e.Action, e.Mailbox, e.Subject, dash(string(e.Right)), dash(e.MessageID))
+	}
+	return tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func joinRights(rs []policy.Right) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ",")
+}
+
+func sortedKeys(m map[string][]policy.Right) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
