@@ -220,7 +220,7 @@ func (c *cli) auditCmd(args []string) error {
 		return err
 	}
 	defer co.Close()
-	entries, err := co.Policy.Audit(context.Background(), from)
+	entries, err := co.Audit.Audit(context.Background(), from)
 	if err != nil {
 		return err
 	}

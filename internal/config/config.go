@@ -64,6 +64,23 @@ type User struct {
 type Policy struct {
 	// Helpdesk lists the addresses that may grant and revoke rights.
 	Helpdesk []string `toml:"helpdesk"`
+	// LDAP, when its URL is set, keeps rights as group membership in the
+	// institution's directory instead of the local database.
+	LDAP PolicyLDAP `toml:"ldap"`
+}
+
+// PolicyLDAP is where rights live in the directory.
+type PolicyLDAP struct {
+	URL      string `toml:"url"`
+	StartTLS bool   `toml:"starttls"`
+	CA       string `toml:"ca"`
+	PeopleDN string `toml:"people_dn"`
+	GroupsDN string `toml:"groups_dn"`
+	// BindDN is the user's own DN; its password comes from Password
+	// (keystore syntax, default the OS keyring). Staff may leave it out
+	// and read anonymously; helpdesk binds to write.
+	BindDN   string `toml:"bind_dn"`
+	Password string `toml:"password"`
 }
 
 // SMIME holds S/MIME settings.
@@ -219,6 +236,7 @@ func (c *Config) resolve(dir string) {
 	for i := range c.Directory.LDAP {
 		abs(&c.Directory.LDAP[i].CA)
 	}
+	abs(&c.Policy.LDAP.CA)
 }
 
 // Validate checks the values that can be checked without the network.

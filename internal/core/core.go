@@ -18,6 +18,7 @@ import (
 	"sikkermail/internal/config"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/keystore"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
@@ -31,9 +32,12 @@ type Core struct {
 	dir    *directory.Directory
 	// Store is the local certificate store, nil when none is configured.
 	Store *directory.Store
-	// Policy holds the mailboxes, rights and the audit log.
-	Policy *policy.SQLite
-	actor  policy.Actor
+	// Policy holds the mailboxes and rights: the local database, or the
+	// institution's directory for rights.
+	Policy policy.Store
+	// Audit is the local append-only audit log.
+	Audit *policy.SQLite
+	actor policy.Actor
 }
 
 // New returns a Core for cfg: it opens the database, the local
@@ -69,14 +73,39 @@ func New(cfg *config.Config) (*Core, error) {
 		}
 		c.dir.Sources = append(c.dir.Sources, c.Store)
 	}
-	if c.Policy, err = policy.OpenSQLite(db, internal, cfg.Policy.Helpdesk); err != nil {
+	if c.Audit, err = policy.OpenSQLite(db, internal, cfg.Policy.Helpdesk); err != nil {
 		db.Close()
 		return nil, &FileError{File: path, Err: err}
+	}
+	c.Policy = c.Audit
+	if l := cfg.Policy.LDAP; l.URL != "" {
+		store := &policy.LDAP{Local: c.Audit, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}
+		if l.CA != "" {
+			roots, err := certPool([]string{l.CA})
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
+			store.TLS = &tls.Config{RootCAs: roots}
+		}
+		if l.BindDN != "" {
+			src, err := keystore.ParsePassword(l.Password)
+			if err == nil {
+				var pw []byte
+				pw, err = src.Get(l.BindDN)
+				store.Password = string(pw)
+			}
+			if err != nil {
+				db.Close()
+				return nil, err
+			}
+		}
+		c.Policy = store
 	}
 	machine, _ := os.Hostname()
 	c.actor = policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine}
 	if cfg.Demo {
-		if err := seedDemo(context.Background(), c.Policy); err != nil {
+		if err := seedDemo(context.Background(), c.Audit); err != nil {
 			db.Close()
 			return nil, err
 		}

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"sikkermail/internal/config"
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/policy"
 )
 
@@ -58,8 +60,40 @@ func TestMailboxesAndRights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, _ := c2.Policy.Audit(ctx, time.Time{})
+	log, _ := c2.Audit.Audit(ctx, time.Time{})
 	if len(log) != 4+3 {
 		t.Errorf("%d audit entries after two starts, want 7", len(log))
+	}
+}
+
+// TestRightsInLDAP: with [policy.ldap] set, rights come from the directory.
+func TestRightsInLDAP(t *testing.T) {
+	s := mailtest.StartSlapd(t)
+	s.AddPerson(t, mailtest.Person{CN: "Medarbejder", Mail: []string{"medarbejder@hoejskole.example"}})
+	t.Setenv("SIKKERMAIL_TEST_BIND", s.AdminPassword)
+	cfg := demo(t)
+	cfg.Demo = false
+	cfg.Policy.LDAP = config.PolicyLDAP{URL: s.URL, PeopleDN: s.PeopleDN(), GroupsDN: s.GroupsDN(),
+		BindDN: s.AdminDN, Password: "env:SIKKERMAIL_TEST_BIND"}
+	c, err := newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Policy.(*policy.LDAP); !ok {
+		t.Fatalf("policy store %T, want LDAP", c.Policy)
+	}
+	ctx := context.Background()
+	hd := policy.Actor{User: "helpdesk@hoejskole.example", Machine: "test"}
+	if err := c.Policy.AddMailbox(ctx, hd, DemoMailboxes[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MaySend(ctx, DemoMailboxes[1].Address); err == nil {
+		t.Fatal("may send before any grant")
+	}
+	if err := c.Policy.Grant(ctx, hd, c.User(), DemoMailboxes[1].Address, policy.Send); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MaySend(ctx, DemoMailboxes[1].Address); err != nil {
+		t.Errorf("after a grant in the directory: %v", err)
 	}
 }

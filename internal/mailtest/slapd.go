@@ -134,8 +134,15 @@ index mail eq
 	}
 	s.add(t, s.BaseDN, map[string][]string{"objectClass": {"dcObject", "organization"}, "o": {"Directory"}, "dc": {"directory"}})
 	s.add(t, "ou=people,"+s.BaseDN, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}})
+	s.add(t, "ou=groups,"+s.BaseDN, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"groups"}})
 	return s
 }
+
+// PeopleDN and GroupsDN are where people and groups live.
+func (s *Slapd) PeopleDN() string { return "ou=people," + s.BaseDN }
+
+// GroupsDN is where groups live.
+func (s *Slapd) GroupsDN() string { return "ou=groups," + s.BaseDN }
 
 // Person is a directory entry with an address and certificates (DER).
 type Person struct {
