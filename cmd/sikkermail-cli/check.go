@@ -62,7 +62,6 @@ func (c *cli) check(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer co.Close()
 	verdicts := co.Check(context.Background(), fs.Args())
 	results := make([]checkResult, len(verdicts))
 	red := 0

@@ -37,6 +37,9 @@ type cli struct {
 	langSet        bool // by --lang or SIKKERMAIL_LANG; the settings file does not override it
 	cfgPath        string
 	demo           bool
+	// co is the core, opened by the first command that needs it and
+	// closed when run returns.
+	co *core.Core
 }
 
 // errUsage is a usage error already explained to the user.
@@ -44,6 +47,11 @@ var errUsage = errors.New("usage")
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, lang: i18n.Danish}
+	defer func() {
+		if c.co != nil {
+			c.co.Close()
+		}
+	}()
 	if l, err := i18n.ParseLang(os.Getenv("SIKKERMAIL_LANG")); err == nil {
 		c.lang, c.langSet = l, true
 	}
@@ -107,9 +115,13 @@ type errRed struct{ n int }
 
 func (e errRed) Error() string { return fmt.Sprintf("%d recipient(s) cannot receive securely", e.n) }
 
-// core loads the configuration and returns a Core. The language follows
-// the settings file unless --lang or SIKKERMAIL_LANG said otherwise.
+// core loads the configuration and returns the Core, once per run. The
+// language follows the settings file unless --lang or SIKKERMAIL_LANG said
+// otherwise.
 func (c *cli) core() (*core.Core, error) {
+	if c.co != nil {
+		return c.co, nil
+	}
 	var cfg *config.Config
 	var err error
 	if c.demo {
@@ -120,7 +132,8 @@ func (c *cli) core() (*core.Core, error) {
 	if !c.langSet {
 		c.lang = cfg.Lang()
 	}
-	return core.New(cfg)
+	c.co, err = core.New(cfg)
+	return c.co, err
 }
 
 func (c *cli) fail(msg string) {

@@ -28,7 +28,6 @@ func (c *cli) mailboxCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer co.Close()
 	ctx := context.Background()
 	switch args[0] {
 	case "list":
@@ -150,7 +149,6 @@ func (c *cli) rightsCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer co.Close()
 	ctx := context.Background()
 	switch args[0] {
 	case "list":
@@ -219,7 +217,6 @@ func (c *cli) auditCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer co.Close()
 	entries, err := co.Audit.Audit(context.Background(), from)
 	if err != nil {
 		return err
