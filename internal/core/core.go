@@ -62,43 +62,45 @@ func New(cfg *config.Config) (*Core, error) {
 	}
 	c := &Core{cfg: cfg, db: db, parser: recipient.Parser{Internal: internal}}
 	c.dir = &directory.Directory{Policy: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
-	if c.dir.Cache, err = directory.OpenCache(db, cfg.Directory.CacheTTL.Duration); err != nil {
+	if err := c.setup(path, internal); err != nil {
 		db.Close()
-		return nil, &FileError{File: path, Err: err}
+		return nil, err
+	}
+	return c, nil
+}
+
+// setup opens what lives in the database and the sources the settings name.
+func (c *Core) setup(path string, internal recipient.Domains) error {
+	cfg := c.cfg
+	var err error
+	if c.dir.Cache, err = directory.OpenCache(c.db, cfg.Directory.CacheTTL.Duration); err != nil {
+		return &FileError{File: path, Err: err}
 	}
 	if cfg.Directory.Store != "" {
 		if c.Store, err = directory.OpenStore(cfg.Directory.Store); err != nil {
-			db.Close()
-			return nil, err
+			return err
 		}
 		c.dir.Sources = append(c.dir.Sources, c.Store)
 	}
-	if c.Audit, err = policy.OpenSQLite(db, internal, cfg.Policy.Helpdesk); err != nil {
-		db.Close()
-		return nil, &FileError{File: path, Err: err}
+	if c.Audit, err = policy.OpenSQLite(c.db, internal, cfg.Policy.Helpdesk); err != nil {
+		return &FileError{File: path, Err: err}
 	}
 	c.Policy = c.Audit
 	if l := cfg.Policy.LDAP; l.URL != "" {
 		store := &policy.LDAP{Local: c.Audit, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}
-		if l.CA != "" {
-			roots, err := certPool([]string{l.CA})
-			if err != nil {
-				db.Close()
-				return nil, err
-			}
-			store.TLS = &tls.Config{RootCAs: roots}
+		if store.TLS, err = tlsConfig(l.CA); err != nil {
+			return err
 		}
 		if l.BindDN != "" {
 			src, err := keystore.ParsePassword(l.Password)
-			if err == nil {
-				var pw []byte
-				pw, err = src.Get(l.BindDN)
-				store.Password = string(pw)
-			}
 			if err != nil {
-				db.Close()
-				return nil, err
+				return err
 			}
+			pw, err := src.Get(l.BindDN)
+			if err != nil {
+				return err
+			}
+			store.Password = string(pw)
 		}
 		c.Policy = store
 	}
@@ -106,23 +108,30 @@ func New(cfg *config.Config) (*Core, error) {
 	c.actor = policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine}
 	if cfg.Demo {
 		if err := seedDemo(context.Background(), c.Audit); err != nil {
-			db.Close()
-			return nil, err
+			return err
 		}
 	}
 	for _, l := range cfg.Directory.LDAP {
 		src := &directory.LDAP{URL: l.URL, BaseDN: l.BaseDN, Filter: l.Filter, StartTLS: l.StartTLS}
-		if l.CA != "" {
-			roots, err := certPool([]string{l.CA})
-			if err != nil {
-				db.Close()
-				return nil, err
-			}
-			src.TLS = &tls.Config{RootCAs: roots}
+		if src.TLS, err = tlsConfig(l.CA); err != nil {
+			return err
 		}
 		c.dir.Sources = append(c.dir.Sources, src)
 	}
-	return c, nil
+	return nil
+}
+
+// tlsConfig trusts the roots in caFile, or the system's when it is "".
+// Server certificates are verified either way.
+func tlsConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	roots, err := certPool([]string{caFile})
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{RootCAs: roots}, nil
 }
 
 // openDB opens (creating) the SQLite database at path, with a busy
