@@ -2,6 +2,7 @@ package recipient
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -66,7 +67,7 @@ func parseCVR(input, digits string) (*Recipient, error) {
 		}
 	}
 	if len(digits) != 8 {
-		return nil, &Error{Input: input, Kind: CVR, Reason: WrongLength, Detail: itoa(len(digits))}
+		return nil, &Error{Input: input, Kind: CVR, Reason: WrongLength, Detail: strconv.Itoa(len(digits))}
 	}
 	if digits[0] == '0' {
 		return nil, &Error{Input: input, Kind: CVR, Reason: LeadingZero}

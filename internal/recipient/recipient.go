@@ -17,6 +17,7 @@
 package recipient
 
 import (
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -157,7 +158,7 @@ func (p Parser) Parse(s string) (*Recipient, error) {
 	case 8:
 		return parseCVR(in, compact)
 	}
-	return nil, &Error{Input: in, Reason: WrongLength, Detail: itoa(len(compact))}
+	return nil, &Error{Input: in, Reason: WrongLength, Detail: strconv.Itoa(len(compact))}
 }
 
 func notDigit(c rune) bool { return c < '0' || c > '9' }
@@ -170,17 +171,4 @@ func printable(s string) string {
 		}
 		return c
 	}, s)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for ; n > 0; n /= 10 {
-		i--
-		b[i] = byte('0' + n%10)
-	}
-	return string(b[i:])
 }

@@ -159,12 +159,8 @@ func addEncryptedContentInfo(b *cryptobyte.Builder, alg algorithm, ct []byte) {
 
 // sortedSet returns DER elements in the order DER requires for a SET OF.
 func sortedSet(elems [][]byte) [][]byte {
-	s := append([][]byte(nil), elems...)
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && bytes.Compare(s[j-1], s[j]) > 0; j-- {
-			s[j-1], s[j] = s[j], s[j-1]
-		}
-	}
+	s := slices.Clone(elems)
+	slices.SortFunc(s, bytes.Compare)
 	return s
 }
 
