@@ -2,9 +2,11 @@ package mailtest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/mail"
 	"strings"
@@ -28,10 +30,38 @@ type SMTP struct {
 	Users map[string]string
 	// MaySend says whether user may send on behalf of mailbox.
 	MaySend func(user, mailbox string) bool
+	// Fault, when set, is asked at each stage of a transaction and may
+	// fail it: with an *smtp.SMTPError (4xx or 5xx), ErrDrop (the
+	// connection is cut without a reply) or ErrStall (no reply until the
+	// client gives up). arg is the address (StageMail, StageRcpt) or the
+	// Message-ID (StageData, StageAccepted).
+	Fault func(stage Stage, arg string) error
 
+	stall    chan struct{}
 	mu       sync.Mutex
 	received []Message
 }
+
+// Stage is a point in an SMTP transaction where a fault can be injected.
+type Stage string
+
+// The stages.
+const (
+	StageMail Stage = "MAIL"
+	StageRcpt Stage = "RCPT"
+	// StageData is after the message is read, before it is accepted.
+	StageData Stage = "DATA"
+	// StageAccepted is after the message is accepted and recorded, before
+	// the reply: ErrDrop here is the one case where a client cannot know
+	// that its message went.
+	StageAccepted Stage = "ACCEPTED"
+)
+
+// Faults a Fault function may return besides an *smtp.SMTPError.
+var (
+	ErrDrop  = errors.New("mailtest: drop the connection")
+	ErrStall = errors.New("mailtest: stall until the client gives up")
+)
 
 // Message is a message the server accepted.
 type Message struct {
@@ -41,16 +71,35 @@ type Message struct {
 	Data []byte
 }
 
-// StartSMTP starts the server for the test and stops it when the test ends.
+// StartSMTP starts a submission server with STARTTLS (as on port 587)
+// for the test and stops it when the test ends. users maps logins to
+// passwords (for XOAUTH2: to the bearer token).
 func StartSMTP(t testing.TB, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
 	t.Helper()
-	s := &SMTP{TLS: NewTLS(t), Users: users, MaySend: maySend}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{srv: s}, nil }))
+	return startSMTP(t, false, users, maySend)
+}
+
+// StartSMTPS is StartSMTP with implicit TLS (as on port 465).
+func StartSMTPS(t testing.TB, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
+	t.Helper()
+	return startSMTP(t, true, users, maySend)
+}
+
+func startSMTP(t testing.TB, implicit bool, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
+	s := &SMTP{TLS: NewTLS(t), Users: users, MaySend: maySend, stall: make(chan struct{})}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{srv: s, conn: c}, nil }))
 	srv.Domain = "localhost"
+	srv.ErrorLog = log.New(io.Discard, "", 0)
 	srv.TLSConfig = s.TLS.Server
 	srv.AllowInsecureAuth = false
 	srv.MaxMessageBytes = 64 << 20
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	var l net.Listener
+	var err error
+	if implicit {
+		l, err = tls.Listen("tcp", "127.0.0.1:0", s.TLS.Server)
+	} else {
+		l, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,10 +110,27 @@ func StartSMTP(t testing.TB, users map[string]string, maySend func(user, mailbox
 		srv.Serve(l)
 	}()
 	t.Cleanup(func() {
+		close(s.stall)
 		srv.Close()
 		<-done
 	})
 	return s
+}
+
+// fault asks Fault about a stage. ErrDrop cuts the connection; ErrStall
+// waits until the server stops (the client's deadline ends it first).
+func (s *session) fault(stage Stage, arg string) error {
+	if s.srv.Fault == nil {
+		return nil
+	}
+	err := s.srv.Fault(stage, arg)
+	switch err {
+	case ErrDrop:
+		s.conn.Conn().Close()
+	case ErrStall:
+		<-s.srv.stall
+	}
+	return err
 }
 
 // Received returns the messages accepted so far.
@@ -76,6 +142,7 @@ func (s *SMTP) Received() []Message {
 
 type session struct {
 	srv  *SMTP
+	conn *smtp.Conn
 	user string
 	from string
 	to   []string
@@ -88,19 +155,10 @@ func notAllowed(user, mailbox string) error {
 		Message: fmt.Sprintf("%s may not send on behalf of %s", user, mailbox)}
 }
 
-func (s *session) AuthMechanisms() []string { return []string{sasl.Plain} }
+func (s *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login, XOAuth2} }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if identity != "" && identity != username {
-			return errors.New("identity must be the username")
-		}
-		if pw, ok := s.srv.Users[username]; !ok || pw != password {
-			return errors.New("invalid credentials")
-		}
-		s.user = username
-		return nil
-	}), nil
+	return saslServer(mech, s.srv.Users, func(user string) { s.user = user })
 }
 
 // may reports whether the user may use address as a sender.
@@ -112,6 +170,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if s.user == "" {
 		return errAuthRequired
 	}
+	if err := s.fault(StageMail, from); err != nil {
+		return err
+	}
 	if !s.may(from) {
 		return notAllowed(s.user, from)
 	}
@@ -122,6 +183,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if s.user == "" {
 		return errAuthRequired
+	}
+	if err := s.fault(StageRcpt, to); err != nil {
+		return err
 	}
 	s.to = append(s.to, to)
 	return nil
@@ -149,10 +213,14 @@ func (s *session) Data(r io.Reader) error {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Sender: must be the authenticated user"}
 		}
 	}
+	id := msg.Header.Get("Message-ID")
+	if err := s.fault(StageData, id); err != nil {
+		return err
+	}
 	s.srv.mu.Lock()
 	s.srv.received = append(s.srv.received, Message{User: s.user, From: s.from, To: append([]string(nil), s.to...), Data: data})
 	s.srv.mu.Unlock()
-	return nil
+	return s.fault(StageAccepted, id)
 }
 
 func (s *session) Reset() { s.from, s.to = "", nil }

@@ -1,0 +1,178 @@
+package mailtest
+
+import (
+	"crypto/tls"
+	"maps"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+)
+
+// IMAP is a real IMAP server on loopback (go-imap v2's imapserver over
+// its in-memory store) with TLS, SPECIAL-USE and shared-mailbox logins:
+// "mailbox*user" with the user's password opens the mailbox's account
+// when MayUse allows it — the form Dovecot's master users take.
+type IMAP struct {
+	Addr string
+	TLS  *TLS
+	// MayUse says whether user may log in to a shared mailbox account.
+	MayUse func(user, account string) bool
+
+	mu       sync.Mutex
+	accounts map[string]*account
+}
+
+type account struct {
+	password string
+	user     *imapmemserver.User
+	special  map[string][]imap.MailboxAttr
+}
+
+// StartIMAP starts the server with STARTTLS (port 143 style) and stops it
+// when the test ends.
+func StartIMAP(t testing.TB) *IMAP { t.Helper(); return startIMAP(t, false) }
+
+// StartIMAPS is StartIMAP with implicit TLS (port 993 style).
+func StartIMAPS(t testing.TB) *IMAP { t.Helper(); return startIMAP(t, true) }
+
+func startIMAP(t testing.TB, implicit bool) *IMAP {
+	s := &IMAP{TLS: NewTLS(t), accounts: map[string]*account{}}
+	opts := &imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return &imapSession{srv: s}, nil, nil
+		},
+		Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapSpecialUse: {}, imap.CapUIDPlus: {},
+			imap.CapLiteralPlus: {}, imap.CapListExtended: {}},
+		Logger: silent{},
+	}
+	var l net.Listener
+	var err error
+	if implicit {
+		l, err = tls.Listen("tcp", "127.0.0.1:0", s.TLS.Server)
+	} else {
+		opts.TLSConfig = s.TLS.Server
+		l, err = net.Listen("tcp", "127.0.0.1:0")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := imapserver.New(opts)
+	s.Addr = l.Addr().String()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(l)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return s
+}
+
+type silent struct{}
+
+func (silent) Printf(string, ...any) {}
+
+// AddAccount adds an account with an INBOX and, when sent is not "", a
+// Sent folder of that name announced as \Sent.
+func (s *IMAP) AddAccount(t testing.TB, name, password, sent string) {
+	t.Helper()
+	u := imapmemserver.NewUser(name, password)
+	a := &account{password: password, user: u, special: map[string][]imap.MailboxAttr{}}
+	for _, f := range []string{"INBOX", sent} {
+		if f == "" {
+			continue
+		}
+		if err := u.Create(f, nil); err != nil {
+			t.Fatal(err)
+		}
+		a.special[f] = nil
+	}
+	if sent != "" {
+		a.special[sent] = []imap.MailboxAttr{imap.MailboxAttrSent}
+	}
+	s.mu.Lock()
+	s.accounts[name] = a
+	s.mu.Unlock()
+}
+
+func (s *IMAP) account(name string) *account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accounts[name]
+}
+
+// imapSession is imapmemserver's session with our login and a LIST that
+// announces special uses (the in-memory store keeps none).
+type imapSession struct {
+	*imapmemserver.UserSession
+	srv *IMAP
+	acc *account
+}
+
+func (s *imapSession) Login(username, password string) error {
+	name, user := username, username
+	if m, u, ok := strings.Cut(username, "*"); ok {
+		name, user = m, u
+	}
+	owner := s.srv.account(user)
+	if owner == nil || owner.password != password {
+		return imapserver.ErrAuthFailed
+	}
+	if name != user && (s.srv.MayUse == nil || !s.srv.MayUse(user, name)) {
+		return imapserver.ErrAuthFailed
+	}
+	if s.acc = s.srv.account(name); s.acc == nil {
+		return imapserver.ErrAuthFailed
+	}
+	s.UserSession = imapmemserver.NewUserSession(s.acc.user)
+	return nil
+}
+
+func (s *imapSession) Close() error {
+	if s.UserSession == nil {
+		return nil
+	}
+	return s.UserSession.Close()
+}
+
+func (s *imapSession) Create(name string, options *imap.CreateOptions) error {
+	if err := s.UserSession.Create(name, options); err != nil {
+		return err
+	}
+	s.srv.mu.Lock()
+	s.acc.special[name] = nil
+	s.srv.mu.Unlock()
+	return nil
+}
+
+func (s *imapSession) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	if len(patterns) == 0 {
+		return w.WriteList(&imap.ListData{Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}, Delim: '/'})
+	}
+	s.srv.mu.Lock()
+	special := maps.Clone(s.acc.special)
+	s.srv.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(special)) {
+		match := slices.ContainsFunc(patterns, func(p string) bool { return imapserver.MatchList(name, '/', ref, p) })
+		attrs := special[name]
+		if !match || (options.SelectSpecialUse && len(attrs) == 0) {
+			continue
+		}
+		data := imap.ListData{Mailbox: name, Delim: '/'}
+		if options.ReturnSpecialUse || options.SelectSpecialUse {
+			data.Attrs = attrs
+		}
+		if err := w.WriteList(&data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
