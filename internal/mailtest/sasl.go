@@ -7,10 +7,12 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"sikkermail/internal/xoauth2"
 )
 
 // XOAuth2 is the name of Google's and Microsoft's OAuth 2.0 mechanism.
-const XOAuth2 = "XOAUTH2"
+const XOAuth2 = xoauth2.Mechanism
 
 var errCredentials = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
 

@@ -20,6 +20,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"sikkermail/internal/xoauth2"
 )
 
 // Security is how the connection is protected.
@@ -168,7 +170,7 @@ func (s Server) auth(c *smtp.Client) error {
 	case Login:
 		client = sasl.NewLoginClient(s.Username, s.Secret)
 	case XOAuth2:
-		client = NewXOAuth2Client(s.Username, s.Secret)
+		client = xoauth2.NewClient(s.Username, s.Secret)
 	default:
 		return &Error{Server: s.Addr, Stage: StageAuth, User: s.Username, Err: errors.New("unknown mechanism " + string(mech))}
 	}
@@ -183,19 +185,3 @@ func (s Server) auth(c *smtp.Client) error {
 	}
 	return nil
 }
-
-// xoauth2 is the client side of XOAUTH2, the bearer-token mechanism of
-// Microsoft 365 and Google, which go-sasl does not carry.
-type xoauth2 struct{ user, token string }
-
-// NewXOAuth2Client returns a SASL client that logs user in with an OAuth
-// 2.0 access token.
-func NewXOAuth2Client(user, token string) sasl.Client { return &xoauth2{user, token} }
-
-func (x *xoauth2) Start() (string, []byte, error) {
-	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
-}
-
-// Next answers a challenge, which the server sends only to report an
-// error (a JSON status); the empty reply lets it finish with its code.
-func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }

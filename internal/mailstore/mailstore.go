@@ -1,0 +1,321 @@
+// Package mailstore keeps copies of sent mail on the institution's IMAP
+// server with github.com/emersion/go-imap/v2: it appends the sent message
+// to a Sent folder (found by its SPECIAL-USE \Sent attribute, RFC 6154,
+// else by a configured name) and the receipt to an INBOX, flagged \Seen.
+// TLS is always on and verified (implicit on port 993, STARTTLS on 143).
+//
+// Appending is idempotent: a message whose Message-ID is already in the
+// folder is not appended again, so a retry after a crash between APPEND
+// and recording it leaves one copy.
+package mailstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/xoauth2"
+)
+
+// Security is how the connection is protected: "tls" (port 993) or
+// "starttls" (port 143, refused when the server does not offer it).
+type Security string
+
+// The two ways; there is no plaintext way.
+const (
+	ImplicitTLS Security = "tls"
+	StartTLS    Security = "starttls"
+)
+
+// Server is an IMAP server.
+type Server struct {
+	Addr     string
+	Security Security
+	// TLS holds the roots the server's certificate must chain to (nil:
+	// the system's).
+	TLS *tls.Config
+	// Timeout bounds the whole session; 0 means one minute.
+	Timeout time.Duration
+}
+
+// Account is a login: a person's own, or a shared mailbox's (for
+// example "mailbox*user" on Dovecot with master users, or
+// "user\mailbox" on Exchange).
+type Account struct {
+	Username string
+	// Secret is the password, or the OAuth 2.0 access token for XOAUTH2.
+	Secret string
+	// XOAuth2 logs in with AUTHENTICATE XOAUTH2 instead of LOGIN.
+	XOAuth2 bool
+}
+
+// AppendSent stores msg in the account's Sent folder: the one marked
+// \Sent, else fallback (created when missing). It returns the folder.
+func (s Server) AppendSent(ctx context.Context, acc Account, fallback, messageID string, msg []byte) (string, error) {
+	var folder string
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		var err error
+		if folder, err = sentFolder(c, fallback); err != nil {
+			return err
+		}
+		return appendOnce(c, folder, messageID, msg)
+	})
+	return folder, s.wrap(err, acc, folder)
+}
+
+// AppendInbox stores msg in the account's INBOX.
+func (s Server) AppendInbox(ctx context.Context, acc Account, messageID string, msg []byte) error {
+	err := s.session(ctx, acc, func(c *imapclient.Client) error { return appendOnce(c, "INBOX", messageID, msg) })
+	return s.wrap(err, acc, "INBOX")
+}
+
+// Fetch returns the messages in folder with the Message-ID, whole.
+func (s Server) Fetch(ctx context.Context, acc Account, folder, messageID string) ([][]byte, error) {
+	var out [][]byte
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			return err
+		}
+		uids, err := find(c, messageID)
+		if err != nil || len(uids) == 0 {
+			return err
+		}
+		section := &imap.FetchItemBodySection{Peek: true}
+		msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		for _, m := range msgs {
+			out = append(out, m.FindBodySection(section))
+		}
+		return err
+	})
+	return out, s.wrap(err, acc, folder)
+}
+
+// SentFolder returns the account's Sent folder as AppendSent finds it,
+// without creating one.
+func (s Server) SentFolder(ctx context.Context, acc Account, fallback string) (string, error) {
+	var folder string
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		var err error
+		folder, err = findSent(c, fallback)
+		return err
+	})
+	return folder, s.wrap(err, acc, folder)
+}
+
+// session logs in, runs f, and logs out; the connection is closed when
+// ctx ends or the timeout passes.
+func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Client) error) error {
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	host, _, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.TLS != nil {
+		cfg = s.TLS.Clone()
+		cfg.InsecureSkipVerify = false
+	}
+	cfg.ServerName = host
+	var conn net.Conn
+	if s.Security == StartTLS {
+		conn, err = (&net.Dialer{}).DialContext(ctx, "tcp", s.Addr)
+	} else {
+		conn, err = (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", s.Addr)
+	}
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	var c *imapclient.Client
+	if s.Security == StartTLS {
+		if c, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: cfg}); err != nil {
+			return err
+		}
+	} else {
+		c = imapclient.New(conn, nil)
+	}
+	defer c.Close()
+	if err := c.WaitGreeting(); err != nil {
+		return err
+	}
+	if acc.XOAuth2 {
+		err = c.Authenticate(xoauth2.NewClient(acc.Username, acc.Secret))
+	} else {
+		err = c.Login(acc.Username, acc.Secret).Wait()
+	}
+	if err != nil {
+		return &loginError{err}
+	}
+	if err := f(c); err != nil {
+		return err
+	}
+	return c.Logout().Wait()
+}
+
+type loginError struct{ error }
+
+func (e *loginError) Unwrap() error { return e.error }
+
+// sentFolder finds the Sent folder, creating fallback when there is none.
+func sentFolder(c *imapclient.Client, fallback string) (string, error) {
+	folder, err := findSent(c, fallback)
+	if !errors.Is(err, errNoSent) {
+		return folder, err
+	}
+	if err := c.Create(fallback, nil).Wait(); err != nil {
+		return "", err
+	}
+	return fallback, nil
+}
+
+var errNoSent = errors.New("no Sent folder")
+
+func findSent(c *imapclient.Client, fallback string) (string, error) {
+	opts := &imap.ListOptions{}
+	if c.Caps().Has(imap.CapSpecialUse) {
+		opts.ReturnSpecialUse = true
+	}
+	list, err := c.List("", "*", opts).Collect()
+	if err != nil {
+		return "", err
+	}
+	named := false
+	for _, l := range list {
+		for _, a := range l.Attrs {
+			if a == imap.MailboxAttrSent {
+				return l.Mailbox, nil
+			}
+		}
+		named = named || l.Mailbox == fallback
+	}
+	if named {
+		return fallback, nil
+	}
+	if fallback == "" {
+		fallback = "Sent"
+	}
+	return fallback, errNoSent
+}
+
+// appendOnce appends msg to folder, flagged \Seen, unless a message with
+// the same Message-ID is there already.
+func appendOnce(c *imapclient.Client, folder, messageID string, msg []byte) error {
+	if _, err := c.Select(folder, nil).Wait(); err != nil {
+		return err
+	}
+	uids, err := find(c, messageID)
+	if err != nil || len(uids) > 0 {
+		return err
+	}
+	cmd := c.Append(folder, int64(len(msg)), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: time.Now()})
+	if _, err := cmd.Write(msg); err != nil {
+		cmd.Close()
+		return err
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	_, err = cmd.Wait()
+	return err
+}
+
+// find returns the UIDs of the selected folder's messages whose
+// Message-ID header is messageID. IMAP's HEADER search matches
+// substrings, so each hit's header is compared exactly.
+func find(c *imapclient.Client, messageID string) ([]imap.UID, error) {
+	if messageID == "" {
+		return nil, nil
+	}
+	data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: messageID}}}, nil).Wait()
+	if err != nil {
+		return nil, err
+	}
+	uids := data.AllUIDs()
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Message-ID"}, Peek: true}
+	msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil {
+		return nil, err
+	}
+	var out []imap.UID
+	for _, m := range msgs {
+		h := bytes.TrimSpace(m.FindBodySection(section))
+		_, v, _ := bytes.Cut(h, []byte(":"))
+		if string(bytes.TrimSpace(v)) == messageID {
+			out = append(out, m.UID)
+		}
+	}
+	return out, nil
+}
+
+// Error is a failed IMAP operation on an account's folder.
+type Error struct {
+	Server, Account, Folder string
+	// Temporary is true when trying again later may succeed.
+	Temporary bool
+	// Login is true when the server refused the login.
+	Login bool
+	Err   error
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("mailstore: %s, %s, %q: %v", e.Server, e.Account, e.Folder, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsTemporary reports whether the outbox should try again by itself.
+func (e *Error) IsTemporary() bool { return e.Temporary }
+
+func (s Server) wrap(err error, acc Account, folder string) error {
+	if err == nil {
+		return nil
+	}
+	e := &Error{Server: s.Addr, Account: acc.Username, Folder: folder, Err: err}
+	var ierr *imap.Error
+	var lerr *loginError
+	var verr *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &lerr):
+		e.Login = true
+	case errors.As(err, &verr):
+	case errors.As(err, &ierr):
+		// NO and BAD are the server's answer; only a few codes say
+		// that waiting helps.
+		switch ierr.Code {
+		case imap.ResponseCodeUnavailable, imap.ResponseCodeInUse, imap.ResponseCodeLimit, imap.ResponseCodeServerBug:
+			e.Temporary = true
+		}
+	default:
+		e.Temporary = true
+	}
+	return e
+}
+
+// Localize names the sentence for a user.
+func (e *Error) Localize() i18n.Message {
+	key := "mailstore.failed"
+	switch {
+	case e.Login:
+		key = "mailstore.login"
+	case e.Temporary:
+		key = "mailstore.temporary"
+	}
+	return i18n.Message{Key: key, Args: map[string]any{"Server": e.Server, "Account": e.Account, "Folder": e.Folder, "Detail": e.Err.Error()}}
+}

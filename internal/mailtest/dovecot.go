@@ -1,0 +1,242 @@
+package mailtest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"sikkermail/internal/testenv"
+)
+
+// Dovecot is a real Dovecot IMAP server (Debian's dovecot-imapd) started
+// for a test with its own configuration in a temporary folder: STARTTLS
+// required with a test certificate, Maildir storage, a folder "Sendt post"
+// announced as \Sent (RFC 6154), and master users, so "mailbox*user" with
+// the user's password opens a shared mailbox.
+type Dovecot struct {
+	Addr string
+	TLS  *TLS
+	dir  string
+}
+
+// SentFolder is the name of the folder Dovecot announces as \Sent.
+const SentFolder = "Sendt post"
+
+// StartDovecot starts Dovecot with the accounts (login → password);
+// masters may open every account as "account*master".
+func StartDovecot(t testing.TB, accounts, masters map[string]string) *Dovecot {
+	t.Helper()
+	bin := testenv.Need(t, "dovecot")
+	// Dovecot's own processes run as another user when started as root,
+	// so the folder must be theirs to enter: not t.TempDir (mode 0700).
+	dir, err := os.MkdirTemp("", "sikkermail-dovecot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := &Dovecot{TLS: NewTLS(t), dir: dir}
+	owner := "dovecot"
+	if os.Geteuid() != 0 {
+		u, err := user.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner = u.Username
+	}
+	u, err := user.Lookup(owner)
+	if err != nil {
+		t.Fatalf("dovecot: %v", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	mail := filepath.Join(dir, "mail")
+	if err := os.Mkdir(mail, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(mail, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string, users map[string]string) string {
+		var b strings.Builder
+		for n, pw := range users {
+			fmt.Fprintf(&b, "%s:{PLAIN}%s\n", n, pw)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	port := freePort(t)
+	d.Addr = fmt.Sprintf("127.0.0.1:%d", port)
+	var internal string
+	if os.Geteuid() != 0 {
+		internal = fmt.Sprintf("default_internal_user = %[1]s\ndefault_internal_group = %[2]s\ndefault_login_user = %[1]s\n", owner, groupName(gid))
+	}
+	conf := fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <%[2]s
+ssl_key = <%[3]s
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+auth_master_user_separator = *
+first_valid_uid = %[4]d
+last_valid_uid = 0
+first_valid_gid = %[5]d
+mail_location = maildir:%[1]s/mail/%%u
+%[6]s
+passdb {
+  driver = passwd-file
+  args = %[7]s
+  master = yes
+  pass = yes
+}
+passdb {
+  driver = passwd-file
+  args = %[8]s
+}
+userdb {
+  driver = static
+  args = uid=%[4]d gid=%[5]d home=%[1]s/mail/%%u
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = %[9]d
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service stats {
+  unix_listener stats-reader {
+    mode = 0666
+  }
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox "%[10]s" {
+    special_use = \Sent
+    auto = subscribe
+  }
+}
+`, dir, d.TLS.CertFile, d.TLS.KeyFile, uid, gid, internal, write("masters", masters), write("users", accounts), port, SentFolder)
+	confPath := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The key must be readable by Dovecot's login process.
+	for _, f := range []string{d.TLS.CertFile, d.TLS.KeyFile} {
+		os.Chmod(filepath.Dir(f), 0o755)
+		os.Chmod(f, 0o644)
+	}
+	cmd := exec.Command(bin, "-F", "-c", confPath)
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("dovecot: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	// Ready when it greets; give up if it exits or takes 10 s.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			logFile, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Fatalf("dovecot exited: %v\n%s%s", err, log.String(), logFile)
+		default:
+		}
+		if greets(d.Addr) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			logFile, _ := os.ReadFile(filepath.Join(dir, "log"))
+			t.Fatalf("dovecot did not greet within 10 s\n%s%s", log.String(), logFile)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func greets(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	b := make([]byte, 4)
+	n, _ := c.Read(b)
+	return n == 4 && string(b) == "* OK"
+}
+
+func groupName(gid int) string {
+	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
+		return g.Name
+	}
+	return strconv.Itoa(gid)
+}
+
+// Messages returns the files of an account's folder, read straight from
+// Dovecot's Maildir: what the server stored, not what a client says.
+func (d *Dovecot) Messages(t testing.TB, account, folder string) [][]byte {
+	t.Helper()
+	root := d.folder(account, folder)
+	var out [][]byte
+	for _, sub := range []string{"cur", "new"} {
+		files, _ := filepath.Glob(filepath.Join(root, sub, "*"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Flags returns the Maildir flag letters of an account's folder's
+// messages ("S" is \Seen).
+func (d *Dovecot) Flags(t testing.TB, account, folder string) []string {
+	root := d.folder(account, folder)
+	var out []string
+	files, _ := filepath.Glob(filepath.Join(root, "cur", "*"))
+	for _, f := range files {
+		_, flags, _ := strings.Cut(filepath.Base(f), ":2,")
+		out = append(out, flags)
+	}
+	return out
+}
+
+// folder is where Maildir++ keeps a folder of an account.
+func (d *Dovecot) folder(account, folder string) string {
+	root := filepath.Join(d.dir, "mail", account)
+	if folder == "INBOX" {
+		return root
+	}
+	return filepath.Join(root, "."+strings.ReplaceAll(folder, "/", "."))
+}
