@@ -1,0 +1,452 @@
+// Package outbox is the durable queue between pressing Send and a
+// delivered mail. A mail is written to SQLite before Send returns; a
+// worker then takes it through the caller's steps (build, submit, copy,
+// receipt), recording each step's completion — and its output — in the
+// same transaction before the next starts. A crash at any point resumes
+// at the first step not recorded, so each step is done once, except the
+// one the process was in when it died.
+//
+// A step that fails temporarily (its error has IsTemporary() true) is
+// tried again with growing delays; any other failure stops the mail as
+// failed, with the reason, until the user retries or removes it.
+//
+// Only one worker runs per database: it holds a lock file next to it,
+// which the operating system releases when the process ends, however it
+// ends.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"sikkermail/internal/i18n"
+)
+
+// State is where a mail is.
+type State string
+
+// The states.
+const (
+	// Queued: waiting for its next step (at NextTry).
+	Queued State = "queued"
+	// Failed: stopped by a permanent error; the user retries or removes.
+	Failed State = "failed"
+	// Done: every step completed.
+	Done State = "done"
+)
+
+// Mail is one queued mail.
+type Mail struct {
+	ID        int64
+	MessageID string
+	Created   time.Time
+	User      string
+	Mailbox   string
+	// Recipients as the user entered them, in order.
+	Recipients []string
+	// Subject is kept for the outbox list (never the body).
+	Subject string
+	// Content is the caller's sealed draft; it is erased when the mail is
+	// done.
+	Content []byte
+	State   State
+	// Steps holds the output of each completed step, by name.
+	Steps    map[string][]byte
+	Attempts int
+	NextTry  time.Time
+	// Err is the last failure, as it can be told to the user.
+	Err *StoredError
+	// Finished is when the last step completed.
+	Finished time.Time
+}
+
+// Did reports whether step has completed.
+func (m *Mail) Did(step string) bool {
+	_, ok := m.Steps[step]
+	return ok
+}
+
+// Step is one stage of sending. Run returns what later steps need (it is
+// stored with the step's completion; nil is fine).
+type Step struct {
+	Name string
+	Run  func(ctx context.Context, m *Mail) ([]byte, error)
+}
+
+// Outbox is the queue in a database.
+type Outbox struct {
+	db    *sql.DB
+	steps []Step
+	lock  string
+	// Now is the clock (tests set it).
+	Now func() time.Time
+	// Backoff is the delay before try n+1 after n temporary failures;
+	// the default doubles from 30 s up to 30 min.
+	Backoff func(n int) time.Duration
+	// Hook, when set, is called at "before:STEP" (the step ran, its
+	// completion is not recorded yet) and "after:STEP" (recorded). The
+	// crash tests kill the process there.
+	Hook func(point string, m *Mail)
+
+	kick chan struct{}
+	mu   sync.Mutex // one Process at a time within the process
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS outbox (
+	id INTEGER PRIMARY KEY,
+	message_id TEXT NOT NULL UNIQUE,
+	created INTEGER NOT NULL,
+	user TEXT NOT NULL,
+	mailbox TEXT NOT NULL,
+	recipients TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	content BLOB,
+	state TEXT NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	next_try INTEGER NOT NULL,
+	error TEXT,
+	finished INTEGER
+);
+CREATE TABLE IF NOT EXISTS outbox_step (
+	mail INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+	step TEXT NOT NULL,
+	time INTEGER NOT NULL,
+	output BLOB,
+	PRIMARY KEY (mail, step)
+);`
+
+// Open prepares the outbox tables in db. lockFile is the file whose lock
+// makes this process the one worker; steps are run in order.
+func Open(db *sql.DB, lockFile string, steps ...Step) (*Outbox, error) {
+	if _, err := db.Exec(schema); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	return &Outbox{db: db, steps: steps, lock: lockFile, kick: make(chan struct{}, 1)}, nil
+}
+
+func (o *Outbox) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Outbox) backoff(n int) time.Duration {
+	if o.Backoff != nil {
+		return o.Backoff(n)
+	}
+	d := 30 * time.Second
+	for i := 1; i < n && d < 30*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Minute)
+}
+
+// Add writes m durably and returns its ID; the worker is woken.
+func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
+	rcpts, _ := json.Marshal(m.Recipients)
+	now := o.now()
+	res, err := o.db.ExecContext(ctx, `INSERT INTO outbox (message_id, created, user, mailbox, recipients, subject, content, state, next_try)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), m.Subject, m.Content, Queued, now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	o.Kick()
+	return id, nil
+}
+
+// Kick wakes the worker.
+func (o *Outbox) Kick() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+const columns = `id, message_id, created, user, mailbox, recipients, subject, content, state, attempts, next_try, error, finished`
+
+func scan(row interface{ Scan(...any) error }) (*Mail, error) {
+	var m Mail
+	var created, next int64
+	var finished sql.NullInt64
+	var rcpts string
+	var stored sql.NullString
+	if err := row.Scan(&m.ID, &m.MessageID, &created, &m.User, &m.Mailbox, &rcpts, &m.Subject, &m.Content, &m.State, &m.Attempts, &next, &stored, &finished); err != nil {
+		return nil, err
+	}
+	m.Created, m.NextTry = time.UnixMilli(created), time.UnixMilli(next)
+	if finished.Valid {
+		m.Finished = time.UnixMilli(finished.Int64)
+	}
+	if err := json.Unmarshal([]byte(rcpts), &m.Recipients); err != nil {
+		return nil, err
+	}
+	if stored.Valid {
+		m.Err = new(StoredError)
+		if err := json.Unmarshal([]byte(stored.String), m.Err); err != nil {
+			return nil, err
+		}
+	}
+	return &m, nil
+}
+
+// List returns every mail in the outbox, oldest first, without content
+// or step outputs.
+func (o *Outbox) List(ctx context.Context) ([]Mail, error) {
+	rows, err := o.db.QueryContext(ctx, `SELECT `+columns+` FROM outbox ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Mail
+	for rows.Next() {
+		m, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		m.Content = nil
+		out = append(out, *m)
+	}
+	return out, rows.Err()
+}
+
+// Get returns one mail with its steps' outputs.
+func (o *Outbox) Get(ctx context.Context, id int64) (*Mail, error) {
+	m, err := scan(o.db.QueryRowContext(ctx, `SELECT `+columns+` FROM outbox WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &NotFoundError{ID: id}
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := o.db.QueryContext(ctx, `SELECT step, output FROM outbox_step WHERE mail = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m.Steps = map[string][]byte{}
+	for rows.Next() {
+		var step string
+		var out []byte
+		if err := rows.Scan(&step, &out); err != nil {
+			return nil, err
+		}
+		m.Steps[step] = out
+	}
+	return m, rows.Err()
+}
+
+// Retry puts a failed or waiting mail back in line now. It resumes at the
+// step that failed: nothing already done is done again.
+func (o *Outbox) Retry(ctx context.Context, id int64) error {
+	res, err := o.db.ExecContext(ctx, `UPDATE outbox SET state = ?, next_try = ? WHERE id = ? AND state != ?`, Queued, o.now().UnixMilli(), id, Done)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &NotFoundError{ID: id}
+	}
+	o.Kick()
+	return nil
+}
+
+// Remove deletes a mail and its records: the user gives up on it (or
+// clears a delivered one from the list).
+func (o *Outbox) Remove(ctx context.Context, id int64) error {
+	res, err := o.db.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return &NotFoundError{ID: id}
+	}
+	return nil
+}
+
+// Process takes every mail that is due through its remaining steps, one
+// mail at a time, and returns how many it finished. When another process
+// is the worker, it returns ErrBusy at once.
+func (o *Outbox) Process(ctx context.Context) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	unlock, err := lockFile(o.lock)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	done := 0
+	for {
+		var id int64
+		err := o.db.QueryRowContext(ctx, `SELECT id FROM outbox WHERE state = ? AND next_try <= ? ORDER BY next_try, id LIMIT 1`,
+			Queued, o.now().UnixMilli()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return done, nil
+		}
+		if err != nil {
+			return done, err
+		}
+		finished, err := o.process(ctx, id)
+		if err != nil {
+			return done, err
+		}
+		if finished {
+			done++
+		}
+	}
+}
+
+// process runs one mail's remaining steps. It reports whether the mail
+// is done; a step's failure is recorded on the mail, not returned.
+func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
+	m, err := o.Get(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	for _, st := range o.steps {
+		if m.Did(st.Name) {
+			continue
+		}
+		out, err := st.Run(ctx, m)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			return false, o.fail(ctx, m, err)
+		}
+		o.hook("before:"+st.Name, m)
+		if _, err := o.db.ExecContext(ctx, `INSERT INTO outbox_step (mail, step, time, output) VALUES (?, ?, ?, ?)`,
+			m.ID, st.Name, o.now().UnixMilli(), out); err != nil {
+			return false, err
+		}
+		m.Steps[st.Name] = out
+		o.hook("after:"+st.Name, m)
+	}
+	// Done: the draft and the steps' outputs are no longer needed.
+	return true, inTx(ctx, o.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, content = NULL, error = NULL, finished = ? WHERE id = ?`,
+			Done, o.now().UnixMilli(), m.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE outbox_step SET output = NULL WHERE mail = ?`, m.ID)
+		return err
+	})
+}
+
+func (o *Outbox) hook(point string, m *Mail) {
+	if o.Hook != nil {
+		o.Hook(point, m)
+	}
+}
+
+// fail records a step's failure: a temporary one is tried again after
+// the backoff, any other stops the mail.
+func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
+	stored, _ := json.Marshal(Store(err))
+	state, next := Failed, o.now()
+	var t interface{ IsTemporary() bool }
+	if errors.As(err, &t) && t.IsTemporary() {
+		state, next = Queued, o.now().Add(o.backoff(m.Attempts+1))
+	}
+	_, dberr := o.db.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1, next_try = ?, error = ? WHERE id = ?`,
+		state, next.UnixMilli(), string(stored), m.ID)
+	return dberr
+}
+
+// Next returns when the earliest waiting mail is due, and false when
+// none is waiting.
+func (o *Outbox) Next(ctx context.Context) (time.Time, bool, error) {
+	var next sql.NullInt64
+	err := o.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = ?`, Queued).Scan(&next)
+	if err != nil || !next.Valid {
+		return time.Time{}, false, err
+	}
+	return time.UnixMilli(next.Int64), true, nil
+}
+
+// Run is the worker: it processes due mail, then sleeps until the next
+// is due or Kick is called, until ctx ends. When another process is the
+// worker it waits and tries again, so one of them always is.
+func (o *Outbox) Run(ctx context.Context) error {
+	for {
+		_, err := o.Process(ctx)
+		wait := time.Minute
+		switch {
+		case errors.Is(err, ErrBusy):
+			wait = 5 * time.Second
+		case err != nil && ctx.Err() == nil:
+			wait = 10 * time.Second
+		case err == nil:
+			if next, ok, err := o.Next(ctx); err == nil && ok {
+				wait = max(next.Sub(o.now()), 0)
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return ctx.Err()
+		case <-o.kick:
+			timer.Stop()
+		case <-timer.C:
+		}
+	}
+}
+
+func inTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// StoredError is a failure as it was told, kept with the mail: its
+// sentence (key and values) and its technical text.
+type StoredError struct {
+	Message   i18n.Message `json:"message"`
+	Text      string       `json:"text"`
+	Temporary bool         `json:"temporary,omitempty"`
+}
+
+// Store turns err into what the outbox keeps of it.
+func Store(err error) *StoredError {
+	s := &StoredError{Text: err.Error()}
+	var l i18n.Localizer
+	if errors.As(err, &l) {
+		s.Message = l.Localize()
+	} else {
+		s.Message = i18n.Message{Key: "outbox.failed", Args: map[string]any{"Detail": err.Error()}}
+	}
+	var t interface{ IsTemporary() bool }
+	s.Temporary = errors.As(err, &t) && t.IsTemporary()
+	return s
+}
+
+func (e *StoredError) Error() string { return e.Text }
+
+// Localize implements i18n.Localizer.
+func (e *StoredError) Localize() i18n.Message { return e.Message }
+
+// NotFoundError is an ID the outbox does not hold (any longer).
+type NotFoundError struct{ ID int64 }
+
+func (e *NotFoundError) Error() string { return fmt.Sprintf("outbox: no mail %d", e.ID) }
+
+// Localize implements i18n.Localizer.
+func (e *NotFoundError) Localize() i18n.Message {
+	return i18n.Message{Key: "outbox.not_found", Args: map[string]any{"ID": e.ID}}
+}

@@ -1,0 +1,241 @@
+package outbox_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/outbox"
+)
+
+type temporary struct{ error }
+
+func (temporary) IsTemporary() bool { return true }
+
+// recorder is a set of steps that log their runs and fail on demand.
+type recorder struct {
+	runs []string
+	fail map[string]error
+}
+
+func (r *recorder) steps() []outbox.Step {
+	var out []outbox.Step
+	for _, name := range []string{"build", "submit", "copy"} {
+		out = append(out, outbox.Step{Name: name, Run: func(_ context.Context, m *outbox.Mail) ([]byte, error) {
+			r.runs = append(r.runs, name)
+			if err := r.fail[name]; err != nil {
+				return nil, err
+			}
+			if name == "submit" && string(m.Steps["build"]) != "build:"+string(m.Content) {
+				return nil, errors.New("submit did not see build's output")
+			}
+			return []byte(name + ":" + string(m.Content)), nil
+		}})
+	}
+	return out
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func open(t *testing.T, r *recorder) (*outbox.Outbox, *clock, string) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "o.db")+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o, err := outbox.Open(db, filepath.Join(dir, "o.lock"), r.steps()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	o.Now = c.now
+	return o, c, dir
+}
+
+func add(t *testing.T, o *outbox.Outbox, id string) int64 {
+	n, err := o.Add(context.Background(), &outbox.Mail{MessageID: id, User: "u@x", Mailbox: "m@x",
+		Recipients: []string{"a@b.example", "c@d.example"}, Subject: "Emne", Content: []byte("draft")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestStepsInOrderThenForgotten(t *testing.T) {
+	r := &recorder{}
+	o, _, _ := open(t, r)
+	ctx := context.Background()
+	id := add(t, o, "<1@x>")
+	if n, err := o.Process(ctx); err != nil || n != 1 {
+		t.Fatalf("%d, %v", n, err)
+	}
+	if strings.Join(r.runs, ",") != "build,submit,copy" {
+		t.Fatalf("ran %v", r.runs)
+	}
+	m, err := o.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.State != outbox.Done || m.Content != nil || m.Err != nil || m.Finished.IsZero() || len(m.Steps) != 3 {
+		t.Fatalf("%+v", m)
+	}
+	for step, out := range m.Steps {
+		if out != nil {
+			t.Fatalf("step %s output kept after done", step)
+		}
+	}
+	if m.Recipients[1] != "c@d.example" || m.Subject != "Emne" || m.MessageID != "<1@x>" {
+		t.Fatalf("%+v", m)
+	}
+	// Nothing more to do.
+	if n, _ := o.Process(ctx); n != 0 || len(r.runs) != 3 {
+		t.Fatal("ran again")
+	}
+	// The Message-ID is unique: the same mail cannot be queued twice.
+	if _, err := o.Add(ctx, &outbox.Mail{MessageID: "<1@x>"}); err == nil {
+		t.Fatal("duplicate Message-ID accepted")
+	}
+}
+
+func TestTemporaryFailureBacksOff(t *testing.T) {
+	r := &recorder{fail: map[string]error{"submit": temporary{errors.New("451 later")}}}
+	o, c, _ := open(t, r)
+	ctx := context.Background()
+	id := add(t, o, "<2@x>")
+	o.Process(ctx)
+	m, _ := o.Get(ctx, id)
+	if m.State != outbox.Queued || m.Attempts != 1 || !m.NextTry.Equal(c.t.Add(30*time.Second)) || m.Err == nil || !m.Err.Temporary {
+		t.Fatalf("%+v", m)
+	}
+	// Not due yet: nothing runs.
+	o.Process(ctx)
+	if len(r.runs) != 2 {
+		t.Fatalf("ran before due: %v", r.runs)
+	}
+	c.t = c.t.Add(30 * time.Second)
+	o.Process(ctx)
+	m, _ = o.Get(ctx, id)
+	if m.Attempts != 2 || !m.NextTry.Equal(c.t.Add(time.Minute)) {
+		t.Fatalf("second backoff: %+v", m)
+	}
+	// The server recovers: build is not run again.
+	delete(r.fail, "submit")
+	c.t = c.t.Add(time.Minute)
+	if n, _ := o.Process(ctx); n != 1 {
+		t.Fatal("not finished")
+	}
+	if strings.Join(r.runs, ",") != "build,submit,submit,submit,copy" {
+		t.Fatalf("ran %v", r.runs)
+	}
+	if next, ok, _ := o.Next(ctx); ok {
+		t.Fatalf("still waiting: %v", next)
+	}
+}
+
+func TestPermanentFailureWaitsForTheUser(t *testing.T) {
+	r := &recorder{fail: map[string]error{"copy": errors.New("550 no")}}
+	o, _, _ := open(t, r)
+	ctx := context.Background()
+	id := add(t, o, "<3@x>")
+	o.Process(ctx)
+	m, _ := o.Get(ctx, id)
+	if m.State != outbox.Failed || m.Err.Temporary || m.Err.Message.Key != "outbox.failed" || !strings.Contains(i18n.Danish.Error(m.Err), "550 no") {
+		t.Fatalf("%+v", m)
+	}
+	if m.Content == nil {
+		t.Fatal("the draft is gone from a failed mail")
+	}
+	o.Process(ctx)
+	if len(r.runs) != 3 {
+		t.Fatal("a failed mail was tried again by itself")
+	}
+	delete(r.fail, "copy")
+	if err := o.Retry(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	o.Process(ctx)
+	if strings.Join(r.runs, ",") != "build,submit,copy,copy" {
+		t.Fatalf("retry did not resume at the failed step: %v", r.runs)
+	}
+	if err := o.Retry(ctx, id); err == nil {
+		t.Fatal("a done mail was retried")
+	}
+	list, _ := o.List(ctx)
+	if len(list) != 1 || list[0].State != outbox.Done {
+		t.Fatalf("%+v", list)
+	}
+	if err := o.Remove(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	var nf *outbox.NotFoundError
+	if err := o.Remove(ctx, id); !errors.As(err, &nf) {
+		t.Fatal(err)
+	}
+	if _, err := o.Get(ctx, id); !errors.As(err, &nf) {
+		t.Fatal(err)
+	}
+}
+
+// Two workers on one database: the second is told another is busy.
+func TestOneWorker(t *testing.T) {
+	r := &recorder{}
+	o, _, dir := open(t, r)
+	db2, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "o.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	other, err := outbox.Open(db2, filepath.Join(dir, "o.lock"), r.steps()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(t, o, "<4@x>")
+	o.Hook = func(point string, _ *outbox.Mail) {
+		if point == "after:build" {
+			if _, err := other.Process(context.Background()); !errors.Is(err, outbox.ErrBusy) {
+				t.Errorf("second worker: %v", err)
+			}
+		}
+	}
+	if n, err := o.Process(context.Background()); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	if len(r.runs) != 3 {
+		t.Fatalf("ran %v", r.runs)
+	}
+}
+
+func TestRunWakesOnAdd(t *testing.T) {
+	r := &recorder{}
+	o, _, _ := open(t, r)
+	o.Now = nil
+	ctx, cancel := context.WithCancel(context.Background())
+	finished := make(chan struct{})
+	o.Hook = func(point string, _ *outbox.Mail) {
+		if point == "after:copy" {
+			close(finished)
+		}
+	}
+	done := make(chan error)
+	go func() { done <- o.Run(ctx) }()
+	add(t, o, "<5@x>")
+	select {
+	case <-finished:
+	case <-time.After(time.Minute): // a failsafe, not a synchronisation
+		t.Fatal("the worker did not send the mail")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
