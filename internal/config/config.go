@@ -36,6 +36,8 @@ type Config struct {
 	Policy      Policy      `toml:"policy"`
 	SMIME       SMIME       `toml:"smime"`
 	Directory   Directory   `toml:"directory"`
+	SMTP        SMTP        `toml:"smtp"`
+	IMAP        IMAP        `toml:"imap"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
@@ -119,8 +121,56 @@ type LDAP struct {
 	CA string `toml:"ca"`
 }
 
+// SMTP is the institution's submission server. Mail is submitted from
+// the secure mailbox on behalf of the user, with the user's own login.
+type SMTP struct {
+	// Server is host:port, e.g. "smtp.office365.com:587".
+	Server string `toml:"server"`
+	// Security is "starttls" (default; port 587) or "tls" (port 465).
+	// There is no plaintext setting.
+	Security string `toml:"security"`
+	// CA is a PEM file of the roots the server's certificate must chain
+	// to; "" means the system's roots. It is always verified.
+	CA string `toml:"ca"`
+	// Auth is "plain" (default), "login" or "xoauth2" (Microsoft 365).
+	Auth string `toml:"auth"`
+	// Username defaults to the user's address.
+	Username string `toml:"username"`
+	// Password says where the password (for xoauth2: the access token)
+	// comes from, in keystore syntax: "keyring" (default), "file:PATH",
+	// "env:NAME".
+	Password string `toml:"password"`
+	// Timeout bounds each command, e.g. "1m" (default).
+	Timeout Duration `toml:"timeout"`
+}
+
+// IMAP is where copies of sent mail and receipts are stored.
+type IMAP struct {
+	// Server is host:port, e.g. "outlook.office365.com:993".
+	Server string `toml:"server"`
+	// Security is "tls" (default; port 993) or "starttls" (port 143).
+	Security string `toml:"security"`
+	CA       string `toml:"ca"`
+	// Auth is "plain" (LOGIN; default) or "xoauth2".
+	Auth     string `toml:"auth"`
+	Username string `toml:"username"`
+	Password string `toml:"password"`
+	// SharedLogin is how the user opens a shared secure mailbox with
+	// the user's own password: {mailbox} and {user} are replaced.
+	// Dovecot master users: "{mailbox}*{user}" (default); Exchange:
+	// "{user}\\{mailbox}".
+	SharedLogin string `toml:"shared_login"`
+	// SentFolder is the user's Sent folder when the server marks none
+	// as \Sent (default "Sent").
+	SentFolder string   `toml:"sent_folder"`
+	Timeout    Duration `toml:"timeout"`
+}
+
 // Duration is a time.Duration written as "10s", "1m30s".
 type Duration struct{ time.Duration }
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (d *Duration) UnmarshalText(b []byte) error {
@@ -237,6 +287,8 @@ func (c *Config) resolve(dir string) {
 		abs(&c.Directory.LDAP[i].CA)
 	}
 	abs(&c.Policy.LDAP.CA)
+	abs(&c.SMTP.CA)
+	abs(&c.IMAP.CA)
 }
 
 // Validate checks the values that can be checked without the network.
@@ -244,6 +296,19 @@ func (c *Config) Validate() error {
 	if c.Language != "" {
 		if _, err := i18n.ParseLang(c.Language); err != nil {
 			return &Error{File: c.File, Err: err}
+		}
+	}
+	for _, v := range []struct {
+		name, value string
+		allowed     []string
+	}{
+		{"smtp.security", c.SMTP.Security, []string{"", "starttls", "tls"}},
+		{"smtp.auth", c.SMTP.Auth, []string{"", "plain", "login", "xoauth2"}},
+		{"imap.security", c.IMAP.Security, []string{"", "starttls", "tls"}},
+		{"imap.auth", c.IMAP.Auth, []string{"", "plain", "xoauth2"}},
+	} {
+		if !slices.Contains(v.allowed, v.value) {
+			return &Error{File: c.File, Err: fmt.Errorf("%s = %q: use one of %s", v.name, v.value, strings.Join(v.allowed[1:], ", "))}
 		}
 	}
 	for _, d := range c.Institution.Domains {

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
@@ -19,6 +21,7 @@ import (
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
+	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
@@ -37,7 +40,22 @@ type Core struct {
 	Policy policy.Store
 	// Audit is the local append-only audit log.
 	Audit *policy.SQLite
-	actor policy.Actor
+	// Outbox is the durable queue of mail being sent.
+	Outbox *outbox.Outbox
+	actor  policy.Actor
+	dbPath string
+	// Now is the clock (tests set it).
+	Now func() time.Time
+
+	idMu sync.Mutex
+	ids  map[string]*smime.Identity
+}
+
+func (c *Core) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // New returns a Core for cfg: it opens the database, the local
@@ -60,7 +78,7 @@ func New(cfg *config.Config) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, db: db, parser: recipient.Parser{Internal: internal}}
+	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}}
 	c.dir = &directory.Directory{Policy: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
 	if err := c.setup(path, internal); err != nil {
 		db.Close()
@@ -86,6 +104,9 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 		return &FileError{File: path, Err: err}
 	}
 	c.Policy = c.Audit
+	if c.Outbox, err = outbox.Open(c.db, path+".lock", c.steps()...); err != nil {
+		return &FileError{File: path, Err: err}
+	}
 	if l := cfg.Policy.LDAP; l.URL != "" {
 		store := &policy.LDAP{Local: c.Audit, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}
 		if store.TLS, err = tlsConfig(l.CA); err != nil {

@@ -70,6 +70,9 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
+// IsTemporary reports that asking again later may succeed.
+func (e *UnreachableError) IsTemporary() bool { return true }
+
 // Localize names the sentence for a user.
 func (e *UnreachableError) Localize() i18n.Message {
 	return i18n.Message{Key: "directory.unreachable", Args: map[string]any{"Input": e.Address, "Source": e.Source}}
@@ -84,6 +87,9 @@ type TimeoutError struct {
 func (e *TimeoutError) Error() string {
 	return fmt.Sprintf("directory: %s: %s did not answer in %d s", e.Address, e.Source, e.Seconds)
 }
+
+// IsTemporary reports that asking again later may succeed.
+func (e *TimeoutError) IsTemporary() bool { return true }
 
 // Localize names the sentence for a user.
 func (e *TimeoutError) Localize() i18n.Message {

@@ -23,8 +23,9 @@ type TLS struct {
 	Server *tls.Config
 	Roots  *x509.CertPool
 	// CertFile and KeyFile hold the server certificate and key as PEM,
-	// for servers configured by file (slapd, dovecot).
-	CertFile, KeyFile string
+	// for servers configured by file (slapd, dovecot); CAFile the CA's
+	// certificate, for clients configured by file.
+	CertFile, KeyFile, CAFile string
 }
 
 // NewTLS makes a fresh CA and server certificate for the test.
@@ -58,12 +59,15 @@ func NewTLS(t testing.TB) *TLS {
 	}
 	dir := t.TempDir()
 	out := &TLS{Server: &tls.Config{Certificates: []tls.Certificate{pair}}, Roots: x509.NewCertPool(),
-		CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key")}
+		CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key"), CAFile: filepath.Join(dir, "ca.pem")}
 	out.Roots.AddCert(ca)
 	if err := os.WriteFile(out.CertFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(out.KeyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return out

@@ -1,0 +1,545 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"sikkermail/internal/directory"
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/keystore"
+	"sikkermail/internal/mailstore"
+	"sikkermail/internal/message"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
+	"sikkermail/internal/smime"
+	"sikkermail/internal/submit"
+)
+
+// The steps of a send, in order. Each is recorded before the next runs.
+const (
+	stepBuild          = "build"
+	stepSubmit         = "submit"
+	stepSubmitInternal = "submit-internal"
+	stepAudit          = "audit"
+	stepCopyMailbox    = "copy-mailbox"
+	stepCopyUser       = "copy-user"
+	stepReceipt        = "receipt"
+)
+
+// Queued is a mail Send has put in the outbox.
+type Queued struct {
+	ID        int64
+	MessageID string
+}
+
+// Send puts a mail in the durable outbox and returns: the worker (Run)
+// builds, signs, encrypts, submits and copies it from there, even after
+// the program has been closed and started again.
+//
+// It refuses, and queues nothing, when the user may not send from the
+// mailbox, when any recipient is not green (never some recipients and
+// not others), or when the mailbox's certificate cannot be read.
+func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, recipients []string) (*Queued, error) {
+	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
+	if err := c.MaySend(ctx, mailbox); err != nil {
+		return nil, err
+	}
+	if len(recipients) == 0 {
+		return nil, &SendError{Reason: "no_recipients"}
+	}
+	if _, err := c.green(ctx, recipients); err != nil {
+		return nil, err
+	}
+	if _, err := message.Entity(d); err != nil {
+		return nil, err
+	}
+	id, err := c.identity(ctx, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := seal(id, plain)
+	if err != nil {
+		return nil, err
+	}
+	m := &outbox.Mail{MessageID: message.NewMessageID(domainOf(mailbox)), User: c.actor.User, Mailbox: mailbox,
+		Recipients: recipients, Subject: d.Subject, Content: sealed}
+	n, err := c.Outbox.Add(ctx, m)
+	if err != nil {
+		return nil, &FileError{File: c.dbPath, Err: err}
+	}
+	return &Queued{ID: n, MessageID: m.MessageID}, nil
+}
+
+// SubjectWarning returns an error to show before sending when the subject
+// holds what looks like a CPR number: the subject travels unencrypted.
+func SubjectWarning(subject string) error {
+	if message.SubjectHasCPR(subject) {
+		return &SendError{Reason: "cpr_in_subject"}
+	}
+	return nil
+}
+
+// green checks every recipient and returns the verdicts when all are
+// green, else the first red one's reason.
+func (c *Core) green(ctx context.Context, recipients []string) ([]directory.Verdict, error) {
+	vs := c.Check(ctx, recipients)
+	for _, v := range vs {
+		if !v.OK() {
+			return nil, v.Err
+		}
+		if v.Channel == directory.DigitalPost {
+			return nil, &directory.DigitalPostUnavailableError{Recipient: v.Input}
+		}
+	}
+	return vs, nil
+}
+
+// Run is the outbox's worker: it sends what is queued until ctx ends.
+func (c *Core) Run(ctx context.Context) error { return c.Outbox.Run(ctx) }
+
+// built is the outcome of the build step: the message as it goes out to
+// external recipients (signed and encrypted) and to internal ones
+// (signed), with who gets which.
+type built struct {
+	External, Internal     []byte
+	ExternalTo, InternalTo []string
+	Channel                []string
+}
+
+func (b *built) copy() []byte {
+	if b.External != nil {
+		return b.External
+	}
+	return b.Internal
+}
+
+func (c *Core) steps() []outbox.Step {
+	return []outbox.Step{
+		{Name: stepBuild, Run: c.build},
+		{Name: stepSubmit, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+			return nil, c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.External, b.ExternalTo })
+		}},
+		{Name: stepSubmitInternal, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+			return nil, c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.Internal, b.InternalTo })
+		}},
+		{Name: stepAudit, Run: c.audit},
+		{Name: stepCopyMailbox, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+			mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
+			if err != nil {
+				return nil, err
+			}
+			return nil, c.appendSent(ctx, m, m.Mailbox, mb.SentFolder)
+		}},
+		{Name: stepCopyUser, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+			return nil, c.appendSent(ctx, m, "", c.cfg.IMAP.SentFolder)
+		}},
+		{Name: stepReceipt, Run: c.receiptStep},
+	}
+}
+
+// build checks rights and recipients again (a verdict older than the
+// cache allows is looked up again), then builds the MIME message, signs
+// it with the mailbox's key and encrypts it for every S/MIME recipient
+// and the mailbox itself.
+func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+	if err := c.MaySend(ctx, m.Mailbox); err != nil {
+		return nil, err
+	}
+	vs, err := c.green(ctx, m.Recipients)
+	if err != nil {
+		return nil, err
+	}
+	mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.identity(ctx, m.Mailbox)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := unseal(id, m.Content)
+	if err != nil {
+		return nil, err
+	}
+	var d message.Draft
+	if err := json.Unmarshal(plain, &d); err != nil {
+		return nil, err
+	}
+	entity, err := message.Entity(d)
+	if err != nil {
+		return nil, err
+	}
+	signed, err := smime.SignEntity(entity, *id, smime.SignOptions{})
+	if err != nil {
+		return nil, err
+	}
+	h := message.Header{From: message.Address{Name: mb.Name, Address: mb.Address}, Sender: message.Address{Name: c.cfg.User.Name, Address: m.User},
+		Subject: d.Subject, Date: m.Created, MessageID: m.MessageID}
+	b := &built{}
+	rcpts := []smime.Recipient{{Cert: id.Cert}}
+	var known []smime.Known
+	for _, v := range vs {
+		h.To = append(h.To, message.Address{Name: v.Recipient.Name, Address: v.Recipient.Address})
+		b.Channel = append(b.Channel, string(v.Channel))
+		if v.Channel == directory.Internal {
+			b.InternalTo = append(b.InternalTo, v.Recipient.Address)
+			continue
+		}
+		b.ExternalTo = append(b.ExternalTo, v.Recipient.Address)
+		for _, cert := range v.Certs {
+			rcpts = append(rcpts, smime.Recipient{Cert: cert})
+		}
+		known = append(known, smime.Known{NeedsCBC: v.Cipher == smime.AES256CBC})
+	}
+	if b.InternalTo != nil {
+		if b.Internal, err = message.Compose(h, signed); err != nil {
+			return nil, err
+		}
+	}
+	if b.ExternalTo != nil {
+		enc, err := smime.EncryptEntity(signed, rcpts, smime.ChooseCipher(known...))
+		if err != nil {
+			return nil, err
+		}
+		if b.External, err = message.Compose(h, enc); err != nil {
+			return nil, err
+		}
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		return nil, err
+	}
+	// The internal form is signed, not encrypted: seal it at rest.
+	return seal(id, out)
+}
+
+// builtOf opens the build step's output.
+func (c *Core) builtOf(ctx context.Context, m *outbox.Mail) (*built, error) {
+	id, err := c.identity(ctx, m.Mailbox)
+	if err != nil {
+		return nil, err
+	}
+	plain, err := unseal(id, m.Steps[stepBuild])
+	if err != nil {
+		return nil, err
+	}
+	var b built
+	return &b, json.Unmarshal(plain, &b)
+}
+
+func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, which func(*built) ([]byte, []string)) error {
+	b, err := c.builtOf(ctx, m)
+	if err != nil {
+		return err
+	}
+	msg, to := which(b)
+	if len(to) == 0 {
+		return nil
+	}
+	if err := c.MaySend(ctx, m.Mailbox); err != nil {
+		return err
+	}
+	srv, err := c.smtpServer()
+	if err != nil {
+		return err
+	}
+	return submit.Send(ctx, srv, m.Mailbox, to, msg)
+}
+
+// audit records the receipt in the append-only audit log the moment the
+// server has the mail.
+func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+	b, err := c.builtOf(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	r := Receipt{MessageID: m.MessageID, Mailbox: m.Mailbox, User: m.User, Time: c.now().UTC(), Server: c.cfg.SMTP.Server}
+	for i, to := range append(append([]string(nil), b.ExternalTo...), b.InternalTo...) {
+		ch := string(directory.SMIME)
+		if i >= len(b.ExternalTo) {
+			ch = string(directory.Internal)
+		}
+		r.Recipients = append(r.Recipients, ReceiptRecipient{Address: to, Channel: ch})
+	}
+	out, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	// Once: a crash after the entry was committed runs this step again.
+	if prev, err := c.auditReceipt(ctx, m.MessageID); err != nil || prev != nil {
+		if prev != nil {
+			out, err = json.Marshal(prev)
+		}
+		return out, err
+	}
+	err = c.Audit.Log(ctx, policy.Entry{Time: r.Time, Actor: c.actor, Action: "send", Mailbox: m.Mailbox,
+		Subject: strings.Join(append(append([]string(nil), b.ExternalTo...), b.InternalTo...), ", "), MessageID: m.MessageID, Receipt: string(out)})
+	return out, err
+}
+
+// appendSent stores the sent message in the Sent folder of mailbox ("":
+// the user's own).
+func (c *Core) appendSent(ctx context.Context, m *outbox.Mail, mailbox, fallback string) error {
+	b, err := c.builtOf(ctx, m)
+	if err != nil {
+		return err
+	}
+	srv, err := c.imapServer()
+	if err != nil {
+		return err
+	}
+	acc, err := c.account(mailbox)
+	if err != nil {
+		return err
+	}
+	if fallback == "" {
+		fallback = "Sent"
+	}
+	_, err = srv.AppendSent(ctx, acc, fallback, m.MessageID, b.copy())
+	return err
+}
+
+// receiptStep delivers the receipt as a plain internal mail to the
+// user's INBOX: who, from which mailbox, to whom, when, by which channel,
+// the Message-ID — never the content.
+func (c *Core) receiptStep(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+	var r Receipt
+	if err := json.Unmarshal(m.Steps[stepAudit], &r); err != nil {
+		return nil, err
+	}
+	srv, err := c.imapServer()
+	if err != nil {
+		return nil, err
+	}
+	acc, err := c.account("")
+	if err != nil {
+		return nil, err
+	}
+	msg, id, err := c.receiptMail(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return nil, srv.AppendInbox(ctx, acc, id, msg)
+}
+
+// Receipt (kvittering) is the proof that a mail was handed to the
+// server: recorded in the audit log and delivered to the user's INBOX.
+type Receipt struct {
+	MessageID  string             `json:"message_id"`
+	Mailbox    string             `json:"mailbox"`
+	User       string             `json:"user"`
+	Time       time.Time          `json:"time"`
+	Server     string             `json:"server"`
+	Recipients []ReceiptRecipient `json:"recipients"`
+}
+
+// ReceiptRecipient is one recipient and the channel that carried it.
+type ReceiptRecipient struct {
+	Address string `json:"address"`
+	Channel string `json:"channel"`
+}
+
+// Text is the receipt as a user reads it.
+func (r Receipt) Text(l i18n.Lang) string {
+	var lines []string
+	for _, rc := range r.Recipients {
+		lines = append(lines, fmt.Sprintf("  %s (%s)", rc.Address, l.M(directory.Channel(rc.Channel).Localize())))
+	}
+	return l.T("receipt.body", map[string]any{"Mailbox": r.Mailbox, "User": r.User, "Time": r.Time.Local().Format("2006-01-02 15:04:05"),
+		"MessageID": r.MessageID, "Recipients": strings.Join(lines, "\n"), "Server": r.Server})
+}
+
+func (c *Core) receiptMail(ctx context.Context, r Receipt) ([]byte, string, error) {
+	l := c.Lang()
+	entity, err := message.Entity(message.Draft{Body: r.Text(l)})
+	if err != nil {
+		return nil, "", err
+	}
+	name := r.Mailbox
+	if mb, err := c.Policy.Mailbox(ctx, r.Mailbox); err == nil {
+		name = mb.Name
+	}
+	id := "<receipt." + strings.Trim(r.MessageID, "<>") + ">"
+	msg, err := message.Compose(message.Header{From: message.Address{Name: name, Address: r.Mailbox},
+		To: []message.Address{{Name: c.cfg.User.Name, Address: r.User}}, Subject: l.T("receipt.subject", map[string]any{"Mailbox": name}),
+		Date: r.Time, MessageID: id}, entity)
+	return msg, id, err
+}
+
+// Outbox lists the mails in the outbox, oldest first.
+func (c *Core) OutboxList(ctx context.Context) ([]outbox.Mail, error) { return c.Outbox.List(ctx) }
+
+// ReceiptOf returns the receipt of a mail once the server has it, nil
+// before.
+func (c *Core) ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *Receipt, error) {
+	m, err := c.Outbox.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var r *Receipt
+	if out, ok := m.Steps[stepAudit]; ok && out != nil {
+		r = new(Receipt)
+		if err := json.Unmarshal(out, r); err != nil {
+			return nil, nil, err
+		}
+	}
+	if r == nil && m.Did(stepAudit) {
+		// Done: outputs are erased; the audit log keeps the receipt.
+		r, err = c.auditReceipt(ctx, m.MessageID)
+	}
+	return m, r, err
+}
+
+func (c *Core) auditReceipt(ctx context.Context, messageID string) (*Receipt, error) {
+	entries, err := c.Audit.Audit(ctx, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.Action == "send" && e.MessageID == messageID {
+			var r Receipt
+			return &r, json.Unmarshal([]byte(e.Receipt), &r)
+		}
+	}
+	return nil, nil
+}
+
+// identity loads a mailbox's certificate and key (once per run).
+func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, error) {
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	if id, ok := c.ids[mailbox]; ok {
+		return id, nil
+	}
+	mb, err := c.Policy.Mailbox(ctx, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	if mb.Identity == "" {
+		return nil, &SendError{Reason: "no_identity", Mailbox: mailbox}
+	}
+	src, err := keystore.ParsePassword(mb.Password)
+	if err != nil {
+		return nil, err
+	}
+	pw, err := src.Get(mailbox)
+	if err != nil {
+		return nil, err
+	}
+	id, err := keystore.Load(mb.Identity, pw)
+	if err != nil {
+		return nil, err
+	}
+	if c.ids == nil {
+		c.ids = map[string]*smime.Identity{}
+	}
+	c.ids[mailbox] = id
+	return id, nil
+}
+
+// seal encrypts data at rest for the mailbox's own certificate: drafts
+// and built mails in the outbox are never plaintext on disk.
+func seal(id *smime.Identity, data []byte) ([]byte, error) {
+	return smime.Encrypt(data, []smime.Recipient{{Cert: id.Cert}}, smime.AES256GCM)
+}
+
+func unseal(id *smime.Identity, sealed []byte) ([]byte, error) {
+	d, err := smime.Decrypt(sealed, id.Cert, id.Key)
+	if err != nil {
+		return nil, err
+	}
+	return d.Content, nil
+}
+
+func domainOf(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }
+
+// secret reads a password (or token) from a keystore spec, "keyring"
+// by default, for login.
+func secret(spec, login string) (string, error) {
+	if spec == "" {
+		spec = "keyring"
+	}
+	src, err := keystore.ParsePassword(spec)
+	if err != nil {
+		return "", err
+	}
+	pw, err := src.Get(login)
+	return string(pw), err
+}
+
+func (c *Core) smtpServer() (submit.Server, error) {
+	s := c.cfg.SMTP
+	if s.Server == "" {
+		return submit.Server{}, &SendError{Reason: "no_smtp"}
+	}
+	srv := submit.Server{Addr: s.Server, Security: submit.Security(s.Security), Mechanism: submit.Mechanism(s.Auth),
+		Username: s.Username, Timeout: s.Timeout.Duration}
+	if srv.Security == "" {
+		srv.Security = submit.StartTLS
+	}
+	if srv.Username == "" {
+		srv.Username = c.actor.User
+	}
+	var err error
+	if srv.TLS, err = tlsConfig(s.CA); err != nil {
+		return srv, err
+	}
+	srv.Secret, err = secret(s.Password, srv.Username)
+	return srv, err
+}
+
+func (c *Core) imapServer() (mailstore.Server, error) {
+	s := c.cfg.IMAP
+	if s.Server == "" {
+		return mailstore.Server{}, &SendError{Reason: "no_imap"}
+	}
+	srv := mailstore.Server{Addr: s.Server, Security: mailstore.Security(s.Security), Timeout: s.Timeout.Duration}
+	if srv.Security == "" {
+		srv.Security = mailstore.ImplicitTLS
+	}
+	var err error
+	srv.TLS, err = tlsConfig(s.CA)
+	return srv, err
+}
+
+// account is the user's own IMAP login, or — for a shared mailbox — the
+// login that opens it with the user's own secret.
+func (c *Core) account(mailbox string) (mailstore.Account, error) {
+	s := c.cfg.IMAP
+	acc := mailstore.Account{Username: s.Username, XOAuth2: s.Auth == "xoauth2"}
+	if acc.Username == "" {
+		acc.Username = c.actor.User
+	}
+	var err error
+	if acc.Secret, err = secret(s.Password, acc.Username); err != nil {
+		return acc, err
+	}
+	if mailbox != "" {
+		tmpl := s.SharedLogin
+		if tmpl == "" {
+			tmpl = "{mailbox}*{user}"
+		}
+		acc.Username = strings.NewReplacer("{mailbox}", mailbox, "{user}", acc.Username).Replace(tmpl)
+	}
+	return acc, nil
+}
+
+// SendError is a send that cannot start.
+type SendError struct {
+	Reason  string // no_recipients, cpr_in_subject, no_identity, no_smtp, no_imap
+	Mailbox string
+}
+
+func (e *SendError) Error() string { return "core: send: " + e.Reason + " " + e.Mailbox }
+
+// Localize names the sentence for a user.
+func (e *SendError) Localize() i18n.Message {
+	return i18n.Message{Key: "send." + e.Reason, Args: map[string]any{"Mailbox": e.Mailbox}}
+}

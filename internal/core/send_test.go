@@ -1,0 +1,455 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-smtp"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/keystore"
+	"sikkermail/internal/mailtest"
+	"sikkermail/internal/message"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
+	"sikkermail/internal/smime"
+	"sikkermail/internal/testenv"
+)
+
+const (
+	sendUser     = "medarbejder@hoejskole.example"
+	sendMailbox  = "sikkerpost-uddservice@hoejskole.example"
+	external     = "jens.hansen@kommune.example"
+	externalEC   = "post@firma.example"
+	colleague    = "kollega@hoejskole.example"
+	userPassword = "demo-password"
+)
+
+// sendEnv is a whole institution on loopback: a submission server and
+// an IMAP server that enforce rights, a certificate store with two
+// external recipients, and the demo mailboxes with the test PKI's
+// mailbox identity.
+type sendEnv struct {
+	cfg  *config.Config
+	smtp *mailtest.SMTP
+	imap *mailtest.IMAP
+	dir  string
+}
+
+func newSendEnv(t *testing.T) *sendEnv {
+	dir := t.TempDir()
+	certs := func(name string) string { return testenv.Path("testdata", "certs", name) }
+	store := filepath.Join(dir, "store")
+	os.Mkdir(store, 0o700)
+	for _, f := range []string{"recipient-rsa.pem", "recipient-ec.pem"} {
+		b, err := os.ReadFile(certs(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(store, f), b, 0o600)
+	}
+	pw := filepath.Join(dir, "password")
+	os.WriteFile(pw, []byte(userPassword), 0o600)
+	p12pw := filepath.Join(dir, "p12-password")
+	os.WriteFile(p12pw, []byte("test"), 0o600)
+
+	cfg := config.Demo()
+	cfg.Demo = false
+	cfg.Database = filepath.Join(dir, "send.db")
+	cfg.Directory.Store = store
+	cfg.SMIME.TrustAnchors = []string{certs("ca.pem")}
+
+	var c *Core
+	may := func(u, mailbox string) bool {
+		ok, err := policy.Has(context.Background(), c.Policy, u, mailbox, policy.Send)
+		return err == nil && ok
+	}
+	e := &sendEnv{cfg: cfg, dir: dir}
+	e.smtp = mailtest.StartSMTP(t, map[string]string{sendUser: userPassword}, may)
+	e.imap = mailtest.StartIMAPS(t)
+	e.imap.AddAccount(t, sendUser, userPassword, "Sendte elementer")
+	e.imap.AddAccount(t, sendMailbox, "unused", "Sendt post")
+	e.imap.MayUse = func(u, account string) bool { return may(u, account) }
+	cfg.SMTP = config.SMTP{Server: e.smtp.Addr, CA: e.smtp.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
+	cfg.IMAP = config.IMAP{Server: e.imap.Addr, CA: e.imap.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
+
+	// The database is set up once, as helpdesk would.
+	var err error
+	if c, err = New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, m := range DemoMailboxes {
+		if m.Address == sendMailbox {
+			m.Identity, m.Password = certs("mailbox-rsa.p12"), "file:"+p12pw
+		}
+		if err := c.Audit.AddMailbox(context.Background(), demoHelpdesk, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Audit.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// core opens a client on the environment; its may-send check is the
+// one the servers ask.
+func (e *sendEnv) core(t *testing.T) *Core {
+	c, err := newCore(t, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.imap.MayUse = func(u, account string) bool { return c.MaySend(context.Background(), account) == nil && u == sendUser }
+	e.smtp.MaySend = func(u, mailbox string) bool { return c.MaySend(context.Background(), mailbox) == nil && u == sendUser }
+	return c
+}
+
+var draft = message.Draft{
+	Subject: "Afgørelse om SU",
+	Body:    "Kære Jens\n\nHermed afgørelsen. Venlig hilsen\nUddannelsesservice\n",
+	Attachments: []message.Attachment{
+		{Name: "Afgørelse æøå.pdf", Data: bytes.Repeat([]byte("%PDF-1.7 data "), 500)},
+	},
+}
+
+func identity(t *testing.T, name string) *smime.Identity {
+	id, err := keystore.Load(testenv.Path("testdata", "certs", name), []byte("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// opened decrypts and verifies msg as its reader with id would, and
+// returns the header, text and attachments inside.
+func opened(t *testing.T, msg []byte, id *smime.Identity, wantEncrypted bool) (string, map[string][]byte) {
+	t.Helper()
+	p, err := PolicyFrom([]string{testenv.Path("testdata", "certs", "ca.pem")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []smime.Identity
+	if id != nil {
+		ids = append(ids, *id)
+	}
+	o, err := smime.Open(msg, ids, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Encrypted() != wantEncrypted || !o.Signed() || !o.Valid() || !o.SignedByFrom() {
+		t.Fatalf("encrypted %v signed %v valid %v signed by From %v", o.Encrypted(), o.Signed(), o.Valid(), o.SignedByFrom())
+	}
+	return parts(t, o.Entity)
+}
+
+func parts(t *testing.T, entity []byte) (string, map[string][]byte) {
+	t.Helper()
+	r, err := mail.CreateReader(bytes.NewReader(entity))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text string
+	files := map[string][]byte{}
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p.Body)
+		switch h := p.Header.(type) {
+		case *mail.InlineHeader:
+			text += string(b)
+		case *mail.AttachmentHeader:
+			name, _ := h.Filename()
+			files[name] = b
+		}
+	}
+	return strings.ReplaceAll(text, "\r\n", "\n"), files
+}
+
+func header(t *testing.T, msg []byte) mail.Header {
+	t.Helper()
+	r, err := mail.CreateReader(bytes.NewReader(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Header
+}
+
+func TestSendEndToEnd(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external, "Firma <" + externalEC + ">", colleague})
+	if err != nil {
+		t.Fatal(i18n.Danish.Error(err))
+	}
+	// Queued durably before anything is sent.
+	if len(e.smtp.Received()) != 0 {
+		t.Fatal("sent before the worker ran")
+	}
+	list, _ := c.OutboxList(ctx)
+	if len(list) != 1 || list[0].State != outbox.Queued || list[0].MessageID != q.MessageID {
+		t.Fatalf("%+v", list)
+	}
+	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	m, r, err := c.ReceiptOf(ctx, q.ID)
+	if err != nil || m.State != outbox.Done || r == nil {
+		t.Fatalf("%+v %+v %v (%v)", m, r, err, m.Err)
+	}
+
+	// One transaction for the external recipients, encrypted; one for
+	// the colleague, signed.
+	got := e.smtp.Received()
+	if len(got) != 2 {
+		t.Fatalf("server got %d messages", len(got))
+	}
+	ext, in := got[0], got[1]
+	if ext.From != sendMailbox || strings.Join(ext.To, ",") != external+","+externalEC || strings.Join(in.To, ",") != colleague {
+		t.Fatalf("envelopes %v → %v, %v → %v", ext.From, ext.To, in.From, in.To)
+	}
+	h := header(t, ext.Data)
+	if from, _ := h.AddressList("From"); len(from) != 1 || from[0].Address != sendMailbox || from[0].Name != "Sikkerpost-uddservice" {
+		t.Fatalf("From %v", from)
+	}
+	if sender, _ := h.AddressList("Sender"); len(sender) != 1 || sender[0].Address != sendUser {
+		t.Fatalf("Sender %v", sender)
+	}
+	if id := h.Get("Message-ID"); id != q.MessageID {
+		t.Fatalf("Message-ID %q, queued %q", id, q.MessageID)
+	}
+	if subj, _ := h.Subject(); subj != draft.Subject {
+		t.Fatalf("Subject %q", subj)
+	}
+	if bytes.Contains(ext.Data, []byte("Hermed afgørelsen")) || bytes.Contains(ext.Data, []byte("%PDF")) {
+		t.Fatal("the external message carries plaintext")
+	}
+	// Each external recipient, and the mailbox, can read it: exactly
+	// the body and the attachment.
+	for _, name := range []string{"recipient-rsa.p12", "recipient-ec.p12", "mailbox-rsa.p12"} {
+		text, files := opened(t, ext.Data, identity(t, name), true)
+		if text != draft.Body || !bytes.Equal(files["Afgørelse æøå.pdf"], draft.Attachments[0].Data) || len(files) != 1 {
+			t.Fatalf("%s reads %q and %d files", name, text, len(files))
+		}
+	}
+	// And so can openssl.
+	if bin := testenv.Need(t, "openssl"); bin != "" {
+		f := filepath.Join(t.TempDir(), "m.eml")
+		os.WriteFile(f, ext.Data, 0o600)
+		cmd := exec.Command(bin, "cms", "-decrypt", "-in", f, "-recip", testenv.Path("testdata", "certs", "recipient-rsa.pem"),
+			"-inkey", testenv.Path("testdata", "certs", "recipient-rsa.key"))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("openssl cms -decrypt: %v", err)
+		}
+		if !bytes.Contains(out, []byte("application/pkcs7-mime")) {
+			t.Fatalf("openssl decrypted something else: %.200s", out)
+		}
+	}
+	text, _ := opened(t, in.Data, nil, false)
+	if text != draft.Body {
+		t.Fatalf("colleague reads %q", text)
+	}
+
+	// Both Sent copies: the encrypted message, readable with the
+	// mailbox key.
+	srv, _ := c.imapServer()
+	for _, acc := range []struct{ mailbox, folder string }{{sendMailbox, "Sendt post"}, {"", "Sendte elementer"}} {
+		a, _ := c.account(acc.mailbox)
+		copies, err := srv.Fetch(ctx, a, acc.folder, q.MessageID)
+		if err != nil || len(copies) != 1 || !bytes.Equal(copies[0], ext.Data) {
+			t.Fatalf("%s %s: %d copies, %v", a.Username, acc.folder, len(copies), err)
+		}
+	}
+	// The receipt: in the audit log and in the user's INBOX, naming
+	// mailbox, recipients and Message-ID — not the content.
+	if r.MessageID != q.MessageID || r.Mailbox != sendMailbox || len(r.Recipients) != 3 || r.Recipients[2].Channel != "internal" {
+		t.Fatalf("receipt %+v", r)
+	}
+	a, _ := c.account("")
+	receipts, err := srv.Fetch(ctx, a, "INBOX", "<receipt."+strings.Trim(q.MessageID, "<>")+">")
+	if err != nil || len(receipts) != 1 {
+		t.Fatalf("%d receipts, %v", len(receipts), err)
+	}
+	body, _ := parts(t, receipts[0])
+	for _, want := range []string{"Kvittering", sendMailbox, external, externalEC, colleague, q.MessageID} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("receipt lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "afgørelsen") || strings.Contains(string(receipts[0]), draft.Subject) {
+		t.Fatal("the receipt carries content")
+	}
+	entries, _ := c.Audit.Audit(ctx, time.Time{})
+	sends := 0
+	for _, e := range entries {
+		if e.Action == "send" && e.MessageID == q.MessageID && e.Mailbox == sendMailbox && e.Actor.User == sendUser {
+			sends++
+		}
+	}
+	if sends != 1 {
+		t.Fatalf("%d audit entries for the send", sends)
+	}
+}
+
+// Send refuses — and queues nothing — without the right, with a red
+// recipient, or with no recipient.
+func TestSendRefuses(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	var pe *policy.Error
+	if _, err := c.Send(ctx, draft, "sikkerpost-hr@hoejskole.example", []string{external}); !errors.As(err, &pe) {
+		t.Fatalf("no right: %v", err)
+	}
+	_, err := c.Send(ctx, draft, sendMailbox, []string{external, "ukendt@andetsted.example"})
+	if err == nil || !strings.Contains(i18n.Danish.Error(err), "ukendt@andetsted.example") {
+		t.Fatalf("red recipient: %v", err)
+	}
+	var se *SendError
+	if _, err := c.Send(ctx, draft, sendMailbox, nil); !errors.As(err, &se) {
+		t.Fatalf("no recipients: %v", err)
+	}
+	if list, _ := c.OutboxList(ctx); len(list) != 0 {
+		t.Fatalf("queued %d", len(list))
+	}
+	if SubjectWarning("Sag om 010190-1234") == nil || SubjectWarning("Afgørelse") != nil {
+		t.Fatal("CPR in subject")
+	}
+}
+
+func fault(code int, stage mailtest.Stage) func(mailtest.Stage, string) error {
+	return func(st mailtest.Stage, _ string) error {
+		if st == stage {
+			return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 0, 0}, Message: "injected"}
+		}
+		return nil
+	}
+}
+
+func TestSendTemporaryThenDelivered(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	clock := time.Now()
+	c.Outbox.Now = func() time.Time { return clock }
+	e.smtp.Fault = fault(451, mailtest.StageMail)
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, _ := c.Outbox.Get(ctx, q.ID)
+	if m.State != outbox.Queued || m.Attempts != 1 || m.Err == nil || !m.Err.Temporary {
+		t.Fatalf("%+v", m)
+	}
+	e.smtp.Fault = nil
+	clock = clock.Add(time.Minute)
+	c.Outbox.Process(ctx)
+	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(e.smtp.Received()) != 1 {
+		t.Fatalf("%+v, %d received", m, len(e.smtp.Received()))
+	}
+}
+
+func TestSendPermanentStaysInOutbox(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	e.smtp.Fault = func(st mailtest.Stage, arg string) error {
+		if st == mailtest.StageRcpt && arg == externalEC {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"}
+		}
+		return nil
+	}
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external, externalEC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, _ := c.Outbox.Get(ctx, q.ID)
+	if m.State != outbox.Failed || len(e.smtp.Received()) != 0 {
+		t.Fatalf("%+v, %d received", m, len(e.smtp.Received()))
+	}
+	text := i18n.Danish.Error(m.Err)
+	if !strings.Contains(text, externalEC) || !strings.Contains(text, "550 mailbox unavailable") {
+		t.Fatalf("sentence: %s", text)
+	}
+	// The server is fixed; the user retries; the message is the one
+	// built before, with the same Message-ID.
+	e.smtp.Fault = nil
+	if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	got := e.smtp.Received()
+	if len(got) != 1 {
+		t.Fatalf("%d received", len(got))
+	}
+	if h := header(t, got[0].Data); len(got) != 1 || h.Get("Message-ID") != q.MessageID {
+		t.Fatalf("%d received", len(got))
+	}
+}
+
+// Rights and recipients are checked again when the worker builds the
+// mail: a right revoked after Send stops it, nothing goes to anyone.
+func TestSendRecheck(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Audit.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, _ := c.Outbox.Get(ctx, q.ID)
+	if m.State != outbox.Failed || m.Err.Message.Key != "policy.no_right" || len(e.smtp.Received()) != 0 {
+		t.Fatalf("%+v %v, %d received", m, m.Err, len(e.smtp.Received()))
+	}
+}
+
+// A failed copy is tried again on its own; the mail is not submitted
+// twice.
+func TestCopyRetriedWithoutResubmitting(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	clock := time.Now()
+	c.Outbox.Now = func() time.Time { return clock }
+	real := c.cfg.IMAP.Server
+	c.cfg.IMAP.Server = mailtest.SilentServer(t)
+	c.cfg.IMAP.Timeout.Duration = 200 * time.Millisecond
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, _ := c.Outbox.Get(ctx, q.ID)
+	if m.State != outbox.Queued || !m.Did(stepSubmit) || m.Did(stepCopyMailbox) || m.Err == nil || m.Err.Message.Key != "mailstore.temporary" {
+		t.Fatalf("%+v %v", m, m.Err)
+	}
+	c.cfg.IMAP.Server = real
+	clock = clock.Add(time.Hour)
+	c.Outbox.Process(ctx)
+	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(e.smtp.Received()) != 1 {
+		t.Fatalf("%+v, %d received", m, len(e.smtp.Received()))
+	}
+}
