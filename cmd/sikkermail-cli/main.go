@@ -7,7 +7,8 @@
 //	sikkermail-cli [--lang da|en] [--config FILE | --demo] COMMAND [ARGS]
 //
 // Exit status: 0 on success, 1 when a check found a recipient that cannot
-// receive securely, 2 for a usage or configuration error.
+// receive securely or a mail was not delivered (it stays in the outbox),
+// 2 for a usage or configuration error.
 package main
 
 import (
@@ -93,6 +94,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.rightsCmd(args[1:])
 	case "audit":
 		err = c.auditCmd(args[1:])
+	case "send":
+		err = c.sendCmd(args[1:])
+	case "outbox":
+		err = c.outboxCmd(args[1:])
 	default:
 		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": cmd}))
 		return 2

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/testenv"
 )
 
@@ -19,6 +20,17 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script/*.txtar.
 func TestScripts(t *testing.T) {
 	testenv.Need(t, "openssl") // the smime scenarios check our output with it
+	// The institution's mail servers, for the send scenarios: the demo
+	// user may send from and open the two mailboxes the demo grants.
+	may := func(user, mailbox string) bool {
+		return user == "medarbejder@hoejskole.example" &&
+			(mailbox == "sikkerpost-uddservice@hoejskole.example" || mailbox == "sikkerpost-studievejledning@hoejskole.example")
+	}
+	smtpSrv := mailtest.StartSMTP(t, map[string]string{"medarbejder@hoejskole.example": "mail-pw"}, may)
+	imapSrv := mailtest.StartIMAPS(t)
+	imapSrv.MayUse = may
+	imapSrv.AddAccount(t, "medarbejder@hoejskole.example", "mail-pw", "Sendte elementer")
+	imapSrv.AddAccount(t, "sikkerpost-uddservice@hoejskole.example", "unused", "Sendt post")
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
@@ -27,6 +39,10 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("SIKKERMAIL_LANG", "")
 			env.Setenv("CERTS", testenv.Path("testdata", "certs"))
+			env.Setenv("SMTP_ADDR", smtpSrv.Addr)
+			env.Setenv("SMTP_CA", smtpSrv.TLS.CAFile)
+			env.Setenv("IMAP_ADDR", imapSrv.Addr)
+			env.Setenv("IMAP_CA", imapSrv.TLS.CAFile)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -47,6 +63,13 @@ func TestScripts(t *testing.T) {
 					ts.Fatalf("usage: prepend LINE FILE")
 				}
 				ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(args[0]+"\r\n"+ts.ReadFile(args[1])), 0o600))
+			},
+			// envsubst FILE: replace $NAME in a file by the variable's value.
+			"envsubst": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: envsubst FILE")
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o600))
 			},
 			// crlf FILE: give a file CRLF line ends (txtar cannot hold them),
 			// the canonical form of a MIME entity.
