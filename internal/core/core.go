@@ -49,6 +49,7 @@ type Core struct {
 
 	idMu sync.Mutex
 	ids  map[string]*smime.Identity
+	last lastBuilt
 }
 
 func (c *Core) now() time.Time {

@@ -23,7 +23,7 @@ func demo(t *testing.T) *config.Config {
 	return cfg
 }
 
-func newCore(t *testing.T, cfg *config.Config) (*Core, error) {
+func newCore(t testing.TB, cfg *config.Config) (*Core, error) {
 	c, err := New(cfg)
 	if err == nil {
 		t.Cleanup(func() { c.Close() })

@@ -1,7 +1,9 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -60,11 +62,7 @@ func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, recipi
 	if err != nil {
 		return nil, err
 	}
-	plain, err := json.Marshal(d)
-	if err != nil {
-		return nil, err
-	}
-	sealed, err := seal(id, plain)
+	sealed, err := seal(id, d)
 	if err != nil {
 		return nil, err
 	}
@@ -164,19 +162,15 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	plain, err := unseal(id, m.Content)
-	if err != nil {
-		return nil, err
-	}
 	var d message.Draft
-	if err := json.Unmarshal(plain, &d); err != nil {
+	if err := unseal(id, m.Content, &d); err != nil {
 		return nil, err
 	}
 	entity, err := message.Entity(d)
 	if err != nil {
 		return nil, err
 	}
-	signed, err := smime.SignEntity(entity, *id, smime.SignOptions{})
+	signed, err := smime.SignEntity(entity, *id, smime.SignOptions{Detached: true})
 	if err != nil {
 		return nil, err
 	}
@@ -212,26 +206,43 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 			return nil, err
 		}
 	}
-	out, err := json.Marshal(b)
-	if err != nil {
-		return nil, err
-	}
 	// The internal form is signed, not encrypted: seal it at rest.
-	return seal(id, out)
+	c.remember(m, b)
+	return seal(id, b)
 }
 
-// builtOf opens the build step's output.
+// builtOf opens the build step's output. The mail being worked on is
+// kept open in memory, so its steps unseal it once.
 func (c *Core) builtOf(ctx context.Context, m *outbox.Mail) (*built, error) {
+	c.idMu.Lock()
+	last := c.last
+	c.idMu.Unlock()
+	if last.b != nil && last.id == m.ID && last.messageID == m.MessageID {
+		return last.b, nil
+	}
 	id, err := c.identity(ctx, m.Mailbox)
 	if err != nil {
 		return nil, err
 	}
-	plain, err := unseal(id, m.Steps[stepBuild])
-	if err != nil {
+	var b built
+	if err := unseal(id, m.Steps[stepBuild], &b); err != nil {
 		return nil, err
 	}
-	var b built
-	return &b, json.Unmarshal(plain, &b)
+	c.remember(m, &b)
+	return &b, nil
+}
+
+func (c *Core) remember(m *outbox.Mail, b *built) {
+	c.idMu.Lock()
+	c.last = lastBuilt{m.ID, m.MessageID, b}
+	c.idMu.Unlock()
+}
+
+// lastBuilt is the unsealed build of the mail the worker is on.
+type lastBuilt struct {
+	id        int64
+	messageID string
+	b         *built
 }
 
 func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, which func(*built) ([]byte, []string)) error {
@@ -444,18 +455,24 @@ func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, e
 	return id, nil
 }
 
-// seal encrypts data at rest for the mailbox's own certificate: drafts
-// and built mails in the outbox are never plaintext on disk.
-func seal(id *smime.Identity, data []byte) ([]byte, error) {
-	return smime.Encrypt(data, []smime.Recipient{{Cert: id.Cert}}, smime.AES256GCM)
-}
-
-func unseal(id *smime.Identity, sealed []byte) ([]byte, error) {
-	d, err := smime.Decrypt(sealed, id.Cert, id.Key)
-	if err != nil {
+// seal encodes v (gob: large byte slices stay binary) and encrypts it at
+// rest for the mailbox's own certificate: drafts and built mails in the
+// outbox are never plaintext on disk.
+func seal(id *smime.Identity, v any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(v); err != nil {
 		return nil, err
 	}
-	return d.Content, nil
+	return smime.Encrypt(b.Bytes(), []smime.Recipient{{Cert: id.Cert}}, smime.AES256GCM)
+}
+
+// unseal decrypts what seal made into v.
+func unseal(id *smime.Identity, sealed []byte, v any) error {
+	d, err := smime.Decrypt(sealed, id.Cert, id.Key)
+	if err != nil {
+		return err
+	}
+	return gob.NewDecoder(bytes.NewReader(d.Content)).Decode(v)
 }
 
 func domainOf(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }

@@ -46,7 +46,7 @@ type sendEnv struct {
 	dir  string
 }
 
-func newSendEnv(t *testing.T) *sendEnv {
+func newSendEnv(t testing.TB) *sendEnv {
 	dir := t.TempDir()
 	certs := func(name string) string { return testenv.Path("testdata", "certs", name) }
 	store := filepath.Join(dir, "store")
@@ -105,7 +105,7 @@ func newSendEnv(t *testing.T) *sendEnv {
 
 // core opens a client on the environment; its may-send check is the
 // one the servers ask.
-func (e *sendEnv) core(t *testing.T) *Core {
+func (e *sendEnv) core(t testing.TB) *Core {
 	c, err := newCore(t, e.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -258,8 +258,12 @@ func TestSendEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("openssl cms -decrypt: %v", err)
 		}
-		if !bytes.Contains(out, []byte("application/pkcs7-mime")) {
-			t.Fatalf("openssl decrypted something else: %.200s", out)
+		// Inside: a clear signature openssl verifies, over the text.
+		dec := filepath.Join(t.TempDir(), "dec.eml")
+		os.WriteFile(dec, out, 0o600)
+		verified, err := exec.Command(bin, "cms", "-verify", "-in", dec, "-CAfile", testenv.Path("testdata", "certs", "ca.pem")).Output()
+		if err != nil || !bytes.Contains(out, []byte("multipart/signed")) || !bytes.Contains(verified, []byte("Hermed afg")) {
+			t.Fatalf("openssl cms -verify: %v: %.300s", err, verified)
 		}
 	}
 	text, _ := opened(t, in.Data, nil, false)
