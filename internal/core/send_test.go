@@ -457,3 +457,34 @@ func TestCopyRetriedWithoutResubmitting(t *testing.T) {
 		t.Fatalf("%+v, %d received", m, len(e.smtp.Received()))
 	}
 }
+
+// The whole send with a real Dovecot for the copies: both Sent folders
+// (the one Dovecot marks \Sent, through a master-user login for the
+// mailbox) and the receipt, read from Dovecot's Maildir.
+func TestSendWithDovecot(t *testing.T) {
+	e := newSendEnv(t)
+	d := mailtest.StartDovecot(t, map[string]string{sendUser: userPassword, sendMailbox: "not-used"}, map[string]string{sendUser: userPassword})
+	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
+	c := e.core(t)
+	ctx := context.Background()
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+		m, _ := c.Outbox.Get(ctx, q.ID)
+		t.Fatalf("%d %v: %v", n, err, m.Err)
+	}
+	sent := e.smtp.Received()[0].Data
+	lf := bytes.ReplaceAll(sent, []byte("\r\n"), []byte("\n"))
+	for _, account := range []string{sendMailbox, sendUser} {
+		got := d.Messages(t, account, mailtest.SentFolder)
+		if len(got) != 1 || !bytes.Equal(got[0], lf) {
+			t.Fatalf("%s: %d copies in %s", account, len(got), mailtest.SentFolder)
+		}
+	}
+	inbox := d.Messages(t, sendUser, "INBOX")
+	if len(inbox) != 1 || !bytes.Contains(inbox[0], []byte(strings.Trim(q.MessageID, "<>"))) {
+		t.Fatalf("%d receipts", len(inbox))
+	}
+}
