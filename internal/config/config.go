@@ -121,40 +121,38 @@ type LDAP struct {
 	CA string `toml:"ca"`
 }
 
-// SMTP is the institution's submission server. Mail is submitted from
-// the secure mailbox on behalf of the user, with the user's own login.
-type SMTP struct {
+// MailServer is how to reach a mail server and log in to it.
+type MailServer struct {
 	// Server is host:port, e.g. "smtp.office365.com:587".
 	Server string `toml:"server"`
-	// Security is "starttls" (default; port 587) or "tls" (port 465).
-	// There is no plaintext setting.
+	// Security is "starttls" or "tls" (the defaults: starttls for SMTP
+	// on 587, tls for IMAP on 993). There is no plaintext setting.
 	Security string `toml:"security"`
 	// CA is a PEM file of the roots the server's certificate must chain
 	// to; "" means the system's roots. It is always verified.
 	CA string `toml:"ca"`
-	// Auth is "plain" (default), "login" or "xoauth2" (Microsoft 365).
+	// Auth is "plain" (default), "login" (SMTP) or "xoauth2" (Microsoft
+	// 365; the password is then the OAuth 2.0 access token).
 	Auth string `toml:"auth"`
 	// Username defaults to the user's address.
 	Username string `toml:"username"`
-	// Password says where the password (for xoauth2: the access token)
-	// comes from, in keystore syntax: "keyring" (default), "file:PATH",
-	// "env:NAME".
+	// Password says where the password comes from, in keystore syntax:
+	// "keyring" (default), "file:PATH", "env:NAME".
 	Password string `toml:"password"`
-	// Timeout bounds each command, e.g. "1m" (default).
+	// Timeout bounds each command (SMTP) or session (IMAP), e.g. "1m"
+	// (default).
 	Timeout Duration `toml:"timeout"`
+}
+
+// SMTP is the institution's submission server. Mail is submitted from
+// the secure mailbox on behalf of the user, with the user's own login.
+type SMTP struct {
+	MailServer
 }
 
 // IMAP is where copies of sent mail and receipts are stored.
 type IMAP struct {
-	// Server is host:port, e.g. "outlook.office365.com:993".
-	Server string `toml:"server"`
-	// Security is "tls" (default; port 993) or "starttls" (port 143).
-	Security string `toml:"security"`
-	CA       string `toml:"ca"`
-	// Auth is "plain" (LOGIN; default) or "xoauth2".
-	Auth     string `toml:"auth"`
-	Username string `toml:"username"`
-	Password string `toml:"password"`
+	MailServer
 	// SharedLogin is how the user opens a shared secure mailbox with
 	// the user's own password: {mailbox} and {user} are replaced.
 	// Dovecot master users: "{mailbox}*{user}" (default); Exchange:
@@ -162,8 +160,7 @@ type IMAP struct {
 	SharedLogin string `toml:"shared_login"`
 	// SentFolder is the user's Sent folder when the server marks none
 	// as \Sent (default "Sent").
-	SentFolder string   `toml:"sent_folder"`
-	Timeout    Duration `toml:"timeout"`
+	SentFolder string `toml:"sent_folder"`
 }
 
 // Duration is a time.Duration written as "10s", "1m30s".

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sikkermail/internal/i18n"
 )
@@ -110,5 +111,42 @@ func TestDirectory(t *testing.T) {
 	}
 	if _, err := Load(write(t, "[directory]\ntimeout = \"soon\"\n")); err == nil {
 		t.Error("a timeout that is no duration was accepted")
+	}
+}
+
+func TestMailServers(t *testing.T) {
+	c, err := Load(write(t, `[smtp]
+server = "smtp.example.dk:465"
+security = "tls"
+ca = "roots.pem"
+auth = "xoauth2"
+username = "u@example.dk"
+password = "env:TOKEN"
+timeout = "30s"
+[imap]
+server = "imap.example.dk:993"
+security = "starttls"
+auth = "plain"
+password = "keyring"
+shared_login = "{user}\\{mailbox}"
+sent_folder = "Sendte elementer"
+timeout = "2m"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, i := c.SMTP, c.IMAP
+	if s.Server != "smtp.example.dk:465" || s.Security != "tls" || !filepath.IsAbs(s.CA) || s.Auth != "xoauth2" || s.Username != "u@example.dk" ||
+		s.Password != "env:TOKEN" || s.Timeout.Duration != 30*time.Second {
+		t.Fatalf("smtp %+v", s)
+	}
+	if i.Server != "imap.example.dk:993" || i.Security != "starttls" || i.SharedLogin != `{user}\{mailbox}` || i.SentFolder != "Sendte elementer" ||
+		i.Timeout.Duration != 2*time.Minute {
+		t.Fatalf("imap %+v", i)
+	}
+	for _, bad := range []string{"[smtp]\nsecurity = \"none\"\n", "[imap]\nauth = \"login\"\n", "[smtp]\nauth = \"cram-md5\"\n"} {
+		if _, err := Load(write(t, bad)); err == nil || !strings.Contains(err.Error(), "use one of") {
+			t.Errorf("%q: %v", bad, err)
+		}
 	}
 }

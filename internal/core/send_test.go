@@ -80,8 +80,8 @@ func newSendEnv(t testing.TB) *sendEnv {
 	e.imap.AddAccount(t, sendUser, userPassword, "Sendte elementer")
 	e.imap.AddAccount(t, sendMailbox, "unused", "Sendt post")
 	e.imap.MayUse = func(u, account string) bool { return may(u, account) }
-	cfg.SMTP = config.SMTP{Server: e.smtp.Addr, CA: e.smtp.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
-	cfg.IMAP = config.IMAP{Server: e.imap.Addr, CA: e.imap.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
+	cfg.SMTP.MailServer = config.MailServer{Server: e.smtp.Addr, CA: e.smtp.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
+	cfg.IMAP.MailServer = config.MailServer{Server: e.imap.Addr, CA: e.imap.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
 
 	// The database is set up once, as helpdesk would.
 	var err error

@@ -1,7 +1,6 @@
 package mailtest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -149,36 +148,8 @@ namespace inbox {
 		os.Chmod(filepath.Dir(f), 0o755)
 		os.Chmod(f, 0o644)
 	}
-	cmd := exec.Command(bin, "-F", "-c", confPath)
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("dovecot: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	// Ready when it greets; give up if it exits or takes 10 s.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			logFile, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Fatalf("dovecot exited: %v\n%s%s", err, log.String(), logFile)
-		default:
-		}
-		if greets(d.Addr) {
-			return d
-		}
-		if time.Now().After(deadline) {
-			logFile, _ := os.ReadFile(filepath.Join(dir, "log"))
-			t.Fatalf("dovecot did not greet within 10 s\n%s%s", log.String(), logFile)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	startDaemon(t, "dovecot", exec.Command(bin, "-F", "-c", confPath), filepath.Join(dir, "log"), func() bool { return greets(d.Addr) })
+	return d
 }
 
 func greets(addr string) bool {

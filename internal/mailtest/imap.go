@@ -1,9 +1,7 @@
 package mailtest
 
 import (
-	"crypto/tls"
 	"maps"
-	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -51,28 +49,11 @@ func startIMAP(t testing.TB, implicit bool) *IMAP {
 			imap.CapLiteralPlus: {}, imap.CapListExtended: {}},
 		Logger: silent{},
 	}
-	var l net.Listener
-	var err error
-	if implicit {
-		l, err = tls.Listen("tcp", "127.0.0.1:0", s.TLS.Server)
-	} else {
+	if !implicit {
 		opts.TLSConfig = s.TLS.Server
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	}
-	if err != nil {
-		t.Fatal(err)
 	}
 	srv := imapserver.New(opts)
-	s.Addr = l.Addr().String()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(l)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
+	s.Addr = serve(t, listen(t, implicit, s.TLS), srv.Serve, func() { srv.Close() })
 	return s
 }
 

@@ -5,14 +5,12 @@
 package mailtest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -100,38 +98,15 @@ index mail eq
 		s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t))
 		listen += " " + s.LDAPSURL + "/"
 	}
-	cmd := exec.Command(bin, "-f", confPath, "-h", listen, "-d", "0")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("slapd: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
+	// Ready when it accepts a bind.
+	startDaemon(t, "slapd", exec.Command(bin, "-f", confPath, "-h", listen, "-d", "0"), "", func() bool {
+		c, err := ldap.DialURL(s.URL)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		return c.Bind(s.AdminDN, s.AdminPassword) == nil
 	})
-	// Ready when it accepts a bind; give up if it exits or takes 10 s.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("slapd exited: %v\n%s", err, log.String())
-		default:
-		}
-		if c, err := ldap.DialURL(s.URL); err == nil {
-			err = c.Bind(s.AdminDN, s.AdminPassword)
-			c.Close()
-			if err == nil {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("slapd did not accept a bind within 10 s\n%s", log.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	s.add(t, s.BaseDN, map[string][]string{"objectClass": {"dcObject", "organization"}, "o": {"Directory"}, "dc": {"directory"}})
 	s.add(t, "ou=people,"+s.BaseDN, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"people"}})
 	s.add(t, "ou=groups,"+s.BaseDN, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"groups"}})

@@ -93,28 +93,42 @@ func startSMTP(t testing.TB, implicit bool, users map[string]string, maySend fun
 	srv.TLSConfig = s.TLS.Server
 	srv.AllowInsecureAuth = false
 	srv.MaxMessageBytes = 64 << 20
+	s.Addr = serve(t, listen(t, implicit, s.TLS), srv.Serve, func() {
+		close(s.stall)
+		srv.Close()
+	})
+	return s
+}
+
+// listen opens a loopback listener, speaking TLS from the start when
+// implicit.
+func listen(t testing.TB, implicit bool, x *TLS) net.Listener {
 	var l net.Listener
 	var err error
 	if implicit {
-		l, err = tls.Listen("tcp", "127.0.0.1:0", s.TLS.Server)
+		l, err = tls.Listen("tcp", "127.0.0.1:0", x.Server)
 	} else {
 		l, err = net.Listen("tcp", "127.0.0.1:0")
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Addr = l.Addr().String()
+	return l
+}
+
+// serve runs a server on l until the test ends, when stop is called and
+// the server waited for. It returns the address.
+func serve(t testing.TB, l net.Listener, run func(net.Listener) error, stop func()) string {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		srv.Serve(l)
+		run(l)
 	}()
 	t.Cleanup(func() {
-		close(s.stall)
-		srv.Close()
+		stop()
 		<-done
 	})
-	return s
+	return l.Addr().String()
 }
 
 // fault asks Fault about a stage. ErrDrop cuts the connection; ErrStall

@@ -1,0 +1,47 @@
+package mailtest
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// startDaemon starts cmd for the test, kills it when the test ends, and
+// returns once ready reports true. It fails the test, with what the
+// daemon said (its output and logFile, if any), when it exits first or
+// is not ready within 10 s.
+func startDaemon(t testing.TB, name string, cmd *exec.Cmd, logFile string, ready func() bool) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	said := func() string {
+		if logFile == "" {
+			return out.String()
+		}
+		b, _ := os.ReadFile(logFile)
+		return out.String() + string(b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !ready() {
+		select {
+		case err := <-exited:
+			t.Fatalf("%s exited: %v\n%s", name, err, said())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not ready within 10 s\n%s", name, said())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a server that cannot signal readiness
+	}
+}
