@@ -409,17 +409,12 @@ func (c *Core) ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *Receipt,
 }
 
 func (c *Core) auditReceipt(ctx context.Context, messageID string) (*Receipt, error) {
-	entries, err := c.Audit.Audit(ctx, time.Time{})
-	if err != nil {
+	entries, err := c.Audit.Sends(ctx, messageID)
+	if err != nil || len(entries) == 0 {
 		return nil, err
 	}
-	for _, e := range entries {
-		if e.Action == "send" && e.MessageID == messageID {
-			var r Receipt
-			return &r, json.Unmarshal([]byte(e.Receipt), &r)
-		}
-	}
-	return nil, nil
+	var r Receipt
+	return &r, json.Unmarshal([]byte(entries[0].Receipt), &r)
 }
 
 // identity loads a mailbox's certificate and key (once per run).

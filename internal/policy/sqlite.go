@@ -35,6 +35,7 @@ func OpenSQLite(db *sql.DB, staff recipient.Domains, helpdesk []string) (*SQLite
 			id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor TEXT NOT NULL, machine TEXT NOT NULL,
 			action TEXT NOT NULL, mailbox TEXT NOT NULL, subject TEXT NOT NULL, "right" TEXT NOT NULL,
 			message_id TEXT NOT NULL, receipt TEXT NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS policy_audit_message ON policy_audit (message_id) WHERE message_id != ''`,
 		// Append-only: the database itself refuses to change or delete a line.
 		`CREATE TRIGGER IF NOT EXISTS policy_audit_no_update BEFORE UPDATE ON policy_audit
 			BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
@@ -260,8 +261,17 @@ func (s *SQLite) append(ctx context.Context, tx *sql.Tx, e Entry) error {
 // way to change or remove an entry: the API has none, and the database
 // refuses.
 func (s *SQLite) Audit(ctx context.Context, since time.Time) ([]Entry, error) {
+	return s.entries(ctx, `time >= ?`, since.UnixMilli())
+}
+
+// Sends returns the entries of the sends of the mail with a Message-ID.
+func (s *SQLite) Sends(ctx context.Context, messageID string) ([]Entry, error) {
+	return s.entries(ctx, `message_id = ? AND action = 'send'`, messageID)
+}
+
+func (s *SQLite) entries(ctx context.Context, where string, arg any) ([]Entry, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, machine, action, mailbox, subject, "right", message_id, receipt
-		FROM policy_audit WHERE time >= ? ORDER BY id`, since.UnixMilli())
+		FROM policy_audit WHERE `+where+` ORDER BY id`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
