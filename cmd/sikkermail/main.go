@@ -2,6 +2,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -40,6 +41,16 @@ func main() {
 	if *shots != "" {
 		ui.QuitAfterScreenshots(a, u, *shots)
 	}
+	// The outbox's worker: what was queued before (also by the CLI, or
+	// before a crash) is sent while the window is open.
+	ctx, stop := context.WithCancel(context.Background())
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		c.Run(ctx)
+	}()
 	u.Main.ShowAndRun()
+	stop()
+	<-worked
 	c.Close()
 }
