@@ -36,9 +36,10 @@ func (l *list) Set(v string) error {
 func (c *cli) sendCmd(args []string) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var to, attach list
+	var to, cc, attach list
 	from := fs.String("from", "", "")
 	fs.Var(&to, "to", "")
+	fs.Var(&cc, "cc", "")
 	subject := fs.String("subject", "", "")
 	bodyFile := fs.String("body-file", "", "")
 	noWait := fs.Bool("no-wait", false, "")
@@ -73,7 +74,7 @@ func (c *cli) sendCmd(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	q, err := co.Send(ctx, d, *from, to)
+	q, err := co.Send(ctx, d, *from, to, cc)
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ func (c *cli) outboxCmd(args []string) error {
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		for _, m := range mails {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, c.lang.T(stateKey[m.State], nil),
-				m.Created.Local().Format("2006-01-02 15:04"), m.Mailbox, strings.Join(m.Recipients, ", "), m.Subject)
+				m.Created.Local().Format("2006-01-02 15:04"), m.Mailbox, strings.Join(append(m.Recipients, m.Cc...), ", "), m.Subject)
 			if m.Err != nil && m.State != outbox.Done {
 				fmt.Fprintf(tw, "\t%s\n", c.lang.Error(m.Err))
 			}

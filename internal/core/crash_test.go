@@ -33,7 +33,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			e := newSendEnv(t)
 			c := e.core(t)
 			ctx := context.Background()
-			q, err := c.Send(ctx, draft, sendMailbox, []string{external, colleague})
+			q, err := c.Send(ctx, draft, sendMailbox, []string{external, colleague}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

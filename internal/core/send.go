@@ -43,16 +43,17 @@ type Queued struct {
 //
 // It refuses, and queues nothing, when the user may not send from the
 // mailbox, when any recipient is not green (never some recipients and
-// not others), or when the mailbox's certificate cannot be read.
-func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, recipients []string) (*Queued, error) {
+// not others), or when the mailbox's certificate cannot be read. to and
+// cc are recipients as the user typed them (addresses, CPR, CVR).
+func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, to, cc []string) (*Queued, error) {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	if err := c.MaySend(ctx, mailbox); err != nil {
 		return nil, err
 	}
-	if len(recipients) == 0 {
+	if len(to)+len(cc) == 0 {
 		return nil, &SendError{Reason: "no_recipients"}
 	}
-	if _, err := c.green(ctx, recipients); err != nil {
+	if _, err := c.green(ctx, append(append([]string(nil), to...), cc...)); err != nil {
 		return nil, err
 	}
 	if _, err := message.Entity(d); err != nil {
@@ -67,7 +68,7 @@ func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, recipi
 		return nil, err
 	}
 	m := &outbox.Mail{MessageID: message.NewMessageID(domainOf(mailbox)), User: c.actor.User, Mailbox: mailbox,
-		Recipients: recipients, Subject: d.Subject, Content: sealed}
+		Recipients: to, Cc: cc, Subject: d.Subject, Content: sealed}
 	n, err := c.Outbox.Add(ctx, m)
 	if err != nil {
 		return nil, &FileError{File: c.dbPath, Err: err}
@@ -150,7 +151,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err := c.MaySend(ctx, m.Mailbox); err != nil {
 		return nil, err
 	}
-	vs, err := c.green(ctx, m.Recipients)
+	vs, err := c.green(ctx, append(append([]string(nil), m.Recipients...), m.Cc...))
 	if err != nil {
 		return nil, err
 	}
@@ -179,8 +180,13 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	b := &built{}
 	rcpts := []smime.Recipient{{Cert: id.Cert}}
 	var known []smime.Known
-	for _, v := range vs {
-		h.To = append(h.To, message.Address{Name: v.Recipient.Name, Address: v.Recipient.Address})
+	for i, v := range vs {
+		a := message.Address{Name: v.Recipient.Name, Address: v.Recipient.Address}
+		if i < len(m.Recipients) {
+			h.To = append(h.To, a)
+		} else {
+			h.Cc = append(h.Cc, a)
+		}
 		b.Channel = append(b.Channel, string(v.Channel))
 		if v.Channel == directory.Internal {
 			b.InternalTo = append(b.InternalTo, v.Recipient.Address)

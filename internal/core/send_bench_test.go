@@ -25,7 +25,7 @@ func BenchmarkSendToReceipt(b *testing.B) {
 	c.Check(ctx, []string{external, colleague}) // the user's Kontrollér adresser, before Send
 	b.ResetTimer()
 	for b.Loop() {
-		q, err := c.Send(ctx, d, sendMailbox, []string{external, colleague})
+		q, err := c.Send(ctx, d, sendMailbox, []string{external, colleague}, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func BenchmarkOutbox200(b *testing.B) {
 	var total time.Duration
 	for i := 0; b.Loop(); i++ {
 		for j := range 200 {
-			if _, err := c.Send(ctx, message.Draft{Subject: fmt.Sprint(d.Subject, i, j), Body: d.Body}, sendMailbox, []string{external}); err != nil {
+			if _, err := c.Send(ctx, message.Draft{Subject: fmt.Sprint(d.Subject, i, j), Body: d.Body}, sendMailbox, []string{external}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

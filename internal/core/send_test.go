@@ -194,7 +194,7 @@ func TestSendEndToEnd(t *testing.T) {
 	e := newSendEnv(t)
 	c := e.core(t)
 	ctx := context.Background()
-	q, err := c.Send(ctx, draft, sendMailbox, []string{external, "Firma <" + externalEC + ">", colleague})
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external, "Firma <" + externalEC + ">"}, []string{colleague})
 	if err != nil {
 		t.Fatal(i18n.Danish.Error(err))
 	}
@@ -233,6 +233,12 @@ func TestSendEndToEnd(t *testing.T) {
 	}
 	if id := h.Get("Message-ID"); id != q.MessageID {
 		t.Fatalf("Message-ID %q, queued %q", id, q.MessageID)
+	}
+	if to, _ := h.AddressList("To"); len(to) != 2 || to[1].Name != "Firma" || to[1].Address != externalEC {
+		t.Fatalf("To %v", to)
+	}
+	if cc, _ := h.AddressList("Cc"); len(cc) != 1 || cc[0].Address != colleague {
+		t.Fatalf("Cc %v", cc)
 	}
 	if subj, _ := h.Subject(); subj != draft.Subject {
 		t.Fatalf("Subject %q", subj)
@@ -319,15 +325,15 @@ func TestSendRefuses(t *testing.T) {
 	c := e.core(t)
 	ctx := context.Background()
 	var pe *policy.Error
-	if _, err := c.Send(ctx, draft, "sikkerpost-hr@hoejskole.example", []string{external}); !errors.As(err, &pe) {
+	if _, err := c.Send(ctx, draft, "sikkerpost-hr@hoejskole.example", []string{external}, nil); !errors.As(err, &pe) {
 		t.Fatalf("no right: %v", err)
 	}
-	_, err := c.Send(ctx, draft, sendMailbox, []string{external, "ukendt@andetsted.example"})
+	_, err := c.Send(ctx, draft, sendMailbox, []string{external, "ukendt@andetsted.example"}, nil)
 	if err == nil || !strings.Contains(i18n.Danish.Error(err), "ukendt@andetsted.example") {
 		t.Fatalf("red recipient: %v", err)
 	}
 	var se *SendError
-	if _, err := c.Send(ctx, draft, sendMailbox, nil); !errors.As(err, &se) {
+	if _, err := c.Send(ctx, draft, sendMailbox, nil, nil); !errors.As(err, &se) {
 		t.Fatalf("no recipients: %v", err)
 	}
 	if list, _ := c.OutboxList(ctx); len(list) != 0 {
@@ -354,7 +360,7 @@ func TestSendTemporaryThenDelivered(t *testing.T) {
 	clock := time.Now()
 	c.Outbox.Now = func() time.Time { return clock }
 	e.smtp.Fault = fault(451, mailtest.StageMail)
-	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +387,7 @@ func TestSendPermanentStaysInOutbox(t *testing.T) {
 		}
 		return nil
 	}
-	q, err := c.Send(ctx, draft, sendMailbox, []string{external, externalEC})
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external, externalEC}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +422,7 @@ func TestSendRecheck(t *testing.T) {
 	e := newSendEnv(t)
 	c := e.core(t)
 	ctx := context.Background()
-	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +447,7 @@ func TestCopyRetriedWithoutResubmitting(t *testing.T) {
 	real := c.cfg.IMAP.Server
 	c.cfg.IMAP.Server = mailtest.SilentServer(t)
 	c.cfg.IMAP.Timeout.Duration = 200 * time.Millisecond
-	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +473,7 @@ func TestSendWithDovecot(t *testing.T) {
 	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
 	c := e.core(t)
 	ctx := context.Background()
-	q, err := c.Send(ctx, draft, sendMailbox, []string{external})
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,8 +47,8 @@ type Mail struct {
 	Created   time.Time
 	User      string
 	Mailbox   string
-	// Recipients as the user entered them, in order.
-	Recipients []string
+	// Recipients (To) and Cc as the user entered them, in order.
+	Recipients, Cc []string
 	// Subject is kept for the outbox list (never the body).
 	Subject string
 	// Content is the caller's sealed draft; it is erased when the mail is
@@ -105,6 +105,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 	user TEXT NOT NULL,
 	mailbox TEXT NOT NULL,
 	recipients TEXT NOT NULL,
+	cc TEXT NOT NULL DEFAULT '[]',
 	subject TEXT NOT NULL,
 	content BLOB,
 	state TEXT NOT NULL,
@@ -151,9 +152,10 @@ func (o *Outbox) backoff(n int) time.Duration {
 // Add writes m durably and returns its ID; the worker is woken.
 func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
 	rcpts, _ := json.Marshal(m.Recipients)
+	cc, _ := json.Marshal(m.Cc)
 	now := o.now()
-	res, err := o.db.ExecContext(ctx, `INSERT INTO outbox (message_id, created, user, mailbox, recipients, subject, content, state, next_try)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), m.Subject, m.Content, Queued, now.UnixMilli())
+	res, err := o.db.ExecContext(ctx, `INSERT INTO outbox (message_id, created, user, mailbox, recipients, cc, subject, content, state, next_try)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("outbox: %w", err)
 	}
@@ -173,15 +175,15 @@ func (o *Outbox) Kick() {
 	}
 }
 
-const columns = `id, message_id, created, user, mailbox, recipients, subject, content, state, attempts, next_try, error, finished`
+const columns = `id, message_id, created, user, mailbox, recipients, cc, subject, content, state, attempts, next_try, error, finished`
 
 func scan(row interface{ Scan(...any) error }) (*Mail, error) {
 	var m Mail
 	var created, next int64
 	var finished sql.NullInt64
-	var rcpts string
+	var rcpts, cc string
 	var stored sql.NullString
-	if err := row.Scan(&m.ID, &m.MessageID, &created, &m.User, &m.Mailbox, &rcpts, &m.Subject, &m.Content, &m.State, &m.Attempts, &next, &stored, &finished); err != nil {
+	if err := row.Scan(&m.ID, &m.MessageID, &created, &m.User, &m.Mailbox, &rcpts, &cc, &m.Subject, &m.Content, &m.State, &m.Attempts, &next, &stored, &finished); err != nil {
 		return nil, err
 	}
 	m.Created, m.NextTry = time.UnixMilli(created), time.UnixMilli(next)
@@ -189,6 +191,9 @@ func scan(row interface{ Scan(...any) error }) (*Mail, error) {
 		m.Finished = time.UnixMilli(finished.Int64)
 	}
 	if err := json.Unmarshal([]byte(rcpts), &m.Recipients); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(cc), &m.Cc); err != nil {
 		return nil, err
 	}
 	if stored.Valid {
