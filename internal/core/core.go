@@ -21,6 +21,7 @@ import (
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
@@ -47,6 +48,8 @@ type Core struct {
 	// Now is the clock (tests set it).
 	Now func() time.Time
 
+	demo *mailtest.Demo
+
 	idMu sync.Mutex
 	ids  map[string]*smime.Identity
 	last lastBuilt
@@ -63,6 +66,24 @@ func (c *Core) now() time.Time {
 // certificate store, and reads the trust anchors and CRLs the settings
 // name. Close releases them.
 func New(cfg *config.Config) (*Core, error) {
+	var c *Core
+	var demo *mailtest.Demo
+	if cfg.Demo && cfg.SMTP.Server == "" {
+		var err error
+		if cfg, demo, err = startDemo(cfg, func(user, mailbox string) bool {
+			return c != nil && c.actor.User == user && c.MaySend(context.Background(), mailbox) == nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	c, err := open(cfg, demo)
+	if err != nil && demo != nil {
+		demo.Close()
+	}
+	return c, err
+}
+
+func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
 	internal, err := cfg.InternalDomains()
 	if err != nil {
 		return nil, err
@@ -79,7 +100,7 @@ func New(cfg *config.Config) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}}
+	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}, demo: demo}
 	c.dir = &directory.Directory{Policy: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
 	if err := c.setup(path, internal); err != nil {
 		db.Close()
@@ -129,7 +150,7 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 	machine, _ := os.Hostname()
 	c.actor = policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine}
 	if cfg.Demo {
-		if err := seedDemo(context.Background(), c.Audit); err != nil {
+		if err := seedDemo(context.Background(), c.Audit, c.demoMailboxes()); err != nil {
 			return err
 		}
 	}
@@ -172,8 +193,13 @@ func openDB(path string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Close releases the database.
-func (c *Core) Close() error { return c.db.Close() }
+// Close releases the database, and stops the demo's servers.
+func (c *Core) Close() error {
+	if c.demo != nil {
+		c.demo.Close()
+	}
+	return c.db.Close()
+}
 
 // Policy builds the S/MIME certificate policy from the settings: the trust
 // anchors and CRLs they name.

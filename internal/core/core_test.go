@@ -49,9 +49,9 @@ func TestCheck(t *testing.T) {
 	if !v[0].OK() || v[0].Channel != directory.Internal || !v[4].OK() {
 		t.Errorf("internal address: %+v / %+v", v[0], v[4])
 	}
-	var nosrc *directory.NoSourceError
-	if v[1].OK() || !errors.As(v[1].Err, &nosrc) {
-		t.Errorf("external address without a certificate source is not red for that reason: %+v", v[1])
+	var nocert *directory.NoCertificateError
+	if v[1].OK() || !errors.As(v[1].Err, &nocert) {
+		t.Errorf("external address without a certificate in the demo directory is not red for that reason: %+v", v[1])
 	}
 	var perr *recipient.Error
 	if v[2].OK() || v[2].Recipient != nil || !errors.As(v[2].Err, &perr) || perr.Reason != recipient.InvalidDate {

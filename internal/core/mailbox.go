@@ -3,6 +3,11 @@ package core
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"slices"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/mailtest"
 
 	"sikkermail/internal/policy"
 )
@@ -87,16 +92,66 @@ var DemoMailboxes = []policy.Mailbox{
 	{Address: "sikkerpost-ledelse@hoejskole.example", Name: "Sikkerpost-ledelse", Department: "Ledelsessekretariatet", SentFolder: "Sendt post"},
 }
 
+// demoUsers are the people of the demo: staff and helpdesk.
+var demoUsers = []string{"medarbejder@hoejskole.example", "helpdesk@hoejskole.example"}
+
+// startDemo starts the demo's servers and PKI (kept beside the database)
+// and returns the settings that point at them.
+func startDemo(cfg *config.Config, may func(user, mailbox string) bool) (*config.Config, *mailtest.Demo, error) {
+	path, err := cfg.DatabasePath()
+	if err != nil {
+		return nil, nil, err
+	}
+	names := map[string]string{}
+	for _, m := range DemoMailboxes {
+		names[m.Address] = m.Name
+	}
+	d, err := mailtest.StartDemo(filepath.Join(filepath.Dir(path), "demo"), demoUsers, names, may)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := *cfg
+	out.SMTP.MailServer = config.MailServer{Server: d.SMTP.Addr, CA: d.SMTP.TLS.CAFile, Password: d.Password}
+	out.IMAP.MailServer = config.MailServer{Server: d.IMAP.Addr, CA: d.IMAP.TLS.CAFile, Password: d.Password}
+	// What the settings name themselves stays.
+	if out.SMIME.TrustAnchors == nil {
+		out.SMIME.TrustAnchors = []string{d.CAFile}
+	}
+	if out.Directory.Store == "" {
+		out.Directory.Store = d.Store
+	}
+	return &out, d, nil
+}
+
+// demoMailboxes are DemoMailboxes with this run's identities.
+func (c *Core) demoMailboxes() []policy.Mailbox {
+	out := slices.Clone(DemoMailboxes)
+	if c.demo != nil {
+		for i := range out {
+			out[i].Identity, out[i].Password = c.demo.Identities[out[i].Address], c.demo.Password
+		}
+	}
+	return out
+}
+
 // seedDemo sets up the demo's mailboxes and the demo user's rights the
-// first time: send from two mailboxes, read one; the other shown disabled.
-func seedDemo(ctx context.Context, p *policy.SQLite) error {
-	if mbs, err := p.Mailboxes(ctx); err != nil || len(mbs) > 0 {
+// first time (send from two mailboxes, read one; the others shown
+// disabled), and points the mailboxes at this run's identities.
+func seedDemo(ctx context.Context, p *policy.SQLite, mailboxes []policy.Mailbox) error {
+	mbs, err := p.Mailboxes(ctx)
+	if err != nil {
 		return err
 	}
-	for _, m := range DemoMailboxes {
+	for _, m := range mailboxes {
+		if i := slices.IndexFunc(mbs, func(x policy.Mailbox) bool { return x.Address == m.Address }); i >= 0 && mbs[i].Identity == m.Identity && mbs[i].Password == m.Password {
+			continue
+		}
 		if err := p.AddMailbox(ctx, demoHelpdesk, m); err != nil {
 			return err
 		}
+	}
+	if len(mbs) > 0 {
+		return nil
 	}
 	user := "medarbejder@hoejskole.example"
 	for _, g := range []struct {

@@ -494,3 +494,28 @@ func TestSendWithDovecot(t *testing.T) {
 		t.Fatalf("%d receipts", len(inbox))
 	}
 }
+
+// The demo needs no settings: its own servers, PKI and recipients carry
+// a send from pressing Send to the receipt.
+func TestDemoSend(t *testing.T) {
+	c, err := newCore(t, demo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	q, err := c.Send(ctx, draft, "sikkerpost-uddservice@hoejskole.example", []string{"jens.hansen@kommune.example"}, []string{"kollega@hoejskole.example"})
+	if err != nil {
+		t.Fatal(i18n.Danish.Error(err))
+	}
+	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	m, r, err := c.ReceiptOf(ctx, q.ID)
+	if err != nil || m.State != outbox.Done || r == nil || len(r.Recipients) != 2 {
+		t.Fatalf("%+v %+v %v", m, r, err)
+	}
+	// The expired recipient is red.
+	if v := c.Check(ctx, []string{"udloebet@kommune.example"}); v[0].OK() {
+		t.Fatalf("%+v", v[0])
+	}
+}

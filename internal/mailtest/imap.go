@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -34,12 +33,12 @@ type account struct {
 
 // StartIMAP starts the server with STARTTLS (port 143 style) and stops it
 // when the test ends.
-func StartIMAP(t testing.TB) *IMAP { t.Helper(); return startIMAP(t, false) }
+func StartIMAP(t T) *IMAP { t.Helper(); return startIMAP(t, false) }
 
 // StartIMAPS is StartIMAP with implicit TLS (port 993 style).
-func StartIMAPS(t testing.TB) *IMAP { t.Helper(); return startIMAP(t, true) }
+func StartIMAPS(t T) *IMAP { t.Helper(); return startIMAP(t, true) }
 
-func startIMAP(t testing.TB, implicit bool) *IMAP {
+func startIMAP(t T, implicit bool) *IMAP {
 	s := &IMAP{TLS: NewTLS(t), accounts: map[string]*account{}}
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
@@ -63,7 +62,7 @@ func (silent) Printf(string, ...any) {}
 
 // AddAccount adds an account with an INBOX and, when sent is not "", a
 // Sent folder of that name announced as \Sent.
-func (s *IMAP) AddAccount(t testing.TB, name, password, sent string) {
+func (s *IMAP) AddAccount(t T, name, password, sent string) {
 	t.Helper()
 	u := imapmemserver.NewUser(name, password)
 	a := &account{password: password, user: u, special: map[string][]imap.MailboxAttr{}}

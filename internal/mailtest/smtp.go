@@ -11,7 +11,6 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
-	"testing"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -74,18 +73,18 @@ type Message struct {
 // StartSMTP starts a submission server with STARTTLS (as on port 587)
 // for the test and stops it when the test ends. users maps logins to
 // passwords (for XOAUTH2: to the bearer token).
-func StartSMTP(t testing.TB, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
+func StartSMTP(t T, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
 	t.Helper()
 	return startSMTP(t, false, users, maySend)
 }
 
 // StartSMTPS is StartSMTP with implicit TLS (as on port 465).
-func StartSMTPS(t testing.TB, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
+func StartSMTPS(t T, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
 	t.Helper()
 	return startSMTP(t, true, users, maySend)
 }
 
-func startSMTP(t testing.TB, implicit bool, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
+func startSMTP(t T, implicit bool, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
 	s := &SMTP{TLS: NewTLS(t), Users: users, MaySend: maySend, stall: make(chan struct{})}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{srv: s, conn: c}, nil }))
 	srv.Domain = "localhost"
@@ -102,7 +101,7 @@ func startSMTP(t testing.TB, implicit bool, users map[string]string, maySend fun
 
 // listen opens a loopback listener, speaking TLS from the start when
 // implicit.
-func listen(t testing.TB, implicit bool, x *TLS) net.Listener {
+func listen(t T, implicit bool, x *TLS) net.Listener {
 	var l net.Listener
 	var err error
 	if implicit {
@@ -118,7 +117,7 @@ func listen(t testing.TB, implicit bool, x *TLS) net.Listener {
 
 // serve runs a server on l until the test ends, when stop is called and
 // the server waited for. It returns the address.
-func serve(t testing.TB, l net.Listener, run func(net.Listener) error, stop func()) string {
+func serve(t T, l net.Listener, run func(net.Listener) error, stop func()) string {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"testing"
 	"time"
 )
 
@@ -29,7 +28,7 @@ type TLS struct {
 }
 
 // NewTLS makes a fresh CA and server certificate for the test.
-func NewTLS(t testing.TB) *TLS {
+func NewTLS(t T) *TLS {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	now := time.Now()
