@@ -38,11 +38,14 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		return nil, err
 	}
 	var files []string
+	last := map[fyne.Window]image.Image{}
 	shoot := func(w fyne.Window, name string) error {
 		path := filepath.Join(dir, name)
-		if err := capture(w, path); err != nil {
+		img, err := capture(w, path, last[w])
+		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		last[w] = img
 		files = append(files, path)
 		return nil
 	}
@@ -68,21 +71,44 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	if err := shoot(p.Window, "secure-send.png"); err != nil {
 		return files, err
 	}
+
+	// All green, sent, with the receipt (the worker runs beside the window).
+	fyne.DoAndWait(func() {
+		for _, o := range p.Sender.Options {
+			if p.addresses[o] == "sikkerpost-uddservice@hoejskole.example" {
+				p.Sender.SetSelected(o)
+			}
+		}
+		p.Emails.SetText("jens.hansen@kommune.example\nkollega@hoejskole.example")
+		p.Numbers.SetText("")
+		inputs = p.Inputs()
+	})
+	verdicts = u.core.Check(context.Background(), inputs)
+	fyne.DoAndWait(func() {
+		p.show(verdicts)
+		p.send()
+	})
+	p.Wait()
+	if err := shoot(p.Window, "receipt.png"); err != nil {
+		return files, err
+	}
 	return files, nil
 }
 
 // capture waits until the window has painted a frame with content (a
-// freshly shown window is blank until the driver has drawn it), then
-// writes it to path. Under X11 the picture is taken from the X server with
+// freshly shown window is blank until the driver has drawn it) that is
+// not the frame before (a window changed since its last picture is
+// repainted a moment later) and that holds still for two looks, then
+// writes it to path and returns it. Under X11 the picture is taken from the X server with
 // xwd, so it is what a person would see; elsewhere (the test driver) from
 // the canvas.
-func capture(w fyne.Window, path string) error {
+func capture(w fyne.Window, path string, before image.Image) (image.Image, error) {
 	const tries = 200
 	grab := func() (image.Image, error) { return w.Canvas().Capture(), nil }
 	if os.Getenv("DISPLAY") != "" {
 		xwd, err := exec.LookPath("xwd")
 		if err != nil {
-			return fmt.Errorf("xwd is needed to photograph the window under X11 (Debian package x11-apps): %w", err)
+			return nil, fmt.Errorf("xwd is needed to photograph the window under X11 (Debian package x11-apps): %w", err)
 		}
 		grab = func() (image.Image, error) {
 			out, err := exec.Command(xwd, "-silent", "-name", w.Title()).Output()
@@ -92,31 +118,48 @@ func capture(w fyne.Window, path string) error {
 			return decodeXWD(out)
 		}
 	}
-	var img image.Image
+	var img, prev image.Image
 	var err error
 	for i := 0; i < tries; i++ {
 		img, err = grab()
-		if err == nil && painted(img) {
+		// Painted, new, and the same twice running: the driver is done.
+		if err == nil && painted(img) && !same(img, before) && same(img, prev) {
 			break
 		}
-		img = nil
-		time.Sleep(25 * time.Millisecond)
+		prev, img = img, nil
+		time.Sleep(25 * time.Millisecond) // polling the X server, which cannot signal a finished frame
 	}
 	if img == nil {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return errors.New("the window painted nothing within 5 s")
+		return nil, errors.New("the window painted nothing new within 5 s")
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := png.Encode(f, img); err != nil {
 		f.Close()
-		return err
+		return nil, err
 	}
-	return f.Close()
+	return img, f.Close()
+}
+
+// same reports whether two pictures are identical.
+func same(a, b image.Image) bool {
+	if a == nil || b == nil || a.Bounds() != b.Bounds() {
+		return false
+	}
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // painted reports whether img shows more than a blank background: rendered

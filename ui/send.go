@@ -7,26 +7,40 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"sikkermail/internal/core"
 	"sikkermail/internal/directory"
+	"sikkermail/internal/message"
 )
 
 // SendPane is the secure-send pane, the plug-in's dialog: recipients as
 // e-mail addresses on the left ("Sikker mail"), CPR/CVR numbers on the
 // right, and "Kontrollér adresser" to see who can receive securely.
 type SendPane struct {
-	Window  fyne.Window
-	Emails  *widget.Entry
-	Numbers *widget.Entry
-	Check   *widget.Button
-	Status  *widget.Label
+	Window fyne.Window
+	// Sender lists the mailboxes the user may send from; Unavailable
+	// shows the others, disabled, with whom to ask.
+	Sender      *widget.RadioGroup
+	Unavailable *fyne.Container
+	Emails      *widget.Entry
+	Numbers     *widget.Entry
+	Check       *widget.Button
+	Status      *widget.Label
 	// Results holds one row per recipient after a check.
 	Results *fyne.Container
+	// SendMail is enabled when a mailbox is chosen and every recipient
+	// of the last check is green.
+	SendMail *widget.Button
+	// Receipt shows the receipt once the mail is sent.
+	Receipt *widget.Label
 
-	u       *UI
-	running sync.WaitGroup
+	u         *UI
+	running   sync.WaitGroup
+	green     bool
+	addresses map[string]string // mailbox name → address
 }
 
 func newSendPane(u *UI) *SendPane {
@@ -42,22 +56,31 @@ func newSendPane(u *UI) *SendPane {
 	p.Numbers.SetPlaceHolder(u.t("send.recipients.number.hint"))
 	p.Status.Wrapping = fyne.TextWrapWord
 	p.Check = widget.NewButtonWithIcon(u.t("send.check"), theme.ConfirmIcon(), p.startCheck)
+	p.SendMail = widget.NewButtonWithIcon(u.t("send.send"), theme.MailSendIcon(), p.confirmSend)
+	p.SendMail.Importance = widget.HighImportance
+	p.SendMail.Disable()
+	p.Receipt = widget.NewLabel("")
+	p.Receipt.Wrapping = fyne.TextWrapWord
 	// Changing a recipient clears the verdicts: they no longer hold.
-	clear := func(string) { p.Results.RemoveAll(); p.Status.SetText("") }
+	clear := func(string) { p.Results.RemoveAll(); p.Status.SetText(""); p.green = false; p.updateSend() }
 	p.Emails.OnChanged = clear
 	p.Numbers.OnChanged = clear
+	p.senders()
 
 	recipients := container.NewGridWithColumns(2,
 		container.NewBorder(widget.NewLabelWithStyle(u.t("send.recipients.email"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, p.Emails),
 		container.NewBorder(widget.NewLabelWithStyle(u.t("send.recipients.number"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, p.Numbers),
 	)
 	verdicts := container.NewBorder(
-		container.NewVBox(container.NewHBox(p.Check), p.Status), nil, nil, nil,
+		container.NewVBox(container.NewHBox(p.Check, p.SendMail), p.Status), p.Receipt, nil, nil,
 		container.NewVScroll(p.Results))
-	split := container.NewVSplit(recipients, verdicts)
+	bold := func(key string) *widget.Label {
+		return widget.NewLabelWithStyle(u.t(key), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
+	split := container.NewVSplit(container.NewBorder(bold("send.recipients"), nil, nil, nil, recipients), verdicts)
 	split.SetOffset(0.35)
 	p.Window.SetContent(container.NewBorder(
-		widget.NewLabelWithStyle(u.t("send.recipients"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		container.NewVBox(bold("send.sender"), p.Sender, p.Unavailable),
 		nil, nil, nil, split))
 	p.Window.SetIcon(Icon)
 	p.Window.Resize(fyne.NewSize(820, 640))
@@ -126,5 +149,90 @@ func (p *SendPane) show(verdicts []directory.Verdict) {
 	} else {
 		p.Status.SetText(l.T("send.some_red", map[string]any{"Count": red}))
 	}
+	p.green = red == 0 && len(verdicts) > 0
 	p.Check.Enable()
+	p.updateSend()
+}
+
+// senders lists every mailbox: those the user may send from to choose,
+// the others disabled with the reason.
+func (p *SendPane) senders() {
+	p.addresses = map[string]string{}
+	p.Unavailable = container.NewVBox()
+	var names []string
+	choices, err := p.u.core.Mailboxes(context.Background())
+	if err != nil {
+		p.Status.SetText(p.u.lang.Error(err))
+	}
+	for _, m := range choices {
+		label := m.Name + " <" + m.Address + ">"
+		if m.CanSend {
+			names = append(names, label)
+			p.addresses[label] = m.Address
+			continue
+		}
+		off := widget.NewRadioGroup([]string{label}, nil)
+		off.Disable()
+		p.Unavailable.Add(container.NewHBox(off, widget.NewLabel(p.u.t("send.sender.no_right"))))
+	}
+	p.Sender = widget.NewRadioGroup(names, func(string) { p.updateSend() })
+	if len(names) == 1 {
+		p.Sender.SetSelected(names[0])
+	}
+}
+
+func (p *SendPane) updateSend() {
+	if p.green && p.Sender.Selected != "" {
+		p.SendMail.Enable()
+	} else {
+		p.SendMail.Disable()
+	}
+}
+
+// confirmSend warns about a CPR number in the subject, which travels
+// unencrypted, before sending.
+func (p *SendPane) confirmSend() {
+	subject := p.u.Compose.Subject.Text
+	if err := core.SubjectWarning(subject); err != nil {
+		d := dialog.NewConfirm(p.u.t("send.subject_warning"), p.u.lang.Error(err), func(ok bool) {
+			if ok {
+				p.send()
+			}
+		}, p.Window)
+		d.SetConfirmText(p.u.t("send.send_anyway"))
+		d.Show()
+		return
+	}
+	p.send()
+}
+
+// send queues the mail and waits in the background for its receipt.
+func (p *SendPane) send() {
+	l := p.u.lang
+	draft := message.Draft{Subject: p.u.Compose.Subject.Text, Body: p.u.Compose.Body.Text}
+	q, err := p.u.core.Send(context.Background(), draft, p.addresses[p.Sender.Selected], p.Inputs(), nil)
+	if err != nil {
+		p.Status.SetText(l.Error(err))
+		return
+	}
+	p.SendMail.Disable()
+	p.Check.Disable()
+	p.Status.SetText(l.T("send.queued", nil))
+	p.running.Add(1)
+	go func() {
+		defer p.running.Done()
+		m, r, err := p.u.core.Await(context.Background(), q.ID)
+		fyne.DoAndWait(func() {
+			switch {
+			case err != nil:
+				p.Status.SetText(l.Error(err))
+			case r != nil:
+				p.Status.SetText(l.T("send.sent", nil))
+				p.Receipt.SetText(r.Text(l))
+			default:
+				p.Status.SetText(l.Error(m.Err))
+			}
+			p.Check.Enable()
+		})
+	}()
 }

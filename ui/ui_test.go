@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"image/color"
 	"path/filepath"
@@ -194,5 +195,65 @@ func TestPainted(t *testing.T) {
 	busy := xwdImage(200, 200, func(x, y int) (uint8, uint8, uint8) { return uint8(x), uint8(y), uint8(x ^ y) })
 	if img, _ = decodeXWD(busy); !painted(img) {
 		t.Error("a busy image does not count as painted")
+	}
+}
+
+// The whole flow of the guide against the demo: compose, open the pane,
+// choose the mailbox (the ones without the right cannot be chosen), check
+// (one red), fix, check (all green), send, see the receipt.
+func TestSendFlow(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	ctx, cancel := context.WithCancel(context.Background())
+	worked := make(chan struct{})
+	go func() { // the outbox's worker, as cmd/sikkermail runs it
+		defer close(worked)
+		u.core.Run(ctx)
+	}()
+	defer func() { cancel(); <-worked }()
+
+	test.Type(u.Compose.Subject, "Afgørelse")
+	test.Type(u.Compose.Body, "Hermed afgørelsen.")
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	if len(p.Sender.Options) != 2 || len(p.Unavailable.Objects) != 2 {
+		t.Fatalf("sender options %v, %d unavailable", p.Sender.Options, len(p.Unavailable.Objects))
+	}
+	for _, row := range p.Unavailable.Objects {
+		box := row.(*fyne.Container)
+		if !box.Objects[0].(*widget.RadioGroup).Disabled() || !strings.Contains(strings.Join(labels(box), ""), "Kontakt Helpdesk for rettigheder") {
+			t.Fatalf("unavailable mailbox row %v", labels(box))
+		}
+	}
+	var udd string
+	for _, o := range p.Sender.Options {
+		if strings.Contains(o, "sikkerpost-uddservice@") {
+			udd = o
+		}
+	}
+	p.Sender.SetSelected(udd)
+	if !p.SendMail.Disabled() {
+		t.Fatal("Send mail enabled before a check")
+	}
+	p.Emails.SetText("jens.hansen@kommune.example\nukendt@andetsted.example")
+	test.Tap(p.Check)
+	p.Wait()
+	if !p.SendMail.Disabled() || !strings.Contains(p.Status.Text, "1 modtager(e)") {
+		t.Fatalf("one red: send enabled %v, status %q", !p.SendMail.Disabled(), p.Status.Text)
+	}
+	p.Emails.SetText("jens.hansen@kommune.example\nkollega@hoejskole.example")
+	test.Tap(p.Check)
+	p.Wait()
+	if p.SendMail.Disabled() {
+		t.Fatalf("all green but Send mail disabled: %q", p.Status.Text)
+	}
+	test.Tap(p.SendMail)
+	p.Wait()
+	if p.Status.Text != "Din sikre mail er sendt." {
+		t.Fatalf("status %q", p.Status.Text)
+	}
+	for _, want := range []string{"Kvittering", "sikkerpost-uddservice@hoejskole.example", "jens.hansen@kommune.example (S/MIME)", "kollega@hoejskole.example (intern)"} {
+		if !strings.Contains(p.Receipt.Text, want) {
+			t.Fatalf("receipt lacks %q:\n%s", want, p.Receipt.Text)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"fyne.io/fyne/v2/app"
 
@@ -24,6 +25,16 @@ func main() {
 	cfg, err := config.Load(*cfgPath)
 	if *demo {
 		cfg, err = config.Demo(), nil
+	}
+	if err == nil && *shots != "" {
+		// Pictures are taken of a fresh demo: nothing of the user's.
+		dir, derr := os.MkdirTemp("", "sikkermail-screenshots-")
+		if derr != nil {
+			err = derr
+		} else {
+			defer os.RemoveAll(dir)
+			cfg.Database = filepath.Join(dir, "screenshots.db")
+		}
 	}
 	var c *core.Core
 	if err == nil {

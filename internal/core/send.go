@@ -561,3 +561,22 @@ func (e *SendError) Error() string { return "core: send: " + e.Reason + " " + e.
 func (e *SendError) Localize() i18n.Message {
 	return i18n.Message{Key: "send." + e.Reason, Args: map[string]any{"Mailbox": e.Mailbox}}
 }
+
+// Await waits until mail id has its receipt (the server has it) or has
+// failed, or ctx ends, and returns it. The worker (Run, or another
+// process's) does the sending; Await only watches.
+func (c *Core) Await(ctx context.Context, id int64) (*outbox.Mail, *Receipt, error) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		m, r, err := c.ReceiptOf(ctx, id)
+		if err != nil || r != nil || m.State != outbox.Queued {
+			return m, r, err
+		}
+		select {
+		case <-ctx.Done():
+			return m, nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}

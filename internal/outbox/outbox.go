@@ -128,6 +128,9 @@ func Open(db *sql.DB, lockFile string, steps ...Step) (*Outbox, error) {
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
+	if err := addColumn(db, "outbox", "cc", `TEXT NOT NULL DEFAULT '[]'`); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
 	return &Outbox{db: db, steps: steps, lock: lockFile, kick: make(chan struct{}, 1)}, nil
 }
 
@@ -147,6 +150,17 @@ func (o *Outbox) backoff(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, 30*time.Minute)
+}
+
+// addColumn adds a column that a database made by an earlier version
+// lacks.
+func addColumn(db *sql.DB, table, column, decl string) error {
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	_, err := db.Exec(`ALTER TABLE ` + table + ` ADD COLUMN ` + column + ` ` + decl)
+	return err
 }
 
 // Add writes m durably and returns its ID; the worker is woken.

@@ -239,3 +239,28 @@ func TestRunWakesOnAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A database made before Cc existed gains the column and keeps its mail.
+func TestUpgrade(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "o.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE outbox (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,
+		user TEXT NOT NULL, mailbox TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL, content BLOB, state TEXT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0, next_try INTEGER NOT NULL, error TEXT, finished INTEGER);
+		INSERT INTO outbox (message_id, created, user, mailbox, recipients, subject, state, next_try) VALUES ('<old@x>', 0, 'u', 'm', '["a@b"]', 's', 'failed', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	o, err := outbox.Open(db, filepath.Join(dir, "o.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := o.List(context.Background())
+	if err != nil || len(list) != 1 || list[0].Recipients[0] != "a@b" || len(list[0].Cc) != 0 {
+		t.Fatalf("%+v %v", list, err)
+	}
+	add(t, o, "<new@x>")
+}
