@@ -1,36 +1,118 @@
 package ui
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
+
+	"sikkermail/internal/core"
+	"sikkermail/internal/message"
 )
 
-// Compose is the new-mail screen: subject and text first; the recipients
-// wait for the secure-send pane, as the staff guide says.
+// Compose is the new-mail screen: subject, text and attachments first;
+// the recipients wait for the secure-send pane, as the staff guide says.
 type Compose struct {
 	Subject    *widget.Entry
 	Body       *widget.Entry
 	SendSecure *widget.Button
-	Content    fyne.CanvasObject
+	Attach     *widget.Button
+	// Files lists the attachments: name, size, and a remove button each.
+	Files   *fyne.Container
+	Content fyne.CanvasObject
+
+	u           *UI
+	attachments []message.Attachment
 }
 
 func newCompose(u *UI) *Compose {
 	c := &Compose{
+		u:       u,
 		Subject: widget.NewEntry(),
 		Body:    widget.NewMultiLineEntry(),
+		Files:   container.NewVBox(),
 	}
 	c.Subject.SetPlaceHolder(u.t("compose.subject"))
 	c.Body.SetPlaceHolder(u.t("compose.body"))
 	c.Body.Wrapping = fyne.TextWrapWord
 	c.SendSecure = widget.NewButtonWithIcon(u.t("compose.send_secure"), theme.MailSendIcon(), func() { u.OpenSend() })
 	c.SendSecure.Importance = widget.HighImportance
+	c.Attach = widget.NewButtonWithIcon(u.t("compose.attach"), theme.MailAttachmentIcon(), c.chooseFile)
 	form := widget.NewForm(widget.NewFormItem(u.t("compose.subject"), c.Subject))
 	c.Content = container.NewBorder(
-		container.NewVBox(container.NewHBox(c.SendSecure), form),
+		container.NewVBox(container.NewHBox(c.SendSecure, c.Attach), form, c.Files),
 		nil, nil, nil,
 		c.Body,
 	)
 	return c
+}
+
+// Draft is what the user composed.
+func (c *Compose) Draft() message.Draft {
+	return message.Draft{Subject: c.Subject.Text, Body: c.Body.Text, Attachments: append([]message.Attachment(nil), c.attachments...)}
+}
+
+func (c *Compose) chooseFile() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil || r == nil {
+			return
+		}
+		r.Close()
+		c.AddFile(r.URI().Path())
+	}, c.u.Main)
+	d.Show()
+}
+
+// dropped adds files dragged onto the window.
+func (c *Compose) dropped(_ fyne.Position, uris []fyne.URI) {
+	for _, u := range uris {
+		if u.Scheme() == "file" {
+			c.AddFile(u.Path())
+		}
+	}
+}
+
+// AddFile attaches the file at path; a file that cannot be read is
+// told in a dialog naming it, and nothing is added.
+func (c *Compose) AddFile(path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		dialog.ShowError(fmt.Errorf("%s", c.u.lang.Error(&core.FileError{File: path, Err: err})), c.u.Main)
+		return
+	}
+	c.attachments = append(c.attachments, message.Attachment{Name: filepath.Base(path), Data: data})
+	c.showFiles()
+}
+
+// Remove drops the i'th attachment.
+func (c *Compose) Remove(i int) {
+	c.attachments = append(c.attachments[:i], c.attachments[i+1:]...)
+	c.showFiles()
+}
+
+func (c *Compose) showFiles() {
+	c.Files.RemoveAll()
+	for i, a := range c.attachments {
+		c.Files.Add(container.NewHBox(
+			widget.NewIcon(theme.FileIcon()),
+			widget.NewLabel(a.Name+" ("+size(len(a.Data))+")"),
+			widget.NewButtonWithIcon(c.u.t("compose.remove"), theme.DeleteIcon(), func() { c.Remove(i) }),
+		))
+	}
+}
+
+// size says a byte count as people read it.
+func size(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

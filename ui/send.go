@@ -13,7 +13,6 @@ import (
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/directory"
-	"sikkermail/internal/message"
 )
 
 // SendPane is the secure-send pane, the plug-in's dialog: recipients as
@@ -209,8 +208,7 @@ func (p *SendPane) confirmSend() {
 // send queues the mail and waits in the background for its receipt.
 func (p *SendPane) send() {
 	l := p.u.lang
-	draft := message.Draft{Subject: p.u.Compose.Subject.Text, Body: p.u.Compose.Body.Text}
-	q, err := p.u.core.Send(context.Background(), draft, p.addresses[p.Sender.Selected], p.Inputs(), nil)
+	q, err := p.u.core.Send(context.Background(), p.u.Compose.Draft(), p.addresses[p.Sender.Selected], p.Inputs(), nil)
 	if err != nil {
 		p.Status.SetText(l.Error(err))
 		return

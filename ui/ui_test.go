@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"image/color"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -213,6 +214,15 @@ func TestSendFlow(t *testing.T) {
 
 	test.Type(u.Compose.Subject, "Afgørelse")
 	test.Type(u.Compose.Body, "Hermed afgørelsen.")
+	file := filepath.Join(t.TempDir(), "bilag æøå.txt")
+	os.WriteFile(file, bytes.Repeat([]byte("x"), 3000), 0o600)
+	u.Compose.AddFile(file)
+	u.Compose.AddFile(file)
+	u.Compose.AddFile(filepath.Join(t.TempDir(), "mangler.pdf")) // unreadable: nothing added
+	u.Compose.Remove(1)
+	if got := strings.Join(labels(u.Compose.Files), "|"); got != "bilag æøå.txt (3 kB)" || len(u.Compose.Draft().Attachments) != 1 {
+		t.Fatalf("attachments %q", got)
+	}
 	test.Tap(u.Compose.SendSecure)
 	p := u.Send
 	if len(p.Sender.Options) != 2 || len(p.Unavailable.Objects) != 2 {
