@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -22,6 +23,8 @@ type Compose struct {
 	Body       *widget.Entry
 	SendSecure *widget.Button
 	Attach     *widget.Button
+	// OutboxButton opens Udbakke.
+	OutboxButton *widget.Button
 	// Files lists the attachments: name, size, and a remove button each.
 	Files   *fyne.Container
 	Content fyne.CanvasObject
@@ -43,9 +46,16 @@ func newCompose(u *UI) *Compose {
 	c.SendSecure = widget.NewButtonWithIcon(u.t("compose.send_secure"), theme.MailSendIcon(), func() { u.OpenSend() })
 	c.SendSecure.Importance = widget.HighImportance
 	c.Attach = widget.NewButtonWithIcon(u.t("compose.attach"), theme.MailAttachmentIcon(), c.chooseFile)
+	c.OutboxButton = widget.NewButtonWithIcon(u.t("outbox.title"), theme.StorageIcon(), func() { u.OpenOutbox() })
 	form := widget.NewForm(widget.NewFormItem(u.t("compose.subject"), c.Subject))
+	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.OutboxButton), form, c.Files)
+	if u.core.Config().Demo {
+		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+		banner.Importance = widget.WarningImportance
+		top.Objects = append([]fyne.CanvasObject{banner}, top.Objects...)
+	}
 	c.Content = container.NewBorder(
-		container.NewVBox(container.NewHBox(c.SendSecure, c.Attach), form, c.Files),
+		top,
 		nil, nil, nil,
 		c.Body,
 	)

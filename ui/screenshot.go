@@ -92,6 +92,12 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	if err := shoot(p.Window, "receipt.png"); err != nil {
 		return files, err
 	}
+
+	var o *OutboxWindow
+	fyne.DoAndWait(func() { o = u.OpenOutbox() })
+	if err := shoot(o.Window, "outbox.png"); err != nil {
+		return files, err
+	}
 	return files, nil
 }
 

@@ -50,6 +50,8 @@ type UI struct {
 	Compose *Compose
 	// Send is the secure-send pane, nil until opened.
 	Send *SendPane
+	// Outbox is the outbox window, nil until opened.
+	Outbox *OutboxWindow
 }
 
 // New builds the main window for c in a.

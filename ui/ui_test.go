@@ -16,6 +16,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
+	"sikkermail/internal/message"
 )
 
 func newTestUI(t *testing.T, cfg *config.Config) *UI {
@@ -265,5 +266,39 @@ func TestSendFlow(t *testing.T) {
 		if !strings.Contains(p.Receipt.Text, want) {
 			t.Fatalf("receipt lacks %q:\n%s", want, p.Receipt.Text)
 		}
+	}
+}
+
+// Udbakke lists a queued mail with its state and removes it.
+func TestOutboxWindow(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	if _, err := u.core.Send(context.Background(), message.Draft{Subject: "Venter", Body: "x"}, "sikkerpost-uddservice@hoejskole.example",
+		[]string{"jens.hansen@kommune.example"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	test.Tap(u.Compose.OutboxButton)
+	o := u.Outbox
+	got := strings.Join(labels(o.Rows), "|")
+	if !strings.Contains(got, "Venter|venter · ") || !strings.Contains(got, "jens.hansen@kommune.example") {
+		t.Fatalf("rows %q", got)
+	}
+	var remove *widget.Button
+	var walk func(fyne.CanvasObject)
+	walk = func(c fyne.CanvasObject) {
+		switch w := c.(type) {
+		case *widget.Button:
+			if w.Text == "Fjern" {
+				remove = w
+			}
+		case *fyne.Container:
+			for _, x := range w.Objects {
+				walk(x)
+			}
+		}
+	}
+	walk(o.Rows)
+	test.Tap(remove)
+	if got := strings.Join(labels(o.Rows), "|"); got != "Udbakken er tom." {
+		t.Fatalf("after remove %q", got)
 	}
 }

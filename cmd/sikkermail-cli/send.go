@@ -128,9 +128,6 @@ func (c *cli) await(ctx context.Context, co *core.Core, id int64, wait time.Dura
 	}
 }
 
-// stateKey names each outbox state's word.
-var stateKey = map[outbox.State]string{outbox.Queued: "outbox.state.queued", outbox.Failed: "outbox.state.failed", outbox.Done: "outbox.state.done"}
-
 // outboxCmd runs `outbox list|retry|remove`.
 func (c *cli) outboxCmd(args []string) error {
 	if len(args) == 0 || (args[0] != "list" && len(args) != 2) {
@@ -149,7 +146,7 @@ func (c *cli) outboxCmd(args []string) error {
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		for _, m := range mails {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, c.lang.T(stateKey[m.State], nil),
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, c.lang.M(m.State.Localize()),
 				m.Created.Local().Format("2006-01-02 15:04"), m.Mailbox, strings.Join(append(m.Recipients, m.Cc...), ", "), m.Subject)
 			if m.Err != nil && m.State != outbox.Done {
 				fmt.Fprintf(tw, "\t%s\n", c.lang.Error(m.Err))

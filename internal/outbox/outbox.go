@@ -40,6 +40,17 @@ const (
 	Done State = "done"
 )
 
+// Localize names the state's word for a user.
+func (s State) Localize() i18n.Message {
+	switch s {
+	case Failed:
+		return i18n.Message{Key: "outbox.state.failed"}
+	case Done:
+		return i18n.Message{Key: "outbox.state.done"}
+	}
+	return i18n.Message{Key: "outbox.state.queued"}
+}
+
 // Mail is one queued mail.
 type Mail struct {
 	ID        int64

@@ -1,0 +1,85 @@
+package ui
+
+import (
+	"context"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sikkermail/internal/outbox"
+)
+
+// OutboxWindow is "Udbakke": every mail sent or being sent, with its
+// state; a waiting or failed one with the reason, Prøv igen and Fjern.
+type OutboxWindow struct {
+	Window fyne.Window
+	Rows   *fyne.Container
+	u      *UI
+}
+
+// OpenOutbox opens the outbox window, or brings it to the front.
+func (u *UI) OpenOutbox() *OutboxWindow {
+	if u.Outbox != nil {
+		u.Outbox.Refresh()
+		u.Outbox.Window.RequestFocus()
+		return u.Outbox
+	}
+	o := &OutboxWindow{u: u, Window: u.app.NewWindow(u.t("outbox.title")), Rows: container.NewVBox()}
+	refresh := widget.NewButtonWithIcon(u.t("outbox.refresh"), theme.ViewRefreshIcon(), o.Refresh)
+	o.Window.SetContent(container.NewBorder(container.NewHBox(refresh), nil, nil, nil, container.NewVScroll(o.Rows)))
+	o.Window.SetIcon(Icon)
+	o.Window.Resize(fyne.NewSize(820, 480))
+	o.Window.SetOnClosed(func() { u.Outbox = nil })
+	o.Refresh()
+	o.Window.Show()
+	u.Outbox = o
+	return o
+}
+
+// Refresh reads the outbox again.
+func (o *OutboxWindow) Refresh() {
+	l := o.u.lang
+	o.Rows.RemoveAll()
+	mails, err := o.u.core.OutboxList(context.Background())
+	if err != nil {
+		o.Rows.Add(widget.NewLabel(l.Error(err)))
+		return
+	}
+	if len(mails) == 0 {
+		o.Rows.Add(widget.NewLabel(l.T("outbox.empty", nil)))
+	}
+	for _, m := range mails {
+		head := widget.NewLabelWithStyle(m.Subject, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		text := l.M(m.State.Localize()) + " · " + m.Created.Local().Format("2006-01-02 15:04") + " · " + m.Mailbox +
+			" → " + strings.Join(append(append([]string(nil), m.Recipients...), m.Cc...), ", ")
+		if m.Err != nil && m.State != outbox.Done {
+			text += "\n" + l.Error(m.Err)
+		}
+		info := widget.NewLabel(text)
+		info.Wrapping = fyne.TextWrapWord
+		row := container.NewVBox(head, info)
+		id := m.ID
+		buttons := container.NewHBox()
+		if m.State != outbox.Done {
+			buttons.Add(widget.NewButtonWithIcon(l.T("outbox.retry", nil), theme.ViewRefreshIcon(), func() {
+				if err := o.u.core.Outbox.Retry(context.Background(), id); err != nil {
+					info.SetText(l.Error(err))
+					return
+				}
+				o.Refresh()
+			}))
+		}
+		buttons.Add(widget.NewButtonWithIcon(l.T("outbox.remove", nil), theme.DeleteIcon(), func() {
+			if err := o.u.core.Outbox.Remove(context.Background(), id); err != nil {
+				info.SetText(l.Error(err))
+				return
+			}
+			o.Refresh()
+		}))
+		o.Rows.Add(container.NewBorder(nil, nil, nil, buttons, row))
+		o.Rows.Add(widget.NewSeparator())
+	}
+}
