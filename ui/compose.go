@@ -23,8 +23,8 @@ type Compose struct {
 	Body       *widget.Entry
 	SendSecure *widget.Button
 	Attach     *widget.Button
-	// OutboxButton opens Udbakke.
-	OutboxButton *widget.Button
+	// OutboxButton opens Udbakke, SettingsButton Indstillinger.
+	OutboxButton, SettingsButton *widget.Button
 	// Files lists the attachments: name, size, and a remove button each.
 	Files   *fyne.Container
 	Content fyne.CanvasObject
@@ -47,8 +47,9 @@ func newCompose(u *UI) *Compose {
 	c.SendSecure.Importance = widget.HighImportance
 	c.Attach = widget.NewButtonWithIcon(u.t("compose.attach"), theme.MailAttachmentIcon(), c.chooseFile)
 	c.OutboxButton = widget.NewButtonWithIcon(u.t("outbox.title"), theme.StorageIcon(), func() { u.OpenOutbox() })
+	c.SettingsButton = widget.NewButtonWithIcon(u.t("settings.title"), theme.SettingsIcon(), func() { u.OpenSettings() })
 	form := widget.NewForm(widget.NewFormItem(u.t("compose.subject"), c.Subject))
-	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.OutboxButton), form, c.Files)
+	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.OutboxButton, c.SettingsButton), form, c.Files)
 	if u.core.Config().Demo {
 		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		banner.Importance = widget.WarningImportance

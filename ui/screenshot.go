@@ -98,6 +98,12 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	if err := shoot(o.Window, "outbox.png"); err != nil {
 		return files, err
 	}
+
+	var st *Settings
+	fyne.DoAndWait(func() { st = u.OpenSettings() })
+	if err := shoot(st.Window, "settings.png"); err != nil {
+		return files, err
+	}
 	return files, nil
 }
 

@@ -52,6 +52,8 @@ type UI struct {
 	Send *SendPane
 	// Outbox is the outbox window, nil until opened.
 	Outbox *OutboxWindow
+	// Settings is the settings window, nil until opened.
+	Settings *Settings
 }
 
 // New builds the main window for c in a.

@@ -302,3 +302,42 @@ func TestOutboxWindow(t *testing.T) {
 		t.Fatalf("after remove %q", got)
 	}
 }
+
+// Indstillinger: staff see no Rettigheder tab; helpdesk does, grants a
+// right there, and the grant is in the audit log.
+func TestSettingsRights(t *testing.T) {
+	staff := newTestUI(t, config.Demo())
+	test.Tap(staff.Compose.SettingsButton)
+	if s := staff.Settings; s.Rights != nil || len(s.Tabs.Items) != 1 {
+		t.Fatalf("staff see %d tabs", len(s.Tabs.Items))
+	}
+
+	cfg := config.Demo()
+	cfg.User.Address = "helpdesk@hoejskole.example"
+	u := newTestUI(t, cfg)
+	test.Tap(u.Compose.SettingsButton)
+	r := u.Settings.Rights
+	if r == nil || len(u.Settings.Tabs.Items) != 2 || u.Settings.Tabs.Items[1].Text != "Rettigheder" {
+		t.Fatal("helpdesk has no Rettigheder tab")
+	}
+	test.Type(r.User, "anna@hoejskole.example")
+	r.Mailbox.SetSelected("sikkerpost-hr@hoejskole.example")
+	r.Right.SetSelected("send")
+	test.Tap(r.Grant)
+	if r.Status.Text != "anna@hoejskole.example har nu retten »send« til sikkerpost-hr@hoejskole.example." {
+		t.Fatalf("status %q", r.Status.Text)
+	}
+	if !strings.Contains(strings.Join(labels(r.Holders), "\n"), "anna@hoejskole.example: send") {
+		t.Fatalf("holders %q", labels(r.Holders))
+	}
+	audit := labels(r.Audit)
+	if len(audit) == 0 || !strings.Contains(audit[0], "helpdesk@hoejskole.example  grant  sikkerpost-hr@hoejskole.example  anna@hoejskole.example send") {
+		t.Fatalf("audit %q", audit)
+	}
+	// An outsider cannot be given a right; the sentence says why.
+	r.User.SetText("jens@kommune.example")
+	test.Tap(r.Grant)
+	if !strings.Contains(r.Status.Text, "er ikke en medarbejder") {
+		t.Fatalf("status %q", r.Status.Text)
+	}
+}

@@ -1,0 +1,162 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sikkermail/internal/policy"
+)
+
+// Settings is "Indstillinger": the user's account and servers, and —
+// for the helpdesk role only — "Rettigheder": who may send from and read
+// which mailbox, grant and revoke, and the audit log.
+type Settings struct {
+	Window fyne.Window
+	Tabs   *container.AppTabs
+	// Rights is nil unless the user has the helpdesk role.
+	Rights *RightsPane
+	u      *UI
+}
+
+// RightsPane is the helpdesk's tab.
+type RightsPane struct {
+	Holders *fyne.Container
+	User    *widget.Entry
+	Mailbox *widget.Select
+	Right   *widget.RadioGroup
+	Grant   *widget.Button
+	Revoke  *widget.Button
+	Status  *widget.Label
+	Audit   *fyne.Container
+	u       *UI
+}
+
+// OpenSettings opens the settings window, or brings it to the front.
+func (u *UI) OpenSettings() *Settings {
+	if u.Settings != nil {
+		u.Settings.Window.RequestFocus()
+		return u.Settings
+	}
+	s := &Settings{u: u, Window: u.app.NewWindow(u.t("settings.title"))}
+	s.Tabs = container.NewAppTabs(container.NewTabItemWithIcon(u.t("settings.account"), theme.AccountIcon(), s.account()))
+	ctx := context.Background()
+	if ok, err := u.core.Policy.IsHelpdesk(ctx, u.core.User()); err == nil && ok {
+		s.Rights = newRightsPane(u)
+		s.Tabs.Append(container.NewTabItemWithIcon(u.t("settings.rights"), theme.SettingsIcon(), s.Rights.content()))
+	}
+	s.Window.SetContent(s.Tabs)
+	s.Window.SetIcon(Icon)
+	s.Window.Resize(fyne.NewSize(820, 600))
+	s.Window.SetOnClosed(func() { u.Settings = nil })
+	s.Window.Show()
+	u.Settings = s
+	return s
+}
+
+// account shows who the user is and which servers are used; secrets
+// are in the OS keyring (or where the settings file says), never here.
+func (s *Settings) account() fyne.CanvasObject {
+	cfg := s.u.core.Config()
+	file := cfg.File
+	if cfg.Demo {
+		file = s.u.t("settings.demo")
+	}
+	form := widget.NewForm(
+		widget.NewFormItem(s.u.t("settings.user"), widget.NewLabel(cfg.User.Name+" <"+s.u.core.User()+">")),
+		widget.NewFormItem(s.u.t("settings.file"), widget.NewLabel(file)),
+		widget.NewFormItem("SMTP", widget.NewLabel(cfg.SMTP.Server)),
+		widget.NewFormItem("IMAP", widget.NewLabel(cfg.IMAP.Server)),
+		widget.NewFormItem(s.u.t("settings.language"), widget.NewLabel(s.u.t("settings.language.current"))),
+	)
+	return container.NewVBox(form)
+}
+
+func newRightsPane(u *UI) *RightsPane {
+	r := &RightsPane{u: u, Holders: container.NewVBox(), Audit: container.NewVBox(), User: widget.NewEntry(), Status: widget.NewLabel("")}
+	r.User.SetPlaceHolder("navn@" + strings.Join(u.core.Config().Institution.Domains, ", "))
+	r.Status.Wrapping = fyne.TextWrapWord
+	mbs, _ := u.core.Policy.Mailboxes(context.Background())
+	var addrs []string
+	for _, m := range mbs {
+		addrs = append(addrs, m.Address)
+	}
+	r.Mailbox = widget.NewSelect(addrs, nil)
+	r.Right = widget.NewRadioGroup([]string{string(policy.Send), string(policy.Read)}, nil)
+	r.Right.Horizontal = true
+	r.Right.SetSelected(string(policy.Send))
+	r.Grant = widget.NewButtonWithIcon(u.t("settings.grant"), theme.ContentAddIcon(), func() { r.change(true) })
+	r.Revoke = widget.NewButtonWithIcon(u.t("settings.revoke"), theme.ContentRemoveIcon(), func() { r.change(false) })
+	r.Refresh()
+	return r
+}
+
+func (r *RightsPane) content() fyne.CanvasObject {
+	form := widget.NewForm(
+		widget.NewFormItem(r.u.t("settings.person"), r.User),
+		widget.NewFormItem(r.u.t("settings.mailbox"), r.Mailbox),
+		widget.NewFormItem(r.u.t("settings.right"), r.Right),
+	)
+	top := container.NewVBox(form, container.NewHBox(r.Grant, r.Revoke), r.Status, widget.NewSeparator(), r.Holders)
+	audit := container.NewBorder(widget.NewLabelWithStyle(r.u.t("settings.audit"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		nil, nil, nil, container.NewVScroll(r.Audit))
+	split := container.NewVSplit(container.NewVScroll(top), audit)
+	split.SetOffset(0.6)
+	return split
+}
+
+// change grants or revokes the chosen right; the sentence says what
+// happened, or why not.
+func (r *RightsPane) change(grant bool) {
+	l := r.u.lang
+	user, mailbox, right := strings.ToLower(strings.TrimSpace(r.User.Text)), r.Mailbox.Selected, policy.Right(r.Right.Selected)
+	do, done := r.u.core.Policy.Grant, "cli.rights.granted"
+	if !grant {
+		do, done = r.u.core.Policy.Revoke, "cli.rights.revoked"
+	}
+	if err := do(context.Background(), r.u.core.Actor(), user, mailbox, right); err != nil {
+		r.Status.SetText(l.Error(err))
+		return
+	}
+	r.Status.SetText(l.T(done, map[string]any{"User": user, "Mailbox": mailbox, "Right": string(right)}))
+	r.Refresh()
+}
+
+// Refresh shows each mailbox's holders and the audit log, newest first.
+func (r *RightsPane) Refresh() {
+	ctx := context.Background()
+	r.Holders.RemoveAll()
+	for _, m := range r.Mailbox.Options {
+		holders, err := r.u.core.Policy.Holders(ctx, m)
+		if err != nil {
+			r.Holders.Add(widget.NewLabel(r.u.lang.Error(err)))
+			continue
+		}
+		var lines []string
+		for _, who := range slices.Sorted(maps.Keys(holders)) {
+			var rights []string
+			for _, x := range holders[who] {
+				rights = append(rights, string(x))
+			}
+			lines = append(lines, "  "+who+": "+strings.Join(rights, ", "))
+		}
+		r.Holders.Add(widget.NewLabel(m + "\n" + strings.Join(lines, "\n")))
+	}
+	r.Audit.RemoveAll()
+	entries, err := r.u.core.Audit.Audit(ctx, time.Time{})
+	if err != nil {
+		r.Audit.Add(widget.NewLabel(r.u.lang.Error(err)))
+		return
+	}
+	for _, e := range slices.Backward(entries) {
+		r.Audit.Add(widget.NewLabel(fmt.Sprintf("%s  %s  %s  %s  %s %s", e.Time.Local().Format("2006-01-02 15:04"), e.Actor.User, e.Action, e.Mailbox, e.Subject, e.Right)))
+	}
+}
