@@ -390,7 +390,7 @@ func (c *Core) receiptMail(ctx context.Context, r Receipt) ([]byte, string, erro
 	return msg, id, err
 }
 
-// Outbox lists the mails in the outbox, oldest first.
+// OutboxList lists the mails in the outbox, oldest first.
 func (c *Core) OutboxList(ctx context.Context) ([]outbox.Mail, error) { return c.Outbox.List(ctx) }
 
 // ReceiptOf returns the receipt of a mail once the server has it, nil
