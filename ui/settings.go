@@ -148,7 +148,13 @@ func (r *RightsPane) Refresh() {
 			}
 			lines = append(lines, "  "+who+": "+strings.Join(rights, ", "))
 		}
-		r.Holders.Add(widget.NewLabel(m + "\n" + strings.Join(lines, "\n")))
+		cert := r.u.t("settings.no_identity")
+		if c, err := r.u.core.MailboxCertificate(ctx, m); err == nil {
+			cert = r.u.lang.T("settings.cert_expires", map[string]any{"Date": c.NotAfter.Local().Format(time.DateOnly)})
+		} else if mb, _ := r.u.core.Policy.Mailbox(ctx, m); mb != nil && mb.Identity != "" {
+			cert = r.u.lang.Error(err)
+		}
+		r.Holders.Add(widget.NewLabel(m + " — " + cert + "\n" + strings.Join(lines, "\n")))
 	}
 	r.Audit.RemoveAll()
 	entries, err := r.u.core.Audit.Audit(ctx, time.Time{})

@@ -327,7 +327,7 @@ func TestSettingsRights(t *testing.T) {
 	if r.Status.Text != "anna@hoejskole.example har nu retten »send« til sikkerpost-hr@hoejskole.example." {
 		t.Fatalf("status %q", r.Status.Text)
 	}
-	if !strings.Contains(strings.Join(labels(r.Holders), "\n"), "anna@hoejskole.example: send") {
+	if h := strings.Join(labels(r.Holders), "\n"); !strings.Contains(h, "anna@hoejskole.example: send") || !strings.Contains(h, "sikkerpost-hr@hoejskole.example — certifikat udløber 20") {
 		t.Fatalf("holders %q", labels(r.Holders))
 	}
 	audit := labels(r.Audit)

@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"sikkermail/internal/keystore"
 	"sikkermail/internal/policy"
 )
 
@@ -110,30 +109,22 @@ func (c *cli) mailboxCmd(args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.certificate", nil), l.T("cli.mailbox.no_identity", nil))
 			return tw.Flush()
 		}
-		src, err := keystore.ParsePassword(m.Password)
+		cert, err := co.MailboxCertificate(ctx, m.Address)
 		if err != nil {
 			return err
 		}
-		pw, err := src.Get(m.Identity)
-		if err != nil {
-			return err
-		}
-		id, err := keystore.Load(m.Identity, pw)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.certificate", nil), id.Cert.Subject.String())
-		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.issuer", nil), id.Cert.Issuer.String())
-		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.expires", nil), id.Cert.NotAfter.UTC().Format(time.DateOnly))
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.certificate", nil), cert.Subject.String())
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.issuer", nil), cert.Issuer.String())
+		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.expires", nil), cert.NotAfter.UTC().Format(time.DateOnly))
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		if left := time.Until(id.Cert.NotAfter); left < expiryWarning {
+		if left := time.Until(cert.NotAfter); left < expiryWarning {
 			key := "cli.mailbox.expires_soon"
 			if left < 0 {
 				key = "cli.mailbox.expired"
 			}
-			c.fail(l.T(key, map[string]any{"Mailbox": m.Address, "Date": id.Cert.NotAfter.UTC().Format(time.DateOnly), "Days": int(left.Hours() / 24)}))
+			c.fail(l.T(key, map[string]any{"Mailbox": m.Address, "Date": cert.NotAfter.UTC().Format(time.DateOnly), "Days": int(left.Hours() / 24)}))
 		}
 		return nil
 	}

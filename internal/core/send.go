@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
@@ -441,7 +442,7 @@ func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, e
 	if err != nil {
 		return nil, err
 	}
-	pw, err := src.Get(mailbox)
+	pw, err := src.Get(mb.Identity) // the keyring knows a PKCS #12 password by its file
 	if err != nil {
 		return nil, err
 	}
@@ -454,6 +455,16 @@ func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, e
 	}
 	c.ids[mailbox] = id
 	return id, nil
+}
+
+// MailboxCertificate returns a mailbox's own certificate, from its
+// identity, for showing its subject, issuer and expiry.
+func (c *Core) MailboxCertificate(ctx context.Context, mailbox string) (*x509.Certificate, error) {
+	id, err := c.identity(ctx, strings.ToLower(mailbox))
+	if err != nil {
+		return nil, err
+	}
+	return id.Cert, nil
 }
 
 // seal encodes v (gob: large byte slices stay binary) and encrypts it at
