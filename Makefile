@@ -11,7 +11,7 @@ GUIENV   := env LANGUAGE=da
 # Every test that needs an outside tool fails instead of skipping.
 export SIKKERMAIL_STRICT := 1
 
-.PHONY: all run test deps build vet fmt-check unit screenshots fuzz bench clean
+.PHONY: all run test deps build vet fmt-check unit screenshots fuzz bench windows clean
 
 all: build
 
@@ -48,6 +48,13 @@ test: deps fmt-check vet unit screenshots
 screenshots: build
 	@rm -rf $(SHOTS)
 	$(XVFB) $(GUIENV) $(BIN)/sikkermail -demo -screenshots $(SHOTS)
+
+# sikkermail.exe for Windows PCs: cross-built with mingw-w64, packaged with
+# icon and version information, signed with osslsigncode (CODESIGN_P12 and
+# CODESIGN_PASSWORD; a throwaway test certificate without them).
+windows:
+	@.ci/install-deps build windows
+	@.ci/windows
 
 # Speed and memory against the reference (openssl), side by side, as ratios.
 bench: deps
