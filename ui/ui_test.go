@@ -341,3 +341,20 @@ func TestSettingsRights(t *testing.T) {
 		t.Fatalf("status %q", r.Status.Text)
 	}
 }
+
+// Golden renders of the compose window and the secure-send pane, in
+// Danish and in English: any change to what a user sees shows up here
+// (regenerate by copying testdata/failed/* over testdata/ after looking).
+func TestGolden(t *testing.T) {
+	for _, lang := range []string{"da", "en"} {
+		cfg := config.Demo()
+		cfg.Language = lang
+		u := newTestUI(t, cfg)
+		u.FillDemo()
+		u.Main.Resize(fyne.NewSize(900, 640))
+		test.AssertRendersToMarkup(t, "compose_"+lang+".xml", u.Main.Canvas())
+		p := u.OpenSend()
+		p.Window.Resize(fyne.NewSize(820, 640))
+		test.AssertRendersToMarkup(t, "secure_send_"+lang+".xml", p.Window.Canvas())
+	}
+}
