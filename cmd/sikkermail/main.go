@@ -20,6 +20,7 @@ func main() {
 	cfgPath := flag.String("config", "", "settings file (default: the user's config dir; none: the demo environment)")
 	demo := flag.Bool("demo", false, "use the built-in demo environment, whatever the settings file says")
 	shots := flag.String("screenshots", "", "render every screen to PNG files in this folder, then quit")
+	ready := flag.Bool("ready-and-quit", false, "print \"ready\" once the compose window is shown and usable, then quit (make bench times it)")
 	flag.Parse()
 
 	cfg, err := config.Load(*cfgPath)
@@ -51,6 +52,13 @@ func main() {
 	u := ui.New(a, c)
 	if *shots != "" {
 		ui.QuitAfterScreenshots(a, u, *shots)
+	}
+	if *ready {
+		a.Lifecycle().SetOnStarted(func() {
+			u.Main.Canvas().Focus(u.Compose.Subject) // usable: typing goes to the subject
+			fmt.Println("ready")
+			a.Quit()
+		})
 	}
 	// The outbox's worker: what was queued before (also by the CLI, or
 	// before a crash) is sent while the window is open.
