@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+
+	"sikkermail/internal/core"
 )
 
 // demoRecipients fill the secure-send pane for screenshots: one of each
@@ -102,6 +104,25 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	var st *Settings
 	fyne.DoAndWait(func() { st = u.OpenSettings() })
 	if err := shoot(st.Window, "settings.png"); err != nil {
+		return files, err
+	}
+
+	// The same settings as helpdesk sees them, with Rettigheder.
+	cfg := *u.core.Config()
+	cfg.User.Address = cfg.Policy.Helpdesk[0]
+	hc, err := core.New(&cfg)
+	if err != nil {
+		return files, err
+	}
+	defer hc.Close()
+	hu := &UI{app: u.app, core: hc, lang: u.lang}
+	fyne.DoAndWait(func() {
+		st.Window.Close()
+		hs := hu.OpenSettings()
+		hs.Tabs.SelectIndex(len(hs.Tabs.Items) - 1)
+		st = hs
+	})
+	if err := shoot(st.Window, "helpdesk.png"); err != nil {
 		return files, err
 	}
 	return files, nil

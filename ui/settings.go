@@ -90,6 +90,7 @@ func newRightsPane(u *UI) *RightsPane {
 		addrs = append(addrs, m.Address)
 	}
 	r.Mailbox = widget.NewSelect(addrs, nil)
+	r.Mailbox.PlaceHolder = u.t("settings.choose_mailbox") // Fyne's own is not translatable
 	r.Right = widget.NewRadioGroup([]string{string(policy.Send), string(policy.Read)}, nil)
 	r.Right.Horizontal = true
 	r.Right.SetSelected(string(policy.Send))
