@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// ErrBusy means another process is the outbox's worker right now.
-var ErrBusy = errors.New("outbox: another process is sending")
-
 // lockFile takes an exclusive lock on path by creating it; a stale file
 // from a crashed process is taken over after the process is gone, which
 // this platform cannot tell us, so a lock older than a day is broken.

@@ -8,9 +8,6 @@ import (
 	"syscall"
 )
 
-// ErrBusy means another process is the outbox's worker right now.
-var ErrBusy = errors.New("outbox: another process is sending")
-
 // lockFile takes an exclusive lock on path without waiting. The kernel
 // drops it when the process ends, even by SIGKILL.
 func lockFile(path string) (func(), error) {

@@ -9,9 +9,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// ErrBusy means another process is the outbox's worker right now.
-var ErrBusy = errors.New("outbox: another process is sending")
-
 // lockFile takes an exclusive lock on path without waiting. Windows
 // drops it when the process ends, however it ends.
 func lockFile(path string) (func(), error) {

@@ -51,6 +51,9 @@ func (s State) Localize() i18n.Message {
 	return i18n.Message{Key: "outbox.state.queued"}
 }
 
+// ErrBusy means another process is the outbox's worker right now.
+var ErrBusy = errors.New("outbox: another process is sending")
+
 // Mail is one queued mail.
 type Mail struct {
 	ID        int64
