@@ -26,8 +26,11 @@ type Compose struct {
 	// OutboxButton opens Udbakke, SettingsButton Indstillinger.
 	OutboxButton, SettingsButton *widget.Button
 	// Files lists the attachments: name, size, and a remove button each.
-	Files   *fyne.Container
-	Content fyne.CanvasObject
+	Files *fyne.Container
+	// TooLarge warns when the encrypted mail would pass what mail
+	// servers commonly take.
+	TooLarge *widget.Label
+	Content  fyne.CanvasObject
 
 	u           *UI
 	attachments []message.Attachment
@@ -35,11 +38,15 @@ type Compose struct {
 
 func newCompose(u *UI) *Compose {
 	c := &Compose{
-		u:       u,
-		Subject: widget.NewEntry(),
-		Body:    widget.NewMultiLineEntry(),
-		Files:   container.NewVBox(),
+		u:        u,
+		Subject:  widget.NewEntry(),
+		Body:     widget.NewMultiLineEntry(),
+		Files:    container.NewVBox(),
+		TooLarge: widget.NewLabel(""),
 	}
+	c.TooLarge.Importance = widget.WarningImportance
+	c.TooLarge.Wrapping = fyne.TextWrapWord
+	c.TooLarge.Hide()
 	c.Subject.SetPlaceHolder(u.t("compose.subject"))
 	c.Body.SetPlaceHolder(u.t("compose.body"))
 	c.Body.Wrapping = fyne.TextWrapWord
@@ -49,7 +56,7 @@ func newCompose(u *UI) *Compose {
 	c.OutboxButton = widget.NewButtonWithIcon(u.t("outbox.title"), theme.StorageIcon(), func() { u.OpenOutbox() })
 	c.SettingsButton = widget.NewButtonWithIcon(u.t("settings.title"), theme.SettingsIcon(), func() { u.OpenSettings() })
 	form := widget.NewForm(widget.NewFormItem(u.t("compose.subject"), c.Subject))
-	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.OutboxButton, c.SettingsButton), form, c.Files)
+	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.OutboxButton, c.SettingsButton), form, c.Files, c.TooLarge)
 	if u.core.Config().Demo {
 		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		banner.Importance = widget.WarningImportance
@@ -106,7 +113,26 @@ func (c *Compose) Remove(i int) {
 	c.showFiles()
 }
 
+// MaxEncrypted is the size a mail may reach after signing, encryption
+// and transfer encoding that most servers take (Microsoft 365 and many
+// others stop at 25–35 MB).
+const MaxEncrypted = 25 << 20
+
+// encryptedSize estimates the mail on the wire: base64 for the
+// attachment, and base64 again around the encrypted whole.
+func encryptedSize(n int) int { return n * 4 / 3 * 4 / 3 }
+
 func (c *Compose) showFiles() {
+	total := 0
+	for _, a := range c.attachments {
+		total += len(a.Data)
+	}
+	if est := encryptedSize(total); est > MaxEncrypted {
+		c.TooLarge.SetText(c.u.lang.T("compose.too_large", map[string]any{"Size": size(total), "Encrypted": size(est), "Max": size(MaxEncrypted)}))
+		c.TooLarge.Show()
+	} else {
+		c.TooLarge.Hide()
+	}
 	c.Files.RemoveAll()
 	for i, a := range c.attachments {
 		c.Files.Add(container.NewHBox(

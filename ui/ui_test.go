@@ -358,3 +358,19 @@ func TestGolden(t *testing.T) {
 		test.AssertRendersToMarkup(t, "secure_send_"+lang+".xml", p.Window.Canvas())
 	}
 }
+
+// Attachments too large for most mail servers once encrypted are warned
+// about in the compose window; removing them clears the warning.
+func TestTooLarge(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	big := filepath.Join(t.TempDir(), "scanning.pdf")
+	os.WriteFile(big, make([]byte, 16<<20), 0o600)
+	u.Compose.AddFile(big)
+	if !u.Compose.TooLarge.Visible() || !strings.Contains(u.Compose.TooLarge.Text, "krypteret bliver mailen ca. 28.4 MB") {
+		t.Fatalf("warning %v %q", u.Compose.TooLarge.Visible(), u.Compose.TooLarge.Text)
+	}
+	u.Compose.Remove(0)
+	if u.Compose.TooLarge.Visible() {
+		t.Fatal("warning stays after the file is removed")
+	}
+}
