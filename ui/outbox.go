@@ -54,7 +54,7 @@ func (o *OutboxWindow) Refresh() {
 	for _, m := range mails {
 		head := widget.NewLabelWithStyle(m.Subject, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		text := l.M(m.State.Localize()) + " · " + m.Created.Local().Format("2006-01-02 15:04") + " · " + m.Mailbox +
-			" → " + strings.Join(append(append([]string(nil), m.Recipients...), m.Cc...), ", ")
+			" → " + strings.Join(m.All(), ", ")
 		if m.Err != nil && m.State != outbox.Done {
 			text += "\n" + l.Error(m.Err)
 		}

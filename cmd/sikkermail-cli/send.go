@@ -147,7 +147,7 @@ func (c *cli) outboxCmd(args []string) error {
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		for _, m := range mails {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", m.ID, c.lang.M(m.State.Localize()),
-				m.Created.Local().Format("2006-01-02 15:04"), m.Mailbox, strings.Join(append(m.Recipients, m.Cc...), ", "), m.Subject)
+				m.Created.Local().Format("2006-01-02 15:04"), m.Mailbox, strings.Join(m.All(), ", "), m.Subject)
 			if m.Err != nil && m.State != outbox.Done {
 				fmt.Fprintf(tw, "\t%s\n", c.lang.Error(m.Err))
 			}

@@ -52,15 +52,7 @@ func (c *cli) smimeCmd(args []string) error {
 			c.fail(c.lang.T("cli.smime.need_identity", map[string]any{"Command": op}))
 			return errUsage
 		}
-		src, err := keystore.ParsePassword(*password)
-		if err != nil {
-			return err
-		}
-		pw, err := src.Get(*identity)
-		if err != nil {
-			return err
-		}
-		if id, err = keystore.Load(*identity, pw); err != nil {
+		if id, err = keystore.Open(*identity, *password); err != nil {
 			return err
 		}
 	}

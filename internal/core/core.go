@@ -135,11 +135,7 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 			return err
 		}
 		if l.BindDN != "" {
-			src, err := keystore.ParsePassword(l.Password)
-			if err != nil {
-				return err
-			}
-			pw, err := src.Get(l.BindDN)
+			pw, err := keystore.Secret(l.Password, l.BindDN)
 			if err != nil {
 				return err
 			}

@@ -7,6 +7,7 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,22 +55,18 @@ func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, to, cc
 	if len(to)+len(cc) == 0 {
 		return nil, &SendError{Reason: "no_recipients"}
 	}
-	if _, err := c.green(ctx, append(append([]string(nil), to...), cc...)); err != nil {
-		return nil, err
-	}
-	if _, err := message.Entity(d); err != nil {
+	m := &outbox.Mail{User: c.actor.User, Mailbox: mailbox, Recipients: to, Cc: cc, Subject: d.Subject}
+	if _, err := c.green(ctx, m.All()); err != nil {
 		return nil, err
 	}
 	id, err := c.identity(ctx, mailbox)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := seal(id, d)
-	if err != nil {
+	if m.Content, err = seal(id, d); err != nil {
 		return nil, err
 	}
-	m := &outbox.Mail{MessageID: message.NewMessageID(domainOf(mailbox)), User: c.actor.User, Mailbox: mailbox,
-		Recipients: to, Cc: cc, Subject: d.Subject, Content: sealed}
+	m.MessageID = message.NewMessageID(domainOf(mailbox))
 	n, err := c.Outbox.Add(ctx, m)
 	if err != nil {
 		return nil, &FileError{File: c.dbPath, Err: err}
@@ -110,7 +107,6 @@ func (c *Core) Run(ctx context.Context) error { return c.Outbox.Run(ctx) }
 type built struct {
 	External, Internal     []byte
 	ExternalTo, InternalTo []string
-	Channel                []string
 }
 
 func (b *built) copy() []byte {
@@ -152,7 +148,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err := c.MaySend(ctx, m.Mailbox); err != nil {
 		return nil, err
 	}
-	vs, err := c.green(ctx, append(append([]string(nil), m.Recipients...), m.Cc...))
+	vs, err := c.green(ctx, m.All())
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +184,6 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		} else {
 			h.Cc = append(h.Cc, a)
 		}
-		b.Channel = append(b.Channel, string(v.Channel))
 		if v.Channel == directory.Internal {
 			b.InternalTo = append(b.InternalTo, v.Recipient.Address)
 			continue
@@ -274,12 +269,20 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, which func(*built
 // audit records the receipt in the append-only audit log the moment the
 // server has the mail.
 func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+	// Once: a crash after the entry was committed runs this step again.
+	if prev, err := c.auditReceipt(ctx, m.MessageID); err != nil || prev != nil {
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(prev)
+	}
 	b, err := c.builtOf(ctx, m)
 	if err != nil {
 		return nil, err
 	}
 	r := Receipt{MessageID: m.MessageID, Mailbox: m.Mailbox, User: m.User, Time: c.now().UTC(), Server: c.cfg.SMTP.Server}
-	for i, to := range append(append([]string(nil), b.ExternalTo...), b.InternalTo...) {
+	all := append(slices.Clone(b.ExternalTo), b.InternalTo...)
+	for i, to := range all {
 		ch := string(directory.SMIME)
 		if i >= len(b.ExternalTo) {
 			ch = string(directory.Internal)
@@ -290,15 +293,8 @@ func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Once: a crash after the entry was committed runs this step again.
-	if prev, err := c.auditReceipt(ctx, m.MessageID); err != nil || prev != nil {
-		if prev != nil {
-			out, err = json.Marshal(prev)
-		}
-		return out, err
-	}
 	err = c.Audit.Log(ctx, policy.Entry{Time: r.Time, Actor: c.actor, Action: "send", Mailbox: m.Mailbox,
-		Subject: strings.Join(append(append([]string(nil), b.ExternalTo...), b.InternalTo...), ", "), MessageID: m.MessageID, Receipt: string(out)})
+		Subject: strings.Join(all, ", "), MessageID: m.MessageID, Receipt: string(out)})
 	return out, err
 }
 
@@ -438,15 +434,7 @@ func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, e
 	if mb.Identity == "" {
 		return nil, &SendError{Reason: "no_identity", Mailbox: mailbox}
 	}
-	src, err := keystore.ParsePassword(mb.Password)
-	if err != nil {
-		return nil, err
-	}
-	pw, err := src.Get(mb.Identity) // the keyring knows a PKCS #12 password by its file
-	if err != nil {
-		return nil, err
-	}
-	id, err := keystore.Load(mb.Identity, pw)
+	id, err := keystore.Open(mb.Identity, mb.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -489,20 +477,6 @@ func unseal(id *smime.Identity, sealed []byte, v any) error {
 
 func domainOf(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }
 
-// secret reads a password (or token) from a keystore spec, "keyring"
-// by default, for login.
-func secret(spec, login string) (string, error) {
-	if spec == "" {
-		spec = "keyring"
-	}
-	src, err := keystore.ParsePassword(spec)
-	if err != nil {
-		return "", err
-	}
-	pw, err := src.Get(login)
-	return string(pw), err
-}
-
 func (c *Core) smtpServer() (submit.Server, error) {
 	s := c.cfg.SMTP
 	if s.Server == "" {
@@ -520,7 +494,8 @@ func (c *Core) smtpServer() (submit.Server, error) {
 	if srv.TLS, err = tlsConfig(s.CA); err != nil {
 		return srv, err
 	}
-	srv.Secret, err = secret(s.Password, srv.Username)
+	pw, err := keystore.Secret(s.Password, srv.Username)
+	srv.Secret = string(pw)
 	return srv, err
 }
 
@@ -546,10 +521,11 @@ func (c *Core) account(mailbox string) (mailstore.Account, error) {
 	if acc.Username == "" {
 		acc.Username = c.actor.User
 	}
-	var err error
-	if acc.Secret, err = secret(s.Password, acc.Username); err != nil {
+	pw, err := keystore.Secret(s.Password, acc.Username)
+	if err != nil {
 		return acc, err
 	}
+	acc.Secret = string(pw)
 	if mailbox != "" {
 		tmpl := s.SharedLogin
 		if tmpl == "" {

@@ -57,6 +57,26 @@ func Load(path string, password []byte) (*smime.Identity, error) {
 	return &smime.Identity{Cert: cert, Key: signer, Chain: chain}, nil
 }
 
+// Secret reads the secret for ref (a PKCS #12 file, a login) from the
+// password source spec (see ParsePassword).
+func Secret(spec, ref string) ([]byte, error) {
+	src, err := ParsePassword(spec)
+	if err != nil {
+		return nil, err
+	}
+	return src.Get(ref)
+}
+
+// Open loads the PKCS #12 file at path with its password from the source
+// spec; the keyring knows the password by the file's path.
+func Open(path, spec string) (*smime.Identity, error) {
+	pw, err := Secret(spec, path)
+	if err != nil {
+		return nil, err
+	}
+	return Load(path, pw)
+}
+
 // Password is where a PKCS #12 password comes from.
 type Password interface {
 	// Get returns the password for the file or mailbox named by ref.

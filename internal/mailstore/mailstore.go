@@ -98,18 +98,6 @@ func (s Server) Fetch(ctx context.Context, acc Account, folder, messageID string
 	return out, s.wrap(err, acc, folder)
 }
 
-// SentFolder returns the account's Sent folder as AppendSent finds it,
-// without creating one.
-func (s Server) SentFolder(ctx context.Context, acc Account, fallback string) (string, error) {
-	var folder string
-	err := s.session(ctx, acc, func(c *imapclient.Client) error {
-		var err error
-		folder, err = findSent(c, fallback)
-		return err
-	})
-	return folder, s.wrap(err, acc, folder)
-}
-
 // session logs in, runs f, and logs out; the connection is closed when
 // ctx ends or the timeout passes.
 func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Client) error) error {

@@ -79,6 +79,11 @@ type Mail struct {
 	Finished time.Time
 }
 
+// All returns the recipients, To then Cc, in a new slice.
+func (m *Mail) All() []string {
+	return append(append([]string(nil), m.Recipients...), m.Cc...)
+}
+
 // Did reports whether step has completed.
 func (m *Mail) Did(step string) bool {
 	_, ok := m.Steps[step]
