@@ -90,22 +90,20 @@ func NewMessageID(domain string) string {
 // each attachment base64 with its file name. Line ends are CRLF.
 func Entity(d Draft) ([]byte, error) {
 	var buf bytes.Buffer
-	text := func(w io.Writer) error {
-		_, err := io.WriteString(w, crlf(d.Body))
-		return err
+	var th gomessage.Header
+	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+	th.Set("Content-Transfer-Encoding", "quoted-printable")
+	text := func(w *gomessage.Writer, err error) error {
+		if err != nil {
+			return err
+		}
+		if _, err := io.WriteString(w, crlf(d.Body)); err != nil {
+			return err
+		}
+		return w.Close()
 	}
 	if len(d.Attachments) == 0 {
-		var h gomessage.Header
-		h.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-		h.Set("Content-Transfer-Encoding", "quoted-printable")
-		w, err := gomessage.CreateWriter(&buf, h)
-		if err != nil {
-			return nil, err
-		}
-		if err := text(w); err != nil {
-			return nil, err
-		}
-		if err := w.Close(); err != nil {
+		if err := text(gomessage.CreateWriter(&buf, th)); err != nil {
 			return nil, err
 		}
 		return buf.Bytes(), nil
@@ -116,17 +114,7 @@ func Entity(d Draft) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var th gomessage.Header
-	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
-	th.Set("Content-Transfer-Encoding", "quoted-printable")
-	tw, err := mw.CreatePart(th)
-	if err != nil {
-		return nil, err
-	}
-	if err := text(tw); err != nil {
-		return nil, err
-	}
-	if err := tw.Close(); err != nil {
+	if err := text(mw.CreatePart(th)); err != nil {
 		return nil, err
 	}
 	for _, a := range d.Attachments {
