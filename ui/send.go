@@ -205,20 +205,27 @@ func (p *SendPane) confirmSend() {
 	p.send()
 }
 
-// send queues the mail and waits in the background for its receipt.
+// send queues the mail and waits for its receipt, in the background:
+// queueing seals the draft, which takes a moment for large attachments.
 func (p *SendPane) send() {
 	l := p.u.lang
-	q, err := p.u.core.Send(context.Background(), p.u.Compose.Draft(), p.addresses[p.Sender.Selected], p.Inputs(), nil)
-	if err != nil {
-		p.Status.SetText(l.Error(err))
-		return
-	}
+	draft, mailbox, to := p.u.Compose.Draft(), p.addresses[p.Sender.Selected], p.Inputs()
 	p.SendMail.Disable()
 	p.Check.Disable()
-	p.Status.SetText(l.T("send.queued", nil))
+	p.Status.SetText(l.T("send.sending", nil))
 	p.running.Add(1)
 	go func() {
 		defer p.running.Done()
+		q, err := p.u.core.Send(context.Background(), draft, mailbox, to, nil)
+		if err != nil {
+			fyne.DoAndWait(func() {
+				p.Status.SetText(l.Error(err))
+				p.Check.Enable()
+				p.updateSend()
+			})
+			return
+		}
+		fyne.DoAndWait(func() { p.Status.SetText(l.T("send.queued", nil)) })
 		m, r, err := p.u.core.Await(context.Background(), q.ID)
 		fyne.DoAndWait(func() {
 			switch {
