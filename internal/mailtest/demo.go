@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"sikkermail/internal/digitalpost"
 )
 
 // DemoPasswordEnv names the environment variable the demo's throwaway
@@ -44,6 +46,19 @@ var DemoRecipients = []DemoRecipient{
 	{Address: "udloebet@kommune.example", Name: "Udløbet Certifikat", Expired: true},
 }
 
+// DemoNumbers are the demo's CPR and CVR numbers known to its Digital
+// Post, one in each state; any other number is unknown there.
+var DemoNumbers = []digitalpost.Contact{
+	{Kind: digitalpost.CPR, Number: "0101901009", Status: digitalpost.Registered, Name: "Anne Jensen"},
+	{Kind: digitalpost.CPR, Number: "0202801005", Status: digitalpost.Exempt},
+	{Kind: digitalpost.CPR, Number: "0303701001", Status: digitalpost.Closed},
+	{Kind: digitalpost.CVR, Number: "12345100", Status: digitalpost.Registered, Name: "Demo Firma ApS"},
+	{Kind: digitalpost.CVR, Number: "87654109", Status: digitalpost.Closed},
+}
+
+// DemoCVR is the demo institution's own CVR number.
+const DemoCVR = "29403473"
+
 // Demo is the demo institution's infrastructure on loopback: a
 // submission server and an IMAP server that enforce the rights, a
 // certificate folder with the demo recipients, and an identity
@@ -51,6 +66,8 @@ var DemoRecipients = []DemoRecipient{
 type Demo struct {
 	SMTP *SMTP
 	IMAP *IMAP
+	// DigitalPost is the Digital Post simulator, with DemoNumbers.
+	DigitalPost *DigitalPost
 	// CAFile is the S/MIME trust anchor; Store the certificate folder.
 	CAFile, Store string
 	// Identities maps each mailbox to its PKCS #12 file.
@@ -84,6 +101,11 @@ func StartDemo(dir string, users []string, mailboxes map[string]string, may func
 		}
 		for m := range mailboxes {
 			d.IMAP.AddAccount(&d.runner, m, "", "Sendt post")
+		}
+		d.DigitalPost = StartDigitalPost(&d.runner)
+		d.DigitalPost.SenderCVR = DemoCVR
+		for _, c := range DemoNumbers {
+			d.DigitalPost.Register(c)
 		}
 	})
 	if err != nil {
