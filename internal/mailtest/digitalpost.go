@@ -272,4 +272,3 @@ func (d *DigitalPost) memos(w http.ResponseWriter, r *http.Request) {
 	}
 	answer(http.StatusOK, rc)
 }
-
