@@ -38,6 +38,7 @@ type Config struct {
 	Directory   Directory   `toml:"directory"`
 	SMTP        SMTP        `toml:"smtp"`
 	IMAP        IMAP        `toml:"imap"`
+	DigitalPost DigitalPost `toml:"digitalpost"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
@@ -163,6 +164,25 @@ type IMAP struct {
 	SentFolder string `toml:"sent_folder"`
 }
 
+// DigitalPost is the institution's sender system for Digital Post: how
+// mail to CPR and CVR numbers is delivered.
+type DigitalPost struct {
+	// URL is the API's base: https://api.digitalpost.dk/apis/v1/ in
+	// production, the test environment's address for trials. "" means
+	// Digital Post is not set up: CPR and CVR recipients are red.
+	URL string `toml:"url"`
+	// Identity is the institution's system certificate (PKCS #12, as the
+	// service registered it); its password comes from Password (keystore
+	// syntax, default the OS keyring).
+	Identity string `toml:"identity"`
+	Password string `toml:"password"`
+	// CA is a PEM file of the roots the service's certificate must chain
+	// to; "" means the system's. It is always verified.
+	CA string `toml:"ca"`
+	// Timeout bounds each request (default 30s).
+	Timeout Duration `toml:"timeout"`
+}
+
 // Duration is a time.Duration written as "10s", "1m30s".
 type Duration struct{ time.Duration }
 
@@ -286,6 +306,8 @@ func (c *Config) resolve(dir string) {
 	abs(&c.Policy.LDAP.CA)
 	abs(&c.SMTP.CA)
 	abs(&c.IMAP.CA)
+	abs(&c.DigitalPost.Identity)
+	abs(&c.DigitalPost.CA)
 }
 
 // Validate checks the values that can be checked without the network.
@@ -306,6 +328,17 @@ func (c *Config) Validate() error {
 	} {
 		if !slices.Contains(v.allowed, v.value) {
 			return &Error{File: c.File, Err: fmt.Errorf("%s = %q: use one of %s", v.name, v.value, strings.Join(v.allowed[1:], ", "))}
+		}
+	}
+	if dp := c.DigitalPost; dp.URL != "" {
+		if !strings.HasPrefix(dp.URL, "https://") {
+			return &Error{File: c.File, Err: fmt.Errorf("digitalpost.url = %q: the address must begin with https://", dp.URL)}
+		}
+		if dp.Identity == "" {
+			return &Error{File: c.File, Err: errors.New("digitalpost.identity: name the institution's system certificate (PKCS #12)")}
+		}
+		if len(c.Institution.CVR) != 8 || strings.Trim(c.Institution.CVR, "0123456789") != "" {
+			return &Error{File: c.File, Err: fmt.Errorf("institution.cvr = %q: Digital Post needs the institution's 8-digit CVR number", c.Institution.CVR)}
 		}
 	}
 	for _, d := range c.Institution.Domains {

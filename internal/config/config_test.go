@@ -150,3 +150,32 @@ timeout = "2m"
 		}
 	}
 }
+
+func TestDigitalPost(t *testing.T) {
+	c, err := Load(write(t, `[institution]
+cvr = "29403473"
+[digitalpost]
+url = "https://api.test.digitalpost.dk/apis/v1/"
+identity = "system.p12"
+password = "file:/run/secrets/dp"
+ca = "roots.pem"
+timeout = "45s"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := c.DigitalPost
+	if d.URL != "https://api.test.digitalpost.dk/apis/v1/" || !filepath.IsAbs(d.Identity) || !filepath.IsAbs(d.CA) ||
+		d.Password != "file:/run/secrets/dp" || d.Timeout.Duration != 45*time.Second {
+		t.Fatalf("digitalpost %+v", d)
+	}
+	for bad, words := range map[string]string{
+		"[institution]\ncvr = \"29403473\"\n[digitalpost]\nurl = \"http://dp.example\"\nidentity = \"x.p12\"\n": "https://",
+		"[institution]\ncvr = \"29403473\"\n[digitalpost]\nurl = \"https://dp.example\"\n":                      "identity",
+		"[digitalpost]\nurl = \"https://dp.example\"\nidentity = \"x.p12\"\n":                                   "cvr",
+	} {
+		if _, err := Load(write(t, bad)); err == nil || !strings.Contains(err.Error(), words) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/digitalpost"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
@@ -43,6 +44,9 @@ type Core struct {
 	Audit *policy.SQLite
 	// Outbox is the durable queue of mail being sent.
 	Outbox *outbox.Outbox
+	// dp delivers to CPR and CVR numbers; nil when Digital Post is not
+	// set up.
+	dp     *digitalpost.Client
 	actor  policy.Actor
 	dbPath string
 	// Now is the clock (tests set it).
@@ -150,6 +154,12 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 			return err
 		}
 	}
+	if dp := cfg.DigitalPost; dp.URL != "" {
+		if c.dp, err = digitalPostClient(dp); err != nil {
+			return err
+		}
+		c.dir.DigitalPost = c.dp
+	}
 	for _, l := range cfg.Directory.LDAP {
 		src := &directory.LDAP{URL: l.URL, BaseDN: l.BaseDN, Filter: l.Filter, StartTLS: l.StartTLS}
 		if src.TLS, err = tlsConfig(l.CA); err != nil {
@@ -158,6 +168,30 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 		c.dir.Sources = append(c.dir.Sources, src)
 	}
 	return nil
+}
+
+// digitalPostClient opens the institution's system certificate and
+// returns a client of the service that presents it.
+func digitalPostClient(dp config.DigitalPost) (*digitalpost.Client, error) {
+	id, err := keystore.Open(dp.Identity, dp.Password)
+	if err != nil {
+		return nil, err
+	}
+	cert := tls.Certificate{Certificate: [][]byte{id.Cert.Raw}, PrivateKey: id.Key, Leaf: id.Cert}
+	for _, ch := range id.Chain {
+		cert.Certificate = append(cert.Certificate, ch.Raw)
+	}
+	var roots *x509.CertPool
+	if dp.CA != "" {
+		if roots, err = certPool([]string{dp.CA}); err != nil {
+			return nil, err
+		}
+	}
+	c, err := digitalpost.NewClient(dp.URL, cert, roots, dp.Timeout.Duration)
+	if err != nil {
+		return nil, &config.Error{File: "digitalpost.url", Err: err}
+	}
+	return c, nil
 }
 
 // tlsConfig trusts the roots in caFile, or the system's when it is "".

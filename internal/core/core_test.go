@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/digitalpost"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/recipient"
@@ -36,7 +37,7 @@ func TestCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := []string{"sikkerpost@hoejskole.example", "jens@kommune.example", "310290-1234", "29403473", "Sikkerpost@HOEJSKOLE.example"}
+	in := []string{"sikkerpost@hoejskole.example", "jens@kommune.example", "310290-1234", "29403473", "Sikkerpost@HOEJSKOLE.example", "010190-1009"}
 	v := c.Check(context.Background(), in)
 	if len(v) != len(in) {
 		t.Fatalf("%d verdicts for %d inputs", len(v), len(in))
@@ -57,9 +58,24 @@ func TestCheck(t *testing.T) {
 	if v[2].OK() || v[2].Recipient != nil || !errors.As(v[2].Err, &perr) || perr.Reason != recipient.InvalidDate {
 		t.Errorf("impossible CPR: %+v", v[2])
 	}
-	var dp *directory.DigitalPostUnavailableError
-	if v[3].OK() || !errors.As(v[3].Err, &dp) {
-		t.Errorf("CVR without Digital Post is not red for that reason: %+v", v[3])
+	var dp *digitalpost.NotRegisteredError
+	if v[3].OK() || !errors.As(v[3].Err, &dp) || dp.Status != digitalpost.Unknown {
+		t.Errorf("a CVR number the demo's Digital Post does not know is not red for that reason: %+v", v[3])
+	}
+	if !v[5].OK() || v[5].Channel != directory.DigitalPost || v[5].Name != "Anne Jensen" {
+		t.Errorf("a CPR number registered in the demo's Digital Post: %+v", v[5])
+	}
+
+	// Without Digital Post set up, CPR and CVR are red for that reason.
+	cfg := demo(t)
+	cfg.SMTP.Server = "127.0.0.1:1" // no demo servers, no Digital Post
+	c2, err := newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unset *directory.DigitalPostUnavailableError
+	if v := c2.Check(context.Background(), []string{"010190-1009"})[0]; v.OK() || !errors.As(v.Err, &unset) {
+		t.Errorf("CPR without Digital Post: %+v", v)
 	}
 }
 

@@ -120,6 +120,10 @@ func startDemo(cfg *config.Config, may func(user, mailbox string) bool) (*config
 	if out.Directory.Store == "" {
 		out.Directory.Store = d.Store
 	}
+	if out.DigitalPost.URL == "" {
+		dp := d.DigitalPost
+		out.DigitalPost = config.DigitalPost{URL: dp.URL, Identity: dp.Identity, Password: dp.Password, CA: dp.TLS.CAFile}
+	}
 	return &out, d, nil
 }
 

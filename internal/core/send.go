@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"sikkermail/internal/digitalpost"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
@@ -18,6 +19,7 @@ import (
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
+	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
 	"sikkermail/internal/submit"
 )
@@ -27,6 +29,7 @@ const (
 	stepBuild          = "build"
 	stepSubmit         = "submit"
 	stepSubmitInternal = "submit-internal"
+	stepDigitalPost    = "digitalpost"
 	stepAudit          = "audit"
 	stepCopyMailbox    = "copy-mailbox"
 	stepCopyUser       = "copy-user"
@@ -39,31 +42,57 @@ type Queued struct {
 	MessageID string
 }
 
-// Send puts a mail in the durable outbox and returns: the worker (Run)
-// builds, signs, encrypts, submits and copies it from there, even after
-// the program has been closed and started again.
+// Send puts a mail to the recipients to and cc in the durable outbox:
+// SendTo with no attention data.
+func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, to, cc []string) (*Queued, error) {
+	return c.SendTo(ctx, d, mailbox, Recipients{To: to, Cc: cc})
+}
+
+// Attention routes a letter to a CVR recipient to someone inside the
+// company: a person, a production unit (P-nummer, 10 digits), a unit.
+type Attention = digitalpost.Attention
+
+// Recipients are whom a mail goes to: To and Cc as the user typed them
+// (addresses, CPR, CVR), and attention data for CVR recipients, by CVR
+// number.
+type Recipients struct {
+	To, Cc    []string
+	Attention map[string]Attention
+}
+
+// SendTo puts a mail in the durable outbox and returns: the worker (Run)
+// builds, signs, encrypts, submits, delivers through Digital Post and
+// copies it from there, even after the program has been closed and
+// started again.
 //
 // It refuses, and queues nothing, when the user may not send from the
 // mailbox, when any recipient is not green (never some recipients and
-// not others), or when the mailbox's certificate cannot be read. to and
-// cc are recipients as the user typed them (addresses, CPR, CVR).
-func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, to, cc []string) (*Queued, error) {
+// not others), when an attachment cannot go by a recipient's channel, or
+// when the mailbox's certificate cannot be read.
+func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs Recipients) (*Queued, error) {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	if err := c.MaySend(ctx, mailbox); err != nil {
 		return nil, err
 	}
-	if len(to)+len(cc) == 0 {
+	if len(rs.To)+len(rs.Cc) == 0 {
 		return nil, &SendError{Reason: "no_recipients"}
 	}
-	m := &outbox.Mail{User: c.actor.User, Mailbox: mailbox, Recipients: to, Cc: cc, Subject: d.Subject}
-	if _, err := c.green(ctx, m.All()); err != nil {
+	all := append(slices.Clone(rs.To), rs.Cc...)
+	vs, err := c.green(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLetters(vs, d, rs.Attention); err != nil {
 		return nil, err
 	}
 	id, err := c.identity(ctx, mailbox)
 	if err != nil {
 		return nil, err
 	}
-	if m.Content, err = seal(id, d); err != nil {
+	// The outbox lists CPR numbers masked; the numbers themselves are
+	// sealed with the draft.
+	m := &outbox.Mail{User: c.actor.User, Mailbox: mailbox, Recipients: c.masked(rs.To), Cc: c.masked(rs.Cc), Subject: d.Subject}
+	if m.Content, err = seal(id, sealedDraft{Draft: d, To: rs.To, Cc: rs.Cc, Attention: rs.Attention}); err != nil {
 		return nil, err
 	}
 	m.MessageID = message.NewMessageID(domainOf(mailbox))
@@ -72,6 +101,69 @@ func (c *Core) Send(ctx context.Context, d message.Draft, mailbox string, to, cc
 		return nil, &FileError{File: c.dbPath, Err: err}
 	}
 	return &Queued{ID: n, MessageID: m.MessageID}, nil
+}
+
+// sealedDraft is what SendTo seals in the outbox: the composed mail, the
+// recipients as typed, and attention data.
+type sealedDraft struct {
+	Draft     message.Draft
+	To, Cc    []string
+	Attention map[string]Attention
+}
+
+// unsealDraft opens what SendTo sealed; a mail queued before recipients
+// were sealed holds the draft alone, its recipients in the outbox.
+func unsealDraft(id *smime.Identity, m *outbox.Mail) (*sealedDraft, error) {
+	var s sealedDraft
+	if err := unseal(id, m.Content, &s); err == nil && len(s.To)+len(s.Cc) > 0 {
+		return &s, nil
+	}
+	s = sealedDraft{To: m.Recipients, Cc: m.Cc}
+	return &s, unseal(id, m.Content, &s.Draft)
+}
+
+// masked returns the recipients with CPR numbers shown as DDMMYY-xxxx.
+func (c *Core) masked(in []string) []string {
+	out := make([]string, len(in))
+	for i, s := range in {
+		out[i] = s
+		if r, err := c.parser.Parse(s); err == nil && r.Kind == recipient.CPR {
+			out[i] = maskCPR(r)
+		}
+	}
+	return out
+}
+
+func maskCPR(r *recipient.Recipient) string { return r.Number[:6] + "-xxxx" }
+
+// checkLetters refuses what Digital Post would: attachments of a type it
+// does not deliver, and attention data that is not for a CVR recipient
+// of this mail or whose P-nummer is not 10 digits.
+func checkLetters(vs []directory.Verdict, d message.Draft, att map[string]Attention) error {
+	letters := false
+	cvr := map[string]bool{}
+	for _, v := range vs {
+		if v.Channel == directory.DigitalPost {
+			letters = true
+			cvr[v.Recipient.Number] = v.Recipient.Kind == recipient.CVR
+		}
+	}
+	for number, a := range att {
+		if !cvr[number] {
+			return &SendError{Reason: "attention_not_cvr", Recipient: number}
+		}
+		if a.PNumber != "" && (len(a.PNumber) != 10 || strings.Trim(a.PNumber, "0123456789") != "") {
+			return &SendError{Reason: "attention_pnumber", Recipient: number}
+		}
+	}
+	if letters {
+		for _, f := range d.Attachments {
+			if _, err := digitalpost.Build(digitalpost.Message{Recipient: digitalpost.CPR, Attachments: []digitalpost.File{{Name: f.Name}}}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // SubjectWarning returns an error to show before sending when the subject
@@ -91,9 +183,6 @@ func (c *Core) green(ctx context.Context, recipients []string) ([]directory.Verd
 		if !v.OK() {
 			return nil, v.Err
 		}
-		if v.Channel == directory.DigitalPost {
-			return nil, &directory.DigitalPostUnavailableError{Recipient: v.Input}
-		}
 	}
 	return vs, nil
 }
@@ -107,6 +196,19 @@ func (c *Core) Run(ctx context.Context) error { return c.Outbox.Run(ctx) }
 type built struct {
 	External, Internal     []byte
 	ExternalTo, InternalTo []string
+	// Letters go through Digital Post, one per CPR or CVR recipient.
+	Letters []letter
+}
+
+// letter is one Digital Post message, built once: its UUID stays the
+// same however often delivery is tried.
+type letter struct {
+	// Recipient names it for the user (a CPR number masked), Name as
+	// Digital Post registered it.
+	Recipient, Name string
+	Kind            digitalpost.Kind
+	UUID            string
+	MeMo            []byte
 }
 
 func (b *built) copy() []byte {
@@ -125,6 +227,7 @@ func (c *Core) steps() []outbox.Step {
 		{Name: stepSubmitInternal, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 			return nil, c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.Internal, b.InternalTo })
 		}},
+		{Name: stepDigitalPost, Run: c.digitalPostStep},
 		{Name: stepAudit, Run: c.audit},
 		{Name: stepCopyMailbox, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 			mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
@@ -148,20 +251,24 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err := c.MaySend(ctx, m.Mailbox); err != nil {
 		return nil, err
 	}
-	vs, err := c.green(ctx, m.All())
-	if err != nil {
-		return nil, err
-	}
-	mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
-	if err != nil {
-		return nil, err
-	}
 	id, err := c.identity(ctx, m.Mailbox)
 	if err != nil {
 		return nil, err
 	}
-	var d message.Draft
-	if err := unseal(id, m.Content, &d); err != nil {
+	sd, err := unsealDraft(id, m)
+	if err != nil {
+		return nil, err
+	}
+	d := sd.Draft
+	vs, err := c.green(ctx, append(slices.Clone(sd.To), sd.Cc...))
+	if err != nil {
+		return nil, err
+	}
+	if err := checkLetters(vs, d, sd.Attention); err != nil {
+		return nil, err
+	}
+	mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
+	if err != nil {
 		return nil, err
 	}
 	entity, err := message.Entity(d)
@@ -178,8 +285,16 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	rcpts := []smime.Recipient{{Cert: id.Cert}}
 	var known []smime.Known
 	for i, v := range vs {
+		if v.Channel == directory.DigitalPost {
+			l, err := c.letter(m, mb, d, v, sd.Attention[v.Recipient.Number])
+			if err != nil {
+				return nil, err
+			}
+			b.Letters = append(b.Letters, l)
+			continue
+		}
 		a := message.Address{Name: v.Recipient.Name, Address: v.Recipient.Address}
-		if i < len(m.Recipients) {
+		if i < len(sd.To) {
 			h.To = append(h.To, a)
 		} else {
 			h.Cc = append(h.Cc, a)
@@ -199,7 +314,9 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if b.ExternalTo != nil {
+	// The Sent copies are encrypted (to the mailbox at least) whenever
+	// anyone outside gets the mail.
+	if b.ExternalTo != nil || b.Letters != nil {
 		enc, err := smime.EncryptEntity(signed, rcpts, smime.ChooseCipher(known...))
 		if err != nil {
 			return nil, err
@@ -266,6 +383,51 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, which func(*built
 	return submit.Send(ctx, srv, m.Mailbox, to, msg)
 }
 
+// letter builds the Digital Post message for one CPR or CVR recipient.
+func (c *Core) letter(m *outbox.Mail, mb *policy.Mailbox, d message.Draft, v directory.Verdict, att Attention) (letter, error) {
+	cfg := c.cfg.Institution
+	if len(cfg.CVR) != 8 {
+		return letter{}, &SendError{Reason: "no_institution_cvr"}
+	}
+	l := letter{Recipient: v.Recipient.String(), Name: v.Name, Kind: digitalpost.CVR, UUID: digitalpost.NewUUID()}
+	if v.Recipient.Kind == recipient.CPR {
+		l.Kind, l.Recipient = digitalpost.CPR, maskCPR(v.Recipient)
+	}
+	msg := digitalpost.Message{UUID: l.UUID, Created: m.Created, Label: d.Subject, SenderCVR: cfg.CVR, SenderName: cfg.Name,
+		Mailbox: mb.Address, MailboxName: mb.Name, Recipient: l.Kind, Number: v.Recipient.Number, Attention: att, Body: d.Body}
+	for _, a := range d.Attachments {
+		msg.Attachments = append(msg.Attachments, digitalpost.File{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+	}
+	var err error
+	l.MeMo, err = digitalpost.Build(msg)
+	return l, err
+}
+
+// digitalPostStep delivers each letter. A retry sends the same UUIDs, so
+// a letter delivered before a lost answer is not delivered twice. Its
+// output is the receipt of each letter, in order.
+func (c *Core) digitalPostStep(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+	b, err := c.builtOf(ctx, m)
+	if err != nil || len(b.Letters) == 0 {
+		return nil, err
+	}
+	if c.dp == nil {
+		return nil, &directory.DigitalPostUnavailableError{Recipient: b.Letters[0].Recipient}
+	}
+	if err := c.MaySend(ctx, m.Mailbox); err != nil {
+		return nil, err
+	}
+	var out []digitalpost.Receipt
+	for _, l := range b.Letters {
+		r, err := c.dp.Send(ctx, l.UUID, l.MeMo, l.Recipient)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return json.Marshal(out)
+}
+
 // audit records the receipt in the append-only audit log the moment the
 // server has the mail.
 func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
@@ -288,6 +450,20 @@ func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 			ch = string(directory.Internal)
 		}
 		r.Recipients = append(r.Recipients, ReceiptRecipient{Address: to, Channel: ch})
+	}
+	var letters []digitalpost.Receipt
+	if out := m.Steps[stepDigitalPost]; len(out) > 0 {
+		if err := json.Unmarshal(out, &letters); err != nil {
+			return nil, err
+		}
+	}
+	for i, l := range b.Letters {
+		rr := ReceiptRecipient{Address: l.Recipient, Channel: string(directory.DigitalPost), Name: l.Name, Reference: l.UUID}
+		if i < len(letters) {
+			rr.Status = letters[i].Status
+		}
+		r.Recipients = append(r.Recipients, rr)
+		all = append(all, l.Recipient)
 	}
 	out, err := json.Marshal(r)
 	if err != nil {
@@ -356,15 +532,27 @@ type Receipt struct {
 
 // ReceiptRecipient is one recipient and the channel that carried it.
 type ReceiptRecipient struct {
+	// Address is the e-mail address, CVR number, or CPR number masked
+	// (DDMMYY-xxxx).
 	Address string `json:"address"`
 	Channel string `json:"channel"`
+	// For Digital Post: the registered name, the letter's messageUUID
+	// and the service's receipt status (RECEIVED, COMPLETED).
+	Name      string `json:"name,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Status    string `json:"status,omitempty"`
 }
 
 // Text is the receipt as a user reads it.
 func (r Receipt) Text(l i18n.Lang) string {
 	var lines []string
 	for _, rc := range r.Recipients {
-		lines = append(lines, fmt.Sprintf("  %s (%s)", rc.Address, l.M(directory.Channel(rc.Channel).Localize())))
+		line := fmt.Sprintf("  %s (%s)", rc.Address, l.M(directory.Channel(rc.Channel).Localize()))
+		if rc.Reference != "" {
+			line = fmt.Sprintf("  %s (%s, %s)", rc.Address, l.M(directory.Channel(rc.Channel).Localize()),
+				l.T("receipt.letter", map[string]any{"Name": rc.Name, "Reference": rc.Reference, "Status": rc.Status}))
+		}
+		lines = append(lines, line)
 	}
 	return l.T("receipt.body", map[string]any{"Mailbox": r.Mailbox, "User": r.User, "Time": r.Time.Local().Format("2006-01-02 15:04:05"),
 		"MessageID": r.MessageID, "Recipients": strings.Join(lines, "\n"), "Server": r.Server})
@@ -538,15 +726,19 @@ func (c *Core) account(mailbox string) (mailstore.Account, error) {
 
 // SendError is a send that cannot start.
 type SendError struct {
-	Reason  string // no_recipients, cpr_in_subject, no_identity, no_smtp, no_imap
+	// Reason is no_recipients, cpr_in_subject, no_identity, no_smtp,
+	// no_imap, no_institution_cvr, attention_not_cvr or attention_pnumber.
+	Reason  string
 	Mailbox string
+	// Recipient is the CVR number attention data was given for.
+	Recipient string
 }
 
 func (e *SendError) Error() string { return "core: send: " + e.Reason + " " + e.Mailbox }
 
 // Localize names the sentence for a user.
 func (e *SendError) Localize() i18n.Message {
-	return i18n.Message{Key: "send." + e.Reason, Args: map[string]any{"Mailbox": e.Mailbox}}
+	return i18n.Message{Key: "send." + e.Reason, Args: map[string]any{"Mailbox": e.Mailbox, "Recipient": e.Recipient}}
 }
 
 // Await waits until mail id has its receipt (the server has it) or has

@@ -16,7 +16,7 @@ import (
 func start(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
-	sim.SenderCVR = "29403473"
+	sim.SetSenderCVR("29403473")
 	for _, c := range mailtest.DemoNumbers {
 		sim.Register(c)
 	}
@@ -100,14 +100,7 @@ func TestSendOncePerUUID(t *testing.T) {
 
 	// The answer is lost after the service stored the message: the
 	// client cannot know, and tries again with the same UUID.
-	drops := 1
-	sim.Fault = func(op, arg string) error {
-		if op == "memos-accepted" && drops > 0 {
-			drops--
-			return mailtest.ErrDrop
-		}
-		return nil
-	}
+	sim.SetFault(mailtest.Times(1, "memos-accepted", mailtest.ErrDrop))
 	if _, err := c.Send(ctx, uuid, b, "010190-1009"); !temporary(err) {
 		t.Fatalf("lost answer: %v, want a temporary error", err)
 	}
@@ -153,17 +146,17 @@ func TestSendFailures(t *testing.T) {
 	_, err = c.Send(ctx, uuid, []byte("<Message/>"), "12345100")
 	check("not MeMo", err, false, "MeMo")
 
-	sim.Fault = func(op, arg string) error { return mailtest.HTTPStatus(503) }
+	sim.SetFault(func(op, arg string) error { return mailtest.HTTPStatus(503) })
 	_, err = c.Send(ctx, uuid, b, "12345100")
 	check("503", err, true, "svarer ikke", "12345100", "udbakken")
 	_, err = c.Lookup(ctx, digitalpost.CVR, "12345100", "12345100")
 	check("503 lookup", err, true, "12345100")
 
-	sim.Fault = func(op, arg string) error { return mailtest.ErrStall }
+	sim.SetFault(func(op, arg string) error { return mailtest.ErrStall })
 	_, err = c.Send(ctx, uuid, b, "12345100")
 	check("stall", err, true, "12345100")
 
-	sim.Fault = nil
+	sim.SetFault(nil)
 	if _, err := c.Send(ctx, uuid, b, "12345100"); err != nil {
 		t.Fatal(err)
 	}

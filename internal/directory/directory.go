@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"sikkermail/internal/digitalpost"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
@@ -57,12 +58,43 @@ type Verdict struct {
 	Checked time.Time
 	// Cipher is the content encryption the recipient can take.
 	Cipher smime.Cipher
+	// Name is the name a CPR or CVR number is registered under in Digital
+	// Post, when the service tells it: the user sees it is the right one.
+	Name string
 	// Err is nil when the verdict is green.
 	Err error
 }
 
 // OK reports whether the recipient can receive securely (green).
 func (v Verdict) OK() bool { return v.Err == nil && v.Channel != "" }
+
+// Notes returns what the user should see beside the verdict: the
+// recipient's own notes (a CPR number failing modulus 11), the name a
+// number is registered under, and that a letter to a CPR number costs a
+// fee.
+func (v Verdict) Notes() []i18n.Message {
+	var out []i18n.Message
+	if v.Recipient != nil {
+		out = v.Recipient.Notes()
+	}
+	if v.OK() && v.Channel == DigitalPost {
+		if v.Name != "" {
+			out = append(out, i18n.Message{Key: "digitalpost.registered_as", Args: map[string]any{"Name": v.Name}})
+		}
+		if v.Recipient.Kind == recipient.CPR {
+			out = append(out, i18n.Message{Key: "digitalpost.fee"})
+		}
+	}
+	return out
+}
+
+// Registry tells whether a CPR or CVR number can receive Digital Post:
+// the service's contacts lookup (*digitalpost.Client).
+type Registry interface {
+	// Name names the service for a user.
+	Name() string
+	Lookup(ctx context.Context, kind digitalpost.Kind, number, display string) (digitalpost.Contact, error)
+}
 
 // Source finds certificates for e-mail addresses.
 type Source interface {
@@ -92,6 +124,9 @@ type Directory struct {
 	// Cache, when set, is asked before Sources and keeps their green
 	// answers.
 	Cache *Cache
+	// DigitalPost answers for CPR and CVR numbers; nil makes them red
+	// (not set up).
+	DigitalPost Registry
 }
 
 // Check returns the verdict for each recipient, in order. All recipients
@@ -119,11 +154,13 @@ func (d *Directory) Check(ctx context.Context, rs []*recipient.Recipient) []Verd
 				pending[k] = true
 				external = append(external, r.Address)
 			}
-		default:
+		case d.DigitalPost == nil:
 			out[i].Err = &DigitalPostUnavailableError{Recipient: r.String()}
 		}
 	}
+	done := d.numbers(ctx, rs, out, timeout)
 	results := d.lookup(ctx, external, timeout)
+	<-done
 	for i, r := range rs {
 		if r.Kind != recipient.Email || r.Internal {
 			continue
@@ -136,6 +173,66 @@ func (d *Directory) Check(ctx context.Context, rs []*recipient.Recipient) []Verd
 		}
 	}
 	return out
+}
+
+// numbers asks Digital Post about every CPR and CVR number at once, each
+// number once, and fills in their verdicts; the channel closes when all
+// are in.
+func (d *Directory) numbers(ctx context.Context, rs []*recipient.Recipient, out []Verdict, timeout time.Duration) <-chan struct{} {
+	done := make(chan struct{})
+	if d.DigitalPost == nil {
+		close(done)
+		return done
+	}
+	type answer struct {
+		c   digitalpost.Contact
+		err error
+	}
+	asked := map[string]chan answer{}
+	for _, r := range rs {
+		if r.Kind == recipient.Email || asked[r.Number] != nil {
+			continue
+		}
+		ch := make(chan answer, 1)
+		asked[r.Number] = ch
+		kind := digitalpost.CPR
+		if r.Kind == recipient.CVR {
+			kind = digitalpost.CVR
+		}
+		go func(r *recipient.Recipient) {
+			c, err := d.DigitalPost.Lookup(ctx, kind, r.Number, r.String())
+			ch <- answer{c, err}
+		}(r)
+	}
+	go func() {
+		defer close(done)
+		got := map[string]answer{}
+		for n, ch := range asked {
+			select {
+			case a := <-ch:
+				got[n] = a
+			case <-ctx.Done():
+				got[n] = answer{err: ctx.Err()}
+			}
+		}
+		for i, r := range rs {
+			a, ok := got[r.Number]
+			if r.Kind == recipient.Email || !ok {
+				continue
+			}
+			switch {
+			case errors.Is(a.err, context.DeadlineExceeded) || a.err != nil && ctx.Err() != nil:
+				out[i].Err = &TimeoutError{Address: r.String(), Source: d.DigitalPost.Name(), Seconds: int(timeout.Round(time.Second) / time.Second)}
+			case a.err != nil:
+				out[i].Err = a.err
+			case a.c.Status == digitalpost.Registered:
+				out[i].Channel, out[i].Name, out[i].Source, out[i].Checked = DigitalPost, a.c.Name, d.DigitalPost.Name(), time.Now()
+			default:
+				out[i].Err = &digitalpost.NotRegisteredError{Recipient: r.String(), Status: a.c.Status}
+			}
+		}
+	}()
+	return done
 }
 
 type lookupResult struct {

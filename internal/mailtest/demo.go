@@ -103,7 +103,7 @@ func StartDemo(dir string, users []string, mailboxes map[string]string, may func
 			d.IMAP.AddAccount(&d.runner, m, "", "Sendt post")
 		}
 		d.DigitalPost = StartDigitalPost(&d.runner)
-		d.DigitalPost.SenderCVR = DemoCVR
+		d.DigitalPost.SetSenderCVR(DemoCVR)
 		for _, c := range DemoNumbers {
 			d.DigitalPost.Register(c)
 		}

@@ -36,21 +36,14 @@ type DigitalPost struct {
 	// whose password comes from Password (keystore syntax).
 	ClientCert         tls.Certificate
 	Identity, Password string
-	// SenderCVR, when set, is the only senderID allowed (NOT_ALLOWED
-	// otherwise).
-	SenderCVR string
-	// Fault, when set, is asked before a request is answered (op
-	// "contacts" or "memos", arg the number or UUID) and after a memo is
-	// accepted and stored ("memos-accepted"): it may return ErrDrop (cut
-	// the connection without an answer), ErrStall (no answer until the
-	// client gives up) or an HTTPStatus to answer with.
-	Fault func(op, arg string) error
 
-	mu       sync.Mutex
-	registry map[string]digitalpost.Contact
-	received []ReceivedMemo
-	byUUID   map[string]digitalpost.Receipt
-	stall    chan struct{}
+	mu        sync.Mutex
+	senderCVR string
+	faultFn   func(op, arg string) error
+	registry  map[string]digitalpost.Contact
+	received  []ReceivedMemo
+	byUUID    map[string]digitalpost.Receipt
+	stall     chan struct{}
 }
 
 // HTTPStatus is a fault answered with that HTTP status code.
@@ -123,6 +116,40 @@ func (d *DigitalPost) clientPKI(t T) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// SetSenderCVR makes cvr the only senderID allowed (NOT_ALLOWED
+// otherwise); "" allows any.
+func (d *DigitalPost) SetSenderCVR(cvr string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.senderCVR = cvr
+}
+
+// SetFault sets (nil: clears) the function asked before a request is
+// answered (op "contacts" or "memos", arg the number or UUID) and after
+// a memo is accepted and stored ("memos-accepted"): it may return
+// ErrDrop (cut the connection without an answer), ErrStall (no answer
+// until the client gives up) or an HTTPStatus to answer with.
+func (d *DigitalPost) SetFault(f func(op, arg string) error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.faultFn = f
+}
+
+// Times returns a fault function that fails op with err n times, then
+// lets it pass.
+func Times(n int, op string, err error) func(op, arg string) error {
+	var mu sync.Mutex
+	return func(o, _ string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if o != op || n == 0 {
+			return nil
+		}
+		n--
+		return err
+	}
+}
+
 // Register puts a number in the registry (status Registered, Exempt or
 // Closed; numbers not registered are unknown).
 func (d *DigitalPost) Register(c digitalpost.Contact) {
@@ -141,10 +168,13 @@ func (d *DigitalPost) Received() []ReceivedMemo {
 // fault asks Fault and carries it out; it reports whether the request was
 // answered by it.
 func (d *DigitalPost) fault(w http.ResponseWriter, op, arg string) bool {
-	if d.Fault == nil {
+	d.mu.Lock()
+	f := d.faultFn
+	d.mu.Unlock()
+	if f == nil {
 		return false
 	}
-	err := d.Fault(op, arg)
+	err := f(op, arg)
 	var status HTTPStatus
 	switch {
 	case err == nil:
@@ -243,7 +273,10 @@ func (d *DigitalPost) memos(w http.ResponseWriter, r *http.Request) {
 			Detail: fmt.Sprintf("memo-message-uuid %s does not match messageUUID %s", uuid, m.UUID)})
 		return
 	}
-	if d.SenderCVR != "" && m.SenderCVR != d.SenderCVR {
+	d.mu.Lock()
+	sender := d.senderCVR
+	d.mu.Unlock()
+	if sender != "" && m.SenderCVR != sender {
 		answer(http.StatusForbidden, digitalpost.Receipt{UUID: uuid, Status: digitalpost.StatusNotAllowed, Detail: "sender " + m.SenderCVR + " is not this system's"})
 		return
 	}
