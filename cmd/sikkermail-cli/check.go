@@ -30,6 +30,9 @@ type checkResult struct {
 	Code      string   `json:"code,omitempty"`
 	Message   string   `json:"message"`
 	Notes     []string `json:"notes,omitempty"`
+	// Name is the name a CPR or CVR number is registered under in
+	// Digital Post, when the service tells it.
+	Name string `json:"name,omitempty"`
 	// Source, Cipher and Certificates are set for a green S/MIME recipient.
 	Source       string        `json:"source,omitempty"`
 	Cipher       string        `json:"cipher,omitempty"`
@@ -109,14 +112,15 @@ func result(l i18n.Lang, v directory.Verdict) checkResult {
 	if v.Recipient != nil {
 		r.Kind = v.Recipient.Kind.String()
 		r.Recipient = v.Recipient.String()
-		for _, n := range v.Recipient.Notes() {
-			r.Notes = append(r.Notes, l.M(n))
-		}
+	}
+	for _, n := range v.Notes() {
+		r.Notes = append(r.Notes, l.M(n))
 	}
 	if v.OK() {
 		r.Verdict = "green"
 		r.Channel = string(v.Channel)
 		r.Message = l.M(v.Channel.Localize())
+		r.Name = v.Name
 		if v.Channel == directory.SMIME {
 			r.Source, r.Cipher = v.Source, v.Cipher.String()
 			for _, c := range v.Certs {

@@ -31,6 +31,25 @@ func (l *list) Set(v string) error {
 	return nil
 }
 
+// attentions is the repeatable --attention CVR=PERSON[;P-NUMBER[;UNIT]].
+type attentions struct{ m map[string]core.Attention }
+
+func (a *attentions) String() string { return "" }
+func (a *attentions) Set(v string) error {
+	cvr, rest, ok := strings.Cut(v, "=")
+	cvr = strings.Join(strings.Fields(strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(cvr)), "DK")), "")
+	if !ok || cvr == "" {
+		return fmt.Errorf("--attention %q: write CVR=person;P-nummer;enhed", v)
+	}
+	f := strings.Split(rest, ";")
+	f = append(f, "", "", "")
+	if a.m == nil {
+		a.m = map[string]core.Attention{}
+	}
+	a.m[cvr] = core.Attention{Person: strings.TrimSpace(f[0]), PNumber: strings.TrimSpace(f[1]), Unit: strings.TrimSpace(f[2])}
+	return nil
+}
+
 // sendCmd runs `send`: queue the mail, then be the worker until its
 // receipt arrives (or --wait passes; the mail stays queued).
 func (c *cli) sendCmd(args []string) error {
@@ -46,6 +65,8 @@ func (c *cli) sendCmd(args []string) error {
 	wait := fs.Duration("wait", 2*time.Minute, "")
 	allowCPR := fs.Bool("allow-cpr-subject", false, "")
 	fs.Var(&attach, "attach", "")
+	var attention attentions
+	fs.Var(&attention, "attention", "")
 	if err := fs.Parse(args); err != nil {
 		c.usageError(err)
 		return errUsage
@@ -74,7 +95,7 @@ func (c *cli) sendCmd(args []string) error {
 		return err
 	}
 	ctx := context.Background()
-	q, err := co.Send(ctx, d, *from, to, cc)
+	q, err := co.SendTo(ctx, d, *from, core.Recipients{To: to, Cc: cc, Attention: attention.m})
 	if err != nil {
 		return err
 	}
