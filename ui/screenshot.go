@@ -20,7 +20,7 @@ import (
 // verdict the demo environment can give.
 var demoRecipients = struct{ emails, numbers string }{
 	emails:  "sikkerpost-uddservice@hoejskole.example\njens.hansen@kommune.example\njens@",
-	numbers: "010190-1234\n29403473\n310290-1234",
+	numbers: "010190-1009\n12345100\n020280-1005\n310290-1234",
 }
 
 // FillDemo puts a demo mail into the compose window. The screenshots call
@@ -82,7 +82,7 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 			}
 		}
 		p.Emails.SetText("jens.hansen@kommune.example\nkollega@hoejskole.example")
-		p.Numbers.SetText("")
+		p.Numbers.SetText("010190-1009\n12345100")
 		inputs = p.Inputs()
 	})
 	verdicts = u.core.Check(context.Background(), inputs)

@@ -13,6 +13,7 @@ import (
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/directory"
+	"sikkermail/internal/recipient"
 )
 
 // SendPane is the secure-send pane, the plug-in's dialog: recipients as
@@ -26,31 +27,47 @@ type SendPane struct {
 	Unavailable *fyne.Container
 	Emails      *widget.Entry
 	Numbers     *widget.Entry
-	Check       *widget.Button
-	Status      *widget.Label
+	// EmailHints and NumberHints tell, as the user types, which lines are
+	// not of the right form; they never block.
+	EmailHints, NumberHints *widget.Label
+	// AttPerson, AttPNumber and AttUnit are the optional attention data
+	// for CVR recipients (att. person, P-nummer, enhed).
+	AttPerson, AttPNumber, AttUnit *widget.Entry
+	Check                          *widget.Button
+	Status                         *widget.Label
 	// Results holds one row per recipient after a check.
 	Results *fyne.Container
 	// SendMail is enabled when a mailbox is chosen and every recipient
 	// of the last check is green.
 	SendMail *widget.Button
+	// Progress shows how far the worker is with the mail.
+	Progress *widget.ProgressBar
 	// Receipt shows the receipt once the mail is sent.
 	Receipt *widget.Label
 
 	u         *UI
 	running   sync.WaitGroup
 	green     bool
+	verdicts  []directory.Verdict
 	addresses map[string]string // mailbox name → address
 }
 
 func newSendPane(u *UI) *SendPane {
 	p := &SendPane{
-		u:       u,
-		Window:  u.app.NewWindow(u.t("compose.send_secure")),
-		Emails:  widget.NewMultiLineEntry(),
-		Numbers: widget.NewMultiLineEntry(),
-		Status:  widget.NewLabel(""),
-		Results: container.NewVBox(),
+		u:           u,
+		Window:      u.app.NewWindow(u.t("compose.send_secure")),
+		Emails:      widget.NewMultiLineEntry(),
+		Numbers:     widget.NewMultiLineEntry(),
+		EmailHints:  hintLabel(),
+		NumberHints: hintLabel(),
+		AttPerson:   widget.NewEntry(),
+		AttPNumber:  widget.NewEntry(),
+		AttUnit:     widget.NewEntry(),
+		Status:      widget.NewLabel(""),
+		Results:     container.NewVBox(),
+		Progress:    widget.NewProgressBar(),
 	}
+	p.Progress.Hide()
 	p.Emails.SetPlaceHolder(u.t("send.recipients.email.hint"))
 	p.Numbers.SetPlaceHolder(u.t("send.recipients.number.hint"))
 	p.Status.Wrapping = fyne.TextWrapWord
@@ -60,30 +77,78 @@ func newSendPane(u *UI) *SendPane {
 	p.SendMail.Disable()
 	p.Receipt = widget.NewLabel("")
 	p.Receipt.Wrapping = fyne.TextWrapWord
+	p.Receipt.Hide() // until there is one, above the verdicts
 	// Changing a recipient clears the verdicts: they no longer hold.
-	clear := func(string) { p.Results.RemoveAll(); p.Status.SetText(""); p.green = false; p.updateSend() }
-	p.Emails.OnChanged = clear
-	p.Numbers.OnChanged = clear
+	clear := func() { p.Results.RemoveAll(); p.Status.SetText(""); p.green = false; p.updateSend() }
+	p.Emails.OnChanged = func(text string) { clear(); p.hint(p.EmailHints, text, true) }
+	p.Numbers.OnChanged = func(text string) { clear(); p.hint(p.NumberHints, text, false) }
+	for _, e := range []*widget.Entry{p.AttPerson, p.AttPNumber, p.AttUnit} {
+		e.OnChanged = func(string) { clear() }
+	}
 	p.senders()
 
-	recipients := container.NewGridWithColumns(2,
-		container.NewBorder(widget.NewLabelWithStyle(u.t("send.recipients.email"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, p.Emails),
-		container.NewBorder(widget.NewLabelWithStyle(u.t("send.recipients.number"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, p.Numbers),
-	)
-	verdicts := container.NewBorder(
-		container.NewVBox(container.NewHBox(p.Check, p.SendMail), p.Status), p.Receipt, nil, nil,
-		container.NewVScroll(p.Results))
 	bold := func(key string) *widget.Label {
 		return widget.NewLabelWithStyle(u.t(key), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	}
+	attention := widget.NewAccordion(widget.NewAccordionItem(u.t("send.attention"), widget.NewForm(
+		widget.NewFormItem(u.t("send.attention.person"), p.AttPerson),
+		widget.NewFormItem(u.t("send.attention.pnumber"), p.AttPNumber),
+		widget.NewFormItem(u.t("send.attention.unit"), p.AttUnit))))
+	recipients := container.NewGridWithColumns(2,
+		container.NewBorder(bold("send.recipients.email"), p.EmailHints, nil, nil, p.Emails),
+		container.NewBorder(bold("send.recipients.number"), container.NewVBox(p.NumberHints, attention), nil, nil, p.Numbers),
+	)
+	verdicts := container.NewBorder(
+		container.NewVBox(container.NewHBox(p.Check, p.SendMail), p.Status, p.Progress), nil, nil, nil,
+		container.NewVScroll(container.NewVBox(p.Receipt, p.Results)))
 	split := container.NewVSplit(container.NewBorder(bold("send.recipients"), nil, nil, nil, recipients), verdicts)
-	split.SetOffset(0.35)
+	split.SetOffset(0.5)
 	p.Window.SetContent(container.NewBorder(
 		container.NewVBox(bold("send.sender"), p.Sender, p.Unavailable),
 		nil, nil, nil, split))
 	p.Window.SetIcon(Icon)
-	p.Window.Resize(fyne.NewSize(820, 640))
+	p.Window.Resize(fyne.NewSize(900, 780))
 	return p
+}
+
+func hintLabel() *widget.Label {
+	l := widget.NewLabel("")
+	l.Importance = widget.WarningImportance
+	l.Wrapping = fyne.TextWrapWord
+	l.Hide()
+	return l
+}
+
+// hint checks the form of each line as the user types: e-mail addresses
+// on the left, CPR and CVR numbers on the right. It asks no one and
+// blocks nothing; Kontrollér adresser gives the verdict.
+func (p *SendPane) hint(l *widget.Label, text string, emails bool) {
+	lang := p.u.lang
+	var lines []string
+	for i, line := range strings.Split(text, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		r, err := p.u.core.Parse(line)
+		var msg string
+		switch {
+		case err != nil:
+			msg = lang.Error(err)
+		case emails && r.Kind != recipient.Email:
+			msg = lang.T("send.hint.number_left", map[string]any{"Input": r.String()})
+		case !emails && r.Kind == recipient.Email:
+			msg = lang.T("send.hint.email_right", map[string]any{"Input": r.Address})
+		default:
+			continue
+		}
+		lines = append(lines, lang.T("send.hint.line", map[string]any{"Line": i + 1, "Text": msg}))
+	}
+	l.SetText(strings.Join(lines, "\n"))
+	if len(lines) == 0 {
+		l.Hide()
+	} else {
+		l.Show()
+	}
 }
 
 // Inputs returns the recipients typed on both sides, one per non-empty line.
@@ -134,10 +199,8 @@ func (p *SendPane) show(verdicts []directory.Verdict) {
 			icon = theme.NewErrorThemedResource(theme.CancelIcon())
 			text = l.Error(v.Err)
 		}
-		if v.Recipient != nil {
-			for _, n := range v.Recipient.Notes() {
-				text += "\n" + l.M(n)
-			}
+		for _, n := range v.Notes() {
+			text += "\n" + l.M(n)
 		}
 		label := widget.NewLabel(text)
 		label.Wrapping = fyne.TextWrapWord
@@ -149,6 +212,7 @@ func (p *SendPane) show(verdicts []directory.Verdict) {
 		p.Status.SetText(l.T("send.some_red", map[string]any{"Count": red}))
 	}
 	p.green = red == 0 && len(verdicts) > 0
+	p.verdicts = verdicts
 	p.Check.Enable()
 	p.updateSend()
 }
@@ -188,6 +252,23 @@ func (p *SendPane) updateSend() {
 	}
 }
 
+// attention is the attention data typed, for every CVR recipient of the
+// last check; nil when none is typed.
+func (p *SendPane) attention() map[string]core.Attention {
+	a := core.Attention{Person: strings.TrimSpace(p.AttPerson.Text), PNumber: strings.Join(strings.Fields(p.AttPNumber.Text), ""),
+		Unit: strings.TrimSpace(p.AttUnit.Text)}
+	if a.IsZero() {
+		return nil
+	}
+	out := map[string]core.Attention{}
+	for _, v := range p.verdicts {
+		if v.Recipient != nil && v.Recipient.Kind == recipient.CVR {
+			out[v.Recipient.Number] = a
+		}
+	}
+	return out
+}
+
 // confirmSend warns about a CPR number in the subject, which travels
 // unencrypted, before sending.
 func (p *SendPane) confirmSend() {
@@ -209,16 +290,20 @@ func (p *SendPane) confirmSend() {
 // queueing seals the draft, which takes a moment for large attachments.
 func (p *SendPane) send() {
 	l := p.u.lang
-	draft, mailbox, to := p.u.Compose.Draft(), p.addresses[p.Sender.Selected], p.Inputs()
+	draft, mailbox := p.u.Compose.Draft(), p.addresses[p.Sender.Selected]
+	rs := core.Recipients{To: p.Inputs(), Attention: p.attention()}
 	p.SendMail.Disable()
 	p.Check.Disable()
 	p.Status.SetText(l.T("send.sending", nil))
+	p.Progress.SetValue(0)
+	p.Progress.Show()
 	p.running.Add(1)
 	go func() {
 		defer p.running.Done()
-		q, err := p.u.core.Send(context.Background(), draft, mailbox, to, nil)
+		q, err := p.u.core.SendTo(context.Background(), draft, mailbox, rs)
 		if err != nil {
 			fyne.DoAndWait(func() {
+				p.Progress.Hide()
 				p.Status.SetText(l.Error(err))
 				p.Check.Enable()
 				p.updateSend()
@@ -226,14 +311,22 @@ func (p *SendPane) send() {
 			return
 		}
 		fyne.DoAndWait(func() { p.Status.SetText(l.T("send.queued", nil)) })
-		m, r, err := p.u.core.Await(context.Background(), q.ID)
+		m, r, err := p.u.core.Await(context.Background(), q.ID, func(done, total int) {
+			fyne.Do(func() { p.Progress.SetValue(float64(done) / float64(total)) })
+		})
 		fyne.DoAndWait(func() {
+			if r != nil {
+				p.Progress.SetValue(1)
+			} else {
+				p.Progress.Hide()
+			}
 			switch {
 			case err != nil:
 				p.Status.SetText(l.Error(err))
 			case r != nil:
 				p.Status.SetText(l.T("send.sent", nil))
 				p.Receipt.SetText(r.Text(l))
+				p.Receipt.Show()
 			default:
 				p.Status.SetText(l.Error(m.Err))
 			}

@@ -374,3 +374,84 @@ func TestTooLarge(t *testing.T) {
 		t.Fatal("warning stays after the file is removed")
 	}
 }
+
+// The pane against the demo's Digital Post: as the user types, lines of
+// the wrong form or on the wrong side are named; the check shows the
+// channel, the registered name and the CPR fee; the send reaches a CPR
+// and a CVR recipient (with attention data), and the receipt covers both.
+func TestSendFlowDigitalPost(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	ctx, cancel := context.WithCancel(context.Background())
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		u.core.Run(ctx)
+	}()
+	defer func() { cancel(); <-worked }()
+
+	test.Type(u.Compose.Subject, "Afgørelse")
+	test.Type(u.Compose.Body, "Hermed afgørelsen.")
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	for _, o := range p.Sender.Options {
+		if strings.Contains(o, "sikkerpost-uddservice@") {
+			p.Sender.SetSelected(o)
+		}
+	}
+	test.Type(p.Numbers, "jens@kommune.example\n310290-1234")
+	if p.NumberHints.Hidden || !strings.Contains(p.NumberHints.Text, "Linje 1: jens@kommune.example er en e-mailadresse") ||
+		!strings.Contains(p.NumberHints.Text, "Linje 2: »310290-1234« er ikke et gyldigt CPR-nummer") {
+		t.Fatalf("hints %q", p.NumberHints.Text)
+	}
+	test.Type(p.Emails, "12345100")
+	if !strings.Contains(p.EmailHints.Text, "12345100 er et CPR-/CVR-nummer; skriv det i højre side") {
+		t.Fatalf("hints %q", p.EmailHints.Text)
+	}
+	p.Emails.SetText("")
+	p.Numbers.SetText("010190-1009\n020280-1005\nDK 12345100")
+	if !p.NumberHints.Hidden || !p.EmailHints.Hidden {
+		t.Fatalf("hints for valid lines: %q %q", p.NumberHints.Text, p.EmailHints.Text)
+	}
+	test.Tap(p.Check)
+	p.Wait()
+	rows := p.Results.Objects
+	if len(rows) != 3 || !p.SendMail.Disabled() {
+		t.Fatalf("%d rows, send enabled %v", len(rows), !p.SendMail.Disabled())
+	}
+	for i, want := range [][]string{
+		{"010190-1009 — Digital Post", "tilmeldt som Anne Jensen", "Der betales et mindre gebyr"},
+		{"020280-1005 er fritaget for Digital Post"},
+		{"12345100 — Digital Post", "tilmeldt som Demo Firma ApS"},
+	} {
+		got := strings.Join(labels(rows[i]), "\n")
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("row %d %q lacks %q", i, got, w)
+			}
+		}
+		if i == 2 && strings.Contains(got, "gebyr") {
+			t.Errorf("a fee note for a CVR number: %q", got)
+		}
+	}
+	p.Numbers.SetText("010190-1009\nDK 12345100")
+	test.Type(p.AttPerson, "Jens Hansen")
+	test.Type(p.AttPNumber, "1012345678")
+	test.Tap(p.Check)
+	p.Wait()
+	if p.SendMail.Disabled() {
+		t.Fatalf("all green but Send mail disabled: %q", p.Status.Text)
+	}
+	test.Tap(p.SendMail)
+	p.Wait()
+	if p.Status.Text != "Din sikre mail er sendt." || p.Progress.Value != 1 {
+		t.Fatalf("status %q, progress %v", p.Status.Text, p.Progress.Value)
+	}
+	for _, want := range []string{"010190-xxxx (Digital Post, Anne Jensen, modtaget af Digital Post", "12345100 (Digital Post, Demo Firma ApS"} {
+		if !strings.Contains(p.Receipt.Text, want) {
+			t.Fatalf("receipt lacks %q:\n%s", want, p.Receipt.Text)
+		}
+	}
+	if strings.Contains(p.Receipt.Text, "0101901009") || strings.Contains(p.Receipt.Text, "010190-1009") {
+		t.Error("the receipt shows the whole CPR number")
+	}
+}

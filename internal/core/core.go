@@ -290,6 +290,10 @@ func (c *Core) Config() *config.Config { return c.cfg }
 // Lang returns the configured user interface language.
 func (c *Core) Lang() i18n.Lang { return c.cfg.Lang() }
 
+// Parse checks the form of one recipient as typed, without asking
+// anyone: the secure-send pane's validation as the user types.
+func (c *Core) Parse(input string) (*recipient.Recipient, error) { return c.parser.Parse(input) }
+
 // Check parses each input and asks the directory whether it can receive
 // securely. It returns one verdict per input, in order; an input that does
 // not parse is red with the parser's reason. All recipients are checked

@@ -550,12 +550,21 @@ func (r Receipt) Text(l i18n.Lang) string {
 		line := fmt.Sprintf("  %s (%s)", rc.Address, l.M(directory.Channel(rc.Channel).Localize()))
 		if rc.Reference != "" {
 			line = fmt.Sprintf("  %s (%s, %s)", rc.Address, l.M(directory.Channel(rc.Channel).Localize()),
-				l.T("receipt.letter", map[string]any{"Name": rc.Name, "Reference": rc.Reference, "Status": rc.Status}))
+				l.T("receipt.letter", map[string]any{"Name": rc.Name, "Reference": rc.Reference, "Status": letterStatus(l, rc.Status)}))
 		}
 		lines = append(lines, line)
 	}
 	return l.T("receipt.body", map[string]any{"Mailbox": r.Mailbox, "User": r.User, "Time": r.Time.Local().Format("2006-01-02 15:04:05"),
 		"MessageID": r.MessageID, "Recipients": strings.Join(lines, "\n"), "Server": r.Server})
+}
+
+// letterStatus names Digital Post's receipt status for a user.
+func letterStatus(l i18n.Lang, status string) string {
+	switch status {
+	case digitalpost.StatusReceived, digitalpost.StatusCompleted:
+		return l.T("digitalpost.status."+strings.ToLower(status), nil)
+	}
+	return status
 }
 
 func (c *Core) receiptMail(ctx context.Context, r Receipt) ([]byte, string, error) {
@@ -743,12 +752,21 @@ func (e *SendError) Localize() i18n.Message {
 
 // Await waits until mail id has its receipt (the server has it) or has
 // failed, or ctx ends, and returns it. The worker (Run, or another
-// process's) does the sending; Await only watches.
-func (c *Core) Await(ctx context.Context, id int64) (*outbox.Mail, *Receipt, error) {
+// process's) does the sending; Await only watches, telling progress
+// (when not nil) how many of the mail's steps are done.
+func (c *Core) Await(ctx context.Context, id int64, progress func(done, total int)) (*outbox.Mail, *Receipt, error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	total := len(c.steps())
 	for {
 		m, r, err := c.ReceiptOf(ctx, id)
+		if err == nil && progress != nil {
+			done := len(m.Steps)
+			if m.State == outbox.Done {
+				done = total
+			}
+			progress(min(done, total), total)
+		}
 		if err != nil || r != nil || m.State != outbox.Queued {
 			return m, r, err
 		}
