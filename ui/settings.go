@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/policy"
 )
 
@@ -22,6 +23,13 @@ import (
 type Settings struct {
 	Window fyne.Window
 	Tabs   *container.AppTabs
+	// Language chooses the language (kept in the app's preferences, in
+	// force from the next start); Password and SavePassword put the mail
+	// password in the OS keyring; AccountStatus says how that went.
+	Language      *widget.Select
+	Password      *widget.Entry
+	SavePassword  *widget.Button
+	AccountStatus *widget.Label
 	// Rights is nil unless the user has the helpdesk role.
 	Rights *RightsPane
 	u      *UI
@@ -70,14 +78,43 @@ func (s *Settings) account() fyne.CanvasObject {
 	if cfg.Demo {
 		file = s.u.t("settings.demo")
 	}
+	dp := cfg.DigitalPost.URL
+	if dp == "" {
+		dp = s.u.t("settings.none")
+	}
+	s.AccountStatus = widget.NewLabel("")
+	s.AccountStatus.Wrapping = fyne.TextWrapWord
+	names := map[string]i18n.Lang{"Dansk": i18n.Danish, "English": i18n.English}
+	s.Language = widget.NewSelect([]string{"Dansk", "English"}, nil)
+	for n, l := range names {
+		if l == s.u.lang {
+			s.Language.SetSelected(n)
+		}
+	}
+	s.Language.OnChanged = func(name string) {
+		s.u.app.Preferences().SetString(PrefLanguage, string(names[name]))
+		s.AccountStatus.SetText(s.u.t("settings.language.restart"))
+	}
+	s.Password = widget.NewPasswordEntry()
+	s.Password.SetPlaceHolder(s.u.t("settings.password.hint"))
+	s.SavePassword = widget.NewButtonWithIcon(s.u.t("settings.password.save"), theme.DocumentSaveIcon(), func() {
+		if err := s.u.core.SavePassword([]byte(s.Password.Text)); err != nil {
+			s.AccountStatus.SetText(s.u.lang.Error(err))
+			return
+		}
+		s.Password.SetText("")
+		s.AccountStatus.SetText(s.u.t("settings.password.saved"))
+	})
 	form := widget.NewForm(
 		widget.NewFormItem(s.u.t("settings.user"), widget.NewLabel(cfg.User.Name+" <"+s.u.core.User()+">")),
 		widget.NewFormItem(s.u.t("settings.file"), widget.NewLabel(file)),
 		widget.NewFormItem("SMTP", widget.NewLabel(cfg.SMTP.Server)),
 		widget.NewFormItem("IMAP", widget.NewLabel(cfg.IMAP.Server)),
-		widget.NewFormItem(s.u.t("settings.language"), widget.NewLabel(s.u.t("settings.language.current"))),
+		widget.NewFormItem(s.u.t("settings.digitalpost"), widget.NewLabel(dp)),
+		widget.NewFormItem(s.u.t("settings.password"), container.NewBorder(nil, nil, nil, s.SavePassword, s.Password)),
+		widget.NewFormItem(s.u.t("settings.language"), s.Language),
 	)
-	return container.NewVBox(form)
+	return container.NewVBox(form, s.AccountStatus)
 }
 
 func newRightsPane(u *UI) *RightsPane {

@@ -39,6 +39,20 @@ func SetLanguage(l i18n.Lang) error {
 	return lang.AddTranslationsFS(assets.Translations, assets.TranslationDir)
 }
 
+// PrefLanguage is the app preference holding the language the user chose
+// in Indstillinger ("da", "en"); it wins over the settings file.
+const PrefLanguage = "language"
+
+// ApplyLanguage makes the language the user chose (else the settings
+// file's) the core's and Fyne's. Call it after the app is made, before
+// any window is built.
+func ApplyLanguage(a fyne.App, c *core.Core) error {
+	if l, err := i18n.ParseLang(a.Preferences().String(PrefLanguage)); err == nil {
+		c.SetLanguage(l)
+	}
+	return SetLanguage(c.Lang())
+}
+
 // UI is one running user interface.
 type UI struct {
 	app  fyne.App

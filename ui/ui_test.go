@@ -455,3 +455,29 @@ func TestSendFlowDigitalPost(t *testing.T) {
 		t.Error("the receipt shows the whole CPR number")
 	}
 }
+
+// Konto: the language chosen is kept for the next start (and then wins
+// over the settings file); the password goes to the keyring — in the
+// demo, whose password is no keyring's, the refusal says where it is.
+func TestSettingsAccount(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Tap(u.Compose.SettingsButton)
+	s := u.Settings
+	if s.Language.Selected != "Dansk" {
+		t.Fatalf("language %q", s.Language.Selected)
+	}
+	s.Language.SetSelected("English")
+	if got := u.app.Preferences().String(PrefLanguage); got != "en" || s.AccountStatus.Text != "Sproget skifter, næste gang Sikker mail startes." {
+		t.Fatalf("preference %q, status %q", got, s.AccountStatus.Text)
+	}
+	if err := ApplyLanguage(u.app, u.core); err != nil || u.core.Lang() != "en" {
+		t.Fatalf("next start: %v, %s", err, u.core.Lang())
+	}
+	u.core.SetLanguage("da")
+
+	test.Type(s.Password, "hemmelig")
+	test.Tap(s.SavePassword)
+	if !strings.Contains(s.AccountStatus.Text, "env:SIKKERMAIL_DEMO_PASSWORD") || s.Password.Text != "hemmelig" {
+		t.Fatalf("status %q", s.AccountStatus.Text)
+	}
+}

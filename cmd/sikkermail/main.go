@@ -45,10 +45,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "sikkermail:", i18n.FromEnv().Error(err))
 		os.Exit(1)
 	}
-	if err := ui.SetLanguage(c.Lang()); err != nil {
+	a := app.NewWithID(ui.AppID)
+	if *shots == "" {
+		err = ui.ApplyLanguage(a, c) // the user's choice in Indstillinger
+	} else {
+		err = ui.SetLanguage(c.Lang()) // pictures in the settings' language
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sikkermail:", err)
 	}
-	a := app.NewWithID(ui.AppID)
 	u := ui.New(a, c)
 	if *shots != "" {
 		ui.QuitAfterScreenshots(a, u, *shots)

@@ -316,3 +316,53 @@ func (c *Core) Check(ctx context.Context, inputs []string) []directory.Verdict {
 	}
 	return out
 }
+
+// SetLanguage makes l the language of sentences, receipts and the user
+// interface for this run (the GUI's own choice, kept by the GUI).
+func (c *Core) SetLanguage(l i18n.Lang) { c.cfg.Language = string(l) }
+
+// SavePassword stores the user's mail password (or, for xoauth2, token)
+// in the OS keyring, where the SMTP and IMAP logins read it. It refuses
+// when the settings take it from elsewhere (a file, an environment
+// variable): it would not be read from the keyring.
+func (c *Core) SavePassword(secret []byte) error {
+	if len(secret) == 0 {
+		return &SecretError{Reason: "empty"}
+	}
+	saved := map[string]bool{}
+	for _, s := range []config.MailServer{c.cfg.SMTP.MailServer, c.cfg.IMAP.MailServer} {
+		src, err := keystore.ParsePassword(s.Password)
+		if err != nil {
+			return err
+		}
+		kr, ok := src.(keystore.Keyring)
+		if !ok {
+			return &SecretError{Reason: "not_keyring", Source: s.Password}
+		}
+		user := s.Username
+		if user == "" {
+			user = c.actor.User
+		}
+		if saved[user] {
+			continue
+		}
+		if err := kr.Save(user, secret); err != nil {
+			return err
+		}
+		saved[user] = true
+	}
+	return nil
+}
+
+// SecretError is a password that cannot be saved.
+type SecretError struct {
+	Reason string // empty, not_keyring
+	Source string
+}
+
+func (e *SecretError) Error() string { return "core: password: " + e.Reason + " " + e.Source }
+
+// Localize names the sentence for a user.
+func (e *SecretError) Localize() i18n.Message {
+	return i18n.Message{Key: "secret." + e.Reason, Args: map[string]any{"Source": e.Source}}
+}

@@ -129,3 +129,39 @@ func TestCheckWithStoreAndAnchors(t *testing.T) {
 		t.Errorf("missing anchor: %v", err)
 	}
 }
+
+// The password typed in Indstillinger goes to the OS keyring (a real
+// Secret Service), where the SMTP and IMAP logins find it; a setting that
+// takes it from elsewhere refuses, saying where.
+func TestSavePassword(t *testing.T) {
+	if !testenv.InSecretService(t) {
+		return
+	}
+	cfg := demo(t)
+	cfg.SMTP.Server, cfg.IMAP.Server = "smtp.example:587", "imap.example:993"
+	cfg.IMAP.Username = "imap-login@hoejskole.example"
+	c, err := newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var se *SecretError
+	if err := c.SavePassword(nil); !errors.As(err, &se) || se.Reason != "empty" {
+		t.Errorf("empty: %v", err)
+	}
+	if err := c.SavePassword([]byte("hemmelig")); err != nil {
+		t.Fatal(i18n.Danish.Error(err))
+	}
+	srv, err := c.smtpServer()
+	if err != nil || srv.Secret != "hemmelig" || srv.Username != "medarbejder@hoejskole.example" {
+		t.Fatalf("smtp login %q: %v", srv.Username, err)
+	}
+	acc, err := c.account("")
+	if err != nil || acc.Secret != "hemmelig" || acc.Username != "imap-login@hoejskole.example" {
+		t.Fatalf("imap login %q: %v", acc.Username, err)
+	}
+	c.cfg.SMTP.Password = "file:/run/secrets/smtp"
+	err = c.SavePassword([]byte("x"))
+	if !errors.As(err, &se) || !strings.Contains(i18n.Danish.Error(err), "file:/run/secrets/smtp") {
+		t.Errorf("from a file: %v", err)
+	}
+}

@@ -561,8 +561,10 @@ func (r Receipt) Text(l i18n.Lang) string {
 // letterStatus names Digital Post's receipt status for a user.
 func letterStatus(l i18n.Lang, status string) string {
 	switch status {
-	case digitalpost.StatusReceived, digitalpost.StatusCompleted:
-		return l.T("digitalpost.status."+strings.ToLower(status), nil)
+	case digitalpost.StatusReceived:
+		return l.T("digitalpost.status.received", nil)
+	case digitalpost.StatusCompleted:
+		return l.T("digitalpost.status.completed", nil)
 	}
 	return status
 }
