@@ -2,10 +2,12 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -53,7 +55,11 @@ func (o *OutboxWindow) Refresh() {
 	}
 	for _, m := range mails {
 		head := widget.NewLabelWithStyle(m.Subject, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-		text := l.M(m.State.Localize()) + " · " + m.Created.Local().Format("2006-01-02 15:04") + " · " + m.Mailbox +
+		state := l.M(m.State.Localize())
+		if done, total := o.u.core.Progress(&m); m.State == outbox.Queued && done > 0 {
+			state = l.T("outbox.state.sending", map[string]any{"Done": done, "Total": total})
+		}
+		text := state + " · " + m.Created.Local().Format("2006-01-02 15:04") + " · " + m.Mailbox +
 			" → " + strings.Join(m.All(), ", ")
 		if m.Err != nil && m.State != outbox.Done {
 			text += "\n" + l.Error(m.Err)
@@ -63,6 +69,9 @@ func (o *OutboxWindow) Refresh() {
 		row := container.NewVBox(head, info)
 		id := m.ID
 		buttons := container.NewHBox()
+		if m.State == outbox.Done || m.Did("audit") {
+			buttons.Add(widget.NewButtonWithIcon(l.T("outbox.receipt", nil), theme.DocumentIcon(), func() { o.showReceipt(id) }))
+		}
 		if m.State != outbox.Done {
 			buttons.Add(widget.NewButtonWithIcon(l.T("outbox.retry", nil), theme.ViewRefreshIcon(), func() {
 				if err := o.u.core.Outbox.Retry(context.Background(), id); err != nil {
@@ -82,4 +91,23 @@ func (o *OutboxWindow) Refresh() {
 		o.Rows.Add(container.NewBorder(nil, nil, nil, buttons, row))
 		o.Rows.Add(widget.NewSeparator())
 	}
+}
+
+// showReceipt shows a sent mail's receipt.
+func (o *OutboxWindow) showReceipt(id int64) {
+	l := o.u.lang
+	_, r, err := o.u.core.ReceiptOf(context.Background(), id)
+	if err != nil || r == nil {
+		msg := l.T("outbox.no_receipt", nil)
+		if err != nil {
+			msg = l.Error(err)
+		}
+		dialog.ShowError(errors.New(msg), o.Window)
+		return
+	}
+	text := widget.NewLabel(r.Text(l))
+	text.Wrapping = fyne.TextWrapWord
+	d := dialog.NewCustom(l.T("outbox.receipt", nil), l.T("OK", nil), container.NewVScroll(text), o.Window)
+	d.Resize(fyne.NewSize(720, 460))
+	d.Show()
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -33,6 +34,26 @@ func newTestUI(t *testing.T, cfg *config.Config) *UI {
 	return u
 }
 
+// findButton returns the last button under o with the text, nil if none.
+func findButton(o fyne.CanvasObject, text string) *widget.Button {
+	var found *widget.Button
+	var walk func(fyne.CanvasObject)
+	walk = func(c fyne.CanvasObject) {
+		switch w := c.(type) {
+		case *widget.Button:
+			if w.Text == text {
+				found = w
+			}
+		case *fyne.Container:
+			for _, x := range w.Objects {
+				walk(x)
+			}
+		}
+	}
+	walk(o)
+	return found
+}
+
 // labels returns the texts of every label under o, in order.
 func labels(o fyne.CanvasObject) []string {
 	var out []string
@@ -45,6 +66,10 @@ func labels(o fyne.CanvasObject) []string {
 			for _, c := range w.Objects {
 				walk(c)
 			}
+		case *container.Scroll:
+			walk(w.Content)
+		case *widget.PopUp:
+			walk(w.Content)
 		}
 	}
 	walk(o)
@@ -282,24 +307,35 @@ func TestOutboxWindow(t *testing.T) {
 	if !strings.Contains(got, "Venter|venter · ") || !strings.Contains(got, "jens.hansen@kommune.example") {
 		t.Fatalf("rows %q", got)
 	}
-	var remove *widget.Button
-	var walk func(fyne.CanvasObject)
-	walk = func(c fyne.CanvasObject) {
-		switch w := c.(type) {
-		case *widget.Button:
-			if w.Text == "Fjern" {
-				remove = w
-			}
-		case *fyne.Container:
-			for _, x := range w.Objects {
-				walk(x)
-			}
-		}
-	}
-	walk(o.Rows)
-	test.Tap(remove)
+	test.Tap(findButton(o.Rows, "Fjern"))
 	if got := strings.Join(labels(o.Rows), "|"); got != "Udbakken er tom." {
 		t.Fatalf("after remove %q", got)
+	}
+
+	// A sent mail: sendt, with its receipt a tap away.
+	q, err := u.core.Send(context.Background(), message.Draft{Subject: "Sendt", Body: "x"}, "sikkerpost-uddservice@hoejskole.example",
+		[]string{"jens.hansen@kommune.example", "010190-1009"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := u.core.Outbox.Process(context.Background()); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	o.Refresh()
+	if got := strings.Join(labels(o.Rows), "|"); !strings.Contains(got, "Sendt|sendt · ") || !strings.Contains(got, "010190-xxxx") {
+		t.Fatalf("rows %q", got)
+	}
+	if findButton(o.Rows, "Prøv igen") != nil {
+		t.Error("a sent mail offers Prøv igen")
+	}
+	test.Tap(findButton(o.Rows, "Kvittering"))
+	top := o.Window.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no receipt dialog")
+	}
+	texts := labels(top)
+	if got := strings.Join(texts, "\n"); !strings.Contains(got, q.MessageID) || !strings.Contains(got, "010190-xxxx (Digital Post") {
+		t.Fatalf("receipt dialog %q", got)
 	}
 }
 

@@ -752,6 +752,15 @@ func (e *SendError) Localize() i18n.Message {
 	return i18n.Message{Key: "send." + e.Reason, Args: map[string]any{"Mailbox": e.Mailbox, "Recipient": e.Recipient}}
 }
 
+// Progress tells how many of a mail's steps are done, of how many.
+func (c *Core) Progress(m *outbox.Mail) (done, total int) {
+	total = len(c.steps())
+	if m.State == outbox.Done {
+		return total, total
+	}
+	return min(len(m.Steps), total), total
+}
+
 // Await waits until mail id has its receipt (the server has it) or has
 // failed, or ctx ends, and returns it. The worker (Run, or another
 // process's) does the sending; Await only watches, telling progress
@@ -759,15 +768,10 @@ func (e *SendError) Localize() i18n.Message {
 func (c *Core) Await(ctx context.Context, id int64, progress func(done, total int)) (*outbox.Mail, *Receipt, error) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	total := len(c.steps())
 	for {
 		m, r, err := c.ReceiptOf(ctx, id)
 		if err == nil && progress != nil {
-			done := len(m.Steps)
-			if m.State == outbox.Done {
-				done = total
-			}
-			progress(min(done, total), total)
+			progress(c.Progress(m))
 		}
 		if err != nil || r != nil || m.State != outbox.Queued {
 			return m, r, err
