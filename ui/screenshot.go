@@ -63,13 +63,15 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		p.Emails.SetText(demoRecipients.emails)
 		p.Numbers.SetText(demoRecipients.numbers)
 		inputs = p.Inputs()
-	})
-	verdicts := u.core.Check(context.Background(), inputs)
-	fyne.DoAndWait(func() {
-		p.show(verdicts)
 		u.Send = p
 		p.Window.Show()
 	})
+	// Before the check: each line's form is judged as it is typed.
+	if err := shoot(p.Window, "secure-send-before.png"); err != nil {
+		return files, err
+	}
+	verdicts := u.core.Check(context.Background(), inputs)
+	fyne.DoAndWait(func() { p.show(verdicts) })
 	if err := shoot(p.Window, "secure-send.png"); err != nil {
 		return files, err
 	}
