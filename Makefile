@@ -62,7 +62,7 @@ bench: deps
 
 # Runs each fuzz target for FUZZTIME (their seed corpora run in `make test`).
 FUZZTIME ?= 60s
-FUZZ := ./internal/recipient:FuzzParse ./internal/message:FuzzCompose ./internal/smime:FuzzDecrypt ./internal/smime:FuzzVerify \
+FUZZ := ./internal/recipient:FuzzParse ./internal/message:FuzzCompose ./internal/message:FuzzParse ./internal/smime:FuzzDecrypt ./internal/smime:FuzzVerify \
 	./internal/smime:FuzzOpen ./internal/smime:FuzzBER
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \

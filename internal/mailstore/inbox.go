@@ -1,0 +1,155 @@
+package mailstore
+
+import (
+	"bytes"
+	"context"
+	"mime"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// Summary is one message in a folder, as a list shows it: fetched
+// without the body.
+type Summary struct {
+	UID uint32
+	// From is the first From address, Name its display name.
+	From, FromName string
+	Subject        string
+	Date           time.Time
+	Size           int64
+	// ContentType is the media type of the message as a whole, and
+	// SMIMEType its smime-type parameter: what the list's security badge
+	// is drawn from before the message is opened.
+	ContentType, SMIMEType string
+	Flags                  []string
+}
+
+// Has reports whether the message carries flag (a system flag such as
+// \Seen, or a keyword such as $Behandlet).
+func (s Summary) Has(flag string) bool {
+	return slices.ContainsFunc(s.Flags, func(f string) bool { return strings.EqualFold(f, flag) })
+}
+
+// maxList bounds how many messages List returns: the newest.
+const maxList = 1000
+
+// List returns the newest messages of folder (at most 1000), newest
+// first.
+func (s Server) List(ctx context.Context, acc Account, folder string) ([]Summary, error) {
+	var out []Summary
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
+		if err != nil || sel.NumMessages == 0 {
+			return err
+		}
+		first := uint32(1)
+		if sel.NumMessages > maxList {
+			first = sel.NumMessages - maxList + 1
+		}
+		var seq imap.SeqSet
+		seq.AddRange(first, sel.NumMessages)
+		ct := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Content-Type"}, Peek: true}
+		msgs, err := c.Fetch(seq, &imap.FetchOptions{UID: true, Envelope: true, Flags: true, RFC822Size: true, InternalDate: true,
+			BodySection: []*imap.FetchItemBodySection{ct}}).Collect()
+		if err != nil {
+			return err
+		}
+		for _, m := range slices.Backward(msgs) {
+			sum := Summary{UID: uint32(m.UID), Size: m.RFC822Size, Date: m.InternalDate}
+			if e := m.Envelope; e != nil {
+				sum.Subject = e.Subject
+				if !e.Date.IsZero() {
+					sum.Date = e.Date
+				}
+				if len(e.From) > 0 {
+					sum.From, sum.FromName = e.From[0].Addr(), e.From[0].Name
+				}
+			}
+			for _, f := range m.Flags {
+				sum.Flags = append(sum.Flags, string(f))
+			}
+			sum.ContentType, sum.SMIMEType = contentType(m.FindBodySection(ct))
+			out = append(out, sum)
+		}
+		return nil
+	})
+	return out, s.wrap(err, acc, folder)
+}
+
+// contentType reads the media type and smime-type from a header block.
+func contentType(h []byte) (string, string) {
+	msg, err := mail.ReadMessage(bytes.NewReader(append(bytes.TrimRight(h, "\r\n"), "\r\n\r\n"...)))
+	if err != nil {
+		return "", ""
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil {
+		return "text/plain", ""
+	}
+	return mt, strings.ToLower(params["smime-type"])
+}
+
+// FetchUID returns one message of folder, whole, without marking it
+// seen.
+func (s Server) FetchUID(ctx context.Context, acc Account, folder string, uid uint32) ([]byte, error) {
+	var out []byte
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+			return err
+		}
+		section := &imap.FetchItemBodySection{Peek: true}
+		msgs, err := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent, Text: "no such message"}
+		}
+		out = msgs[0].FindBodySection(section)
+		return nil
+	})
+	return out, s.wrap(err, acc, folder)
+}
+
+// Flag sets (or clears) flag on a message of folder: \Seen, or a keyword
+// such as $Behandlet that every reader of a shared mailbox sees.
+func (s Server) Flag(ctx context.Context, acc Account, folder string, uid uint32, flag string, set bool) error {
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			return err
+		}
+		op := imap.StoreFlagsAdd
+		if !set {
+			op = imap.StoreFlagsDel
+		}
+		return c.Store(imap.UIDSetNum(imap.UID(uid)), &imap.StoreFlags{Op: op, Silent: true, Flags: []imap.Flag{imap.Flag(flag)}}, nil).Close()
+	})
+	return s.wrap(err, acc, folder)
+}
+
+// Move moves a message of folder to another folder, created when
+// missing.
+func (s Server) Move(ctx context.Context, acc Account, folder string, uid uint32, to string) error {
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			return err
+		}
+		list, err := c.List("", to, nil).Collect()
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			if err := c.Create(to, nil).Wait(); err != nil {
+				return err
+			}
+		}
+		_, err = c.Move(imap.UIDSetNum(imap.UID(uid)), to).Wait()
+		return err
+	})
+	return s.wrap(err, acc, folder)
+}

@@ -1,0 +1,150 @@
+package message
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"strings"
+
+	gomessage "github.com/emersion/go-message"
+	_ "github.com/emersion/go-message/charset" // ISO-8859-1, Windows-1252 and friends in received mail
+	"golang.org/x/net/html"
+)
+
+// Received is a received message as a reader sees it: its text and its
+// attachments.
+type Received struct {
+	// Text is the text/plain parts, or — when there are none — the HTML
+	// parts as text.
+	Text string
+	// FromHTML is true when Text was made from HTML.
+	FromHTML    bool
+	Attachments []Attachment
+}
+
+// Limits on what Parse takes from a received message: hostile input
+// must not make it use unbounded memory or time.
+const (
+	maxParts    = 500
+	maxPartSize = 200 << 20
+)
+
+// Parse reads a MIME entity (the innermost one, once S/MIME is opened):
+// every text part, every attachment, in order; nested multiparts and
+// message/rfc822 attachments included. Charsets other than UTF-8 are
+// converted; an unknown charset leaves the text as it is.
+func Parse(entity []byte) (*Received, error) {
+	e, err := gomessage.Read(bytes.NewReader(entity))
+	if err != nil && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err) {
+		return nil, fmt.Errorf("message: %w", err)
+	}
+	var plain, htmlText []string
+	out := &Received{}
+	parts := 0
+	err = e.Walk(func(path []int, p *gomessage.Entity, err error) error {
+		if err != nil && !gomessage.IsUnknownCharset(err) {
+			return err
+		}
+		if parts++; parts > maxParts {
+			return errors.New("too many parts")
+		}
+		mt, params, _ := p.Header.ContentType()
+		if strings.HasPrefix(mt, "multipart/") {
+			return nil
+		}
+		disp, dparams, _ := p.Header.ContentDisposition()
+		name := dparams["filename"]
+		if name == "" {
+			name = params["name"]
+		}
+		body, rerr := io.ReadAll(io.LimitReader(p.Body, maxPartSize+1))
+		if rerr != nil {
+			return rerr
+		}
+		if len(body) > maxPartSize {
+			return fmt.Errorf("a part is larger than %d MB", maxPartSize>>20)
+		}
+		switch {
+		case disp == "attachment" || name != "" || !strings.HasPrefix(mt, "text/") && mt != "":
+			if name == "" {
+				name = fmt.Sprintf("del-%d%s", len(out.Attachments)+1, extension(mt))
+			}
+			out.Attachments = append(out.Attachments, Attachment{Name: clean(name), ContentType: mt, Data: body})
+		case mt == "text/html":
+			htmlText = append(htmlText, HTMLText(string(body)))
+		default: // text/plain, or no type at all (RFC 2045: text/plain)
+			plain = append(plain, strings.ReplaceAll(string(body), "\r\n", "\n"))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("message: %w", err)
+	}
+	out.Text = strings.Join(plain, "\n")
+	if len(plain) == 0 && len(htmlText) > 0 {
+		out.Text, out.FromHTML = strings.Join(htmlText, "\n"), true
+	}
+	return out, nil
+}
+
+func extension(mt string) string {
+	if exts, _ := mime.ExtensionsByType(mt); len(exts) > 0 {
+		return exts[0]
+	}
+	return ".bin"
+}
+
+// HTMLText turns HTML into readable text: the words, with line breaks
+// where blocks end; scripts, styles and markup dropped. Nothing in it is
+// run or fetched.
+func HTMLText(s string) string {
+	z := html.NewTokenizer(strings.NewReader(s))
+	var b strings.Builder
+	skip := 0
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			return tidy(b.String())
+		case html.TextToken:
+			if skip == 0 {
+				b.WriteString(strings.Join(strings.Fields(string(z.Text())), " "))
+				b.WriteByte(' ')
+			}
+		case html.StartTagToken, html.SelfClosingTagToken, html.EndTagToken:
+			name, _ := z.TagName()
+			tag := string(name)
+			switch tag {
+			case "script", "style", "head", "title":
+				if tt == html.EndTagToken {
+					skip = max(0, skip-1)
+				} else if tt == html.StartTagToken {
+					skip++
+				}
+			case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre":
+				b.WriteByte('\n')
+			}
+		}
+	}
+}
+
+// tidy trims each line and keeps at most one empty line in a row.
+func tidy(s string) string {
+	var lines []string
+	blank := false
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			if !blank && len(lines) > 0 {
+				lines = append(lines, "")
+			}
+			blank = true
+			continue
+		}
+		blank = false
+		lines = append(lines, l)
+	}
+	return strings.TrimSpace(strings.Join(lines, "\n"))
+}

@@ -1,0 +1,65 @@
+package message
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestParseRoundTrip(t *testing.T) {
+	d := Draft{Subject: "x", Body: "Kære Jens\n\nHermed æøå.\n", Attachments: []Attachment{
+		{Name: "afgørelse æøå.pdf", Data: bytes.Repeat([]byte{0, 1, 2, 250}, 3000)},
+		{Name: "noter.txt", Data: []byte("en fil, ikke brødtekst")},
+	}}
+	e, err := Entity(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Parse(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Text != d.Body || r.FromHTML || len(r.Attachments) != 2 {
+		t.Fatalf("%q html=%v, %d attachments", r.Text, r.FromHTML, len(r.Attachments))
+	}
+	for i, a := range r.Attachments {
+		if a.Name != d.Attachments[i].Name || !bytes.Equal(a.Data, d.Attachments[i].Data) {
+			t.Errorf("attachment %d: %q, %d bytes", i, a.Name, len(a.Data))
+		}
+	}
+}
+
+func TestParseForeignMail(t *testing.T) {
+	msg := "Content-Type: multipart/mixed; boundary=a\r\n\r\n" +
+		"--a\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+		"<html><head><style>p{color:red}</style><script>alert(1)</script></head><body><p>K=E6re Jens</p><p>Med venlig <b>hilsen</b><br>Kommunen</p></body></html>\r\n" +
+		"--b--\r\n" +
+		"--a\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename*=UTF-8''bilag%20%C3%A6.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjc=\r\n" +
+		"--a\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw==\r\n" +
+		"--a--\r\n"
+	r, err := Parse([]byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.FromHTML || r.Text != "Kære Jens\n\nMed venlig hilsen\nKommunen" {
+		t.Fatalf("text %q", r.Text)
+	}
+	if len(r.Attachments) != 2 || r.Attachments[0].Name != "bilag æ.pdf" || string(r.Attachments[0].Data) != "%PDF-1.7" ||
+		!strings.HasPrefix(r.Attachments[1].Name, "del-2.") {
+		t.Fatalf("attachments %+v", r.Attachments)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	e, _ := Entity(Draft{Body: "x", Attachments: []Attachment{{Name: "a.pdf", Data: []byte("y")}}})
+	f.Add(e)
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=a\r\n\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>x<script>y\r\n--a--\r\n"))
+	f.Add([]byte("Content-Type: text/plain; charset=bogus\r\n\r\nhej"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Parse(b)
+		if err == nil && r == nil {
+			t.Fatal("nil without error")
+		}
+	})
+}
