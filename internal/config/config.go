@@ -39,6 +39,7 @@ type Config struct {
 	SMTP        SMTP        `toml:"smtp"`
 	IMAP        IMAP        `toml:"imap"`
 	DigitalPost DigitalPost `toml:"digitalpost"`
+	Inbox       Inbox       `toml:"inbox"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
@@ -181,6 +182,17 @@ type DigitalPost struct {
 	CA string `toml:"ca"`
 	// Timeout bounds each request (default 30s).
 	Timeout Duration `toml:"timeout"`
+}
+
+// Inbox says how readers of a secure mailbox mark a message handled, so
+// that the others see it.
+type Inbox struct {
+	// HandledFlag is the IMAP keyword set on a handled message (default
+	// "$Behandlet").
+	HandledFlag string `toml:"handled_flag"`
+	// HandledFolder, when set, is where a handled message is moved
+	// instead.
+	HandledFolder string `toml:"handled_folder"`
 }
 
 // Duration is a time.Duration written as "10s", "1m30s".

@@ -1,0 +1,519 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"net/mail"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-message/charset"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailstore"
+	"sikkermail/internal/message"
+	"sikkermail/internal/smime"
+)
+
+// Badge is how secure a message looks in the inbox list, from its
+// content type alone (opening it tells for sure).
+type Badge string
+
+// The badges.
+const (
+	BadgeEncrypted Badge = "encrypted"
+	BadgeSigned    Badge = "signed"
+	BadgePlain     Badge = "plain"
+)
+
+// Localize names the badge for a user.
+func (b Badge) Localize() i18n.Message { return i18n.Message{Key: "inbox.badge." + string(b)} }
+
+// InboxMessage is one message of a secure mailbox's inbox, as listed.
+type InboxMessage struct {
+	mailstore.Summary
+	Badge Badge
+	// Handled is true when a reader has marked it dealt with.
+	Handled bool
+}
+
+// DefaultHandledFlag is the IMAP keyword that marks a message handled
+// when the settings name none.
+const DefaultHandledFlag = "$Behandlet"
+
+// Readable lists the secure mailboxes the user may read.
+func (c *Core) Readable(ctx context.Context) ([]MailboxChoice, error) {
+	all, err := c.Mailboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []MailboxChoice
+	for _, m := range all {
+		if m.CanRead {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// inbox opens a mailbox's inbox for a reader: the right, the server, the
+// login and the folder.
+func (c *Core) inbox(ctx context.Context, mailbox string) (mailstore.Server, mailstore.Account, string, error) {
+	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
+	var srv mailstore.Server
+	var acc mailstore.Account
+	if err := c.MayRead(ctx, mailbox); err != nil {
+		return srv, acc, "", err
+	}
+	mb, err := c.Policy.Mailbox(ctx, mailbox)
+	if err != nil {
+		return srv, acc, "", err
+	}
+	if srv, err = c.imapServer(); err != nil {
+		return srv, acc, "", err
+	}
+	if acc, err = c.account(mailbox); err != nil {
+		return srv, acc, "", err
+	}
+	folder := mb.InboxFolder
+	if folder == "" {
+		folder = "INBOX"
+	}
+	return srv, acc, folder, nil
+}
+
+// InboxList lists a secure mailbox's inbox, newest first, for a reader.
+func (c *Core) InboxList(ctx context.Context, mailbox string) ([]InboxMessage, error) {
+	srv, acc, folder, err := c.inbox(ctx, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	list, err := srv.List(ctx, acc, folder)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]InboxMessage, len(list))
+	for i, s := range list {
+		out[i] = InboxMessage{Summary: s, Badge: BadgePlain, Handled: s.Has(c.handledFlag())}
+		switch {
+		case strings.HasSuffix(s.ContentType, "pkcs7-mime") && s.SMIMEType != "signed-data":
+			out[i].Badge = BadgeEncrypted
+		case s.ContentType == "multipart/signed" || strings.HasSuffix(s.ContentType, "pkcs7-mime"):
+			out[i].Badge = BadgeSigned
+		}
+	}
+	return out, nil
+}
+
+func (c *Core) handledFlag() string {
+	if f := c.cfg.Inbox.HandledFlag; f != "" {
+		return f
+	}
+	return DefaultHandledFlag
+}
+
+// MarkHandled marks a message dealt with (or not), so that every reader
+// of the mailbox sees it: the keyword the settings name, or — when they
+// name a folder — by moving it there.
+func (c *Core) MarkHandled(ctx context.Context, mailbox string, uid uint32, handled bool) error {
+	srv, acc, folder, err := c.inbox(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	if to := c.cfg.Inbox.HandledFolder; to != "" && handled {
+		return srv.Move(ctx, acc, folder, uid, to)
+	}
+	return srv.Flag(ctx, acc, folder, uid, c.handledFlag(), handled)
+}
+
+// OpenedMail is a received message, opened: who sent it, its text and
+// attachments, and how securely it came.
+type OpenedMail struct {
+	Mailbox string
+	UID     uint32
+	// From, To, Subject, Date and MessageID are the outer header's.
+	From, Sender, To []*mail.Address
+	Subject          string
+	Date             time.Time
+	MessageID        string
+	// Content is the inner message; nil when it could not be opened (the
+	// report says why).
+	Content *message.Received
+	Report  Report
+}
+
+// FromAddress is the sender's address ("" when the header has none).
+func (m *OpenedMail) FromAddress() string {
+	if len(m.From) > 0 {
+		return m.From[0].Address
+	}
+	return ""
+}
+
+// InboxOpen fetches a message of a secure mailbox's inbox, decrypts it
+// with the mailbox's key, verifies every signature, and reports how
+// securely it came. A message that cannot be opened (not encrypted for
+// this mailbox, changed on the way) is reported, never an error; an
+// error is a message that cannot be fetched. Certificates of valid
+// signers are kept in the local certificate store, so that a secure
+// reply needs no directory.
+func (c *Core) InboxOpen(ctx context.Context, mailbox string, uid uint32) (*OpenedMail, error) {
+	srv, acc, folder, err := c.inbox(ctx, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := srv.FetchUID(ctx, acc, folder, uid)
+	if err != nil {
+		return nil, err
+	}
+	id, err := c.identity(ctx, strings.ToLower(mailbox))
+	if err != nil {
+		return nil, err
+	}
+	return c.open(raw, mailbox, uid, id), nil
+}
+
+// open reads raw as the mailbox's reader would.
+func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) *OpenedMail {
+	m := &OpenedMail{Mailbox: mailbox, UID: uid}
+	if hdr, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
+		h := hdr.Header
+		m.From, _ = h.AddressList("From")
+		m.Sender, _ = h.AddressList("Sender")
+		m.To, _ = h.AddressList("To")
+		m.Subject = decodeHeader(h.Get("Subject"))
+		m.Date, _ = h.Date()
+		m.MessageID = h.Get("Message-Id")
+		m.Report.Hops = hops(h["Received"])
+	}
+	o, err := smime.Open(raw, []smime.Identity{*id}, c.dir.Policy)
+	var se *smime.Error
+	if errors.As(err, &se) && se.Subject == "" {
+		se.Subject = mailbox // the sentence names whose key did not fit
+	}
+	r := &m.Report
+	r.Err = err
+	if o != nil {
+		r.Encrypted, r.Signed, r.FromMatches = o.Encrypted(), o.Signed(), o.SignedByFrom()
+		for _, l := range o.Layers {
+			if d := l.Decrypted; d != nil {
+				r.Cipher, r.KeyTransport, r.Authenticated = d.Cipher, d.KeyTransport, d.Authenticated
+			}
+			if l.Verified == nil && l.Err != nil && r.Err == nil {
+				r.Err = l.Err
+			}
+		}
+		for _, s := range o.Signers() {
+			r.Signers = append(r.Signers, signerReport(s))
+			if s.Err == nil && c.Store != nil {
+				// A store that cannot be written only costs a lookup later.
+				_ = c.Store.Learn(s)
+			}
+		}
+		if err == nil {
+			if content, perr := message.Parse(o.Entity); perr == nil {
+				m.Content = content
+			} else {
+				r.Err = perr
+			}
+		}
+	}
+	return m
+}
+
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+func decodeHeader(s string) string {
+	if d, err := wordDecoder.DecodeHeader(s); err == nil {
+		return d
+	}
+	return s
+}
+
+// Report is how securely a message came.
+type Report struct {
+	// Encrypted: the message was encrypted, with Cipher (e.g.
+	// AES-256-GCM), its key brought by KeyTransport; Authenticated when
+	// the encryption itself shows any change (AuthEnvelopedData).
+	Encrypted             bool
+	Cipher, KeyTransport  string
+	Authenticated, Signed bool
+	Signers               []SignerReport
+	// FromMatches: a valid signer's certificate is for the From or
+	// Sender address.
+	FromMatches bool
+	// Hops are the last transport hops (Received headers), newest first.
+	Hops []Hop
+	// Err is why the message could not be opened, or the first reason a
+	// layer failed.
+	Err error
+}
+
+// SignerReport is one signer as the reader sees it.
+type SignerReport struct {
+	Subject, Issuer     string
+	Emails              []string
+	NotBefore, NotAfter time.Time
+	// CVR is the organisation's CVR number in a Danish OCES certificate.
+	CVR string
+	// Trusted: the certificate chains to a trust anchor.
+	Trusted bool
+	// Err is nil when the signature and the certificate are valid.
+	Err error
+}
+
+func signerReport(s smime.Signer) SignerReport {
+	r := SignerReport{Trusted: len(s.Chains) > 0, Err: s.Err}
+	if c := s.Cert; c != nil {
+		r.Subject, r.Issuer, r.NotBefore, r.NotAfter, r.CVR = name(c.Subject.CommonName, c.Subject.String()), name(c.Issuer.CommonName, c.Issuer.String()),
+			c.NotBefore, c.NotAfter, smime.CVR(c)
+		r.Emails = smime.Addresses(c)
+	}
+	return r
+}
+
+func name(cn, full string) string {
+	if cn != "" {
+		return cn
+	}
+	return full
+}
+
+// Hop is one transport hop of a received message.
+type Hop struct {
+	From, By, With string
+	// TLS: the hop says it was encrypted (ESMTPS and kin, RFC 3848, or a
+	// TLS version in its comment); unknown hops count as not.
+	TLS bool
+}
+
+var hopWords = regexp.MustCompile(`(?i)\b(from|by|with)\s+([^\s;()]+)`)
+var hopTLS = regexp.MustCompile(`(?i)\bTLS ?v?1[._]?[0-3]\b|\bversion=TLS|\busing TLS`)
+
+// maxHops is how many of the newest Received headers the report shows.
+const maxHops = 5
+
+func hops(received []string) []Hop {
+	var out []Hop
+	for _, r := range received {
+		if len(out) == maxHops {
+			break
+		}
+		var h Hop
+		for _, m := range hopWords.FindAllStringSubmatch(r, -1) {
+			switch strings.ToLower(m[1]) {
+			case "from":
+				if h.From == "" {
+					h.From = m[2]
+				}
+			case "by":
+				if h.By == "" {
+					h.By = m[2]
+				}
+			case "with":
+				if h.With == "" {
+					h.With = m[2]
+				}
+			}
+		}
+		w := strings.ToUpper(h.With)
+		h.TLS = strings.HasSuffix(w, "SMTPS") || strings.HasSuffix(w, "SMTPSA") || strings.HasSuffix(w, "LMTPS") ||
+			strings.HasSuffix(w, "LMTPSA") || hopTLS.MatchString(r)
+		out = append(out, h)
+	}
+	return out
+}
+
+// Secure reports whether the message came securely: encrypted, signed,
+// every signature and certificate valid, and signed by its sender.
+func (r Report) Secure() bool {
+	if r.Err != nil || !r.Encrypted || !r.Signed || !r.FromMatches {
+		return false
+	}
+	for _, s := range r.Signers {
+		if s.Err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Summary is the report in one sentence: "Sendt sikkert: krypteret og
+// signeret af …", or "Ikke sendt sikkert: …" with why.
+func (r Report) Summary(l i18n.Lang) string {
+	signer := ""
+	for _, s := range r.Signers {
+		if s.Err == nil {
+			signer = s.Subject
+			if len(s.Emails) > 0 {
+				signer += " <" + s.Emails[0] + ">"
+			}
+			break
+		}
+	}
+	if r.Secure() {
+		return l.T("inbox.secure", map[string]any{"Cipher": r.Cipher, "Signer": signer})
+	}
+	var why []string
+	if r.Err != nil {
+		why = append(why, l.Error(r.Err))
+	}
+	if !r.Encrypted {
+		why = append(why, l.T("inbox.why.not_encrypted", nil))
+	}
+	if !r.Signed && r.Err == nil {
+		why = append(why, l.T("inbox.why.not_signed", nil))
+	}
+	for _, s := range r.Signers {
+		if s.Err != nil {
+			why = append(why, l.T("inbox.why.bad_signature", map[string]any{"Reason": l.Error(s.Err)}))
+		}
+	}
+	if signer != "" && !r.FromMatches {
+		why = append(why, l.T("inbox.why.not_from", map[string]any{"Signer": signer}))
+	}
+	for i := range why {
+		why[i] = strings.TrimRight(why[i], ". ")
+	}
+	return l.T("inbox.not_secure", map[string]any{"Why": strings.Join(why, "; ")})
+}
+
+// Details are the report's facts, one line each, for the security panel.
+func (r Report) Details(l i18n.Lang) []string {
+	yes := func(b bool) string {
+		if b {
+			return l.T("Yes", nil)
+		}
+		return l.T("No", nil)
+	}
+	var out []string
+	enc := yes(r.Encrypted)
+	if r.Cipher != "" {
+		enc += fmt.Sprintf(" (%s, %s)", r.Cipher, r.KeyTransport)
+	}
+	out = append(out, l.T("inbox.detail.encrypted", map[string]any{"Value": enc}))
+	out = append(out, l.T("inbox.detail.signed", map[string]any{"Value": yes(r.Signed)}))
+	for _, s := range r.Signers {
+		state := l.T("inbox.detail.valid", nil)
+		if s.Err != nil {
+			state = l.Error(s.Err)
+		}
+		out = append(out, l.T("inbox.detail.signer", map[string]any{"Subject": s.Subject, "Emails": strings.Join(s.Emails, ", "), "Issuer": s.Issuer,
+			"From": s.NotBefore.Local().Format(time.DateOnly), "Until": s.NotAfter.Local().Format(time.DateOnly), "CVR": s.CVR,
+			"Trusted": yes(s.Trusted), "State": state}))
+	}
+	if r.Signed {
+		out = append(out, l.T("inbox.detail.from_matches", map[string]any{"Value": yes(r.FromMatches)}))
+	}
+	for _, h := range r.Hops {
+		out = append(out, l.T("inbox.detail.hop", map[string]any{"From": h.From, "By": h.By, "With": h.With, "TLS": yes(h.TLS)}))
+	}
+	if len(r.Hops) == 0 {
+		out = append(out, l.T("inbox.detail.no_hops", nil))
+	}
+	return out
+}
+
+// Forward sends an opened message on to colleagues in the institution's
+// own domains, with the user's note and every attachment, from the
+// secure mailbox (the user needs the send right to it as well as the
+// read right). An address outside the institution is refused: a secure
+// mail leaves the institution only through the secure send flow.
+func (c *Core) Forward(ctx context.Context, m *OpenedMail, to []string, note string) (*Queued, error) {
+	if err := c.MayRead(ctx, m.Mailbox); err != nil {
+		return nil, err
+	}
+	if m.Content == nil {
+		return nil, &InboxError{Reason: "unopened"}
+	}
+	if len(to) == 0 {
+		return nil, &SendError{Reason: "no_recipients"}
+	}
+	for _, t := range to {
+		r, err := c.parser.Parse(t)
+		if err != nil {
+			return nil, err
+		}
+		if !r.Internal {
+			return nil, &InboxError{Reason: "forward_external", Recipient: r.String()}
+		}
+	}
+	l := c.Lang()
+	quoted := l.T("inbox.forwarded", map[string]any{"From": addressList(m.From), "Date": m.Date.Local().Format("2006-01-02 15:04"),
+		"Subject": m.Subject, "To": addressList(m.To)})
+	d := message.Draft{Subject: prefixed(l.T("inbox.forward_prefix", nil), m.Subject), Body: strings.TrimSpace(note) + "\n\n" + quoted + "\n\n" + m.Content.Text,
+		Attachments: m.Content.Attachments}
+	return c.SendTo(ctx, d, m.Mailbox, Recipients{To: to})
+}
+
+// Reply is what a secure reply starts from: the mailbox it goes from,
+// the sender it goes to, and the draft with the quoted message.
+type Reply struct {
+	Mailbox, To string
+	Draft       message.Draft
+}
+
+// Reply prepares a secure reply to the sender of an opened message,
+// from the mailbox it came to. It goes through the secure send flow
+// (Kontrollér adresser, then Send): the sender's certificate, learnt from
+// a valid signature, is already in the local store.
+func (c *Core) Reply(ctx context.Context, m *OpenedMail) (*Reply, error) {
+	if err := c.MaySend(ctx, m.Mailbox); err != nil {
+		return nil, err
+	}
+	from := m.FromAddress()
+	if len(m.Sender) > 0 && len(m.From) == 0 {
+		from = m.Sender[0].Address
+	}
+	if from == "" {
+		return nil, &InboxError{Reason: "no_sender"}
+	}
+	l := c.Lang()
+	var quoted []string
+	if m.Content != nil {
+		for _, line := range strings.Split(strings.TrimRight(m.Content.Text, "\n"), "\n") {
+			quoted = append(quoted, "> "+line)
+		}
+	}
+	body := "\n\n" + l.T("inbox.wrote", map[string]any{"Date": m.Date.Local().Format("2006-01-02 15:04"), "From": addressList(m.From)}) + "\n" +
+		strings.Join(quoted, "\n") + "\n"
+	return &Reply{Mailbox: m.Mailbox, To: from, Draft: message.Draft{Subject: prefixed(l.T("inbox.reply_prefix", nil), m.Subject), Body: body}}, nil
+}
+
+// prefixed puts "Sv:" or "Vs:" before a subject that has none.
+func prefixed(prefix, subject string) string {
+	if strings.HasPrefix(strings.ToLower(subject), strings.ToLower(prefix)) {
+		return subject
+	}
+	return prefix + " " + subject
+}
+
+func addressList(as []*mail.Address) string {
+	var out []string
+	for _, a := range as {
+		s := a.Address
+		if a.Name != "" {
+			s = a.Name + " <" + a.Address + ">"
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// InboxError is something a reader cannot do with a message.
+type InboxError struct {
+	// Reason is forward_external, unopened or no_sender.
+	Reason    string
+	Recipient string
+}
+
+func (e *InboxError) Error() string { return "core: inbox: " + e.Reason + " " + e.Recipient }
+
+// Localize names the sentence for a user.
+func (e *InboxError) Localize() i18n.Message {
+	return i18n.Message{Key: "inbox." + e.Reason, Args: map[string]any{"Recipient": e.Recipient}}
+}

@@ -1,0 +1,335 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailstore"
+	"sikkermail/internal/mailtest"
+	"sikkermail/internal/message"
+	"sikkermail/internal/policy"
+	"sikkermail/internal/smime"
+	"sikkermail/internal/testenv"
+)
+
+// incoming is a received mail of each kind a reader meets.
+type incoming struct {
+	name string
+	raw  []byte
+	// secure, and words the one-sentence summary must hold.
+	secure bool
+	words  []string
+}
+
+func certPath(name string) string { return testenv.Path("testdata", "certs", name) }
+
+// fromJens builds a mail from the external recipient to the mailbox as
+// our own send path does: signed (clear) by jens, encrypted for to.
+func fromJens(t *testing.T, from string, to *smime.Identity, sign, encrypt bool) []byte {
+	t.Helper()
+	entity, err := message.Entity(message.Draft{Body: "Kære Uddannelsesservice\n\nHer er min ansøgning.\n",
+		Attachments: []message.Attachment{{Name: "ansøgning.pdf", Data: []byte("%PDF-1.7 ansøgning")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jens := identity(t, "recipient-rsa.p12")
+	if sign {
+		if entity, err = smime.SignEntity(entity, *jens, smime.SignOptions{Detached: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if encrypt {
+		if entity, err = smime.EncryptEntity(entity, []smime.Recipient{{Cert: to.Cert}}, smime.AES256GCM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg, err := message.Compose(message.Header{From: message.Address{Name: "Jens Hansen", Address: from},
+		To: []message.Address{{Address: sendMailbox}}, Subject: "Ansøgning", MessageID: message.NewMessageID("kommune.example")}, entity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	received := "Received: from mail.kommune.example (mail.kommune.example [192.0.2.7])\r\n\tby mx.hoejskole.example with ESMTPS id 4AbC\r\n\tfor <" +
+		sendMailbox + ">; Tue, 1 Dec 2026 09:00:00 +0100\r\n" +
+		"Received: from [10.0.0.3] by mail.kommune.example with ESMTPSA (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384);\r\n\tTue, 1 Dec 2026 08:59:59 +0100\r\n"
+	return append([]byte(received), msg...)
+}
+
+// byOpenSSL builds a mail with openssl cms: signed by jens, encrypted for
+// the mailbox with AES-256-CBC, as another client would send it.
+func byOpenSSL(t *testing.T) []byte {
+	t.Helper()
+	bin := testenv.Need(t, "openssl")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.eml")
+	os.WriteFile(in, []byte("Content-Type: text/plain; charset=utf-8\r\n\r\nHilsen fra openssl.\r\n"), 0o600)
+	signed, enc := filepath.Join(dir, "signed.eml"), filepath.Join(dir, "enc.eml")
+	run := func(args ...string) {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	run("cms", "-sign", "-in", in, "-out", signed, "-signer", certPath("recipient-rsa.pem"), "-inkey", certPath("recipient-rsa.key"))
+	run("cms", "-encrypt", "-aes256", "-in", signed, "-out", enc, "-from", "jens.hansen@kommune.example", "-to", sendMailbox,
+		"-subject", "Fra openssl", certPath("mailbox-rsa.pem"))
+	b, _ := os.ReadFile(enc)
+	return b
+}
+
+func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {
+	t.Helper()
+	e := newSendEnv(t)
+	// jens's certificate is not in the store: reading his signed mail
+	// teaches it.
+	if err := os.Remove(filepath.Join(e.cfg.Directory.Store, "recipient-rsa.pem")); err != nil {
+		t.Fatal(err)
+	}
+	c := e.core(t)
+	if err := c.Audit.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := c.imapServer()
+	return e, c, srv
+}
+
+// deliver puts mails in the mailbox's INBOX, as the institution's mail
+// server would.
+func deliver(t *testing.T, srv mailstore.Server, acc mailstore.Account, mails ...incoming) {
+	t.Helper()
+	for _, m := range mails {
+		if err := srv.AppendInbox(context.Background(), acc, "", m.raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func kinds(t *testing.T) []incoming {
+	mbox := identity(t, "mailbox-rsa.p12")
+	other := identity(t, "recipient-ec.p12")
+	good := fromJens(t, "jens.hansen@kommune.example", mbox, true, true)
+	tampered := bytes.Clone(good)
+	// A change inside the encrypted body (base64 of the ciphertext).
+	i := len(tampered) - 200
+	if tampered[i] == 'A' {
+		tampered[i] = 'B'
+	} else {
+		tampered[i] = 'A'
+	}
+	return []incoming{
+		{"ours", good, true, []string{"Sendt sikkert", "AES-256-GCM", "Jens Hansen <jens.hansen@kommune.example>"}},
+		{"openssl", byOpenSSL(t), true, []string{"Sendt sikkert", "AES-256-CBC", "Jens Hansen"}},
+		{"plain", fromJens(t, "jens.hansen@kommune.example", nil, false, false), false, []string{"Ikke sendt sikkert", "ikke krypteret", "ikke signeret"}},
+		{"signed only", fromJens(t, "jens.hansen@kommune.example", nil, true, false), false, []string{"Ikke sendt sikkert", "ikke krypteret"}},
+		{"not from signer", fromJens(t, "svindel@andetsted.example", mbox, true, true), false, []string{"Ikke sendt sikkert", "ikke af afsenderen"}},
+		{"wrong recipient", fromJens(t, "jens.hansen@kommune.example", other, true, true), false, []string{"Ikke sendt sikkert"}},
+		{"tampered", tampered, false, []string{"Ikke sendt sikkert"}},
+	}
+}
+
+// Messages encrypted by openssl and by our own send path arrive, are
+// listed, decrypted, verified and reported; unsigned, unencrypted,
+// tampered and wrong-recipient ones get the right report, never a crash.
+func TestInboxReports(t *testing.T) {
+	e, c, srv := inboxEnv(t)
+	ctx := context.Background()
+	acc, _ := c.account(sendMailbox)
+	mails := kinds(t)
+	deliver(t, srv, acc, mails...)
+
+	list, err := c.InboxList(ctx, sendMailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != len(mails) {
+		t.Fatalf("%d listed, %d delivered", len(list), len(mails))
+	}
+	badges := map[string]Badge{"ours": BadgeEncrypted, "openssl": BadgeEncrypted, "plain": BadgePlain, "signed only": BadgeSigned}
+	for i, m := range mails {
+		item := list[len(list)-1-i] // newest first
+		if want, ok := badges[m.name]; ok && item.Badge != want {
+			t.Errorf("%s: badge %s, want %s", m.name, item.Badge, want)
+		}
+		opened, err := c.InboxOpen(ctx, sendMailbox, item.UID)
+		if err != nil {
+			t.Fatalf("%s: %v", m.name, err)
+		}
+		summary := opened.Report.Summary(i18n.Danish)
+		if opened.Report.Secure() != m.secure {
+			t.Errorf("%s: secure=%v: %s", m.name, opened.Report.Secure(), summary)
+		}
+		for _, w := range m.words {
+			if !strings.Contains(summary, w) {
+				t.Errorf("%s: %q lacks %q", m.name, summary, w)
+			}
+		}
+		details := strings.Join(opened.Report.Details(i18n.Danish), "\n")
+		if m.secure && opened.Content == nil {
+			t.Errorf("%s: no content", m.name)
+		}
+		switch m.name {
+		case "ours":
+			if opened.Content.Text != "Kære Uddannelsesservice\n\nHer er min ansøgning.\n" || len(opened.Content.Attachments) != 1 ||
+				opened.Content.Attachments[0].Name != "ansøgning.pdf" || opened.Subject != "Ansøgning" {
+				t.Errorf("ours: %+v", opened.Content)
+			}
+			for _, w := range []string{"Krypteret: Ja (AES-256-GCM", "CVR 55133018", "betroet: Ja", "Den, der signerede, er afsenderen: Ja",
+				"til mx.hoejskole.example med ESMTPS; krypteret forbindelse (TLS): Ja", "fra [10.0.0.3] til mail.kommune.example med ESMTPSA"} {
+				if !strings.Contains(details, w) {
+					t.Errorf("ours: details lack %q:\n%s", w, details)
+				}
+			}
+		case "openssl":
+			if opened.Content == nil || !strings.Contains(opened.Content.Text, "Hilsen fra openssl.") {
+				t.Errorf("openssl: %+v", opened.Content)
+			}
+			if strings.Contains(details, "ESMTPS") || !strings.Contains(details, "Ingen Received-felter") {
+				t.Errorf("openssl: hops %s", details)
+			}
+		case "plain":
+			if opened.Content == nil || !strings.Contains(opened.Content.Text, "ansøgning") {
+				t.Errorf("a plain mail is still shown: %+v", opened.Content)
+			}
+		case "wrong recipient", "tampered":
+			if opened.Content != nil {
+				t.Errorf("%s: content shown: %q", m.name, opened.Content.Text)
+			}
+			var se *smime.Error
+			if !errors.As(opened.Report.Err, &se) {
+				t.Errorf("%s: %v", m.name, opened.Report.Err)
+			}
+		}
+	}
+
+	// jens's certificate was learnt from his valid signature: he is green
+	// again without a directory.
+	if v := c.Check(ctx, []string{"jens.hansen@kommune.example"}); !v[0].OK() {
+		t.Errorf("the signer's certificate was not learnt: %v", v[0].Err)
+	}
+
+	// Marked handled: every reader sees it.
+	if err := c.MarkHandled(ctx, sendMailbox, list[0].UID, true); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := c.InboxList(ctx, sendMailbox)
+	if !again[0].Handled || again[1].Handled {
+		t.Errorf("handled: %v %v", again[0].Handled, again[1].Handled)
+	}
+	if err := c.MarkHandled(ctx, sendMailbox, list[0].UID, false); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ = c.InboxList(ctx, sendMailbox); again[0].Handled {
+		t.Error("still handled")
+	}
+
+	// Without the read right, nothing is listed.
+	if err := c.Audit.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+		t.Fatal(err)
+	}
+	var pe *policy.Error
+	if _, err := c.InboxList(ctx, sendMailbox); !errors.As(err, &pe) {
+		t.Errorf("without the read right: %v", err)
+	}
+	_ = e
+}
+
+// Forward to a colleague keeps the attachments and the note; an
+// external address is refused with the sentence; a secure reply goes out
+// encrypted to the original sender.
+func TestInboxForwardAndReply(t *testing.T) {
+	e, c, srv := inboxEnv(t)
+	ctx := context.Background()
+	acc, _ := c.account(sendMailbox)
+	deliver(t, srv, acc, kinds(t)[0])
+	list, _ := c.InboxList(ctx, sendMailbox)
+	m, err := c.InboxOpen(ctx, sendMailbox, list[0].UID)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var ie *InboxError
+	if _, err := c.Forward(ctx, m, []string{colleague, "jens.hansen@kommune.example"}, "Til orientering"); !errors.As(err, &ie) ||
+		!strings.Contains(i18n.Danish.Error(err), "jens.hansen@kommune.example er ikke en intern adresse") {
+		t.Fatalf("forward external: %v", err)
+	}
+	q, err := c.Forward(ctx, m, []string{colleague}, "Til orientering – kan du tage den?")
+	if err != nil {
+		t.Fatal(i18n.Danish.Error(err))
+	}
+	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	got := e.smtp.Received()
+	if len(got) != 1 || strings.Join(got[0].To, ",") != colleague {
+		t.Fatalf("%d sent", len(got))
+	}
+	text, files := opened(t, got[0].Data, nil, false)
+	if !strings.HasPrefix(text, "Til orientering – kan du tage den?") || !strings.Contains(text, "Videresendt besked") ||
+		!strings.Contains(text, "Her er min ansøgning.") || string(files["ansøgning.pdf"]) != "%PDF-1.7 ansøgning" {
+		t.Fatalf("forwarded %q, %d files", text, len(files))
+	}
+	h := header(t, got[0].Data)
+	if subj, _ := h.Subject(); subj != "VS: Ansøgning" {
+		t.Errorf("subject %q", subj)
+	}
+	if ml, _ := c.OutboxList(ctx); ml[0].MessageID != q.MessageID {
+		t.Error("forward not in the outbox")
+	}
+
+	r, err := c.Reply(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.To != "jens.hansen@kommune.example" || r.Mailbox != sendMailbox || r.Draft.Subject != "SV: Ansøgning" ||
+		!strings.Contains(r.Draft.Body, "> Her er min ansøgning.") {
+		t.Fatalf("reply %+v", r)
+	}
+	r.Draft.Body = "Tak, vi vender tilbage." + r.Draft.Body
+	if _, err := c.Send(ctx, r.Draft, r.Mailbox, []string{r.To}, nil); err != nil {
+		t.Fatal(i18n.Danish.Error(err))
+	}
+	c.Outbox.Process(ctx)
+	got = e.smtp.Received()
+	if len(got) != 2 || got[1].To[0] != "jens.hansen@kommune.example" || bytes.Contains(got[1].Data, []byte("Tak, vi vender")) {
+		t.Fatalf("%d sent; the reply carries plaintext or goes astray", len(got))
+	}
+	if text, _ := opened(t, got[1].Data, identity(t, "recipient-rsa.p12"), true); !strings.HasPrefix(text, "Tak, vi vender tilbage.") {
+		t.Errorf("jens reads %q", text)
+	}
+}
+
+// The same against a real Dovecot: listing, opening, and the handled
+// keyword, which another reader's session sees.
+func TestInboxWithDovecot(t *testing.T) {
+	e := newSendEnv(t)
+	d := mailtest.StartDovecot(t, map[string]string{sendUser: userPassword, sendMailbox: "not-used"}, map[string]string{sendUser: userPassword})
+	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
+	c := e.core(t)
+	ctx := context.Background()
+	if err := c.Audit.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := c.imapServer()
+	acc, _ := c.account(sendMailbox)
+	mails := kinds(t)
+	deliver(t, srv, acc, mails[0], mails[2])
+	list, err := c.InboxList(ctx, sendMailbox)
+	if err != nil || len(list) != 2 || list[0].Badge != BadgePlain || list[1].Badge != BadgeEncrypted || list[1].Subject != "Ansøgning" {
+		t.Fatalf("%+v %v", list, err)
+	}
+	m, err := c.InboxOpen(ctx, sendMailbox, list[1].UID)
+	if err != nil || !m.Report.Secure() || m.Content == nil || len(m.Content.Attachments) != 1 {
+		t.Fatalf("%v: %s", err, m.Report.Summary(i18n.Danish))
+	}
+	if err := c.MarkHandled(ctx, sendMailbox, list[1].UID, true); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := c.InboxList(ctx, sendMailbox); !again[1].Handled || again[0].Handled {
+		t.Errorf("handled %v %v", again[1].Handled, again[0].Handled)
+	}
+}
