@@ -31,7 +31,15 @@ const (
 )
 
 // Localize names the badge for a user.
-func (b Badge) Localize() i18n.Message { return i18n.Message{Key: "inbox.badge." + string(b)} }
+func (b Badge) Localize() i18n.Message {
+	switch b {
+	case BadgeEncrypted:
+		return i18n.Message{Key: "inbox.badge.encrypted"}
+	case BadgeSigned:
+		return i18n.Message{Key: "inbox.badge.signed"}
+	}
+	return i18n.Message{Key: "inbox.badge.plain"}
+}
 
 // InboxMessage is one message of a secure mailbox's inbox, as listed.
 type InboxMessage struct {
