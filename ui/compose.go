@@ -128,7 +128,7 @@ func (c *Compose) showFiles() {
 		total += len(a.Data)
 	}
 	if est := encryptedSize(total); est > MaxEncrypted {
-		c.TooLarge.SetText(c.u.lang.T("compose.too_large", map[string]any{"Size": size(total), "Encrypted": size(est), "Max": size(MaxEncrypted)}))
+		c.TooLarge.SetText(c.u.lang.T("compose.too_large", map[string]any{"Size": c.u.lang.Size(int64(total)), "Encrypted": c.u.lang.Size(int64(est)), "Max": c.u.lang.Size(MaxEncrypted)}))
 		c.TooLarge.Show()
 	} else {
 		c.TooLarge.Hide()
@@ -137,19 +137,8 @@ func (c *Compose) showFiles() {
 	for i, a := range c.attachments {
 		c.Files.Add(container.NewHBox(
 			widget.NewIcon(theme.FileIcon()),
-			widget.NewLabel(a.Name+" ("+size(len(a.Data))+")"),
+			widget.NewLabel(a.Name+" ("+c.u.lang.Size(int64(len(a.Data)))+")"),
 			widget.NewButtonWithIcon(c.u.t("compose.remove"), theme.DeleteIcon(), func() { c.Remove(i) }),
 		))
 	}
-}
-
-// size says a byte count as people read it.
-func size(n int) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -98,6 +98,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.sendCmd(args[1:])
 	case "outbox":
 		err = c.outboxCmd(args[1:])
+	case "inbox":
+		err = c.inboxCmd(args[1:])
 	default:
 		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": cmd}))
 		return 2

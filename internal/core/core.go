@@ -81,6 +81,11 @@ func New(cfg *config.Config) (*Core, error) {
 		}
 	}
 	c, err := open(cfg, demo)
+	if err == nil && demo != nil {
+		if err = c.seedDemoInbox(context.Background()); err != nil {
+			c.Close()
+		}
+	}
 	if err != nil && demo != nil {
 		demo.Close()
 	}

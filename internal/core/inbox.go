@@ -162,6 +162,9 @@ func (m *OpenedMail) FromAddress() string {
 	return ""
 }
 
+// FromLine is the From header as a reader reads it.
+func (m *OpenedMail) FromLine() string { return addressList(m.From) }
+
 // InboxOpen fetches a message of a secure mailbox's inbox, decrypts it
 // with the mailbox's key, verifies every signature, and reports how
 // securely it came. A message that cannot be opened (not encrypted for

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"os"
 	"os/exec"
@@ -34,31 +35,25 @@ func certPath(name string) string { return testenv.Path("testdata", "certs", nam
 // our own send path does: signed (clear) by jens, encrypted for to.
 func fromJens(t *testing.T, from string, to *smime.Identity, sign, encrypt bool) []byte {
 	t.Helper()
-	entity, err := message.Entity(message.Draft{Body: "Kære Uddannelsesservice\n\nHer er min ansøgning.\n",
-		Attachments: []message.Attachment{{Name: "ansøgning.pdf", Data: []byte("%PDF-1.7 ansøgning")}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	jens := identity(t, "recipient-rsa.p12")
+	received := []string{"from mail.kommune.example (mail.kommune.example [192.0.2.7])\r\n\tby mx.hoejskole.example with ESMTPS id 4AbC\r\n\tfor <" +
+		sendMailbox + ">; Tue, 1 Dec 2026 09:00:00 +0100",
+		"from [10.0.0.3] by mail.kommune.example with ESMTPSA (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384);\r\n\tTue, 1 Dec 2026 08:59:59 +0100"}
+	var signer *smime.Identity
 	if sign {
-		if entity, err = smime.SignEntity(entity, *jens, smime.SignOptions{Detached: true}); err != nil {
-			t.Fatal(err)
-		}
+		signer = identity(t, "recipient-rsa.p12")
 	}
+	var cert *x509.Certificate
 	if encrypt {
-		if entity, err = smime.EncryptEntity(entity, []smime.Recipient{{Cert: to.Cert}}, smime.AES256GCM); err != nil {
-			t.Fatal(err)
-		}
+		cert = to.Cert
 	}
-	msg, err := message.Compose(message.Header{From: message.Address{Name: "Jens Hansen", Address: from},
-		To: []message.Address{{Address: sendMailbox}}, Subject: "Ansøgning", MessageID: message.NewMessageID("kommune.example")}, entity)
+	msg, err := incomingMail(message.Header{From: message.Address{Name: "Jens Hansen", Address: from}, To: []message.Address{{Address: sendMailbox}},
+		Subject: "Ansøgning", MessageID: message.NewMessageID("kommune.example")},
+		message.Draft{Body: "Kære Uddannelsesservice\n\nHer er min ansøgning.\n", Attachments: []message.Attachment{{Name: "ansøgning.pdf", Data: []byte("%PDF-1.7 ansøgning")}}},
+		signer, cert, received...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	received := "Received: from mail.kommune.example (mail.kommune.example [192.0.2.7])\r\n\tby mx.hoejskole.example with ESMTPS id 4AbC\r\n\tfor <" +
-		sendMailbox + ">; Tue, 1 Dec 2026 09:00:00 +0100\r\n" +
-		"Received: from [10.0.0.3] by mail.kommune.example with ESMTPSA (version=TLS1_3 cipher=TLS_AES_256_GCM_SHA384);\r\n\tTue, 1 Dec 2026 08:59:59 +0100\r\n"
-	return append([]byte(received), msg...)
+	return msg
 }
 
 // byOpenSSL builds a mail with openssl cms: signed by jens, encrypted for
@@ -331,5 +326,36 @@ func TestInboxWithDovecot(t *testing.T) {
 	}
 	if again, _ := c.InboxList(ctx, sendMailbox); !again[1].Handled || again[0].Handled {
 		t.Errorf("handled %v %v", again[1].Handled, again[0].Handled)
+	}
+}
+
+// The demo's reader finds mail in the mailbox she reads: one that came
+// securely, one that did not, one whose signer is not its sender.
+func TestDemoInbox(t *testing.T) {
+	c, err := newCore(t, demo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	readable, err := c.Readable(ctx)
+	if err != nil || len(readable) != 1 || readable[0].Address != DemoMailboxes[0].Address {
+		t.Fatalf("%+v %v", readable, err)
+	}
+	list, err := c.InboxList(ctx, readable[0].Address)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("%d %v", len(list), err)
+	}
+	want := []string{"Ikke sendt sikkert: den er signeret af Jens Hansen", "Ikke sendt sikkert: mailen var ikke krypteret", "Sendt sikkert: krypteret (AES-256-GCM) og signeret af Jens Hansen"}
+	for i, item := range list {
+		m, err := c.InboxOpen(ctx, readable[0].Address, item.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := m.Report.Summary(i18n.Danish); !strings.HasPrefix(s, want[i]) {
+			t.Errorf("%s: %s", item.Subject, s)
+		}
+	}
+	if _, err := c.InboxList(ctx, DemoMailboxes[1].Address); err == nil {
+		t.Error("the demo user reads a mailbox she has no right to")
 	}
 }

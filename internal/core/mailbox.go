@@ -1,15 +1,21 @@
 package core
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/keystore"
 	"sikkermail/internal/mailtest"
-
+	"sikkermail/internal/message"
 	"sikkermail/internal/policy"
+	"sikkermail/internal/smime"
 )
 
 // MailboxChoice is one secure mailbox as the secure-send pane shows it:
@@ -179,4 +185,90 @@ func seedDemo(ctx context.Context, p *policy.SQLite, mailboxes []policy.Mailbox)
 func isAlready(err error) bool {
 	var e *policy.Error
 	return errors.As(err, &e) && e.Reason == policy.AlreadyGranted
+}
+
+// incomingMail builds a mail as it arrives from outside: signed (clear)
+// by signer unless nil, encrypted for to unless nil, with the transport
+// header and the Received lines the institution's mail server adds.
+func incomingMail(h message.Header, d message.Draft, signer *smime.Identity, to *x509.Certificate, received ...string) ([]byte, error) {
+	entity, err := message.Entity(d)
+	if err != nil {
+		return nil, err
+	}
+	if signer != nil {
+		if entity, err = smime.SignEntity(entity, *signer, smime.SignOptions{Detached: true}); err != nil {
+			return nil, err
+		}
+	}
+	if to != nil {
+		if entity, err = smime.EncryptEntity(entity, []smime.Recipient{{Cert: to}}, smime.AES256GCM); err != nil {
+			return nil, err
+		}
+	}
+	msg, err := message.Compose(h, entity)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	for _, r := range received {
+		b.WriteString("Received: " + r + "\r\n")
+	}
+	b.Write(msg)
+	return b.Bytes(), nil
+}
+
+// seedDemoInbox puts mail in the inbox of the demo's first mailbox (the
+// one the demo user reads): one that came securely, one a citizen sent
+// without encryption, and one whose signer is not its sender.
+func (c *Core) seedDemoInbox(ctx context.Context) error {
+	mb := DemoMailboxes[0]
+	own, err := c.identity(ctx, mb.Address)
+	if err != nil {
+		return err
+	}
+	jens, err := keystore.Open(c.demo.People["jens.hansen@kommune.example"], c.demo.Password)
+	if err != nil {
+		return err
+	}
+	now := c.now()
+	hop := func(from string, at time.Time) string {
+		return "from " + from + " by mx." + config.DemoDomain + " with ESMTPS id demo; " + at.Format(time.RFC1123Z)
+	}
+	to := []message.Address{{Name: mb.Name, Address: mb.Address}}
+	mails := []struct {
+		h      message.Header
+		d      message.Draft
+		signer *smime.Identity
+		enc    bool
+		hops   []string
+	}{
+		{message.Header{From: message.Address{Name: "Jens Hansen", Address: "jens.hansen@kommune.example"}, To: to, Subject: "Ansøgning om merit",
+			Date: now.Add(-3 * time.Hour)},
+			message.Draft{Body: "Kære Uddannelsesservice\n\nVedhæftet er min ansøgning om merit med eksamensbeviset.\n\nVenlig hilsen\nJens Hansen\n",
+				Attachments: []message.Attachment{{Name: "Eksamensbevis.pdf", Data: []byte("%PDF-1.7\n% demo\n")}}},
+			jens, true, []string{hop("mail.kommune.example", now.Add(-3*time.Hour))}},
+		{message.Header{From: message.Address{Name: "Maria Nielsen", Address: "maria.nielsen@webmail.example"}, To: to, Subject: "Spørgsmål om optagelse",
+			Date: now.Add(-2 * time.Hour)},
+			message.Draft{Body: "Hej\n\nJeg har et spørgsmål om optagelse på pædagoguddannelsen.\n\nMvh Maria\n"},
+			nil, false, []string{"from webmail.example by mx." + config.DemoDomain + " with SMTP id demo2; " + now.Add(-2*time.Hour).Format(time.RFC1123Z)}},
+		{message.Header{From: message.Address{Name: "Kommunen", Address: "post@kommune-dk.example"}, To: to, Subject: "Vigtigt: bekræft jeres oplysninger",
+			Date: now.Add(-time.Hour)},
+			message.Draft{Body: "Klik her og bekræft jeres oplysninger.\n"},
+			jens, true, []string{hop("kommune-dk.example", now.Add(-time.Hour))}},
+	}
+	for i, m := range mails {
+		m.h.MessageID = fmt.Sprintf("<demo-%d@%s>", i+1, config.DemoDomain)
+		var cert *x509.Certificate
+		if m.enc {
+			cert = own.Cert
+		}
+		raw, err := incomingMail(m.h, m.d, m.signer, cert, m.hops...)
+		if err != nil {
+			return err
+		}
+		if err := c.demo.IMAP.Deliver(mb.Address, raw); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -167,3 +167,21 @@ func (l Lang) Error(err error) string {
 	}
 	return l.T("error.unexpected", map[string]any{"Err": err.Error()})
 }
+
+// Size says a byte count as people read it: "512 B", "3 kB", "1,5 MB"
+// (a decimal comma in Danish).
+func (l Lang) Size(n int64) string {
+	var s string
+	switch {
+	case n >= 1<<20:
+		s = fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		s = fmt.Sprintf("%.0f kB", float64(n)/(1<<10))
+	default:
+		s = fmt.Sprintf("%d B", n)
+	}
+	if l == Danish {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}

@@ -70,8 +70,10 @@ type Demo struct {
 	DigitalPost *DigitalPost
 	// CAFile is the S/MIME trust anchor; Store the certificate folder.
 	CAFile, Store string
-	// Identities maps each mailbox to its PKCS #12 file.
-	Identities map[string]string
+	// Identities maps each mailbox to its PKCS #12 file; People each
+	// outside recipient with a valid certificate to theirs (the demo
+	// writes mail from them into the mailboxes).
+	Identities, People map[string]string
 	// Password is the keystore source of every demo password.
 	Password string
 	runner   Runner
@@ -83,7 +85,7 @@ type Demo struct {
 // may use a mailbox (send, and open its Sent folder).
 func StartDemo(dir string, users []string, mailboxes map[string]string, may func(user, mailbox string) bool) (*Demo, error) {
 	os.Setenv(DemoPasswordEnv, demoPassword)
-	d := &Demo{Identities: map[string]string{}, Password: "env:" + DemoPasswordEnv}
+	d := &Demo{Identities: map[string]string{}, People: map[string]string{}, Password: "env:" + DemoPasswordEnv}
 	err := d.runner.Run(func() {
 		pki := filepath.Join(dir, "pki")
 		if err := d.pki(pki, mailboxes); err != nil {
@@ -125,8 +127,14 @@ func (d *Demo) pki(dir string, mailboxes map[string]string) error {
 	for m := range mailboxes {
 		d.Identities[m] = filepath.Join(dir, m+".p12")
 	}
+	for _, r := range DemoRecipients {
+		if !r.Expired {
+			d.People[r.Address] = filepath.Join(dir, "people", r.Address+".p12")
+		}
+	}
 	complete := true
-	for _, f := range append([]string{d.CAFile, d.Store}, slices.Collect(maps.Values(d.Identities))...) {
+	files := append([]string{d.CAFile, d.Store}, slices.Collect(maps.Values(d.Identities))...)
+	for _, f := range append(files, slices.Collect(maps.Values(d.People))...) {
 		if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
 			complete = false
 		}
@@ -135,8 +143,10 @@ func (d *Demo) pki(dir string, mailboxes map[string]string) error {
 		return nil
 	}
 	os.RemoveAll(dir)
-	if err := os.MkdirAll(d.Store, 0o700); err != nil {
-		return err
+	for _, sub := range []string{d.Store, filepath.Join(dir, "people")} {
+		if err := os.MkdirAll(sub, 0o700); err != nil {
+			return err
+		}
 	}
 	now := time.Now()
 	ca, caKey, err := issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "Demo Professionshøjskole CA", Organization: []string{"Demo"}},
@@ -171,9 +181,18 @@ func (d *Demo) pki(dir string, mailboxes map[string]string) error {
 		if r.Expired {
 			from, until = now.AddDate(-2, 0, 0), now.AddDate(0, -1, 0)
 		}
-		cert, _, err := issue(ca, caKey, person(r.Address, r.Name, from, until))
+		cert, key, err := issue(ca, caKey, person(r.Address, r.Name, from, until))
 		if err != nil {
 			return err
+		}
+		if p := d.People[r.Address]; p != "" {
+			p12, err := pkcs12.Modern.Encode(key, cert, []*x509.Certificate{ca}, demoPassword)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(p, p12, 0o600); err != nil {
+				return err
+			}
 		}
 		name := strings.ReplaceAll(r.Address, "@", "_at_") + ".pem"
 		if err := os.WriteFile(filepath.Join(d.Store, name), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}), 0o644); err != nil {

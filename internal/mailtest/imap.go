@@ -1,10 +1,13 @@
 package mailtest
 
 import (
+	"bytes"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -82,6 +85,22 @@ func (s *IMAP) AddAccount(t T, name, password, sent string) {
 	s.accounts[name] = a
 	s.mu.Unlock()
 }
+
+// Deliver puts msg into an account's INBOX, as the mail server does
+// with mail that arrives.
+func (s *IMAP) Deliver(account string, msg []byte) error {
+	a := s.account(account)
+	if a == nil {
+		return fmt.Errorf("mailtest: no account %s", account)
+	}
+	_, err := a.user.Append("INBOX", literal{bytes.NewReader(msg)}, &imap.AppendOptions{Time: time.Now()})
+	return err
+}
+
+// literal is a message as imapmemserver takes it.
+type literal struct{ *bytes.Reader }
+
+func (l literal) Size() int64 { return l.Reader.Size() }
 
 func (s *IMAP) account(name string) *account {
 	s.mu.Lock()
