@@ -23,8 +23,9 @@ type Compose struct {
 	Body       *widget.Entry
 	SendSecure *widget.Button
 	Attach     *widget.Button
-	// OutboxButton opens Udbakke, SettingsButton Indstillinger.
-	OutboxButton, SettingsButton *widget.Button
+	// InboxButton opens Indbakke, OutboxButton Udbakke, SettingsButton
+	// Indstillinger.
+	InboxButton, OutboxButton, SettingsButton *widget.Button
 	// Files lists the attachments: name, size, and a remove button each.
 	Files *fyne.Container
 	// TooLarge warns when the encrypted mail would pass what mail
@@ -53,10 +54,11 @@ func newCompose(u *UI) *Compose {
 	c.SendSecure = widget.NewButtonWithIcon(u.t("compose.send_secure"), theme.MailSendIcon(), func() { u.OpenSend() })
 	c.SendSecure.Importance = widget.HighImportance
 	c.Attach = widget.NewButtonWithIcon(u.t("compose.attach"), theme.MailAttachmentIcon(), c.chooseFile)
+	c.InboxButton = widget.NewButtonWithIcon(u.t("inbox.title"), theme.MailComposeIcon(), func() { u.OpenInbox() })
 	c.OutboxButton = widget.NewButtonWithIcon(u.t("outbox.title"), theme.StorageIcon(), func() { u.OpenOutbox() })
 	c.SettingsButton = widget.NewButtonWithIcon(u.t("settings.title"), theme.SettingsIcon(), func() { u.OpenSettings() })
 	form := widget.NewForm(widget.NewFormItem(u.t("compose.subject"), c.Subject))
-	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.OutboxButton, c.SettingsButton), form, c.Files, c.TooLarge)
+	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.InboxButton, c.OutboxButton, c.SettingsButton), form, c.Files, c.TooLarge)
 	if u.core.Config().Demo {
 		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		banner.Importance = widget.WarningImportance

@@ -103,6 +103,23 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		return files, err
 	}
 
+	// Indbakke: a mail that came securely, its panel open; then one that
+	// did not.
+	var in *InboxWindow
+	fyne.DoAndWait(func() { in = u.OpenInbox() })
+	in.Wait()
+	for i, name := range []string{"inbox.png", "inbox-not-secure.png"} {
+		fyne.DoAndWait(func() { in.Open(in.list[len(in.list)-1-i].UID) })
+		in.Wait()
+		if i == 0 {
+			fyne.DoAndWait(func() { in.details.Open(0) })
+		}
+		if err := shoot(in.Window, name); err != nil {
+			return files, err
+		}
+	}
+	fyne.DoAndWait(func() { in.Window.Close() })
+
 	var st *Settings
 	fyne.DoAndWait(func() { st = u.OpenSettings() })
 	if err := shoot(st.Window, "settings.png"); err != nil {

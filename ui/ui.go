@@ -68,6 +68,8 @@ type UI struct {
 	Outbox *OutboxWindow
 	// Settings is the settings window, nil until opened.
 	Settings *Settings
+	// Inbox is the secure mailboxes' inbox window, nil until opened.
+	Inbox *InboxWindow
 }
 
 // New builds the main window for c in a.

@@ -517,3 +517,105 @@ func TestSettingsAccount(t *testing.T) {
 		t.Fatalf("status %q", s.AccountStatus.Text)
 	}
 }
+
+// Indbakke: the reader opens a mail, sees how securely it came, forwards
+// it to a colleague (an outside address is refused with the sentence),
+// saves its attachment, marks it handled, and replies securely through
+// the secure-send pane.
+func TestInboxFlow(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	ctx, cancel := context.WithCancel(context.Background())
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		u.core.Run(ctx)
+	}()
+	defer func() { cancel(); <-worked }()
+
+	test.Tap(u.Compose.InboxButton)
+	w := u.Inbox
+	w.Wait()
+	if len(w.Mailbox.Options) != 1 || !strings.Contains(w.Mailbox.Selected, "sikkerpost-uddservice@") {
+		t.Fatalf("mailboxes %v, chosen %q", w.Mailbox.Options, w.Mailbox.Selected)
+	}
+	if len(w.Rows.Objects) != 3 {
+		t.Fatalf("%d rows", len(w.Rows.Objects))
+	}
+	oldest := w.Rows.Objects[2].(*widget.Button)
+	if !strings.Contains(oldest.Text, "Jens Hansen — Ansøgning om merit") || !strings.Contains(oldest.Text, "krypteret") {
+		t.Fatalf("row %q", oldest.Text)
+	}
+	test.Tap(oldest)
+	w.Wait()
+	if !strings.HasPrefix(w.Secure.Text, "Sendt sikkert: krypteret (AES-256-GCM) og signeret af Jens Hansen") || w.Secure.Importance != widget.SuccessImportance {
+		t.Fatalf("panel %q", w.Secure.Text)
+	}
+	if !strings.Contains(w.Details.Text, "Den, der signerede, er afsenderen: Ja") || !strings.Contains(w.Text.Text, "ansøgning om merit") {
+		t.Fatalf("details %q, text %q", w.Details.Text, w.Text.Text)
+	}
+	if got := strings.Join(labels(w.Files), "|"); !strings.HasPrefix(got, "Eksamensbevis.pdf (") {
+		t.Fatalf("files %q", got)
+	}
+	saved := filepath.Join(t.TempDir(), "bevis.pdf")
+	if err := w.SaveAttachment(0, saved); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(saved); !strings.HasPrefix(string(b), "%PDF") {
+		t.Fatalf("saved %q", b)
+	}
+
+	test.Tap(w.Forward)
+	w.ForwardTo.SetText("jens.hansen@kommune.example")
+	test.Tap(w.ForwardSend)
+	w.Wait()
+	if !strings.Contains(w.Status.Text, "jens.hansen@kommune.example er ikke en intern adresse") {
+		t.Fatalf("forward external: %q", w.Status.Text)
+	}
+	w.ForwardTo.SetText("kollega@hoejskole.example")
+	test.Type(w.ForwardNote, "Kan du tage denne?")
+	test.Tap(w.ForwardSend)
+	w.Wait()
+	if w.Status.Text != "Videresendt til kollega@hoejskole.example." {
+		t.Fatalf("forward: %q", w.Status.Text)
+	}
+
+	test.Tap(w.Handled)
+	w.Wait()
+	if !strings.Contains(w.Rows.Objects[2].(*widget.Button).Text, "behandlet") || w.Handled.Text != "Markér som ubehandlet" {
+		t.Fatalf("handled: %q / %q", w.Rows.Objects[2].(*widget.Button).Text, w.Handled.Text)
+	}
+
+	// The plain one is said not to be secure, in red.
+	test.Tap(w.Rows.Objects[1].(*widget.Button))
+	w.Wait()
+	if !strings.HasPrefix(w.Secure.Text, "Ikke sendt sikkert: mailen var ikke krypteret") || w.Secure.Importance != widget.DangerImportance {
+		t.Fatalf("plain: %q", w.Secure.Text)
+	}
+
+	// Reply securely to the first: the pane, the mailbox chosen, the
+	// sender filled in and green (his certificate is known).
+	test.Tap(w.Rows.Objects[2].(*widget.Button))
+	w.Wait()
+	test.Tap(w.Reply)
+	p := u.Send
+	if p == nil || p.Emails.Text != "jens.hansen@kommune.example" || p.addresses[p.Sender.Selected] != "sikkerpost-uddservice@hoejskole.example" ||
+		u.Compose.Subject.Text != "SV: Ansøgning om merit" || !strings.Contains(u.Compose.Body.Text, "> Vedhæftet er min ansøgning") {
+		t.Fatalf("reply: pane %v, subject %q", p != nil, u.Compose.Subject.Text)
+	}
+	test.Tap(p.Check)
+	p.Wait()
+	if p.SendMail.Disabled() {
+		t.Fatalf("the sender is not green: %q", p.Status.Text)
+	}
+}
+
+// A user who may read no mailbox is told whom to ask.
+func TestInboxNoRight(t *testing.T) {
+	cfg := config.Demo()
+	cfg.User.Address = "helpdesk@hoejskole.example"
+	u := newTestUI(t, cfg)
+	w := u.OpenInbox()
+	if len(w.Mailbox.Options) != 0 || !strings.Contains(w.Status.Text, "Kontakt Helpdesk") {
+		t.Fatalf("%v %q", w.Mailbox.Options, w.Status.Text)
+	}
+}
