@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -353,6 +354,9 @@ func (c *Config) Validate() error {
 			return &Error{File: c.File, Err: fmt.Errorf("institution.cvr = %q: Digital Post needs the institution's 8-digit CVR number", c.Institution.CVR)}
 		}
 	}
+	if f := c.Inbox.HandledFlag; f != "" && !keyword.MatchString(f) {
+		return &Error{File: c.File, Err: fmt.Errorf("inbox.handled_flag = %q: an IMAP keyword is letters, digits and $_.- only, such as $Behandlet", f)}
+	}
 	for _, d := range c.Institution.Domains {
 		if _, err := recipient.NewDomains(d); err != nil {
 			return &Error{File: c.File, Domain: d, Err: err}
@@ -360,6 +364,9 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// keyword is an IMAP keyword (RFC 9051 flag-keyword: an atom).
+var keyword = regexp.MustCompile(`^[A-Za-z0-9$_.-]+$`)
 
 // DatabasePath returns where the database file is.
 func (c *Config) DatabasePath() (string, error) {

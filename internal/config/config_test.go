@@ -179,3 +179,15 @@ timeout = "45s"
 		}
 	}
 }
+
+func TestInbox(t *testing.T) {
+	c, err := Load(write(t, "[inbox]\nhandled_flag = \"$Done\"\nhandled_folder = \"Behandlet\"\n"))
+	if err != nil || c.Inbox.HandledFlag != "$Done" || c.Inbox.HandledFolder != "Behandlet" {
+		t.Fatalf("%+v %v", c.Inbox, err)
+	}
+	for _, bad := range []string{"\\Seen", "to ord", "æ"} {
+		if _, err := Load(write(t, "[inbox]\nhandled_flag = '"+bad+"'\n")); err == nil || !strings.Contains(err.Error(), "IMAP keyword") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
