@@ -87,7 +87,7 @@ func (u *UI) OpenInbox() *InboxWindow {
 	if len(readable) == 0 && err == nil {
 		w.Status.SetText(u.t("inbox.no_mailbox"))
 	}
-	w.Mailbox = widget.NewSelect(labels, func(string) { w.Refresh() })
+	w.Mailbox = widget.NewSelect(labels, nil)
 	w.Mailbox.PlaceHolder = u.t("settings.choose_mailbox")
 	refresh := widget.NewButtonWithIcon(u.t("outbox.refresh"), theme.ViewRefreshIcon(), w.Refresh)
 
@@ -106,8 +106,10 @@ func (u *UI) OpenInbox() *InboxWindow {
 	if len(labels) == 1 {
 		w.Mailbox.SetSelected(labels[0])
 	}
+	w.Mailbox.OnChanged = func(string) { w.Refresh() }
 	w.Window.Show()
 	u.Inbox = w
+	w.Refresh() // last: its result is shown from the background
 	return w
 }
 
