@@ -180,7 +180,7 @@ func startupTime(runs int) (time.Duration, error) {
 	display := ":97"
 	xvfb := exec.Command("Xvfb", display, "-screen", "0", "1280x800x24", "-nolisten", "tcp")
 	if err := xvfb.Start(); err != nil {
-		return 0, fmt.Errorf("Xvfb: %w", err)
+		return 0, fmt.Errorf("starting Xvfb: %w", err)
 	}
 	defer xvfb.Process.Kill()
 	socket := "/tmp/.X11-unix/X" + strings.TrimPrefix(display, ":")
@@ -189,7 +189,7 @@ func startupTime(runs int) (time.Duration, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("Xvfb did not start")
+			return 0, fmt.Errorf("the X server (Xvfb) did not start")
 		}
 	}
 	var times []time.Duration

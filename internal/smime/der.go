@@ -14,8 +14,6 @@ import (
 // Context-specific tags used by CMS.
 var (
 	tag0  = cbasn1.Tag(0).ContextSpecific()
-	tag1  = cbasn1.Tag(1).ContextSpecific()
-	tag2  = cbasn1.Tag(2).ContextSpecific()
 	tagC0 = cbasn1.Tag(0).ContextSpecific().Constructed()
 	tagC1 = cbasn1.Tag(1).ContextSpecific().Constructed()
 	tagC2 = cbasn1.Tag(2).ContextSpecific().Constructed()

@@ -195,6 +195,7 @@ func recipientInfo(cek []byte, r Recipient) ([]byte, int, error) {
 		var err error
 		if r.RSAPadding == PKCS1v15 {
 			alg = algorithm{oidRSAEncryption, derNull}
+			//lint:ignore SA1019 only when a recipient reads nothing else (Debian's gpgsm 2.2); RSA-OAEP is the default
 			ek, err = rsa.EncryptPKCS1v15(rand.Reader, pub, cek)
 		} else {
 			alg = algorithm{oidRSAOAEP, oaepParams()}
@@ -446,6 +447,7 @@ func openKeyTrans(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 	}
 	switch {
 	case alg.oid.Equal(oidRSAEncryption):
+		//lint:ignore SA1019 most S/MIME senders still use v1.5 key transport; a mail client is no decryption oracle
 		cek, err := rsa.DecryptPKCS1v15(nil, priv, ek)
 		if err != nil {
 			return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
