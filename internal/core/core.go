@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,8 @@ type Core struct {
 	Now func() time.Time
 
 	demo *mailtest.Demo
+	// trace receives protocol traces instead of standard error (tests).
+	trace io.Writer
 
 	idMu sync.Mutex
 	ids  map[string]*smime.Identity

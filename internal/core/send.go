@@ -7,6 +7,8 @@ import (
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
+	"sikkermail/internal/protolog"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
 	"sikkermail/internal/submit"
@@ -676,6 +679,15 @@ func unseal(id *smime.Identity, sealed []byte, v any) error {
 
 func domainOf(addr string) string { return addr[strings.LastIndexByte(addr, '@')+1:] }
 
+// traceOut is where protocol traces go (SIKKERMAIL_DEBUG): standard
+// error, never a file of ours.
+func (c *Core) traceOut() io.Writer {
+	if c.trace != nil {
+		return c.trace
+	}
+	return os.Stderr
+}
+
 func (c *Core) smtpServer() (submit.Server, error) {
 	s := c.cfg.SMTP
 	if s.Server == "" {
@@ -693,6 +705,9 @@ func (c *Core) smtpServer() (submit.Server, error) {
 	if srv.TLS, err = tlsConfig(s.CA); err != nil {
 		return srv, err
 	}
+	if protolog.Enabled("smtp") {
+		srv.Debug = protolog.New(c.traceOut(), "smtp "+s.Server+" ")
+	}
 	pw, err := keystore.Secret(s.Password, srv.Username)
 	srv.Secret = string(pw)
 	return srv, err
@@ -706,6 +721,9 @@ func (c *Core) imapServer() (mailstore.Server, error) {
 	srv := mailstore.Server{Addr: s.Server, Security: mailstore.Security(s.Security), Timeout: s.Timeout.Duration}
 	if srv.Security == "" {
 		srv.Security = mailstore.ImplicitTLS
+	}
+	if protolog.Enabled("imap") {
+		srv.Debug = protolog.New(c.traceOut(), "imap "+s.Server+" ")
 	}
 	var err error
 	srv.TLS, err = tlsConfig(s.CA)

@@ -15,6 +15,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -44,6 +45,9 @@ type Server struct {
 	TLS *tls.Config
 	// Timeout bounds the whole session; 0 means one minute.
 	Timeout time.Duration
+	// Debug, when set, receives the protocol trace (give it a
+	// *protolog.Writer: credentials and mail left out).
+	Debug io.Writer
 }
 
 // Account is a login: a person's own, or a shared mailbox's (for
@@ -130,11 +134,11 @@ func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Cli
 	defer stop()
 	var c *imapclient.Client
 	if s.Security == StartTLS {
-		if c, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: cfg}); err != nil {
+		if c, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: cfg, DebugWriter: s.Debug}); err != nil {
 			return err
 		}
 	} else {
-		c = imapclient.New(conn, nil)
+		c = imapclient.New(conn, &imapclient.Options{DebugWriter: s.Debug})
 	}
 	defer c.Close()
 	if err := c.WaitGreeting(); err != nil {

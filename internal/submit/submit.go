@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -63,6 +64,9 @@ type Server struct {
 	// Timeout bounds each command and the reply to the message; 0 means
 	// one minute.
 	Timeout time.Duration
+	// Debug, when set, receives the protocol trace once TLS is up (give
+	// it a *protolog.Writer: credentials and the message left out).
+	Debug io.Writer
 }
 
 // Send submits msg from the envelope sender from to every address in to,
@@ -147,6 +151,7 @@ func (s Server) connect(ctx context.Context) (*smtp.Client, error) {
 		}
 	}
 	c.CommandTimeout, c.SubmissionTimeout = timeout, timeout
+	c.DebugWriter = s.Debug
 	if st, ok := c.TLSConnectionState(); !ok || !st.HandshakeComplete {
 		stop()
 		c.Close()
