@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/x509"
 	"flag"
 	"fmt"
@@ -41,9 +42,15 @@ func (c *cli) smimeCmd(args []string) error {
 		c.usageError(err)
 		return errUsage
 	}
-	input, err := c.readInput(*in)
-	if err != nil {
-		return err
+	// sign-encrypt streams: one copy of the mail in memory, whatever its
+	// size (smime.SignEncrypt).
+	streaming := op == "sign-encrypt" && !*opaque
+	var input []byte
+	var err error
+	if !streaming {
+		if input, err = c.readInput(*in); err != nil {
+			return err
+		}
 	}
 	var id *smime.Identity
 	needID := op == "sign" || op == "sign-encrypt" || op == "decrypt"
@@ -89,6 +96,10 @@ func (c *cli) smimeCmd(args []string) error {
 		if rerr != nil {
 			return rerr
 		}
+		if streaming {
+			rs = append(rs, smime.Recipient{Cert: id.Cert, KeyID: *keyID})
+			return c.signEncrypt(*in, *out, *id, rs, cipher)
+		}
 		entity := input
 		if op == "sign-encrypt" {
 			if entity, err = smime.SignEntity(input, *id, smime.SignOptions{Detached: !*opaque}); err != nil {
@@ -131,6 +142,46 @@ func (c *cli) smimeCmd(args []string) error {
 		return err
 	}
 	return c.writeOutput(*out, result)
+}
+
+// signEncrypt streams the file (or standard input) in, signed and
+// encrypted, to the file (or standard output) out.
+func (c *cli) signEncrypt(in, out string, id smime.Identity, rs []smime.Recipient, cipher smime.Cipher) error {
+	var r io.Reader = c.stdin
+	var size int64
+	if in == "-" {
+		b, err := io.ReadAll(c.stdin)
+		if err != nil {
+			return err
+		}
+		r, size = bytes.NewReader(b), int64(len(b))
+	} else {
+		f, err := os.Open(in)
+		if err != nil {
+			return &core.FileError{File: in, Err: err}
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			return &core.FileError{File: in, Err: err}
+		}
+		r, size = f, st.Size()
+	}
+	if out == "-" {
+		return smime.SignEncrypt(c.stdout, r, size, id, rs, cipher)
+	}
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return &core.FileError{File: out, Err: err}
+	}
+	if err := smime.SignEncrypt(f, r, size, id, rs, cipher); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return &core.FileError{File: out, Err: err}
+	}
+	return nil
 }
 
 // report tells, on standard error, what each layer was.

@@ -278,10 +278,6 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	signed, err := smime.SignEntity(entity, *id, smime.SignOptions{Detached: true})
-	if err != nil {
-		return nil, err
-	}
 	h := message.Header{From: message.Address{Name: mb.Name, Address: mb.Address}, Sender: message.Address{Name: c.cfg.User.Name, Address: m.User},
 		Subject: d.Subject, Date: m.Created, MessageID: m.MessageID}
 	b := &built{}
@@ -313,6 +309,10 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		known = append(known, smime.Known{NeedsCBC: v.Cipher == smime.AES256CBC})
 	}
 	if b.InternalTo != nil {
+		signed, err := smime.SignEntity(entity, *id, smime.SignOptions{Detached: true})
+		if err != nil {
+			return nil, err
+		}
 		if b.Internal, err = message.Compose(h, signed); err != nil {
 			return nil, err
 		}
@@ -320,11 +320,13 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	// The Sent copies are encrypted (to the mailbox at least) whenever
 	// anyone outside gets the mail.
 	if b.ExternalTo != nil || b.Letters != nil {
-		enc, err := smime.EncryptEntity(signed, rcpts, smime.ChooseCipher(known...))
-		if err != nil {
+		// Signed and encrypted in one buffer (smime.SignEncrypt).
+		var enc bytes.Buffer
+		enc.Grow(len(entity)*4/3 + 32<<10)
+		if err := smime.SignEncrypt(&enc, bytes.NewReader(entity), int64(len(entity)), *id, rcpts, smime.ChooseCipher(known...)); err != nil {
 			return nil, err
 		}
-		if b.External, err = message.Compose(h, enc); err != nil {
+		if b.External, err = message.Compose(h, enc.Bytes()); err != nil {
 			return nil, err
 		}
 	}

@@ -21,6 +21,11 @@ var errBER = errors.New("smime: malformed BER")
 // to the parser of that structure (see readOctets). Input that is already
 // DER comes back unchanged.
 func berToDER(in []byte) ([]byte, error) {
+	// Most input is DER already (everything we and most senders write):
+	// then only the headers are read, and nothing is copied.
+	if rest, ok := definite(in, 0); ok && allZero(rest) {
+		return in[:len(in)-len(rest)], nil
+	}
 	out, rest, err := convertBER(in, 0)
 	if err != nil {
 		return nil, err
@@ -31,6 +36,41 @@ func berToDER(in []byte) ([]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// definite reports whether the element at the start of in is in DER's
+// form already: definite, minimal lengths and no constructed strings,
+// all the way down. It returns what follows the element.
+func definite(in []byte, depth int) ([]byte, bool) {
+	if depth > maxDepth {
+		return nil, false
+	}
+	h, body, err := readHeader(in)
+	if err != nil || h.length < 0 || h.constructed && joinable(h) {
+		return nil, false
+	}
+	if len(in)-len(body) != len(h.tag)+len(appendHeader(nil, 0, h.length))-1 {
+		return nil, false // a length not in its shortest form
+	}
+	rest := body[h.length:]
+	if h.constructed {
+		for inner := body[:h.length]; len(inner) > 0; {
+			var ok bool
+			if inner, ok = definite(inner, depth+1); !ok {
+				return nil, false
+			}
+		}
+	}
+	return rest, true
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 type berHeader struct {

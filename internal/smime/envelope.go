@@ -745,7 +745,10 @@ func openGCM(alg algorithm, cek, ct, mac, aad []byte) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", malformed("bad GCM parameters: %v", err)
 	}
-	pt, err := gcm.Open(nil, nonce, append(append([]byte(nil), ct...), mac...), aad)
+	// One buffer: ciphertext and tag together, decrypted in place.
+	buf := make([]byte, 0, len(ct)+len(mac))
+	buf = append(append(buf, ct...), mac...)
+	pt, err := gcm.Open(buf[:0], nonce, buf, aad)
 	if err != nil {
 		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: err}
 	}

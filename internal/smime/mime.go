@@ -325,12 +325,17 @@ func splitEntity(e []byte) (textproto.MIMEHeader, []byte, error) {
 func decodeBody(h textproto.MIMEHeader, body []byte) ([]byte, error) {
 	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
 	case "base64":
-		clean := bytes.Map(func(r rune) rune {
-			if r == '\r' || r == '\n' || r == ' ' || r == '\t' {
-				return -1
-			}
-			return r
-		}, body)
+		// The decoder skips line ends itself; spaces and tabs (which some
+		// senders leave at line ends) cost a cleaned copy.
+		clean := body
+		if bytes.ContainsAny(body, " \t") {
+			clean = bytes.Map(func(r rune) rune {
+				if r == ' ' || r == '\t' {
+					return -1
+				}
+				return r
+			}, body)
+		}
 		out := make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
 		n, err := base64.StdEncoding.Decode(out, clean)
 		if err != nil {

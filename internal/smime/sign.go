@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/asn1"
@@ -44,6 +45,17 @@ var capabilities = []asn1.ObjectIdentifier{oidAES256GCM, oidAES128GCM, oidAES256
 // attributes contentType, signingTime, messageDigest, SMIMECapabilities
 // and SMIMEEncryptionKeyPreference, and with id's certificate and chain.
 func Sign(content []byte, id Identity, opts SignOptions) ([]byte, error) {
+	digest := sha256.Sum256(content)
+	var inside []byte
+	if !opts.Detached {
+		inside = content
+	}
+	return signDigest(digest[:], inside, id, opts)
+}
+
+// signDigest signs content whose SHA-256 digest is given; content is
+// included in the SignedData unless opts.Detached (then pass nil).
+func signDigest(contentDigest, content []byte, id Identity, opts SignOptions) ([]byte, error) {
 	if id.Cert == nil || id.Key == nil {
 		return nil, &Error{Reason: UnsupportedKey, Detail: "no signing identity"}
 	}
@@ -60,9 +72,7 @@ func Sign(content []byte, id Identity, opts SignOptions) ([]byte, error) {
 	if t.IsZero() {
 		t = time.Now()
 	}
-	digest := crypto.SHA256.New()
-	digest.Write(content)
-	attrs, err := signedAttributes(digest.Sum(nil), t.UTC(), id.Cert)
+	attrs, err := signedAttributes(contentDigest, t.UTC(), id.Cert)
 	if err != nil {
 		return nil, err
 	}
