@@ -71,7 +71,7 @@ func payload(path string, n int) error {
 }
 
 func main() {
-	sizes := flag.String("sizes", "1,25", "payload sizes in MB, comma-separated")
+	sizes := flag.String("sizes", "100k,1m,25m,100m", "payload sizes (k or m), comma-separated")
 	runs := flag.Int("runs", 3, "runs per measurement (the median is reported)")
 	flag.Parse()
 
@@ -95,41 +95,53 @@ func main() {
 	}
 	version, _ := exec.Command(openssl, "version").Output()
 
-	fmt.Printf("Machine: %s/%s, %d CPUs; reference: %s; median of %d runs.\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), strings.TrimSpace(string(version)), *runs)
-	fmt.Println("| operation | size | sikkermail | openssl | time ratio | sikkermail peak RSS | openssl peak RSS | memory ratio |")
-	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	fmt.Printf("Machine: %s/%s, %d CPUs, %s; reference: %s; median of %d runs.\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(),
+		strings.TrimSpace(string(version)), *runs)
+	fmt.Println("| operation | size | sikkermail | openssl | time ratio | sikkermail peak RSS | openssl peak RSS | memory ratio | RSS / payload |")
+	fmt.Println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	oneMB := "not measured"
+	oaep := "-keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256"
 	for _, s := range strings.Split(*sizes, ",") {
-		mb, err := strconv.Atoi(strings.TrimSpace(s))
+		n, label, err := size(strings.TrimSpace(s))
 		if err != nil {
 			fail(err)
 		}
-		in := filepath.Join(dir, fmt.Sprintf("payload-%d.eml", mb))
-		if err := payload(in, mb<<20); err != nil {
+		in := filepath.Join(dir, "payload-"+strings.ReplaceAll(label, " ", "")+".eml")
+		if err := payload(in, n); err != nil {
 			fail(err)
 		}
-		out := filepath.Join(dir, "out.eml")
+		st, _ := os.Stat(in)
+		enc, encRef := filepath.Join(dir, "enc.eml"), filepath.Join(dir, "enc-ref.eml")
 		ours, err := measure(*runs, []string{"PW=test"}, cli, "smime", "sign-encrypt",
 			"--identity", c("mailbox-rsa.p12"), "--password", "env:PW", "--recipient", c("recipient-rsa.pem"),
-			"--in", in, "--out", out)
+			"--in", in, "--out", enc)
 		if err != nil {
 			fail(err)
 		}
 		// The same work: a clear signature with SHA-256, then AES-256-GCM with
 		// RSA-OAEP-SHA256 for the recipient and the mailbox itself.
-		oaep := "-keyopt rsa_padding_mode:oaep -keyopt rsa_oaep_md:sha256 -keyopt rsa_mgf1_md:sha256"
 		pipeline := fmt.Sprintf("%s cms -sign -binary -in %s -signer %s -inkey %s -md sha256 | %s cms -encrypt -binary -aes-256-gcm -recip %s %s -recip %s %s -out %s",
-			openssl, in, c("mailbox-rsa.pem"), c("mailbox-rsa.key"), openssl, c("recipient-rsa.pem"), oaep, c("mailbox-rsa.pem"), oaep, out)
+			openssl, in, c("mailbox-rsa.pem"), c("mailbox-rsa.key"), openssl, c("recipient-rsa.pem"), oaep, c("mailbox-rsa.pem"), oaep, encRef)
 		ref, err := measure(*runs, nil, "bash", "-o", "pipefail", "-c", pipeline)
 		if err != nil {
 			fail(err)
 		}
-		if mb == 1 {
+		if label == "1 MB" {
 			oneMB = ref.wall.Round(time.Millisecond).String()
 		}
-		fmt.Printf("| sign+encrypt | %d MB | %s | %s | %.2f× | %s | %s | %.2f× |\n", mb,
-			ours.wall.Round(time.Millisecond), ref.wall.Round(time.Millisecond), float64(ours.wall)/float64(ref.wall),
-			mib(ours.rss), mib(ref.rss), float64(ours.rss)/float64(ref.rss))
+		row("sign+encrypt", label, ours, ref, st.Size())
+		// Decrypt and verify the same file (ours), as the recipient.
+		ours, err = measure(*runs, []string{"PW=test"}, cli, "smime", "decrypt", "--identity", c("recipient-rsa.p12"), "--password", "env:PW",
+			"--ca", c("ca.pem"), "--in", enc, "--out", filepath.Join(dir, "dec.eml"))
+		if err != nil {
+			fail(err)
+		}
+		ref, err = measure(*runs, nil, "bash", "-o", "pipefail", "-c", fmt.Sprintf("%s cms -decrypt -in %s -recip %s -inkey %s | %s cms -verify -CAfile %s -purpose smimesign -out %s",
+			openssl, enc, c("recipient-rsa.pem"), c("recipient-rsa.key"), openssl, c("ca.pem"), filepath.Join(dir, "dec-ref.eml")))
+		if err != nil {
+			fail(err)
+		}
+		row("decrypt+verify", label, ours, ref, st.Size())
 	}
 
 	d, rt, err := directoryBench()
@@ -253,6 +265,26 @@ func directoryBench() (time.Duration, float64, error) {
 		}
 	}
 	return 0, 0, fmt.Errorf("directory benchmark: no result in\n%s", out)
+}
+
+// size reads "100k" or "25m" as a byte count and a label.
+func size(s string) (int, string, error) {
+	unit, label := 1<<20, "MB"
+	if strings.HasSuffix(s, "k") {
+		unit, label = 1<<10, "KB"
+	}
+	n, err := strconv.Atoi(strings.TrimRight(s, "km"))
+	if err != nil {
+		return 0, "", fmt.Errorf("size %q: write 100k or 25m", s)
+	}
+	return n * unit, fmt.Sprintf("%d %s", n, label), nil
+}
+
+// row prints one line of the S/MIME table.
+func row(op, label string, ours, ref result, payload int64) {
+	fmt.Printf("| %s | %s | %s | %s | %.2f× | %s | %s | %.2f× | %.2f× |\n", op, label,
+		ours.wall.Round(time.Millisecond), ref.wall.Round(time.Millisecond), float64(ours.wall)/float64(ref.wall),
+		mib(ours.rss), mib(ref.rss), float64(ours.rss)/float64(ref.rss), float64(ours.rss*1024)/float64(payload))
 }
 
 func mib(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }

@@ -101,7 +101,7 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	m.MessageID = message.NewMessageID(domainOf(mailbox))
 	n, err := c.Outbox.Add(ctx, m)
 	if err != nil {
-		return nil, &FileError{File: c.dbPath, Err: err}
+		return nil, err
 	}
 	return &Queued{ID: n, MessageID: m.MessageID}, nil
 }
@@ -795,6 +795,9 @@ func (c *Core) Await(ctx context.Context, id int64, progress func(done, total in
 		}
 		if err != nil || r != nil || m.State != outbox.Queued {
 			return m, r, err
+		}
+		if err := c.Outbox.Stalled(); err != nil {
+			return m, nil, err // the mail waits; the user is told why
 		}
 		select {
 		case <-ctx.Done():

@@ -2,7 +2,9 @@ package mailtest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -23,6 +25,8 @@ type IMAP struct {
 	TLS  *TLS
 	// MayUse says whether user may log in to a shared mailbox account.
 	MayUse func(user, account string) bool
+	// dropAppends is how many APPENDs still to cut off midway.
+	dropAppends int
 
 	mu       sync.Mutex
 	accounts map[string]*account
@@ -44,8 +48,8 @@ func StartIMAPS(t T) *IMAP { t.Helper(); return startIMAP(t, true) }
 func startIMAP(t T, implicit bool) *IMAP {
 	s := &IMAP{TLS: NewTLS(t), accounts: map[string]*account{}}
 	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return &imapSession{srv: s}, nil, nil
+		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return &imapSession{srv: s, conn: c}, nil, nil
 		},
 		Caps: imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapSpecialUse: {}, imap.CapUIDPlus: {},
 			imap.CapLiteralPlus: {}, imap.CapListExtended: {}},
@@ -112,8 +116,32 @@ func (s *IMAP) account(name string) *account {
 // announces special uses (the in-memory store keeps none).
 type imapSession struct {
 	*imapmemserver.UserSession
-	srv *IMAP
-	acc *account
+	srv  *IMAP
+	acc  *account
+	conn *imapserver.Conn
+}
+
+// DropAppends makes the next n APPENDs fail midway: the connection is
+// cut after part of the message has arrived, and nothing is stored.
+func (s *IMAP) DropAppends(n int) {
+	s.mu.Lock()
+	s.dropAppends = n
+	s.mu.Unlock()
+}
+
+func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	s.srv.mu.Lock()
+	drop := s.srv.dropAppends > 0
+	if drop {
+		s.srv.dropAppends--
+	}
+	s.srv.mu.Unlock()
+	if drop {
+		io.CopyN(io.Discard, r, r.Size()/2)
+		s.conn.NetConn().Close()
+		return nil, errors.New("mailtest: connection cut during APPEND")
+	}
+	return s.UserSession.Append(mailbox, r, options)
 }
 
 func (s *imapSession) Login(username, password string) error {

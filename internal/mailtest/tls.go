@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -25,6 +26,64 @@ type TLS struct {
 	// for servers configured by file (slapd, dovecot); CAFile the CA's
 	// certificate, for clients configured by file.
 	CertFile, KeyFile, CAFile string
+
+	ca    *x509.Certificate
+	caKey *ecdsa.PrivateKey
+	mu    sync.Mutex
+	cert  *tls.Certificate // what the server presents now
+	good  tls.Certificate
+}
+
+// BadCert is a server certificate a client must refuse.
+type BadCert string
+
+// The bad certificates Present can switch a server to.
+const (
+	WrongName  BadCert = "wrong-name" // from the test CA, for another host
+	Expired    BadCert = "expired"    // from the test CA, expired yesterday
+	SelfSigned BadCert = "self-signed"
+	Good       BadCert = ""
+)
+
+// Present makes the server present a bad certificate from its next
+// handshake on (Good: the right one again).
+func (x *TLS) Present(t T, bad BadCert) {
+	t.Helper()
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	parent, parentKey := x.ca, x.caKey
+	switch bad {
+	case Good:
+		x.mu.Lock()
+		x.cert = &x.good
+		x.mu.Unlock()
+		return
+	case WrongName:
+		tmpl.Subject.CommonName, tmpl.DNSNames, tmpl.IPAddresses = "mail.other.example", []string{"mail.other.example"}, nil
+	case Expired:
+		tmpl.NotBefore, tmpl.NotAfter = now.AddDate(0, -1, 0), now.AddDate(0, 0, -1)
+	case SelfSigned:
+		parent = tmpl
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if parent == tmpl {
+		parentKey = key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.mu.Lock()
+	x.cert = &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	x.mu.Unlock()
+}
+
+func (x *TLS) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.cert, nil
 }
 
 // NewTLS makes a fresh CA and server certificate for the test.
@@ -58,7 +117,13 @@ func NewTLS(t T) *TLS {
 	}
 	dir := t.TempDir()
 	out := &TLS{Server: &tls.Config{Certificates: []tls.Certificate{pair}}, Roots: x509.NewCertPool(),
-		CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key"), CAFile: filepath.Join(dir, "ca.pem")}
+		CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key"), CAFile: filepath.Join(dir, "ca.pem"),
+		ca: ca, caKey: caKey, good: pair}
+	// Only GetCertificate: Go asks it on every handshake when there are no
+	// Certificates (with them, only when the client sends a name).
+	out.Server.Certificates = nil
+	out.cert = &out.good
+	out.Server.GetCertificate = out.getCertificate
 	out.Roots.AddCert(ca)
 	if err := os.WriteFile(out.CertFile, certPEM, 0o600); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,37 @@ func (s State) Localize() i18n.Message {
 
 // ErrBusy means another process is the outbox's worker right now.
 var ErrBusy = errors.New("outbox: another process is sending")
+
+// WriteError is a record the outbox could not write to its database: the
+// disk is full, or the file cannot be written. Nothing is lost: the mail
+// waits at the step it was at, and goes on when writing works again.
+type WriteError struct {
+	File string
+	Err  error
+}
+
+func (e *WriteError) Error() string { return fmt.Sprintf("outbox: %s: %v", e.File, e.Err) }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Localize names the sentence for a user.
+func (e *WriteError) Localize() i18n.Message {
+	return i18n.Message{Key: "outbox.write", Args: map[string]any{"File": e.File, "Err": e.Err.Error()}}
+}
+
+func (o *Outbox) writeError(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return &WriteError{File: strings.TrimSuffix(o.lock, ".lock"), Err: err}
+}
+
+// Stalled returns the write error that stopped the worker's last round,
+// nil when it went well.
+func (o *Outbox) Stalled() error {
+	o.stallMu.Lock()
+	defer o.stallMu.Unlock()
+	return o.stalled
+}
 
 // Mail is one queued mail.
 type Mail struct {
@@ -114,6 +146,9 @@ type Outbox struct {
 
 	kick chan struct{}
 	mu   sync.Mutex // one Process at a time within the process
+
+	stallMu sync.Mutex
+	stalled error
 }
 
 const schema = `
@@ -190,7 +225,7 @@ func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
 	res, err := o.db.ExecContext(ctx, `INSERT INTO outbox (message_id, created, user, mailbox, recipients, cc, subject, content, state, next_try)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli())
 	if err != nil {
-		return 0, fmt.Errorf("outbox: %w", err)
+		return 0, o.writeError(err)
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
@@ -322,6 +357,20 @@ func (o *Outbox) Process(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer unlock()
+	done, err := o.round(ctx)
+	var we *WriteError
+	o.stallMu.Lock()
+	if errors.As(err, &we) {
+		o.stalled = we
+	} else if err == nil {
+		o.stalled = nil
+	}
+	o.stallMu.Unlock()
+	return done, err
+}
+
+// round works every due mail.
+func (o *Outbox) round(ctx context.Context) (int, error) {
 	done := 0
 	for {
 		var id int64
@@ -364,20 +413,20 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 		o.hook("before:"+st.Name, m)
 		if _, err := o.db.ExecContext(ctx, `INSERT INTO outbox_step (mail, step, time, output) VALUES (?, ?, ?, ?)`,
 			m.ID, st.Name, o.now().UnixMilli(), out); err != nil {
-			return false, err
+			return false, o.writeError(err)
 		}
 		m.Steps[st.Name] = out
 		o.hook("after:"+st.Name, m)
 	}
 	// Done: the draft and the steps' outputs are no longer needed.
-	return true, inTx(ctx, o.db, func(tx *sql.Tx) error {
+	return true, o.writeError(inTx(ctx, o.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, content = NULL, error = NULL, finished = ? WHERE id = ?`,
 			Done, o.now().UnixMilli(), m.ID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE outbox_step SET output = NULL WHERE mail = ?`, m.ID)
 		return err
-	})
+	}))
 }
 
 func (o *Outbox) hook(point string, m *Mail) {
@@ -397,7 +446,7 @@ func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
 	}
 	_, dberr := o.db.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1, next_try = ?, error = ? WHERE id = ?`,
 		state, next.UnixMilli(), string(stored), m.ID)
-	return dberr
+	return o.writeError(dberr)
 }
 
 // Next returns when the earliest waiting mail is due, and false when

@@ -1,0 +1,186 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailtest"
+	"sikkermail/internal/message"
+	"sikkermail/internal/outbox"
+)
+
+// Faults across the send path. For each: nothing is lost (the mail is in
+// the outbox, waiting or failed), nothing goes out in plaintext, and the
+// reason is a sentence that names what failed.
+func TestSendFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// inject breaks something after the mail is queued; heal mends it.
+		inject, heal func(e *sendEnv, c *Core)
+		state        outbox.State
+		words        []string
+	}{
+		{"SMTP 451", func(e *sendEnv, c *Core) { e.smtp.Fault = fault(451, mailtest.StageRcpt) }, func(e *sendEnv, c *Core) { e.smtp.Fault = nil },
+			outbox.Queued, []string{"451"}},
+		{"SMTP 554 after DATA", func(e *sendEnv, c *Core) {
+			e.smtp.Fault = func(st mailtest.Stage, _ string) error {
+				if st == mailtest.StageData {
+					return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected by policy"}
+				}
+				return nil
+			}
+		}, func(e *sendEnv, c *Core) { e.smtp.Fault = nil }, outbox.Failed, []string{"554", "rejected by policy"}},
+		{"SMTP silent", func(e *sendEnv, c *Core) {
+			e.smtp.Fault = func(st mailtest.Stage, _ string) error {
+				if st == mailtest.StageData {
+					return mailtest.ErrStall
+				}
+				return nil
+			}
+			c.cfg.SMTP.Timeout.Duration = 300 * time.Millisecond
+		}, func(e *sendEnv, c *Core) { e.smtp.Fault = nil; c.cfg.SMTP.Timeout.Duration = 5 * time.Second }, outbox.Queued, []string{e2eHost}},
+		{"SMTP certificate for another host", func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.WrongName) },
+			func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.Good) }, outbox.Failed, []string{e2eHost, "certifikat"}},
+		{"SMTP certificate expired", func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.Expired) },
+			func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.Good) }, outbox.Failed, []string{e2eHost, "certifikat"}},
+		{"SMTP certificate self-signed", func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.SelfSigned) },
+			func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.Good) }, outbox.Failed, []string{e2eHost, "certifikat"}},
+		{"IMAP cut during APPEND", func(e *sendEnv, c *Core) { e.imap.DropAppends(1) }, func(e *sendEnv, c *Core) {},
+			outbox.Queued, []string{e2eHost}},
+		{"IMAP certificate expired", func(e *sendEnv, c *Core) { e.imap.TLS.Present(t, mailtest.Expired) },
+			func(e *sendEnv, c *Core) { e.imap.TLS.Present(t, mailtest.Good) }, outbox.Failed, []string{e2eHost}},
+		{"recipient's certificate expires before the send", func(e *sendEnv, c *Core) { c.dir.Policy.Time = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) },
+			func(e *sendEnv, c *Core) { c.dir.Policy.Time = time.Time{} }, outbox.Failed, []string{external, "udløb"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSendEnv(t)
+			c := e.core(t)
+			ctx := context.Background()
+			clock := time.Now()
+			c.Outbox.Now = func() time.Time { return clock }
+			q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.inject(e, c)
+			c.Outbox.Process(ctx)
+			m, err := c.Outbox.Get(ctx, q.ID)
+			if err != nil {
+				t.Fatalf("the mail is gone: %v", err)
+			}
+			if m.State != tc.state || m.Err == nil {
+				t.Fatalf("state %s, want %s; reason %v", m.State, tc.state, m.Err)
+			}
+			if m.Err.Temporary != (tc.state == outbox.Queued) {
+				t.Errorf("temporary=%v in state %s", m.Err.Temporary, m.State)
+			}
+			said := i18n.Danish.M(m.Err.Message)
+			for _, w := range tc.words {
+				if !strings.Contains(said, w) {
+					t.Errorf("the reason %q does not say %q", said, w)
+				}
+			}
+			noPlaintext(t, e)
+			// Mended, and retried by the user (failed) or by the backoff
+			// (waiting): delivered, once.
+			tc.heal(e, c)
+			if m.State == outbox.Failed {
+				if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			clock = clock.Add(time.Hour)
+			c.Outbox.Process(ctx)
+			if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done {
+				t.Fatalf("after mending: %s %v", m.State, m.Err)
+			}
+			if n := len(e.smtp.Received()); n != 1 {
+				t.Errorf("%d submissions, want 1", n)
+			}
+			noPlaintext(t, e)
+			srv, _ := c.imapServer()
+			acc, _ := c.account(sendMailbox)
+			if copies, err := srv.Fetch(ctx, acc, "Sendt post", q.MessageID); err != nil || len(copies) != 1 {
+				t.Errorf("%d Sent copies, %v", len(copies), err)
+			}
+		})
+	}
+}
+
+// e2eHost is how the loopback servers are named in sentences.
+const e2eHost = "127.0.0.1"
+
+// noPlaintext fails if anything the server took to an outside address
+// holds the mail's text.
+func noPlaintext(t *testing.T, e *sendEnv) {
+	t.Helper()
+	for _, m := range e.smtp.Received() {
+		if bytes.Contains(m.Data, []byte("Hermed afgørelsen")) {
+			t.Fatalf("plaintext to %v", m.To)
+		}
+	}
+}
+
+// A full disk: Send refuses with the sentence and queues nothing; when
+// the disk fills while the worker runs, nothing is sent before its step
+// is recorded, the mail waits, and it goes once when there is room.
+func TestFullDisk(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	c.db.SetMaxOpenConns(1)
+	full := func(on bool) {
+		t.Helper()
+		limit := int64(1 << 30)
+		if on {
+			if err := c.db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&limit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := c.db.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", limit)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := draft
+	big.Attachments = []message.Attachment{{Name: "scanning.pdf", Data: bytes.Repeat([]byte("%PDF scanning "), 200<<10)}}
+
+	full(true)
+	_, err := c.Send(ctx, big, sendMailbox, []string{external}, nil)
+	if said := i18n.Danish.Error(err); err == nil || !strings.Contains(said, e.cfg.Database) {
+		t.Fatalf("Send on a full disk: %v (%s)", err, said)
+	}
+	full(false)
+	if list, _ := c.OutboxList(ctx); len(list) != 0 {
+		t.Fatalf("%d queued", len(list))
+	}
+
+	q, err := c.Send(ctx, big, sendMailbox, []string{external}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full(true)
+	_, err = c.Outbox.Process(ctx)
+	if said := i18n.Danish.Error(err); err == nil || !strings.Contains(said, "Er disken fuld") || !strings.Contains(said, e.cfg.Database) || c.Outbox.Stalled() == nil {
+		t.Errorf("the worker on a full disk says %q", said)
+	}
+	if n := len(e.smtp.Received()); n != 0 {
+		t.Fatalf("%d sent before the build was recorded", n)
+	}
+	full(false)
+	if m, _ := c.Outbox.Get(ctx, q.ID); m == nil || m.State != outbox.Queued {
+		t.Fatalf("the mail: %+v", m)
+	}
+	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	if n := len(e.smtp.Received()); n != 1 || c.Outbox.Stalled() != nil {
+		t.Errorf("%d submissions; stalled: %v", n, c.Outbox.Stalled())
+	}
+}
