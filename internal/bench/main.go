@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,20 +55,35 @@ func measure(runs int, env []string, argv ...string) (result, error) {
 }
 
 // payload writes a MIME entity of about n bytes: a text part and a
-// base64 attachment of random data, as a mail with a large file is.
+// base64 attachment of random data, as a mail with a large file is. It
+// is written piece by piece: the bench process must stay small, because
+// a child's peak RSS (wait4) counts the parent's pages until the exec.
 func payload(path string, n int) error {
-	var b bytes.Buffer
-	b.WriteString("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSe vedhæftede fil.\r\n--b\r\n")
-	b.WriteString("Content-Type: application/pdf; name=journal.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-	raw := make([]byte, n*3/4)
-	rand.Read(raw)
-	enc := base64.StdEncoding.EncodeToString(raw)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76] + "\r\n")
-		enc = enc[76:]
+	f, err := os.Create(path)
+	if err != nil {
+		return err
 	}
-	b.WriteString(enc + "\r\n--b--\r\n")
-	return os.WriteFile(path, b.Bytes(), 0o600)
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.WriteString("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSe vedhæftede fil.\r\n--b\r\n")
+	w.WriteString("Content-Type: application/pdf; name=journal.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	raw := make([]byte, 57) // one 76-character line
+	line := make([]byte, 76)
+	for left := n * 3 / 4; left > 0; left -= len(raw) {
+		if left < len(raw) {
+			raw = raw[:left]
+		}
+		rand.Read(raw)
+		base64.StdEncoding.Encode(line, raw)
+		w.Write(line[:base64.StdEncoding.EncodedLen(len(raw))])
+		w.WriteString("\r\n")
+	}
+	w.WriteString("--b--\r\n")
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	debug.FreeOSMemory()
+	return f.Close()
 }
 
 func main() {

@@ -328,6 +328,13 @@ type Decrypted struct {
 // Decrypt decrypts an EnvelopedData or AuthEnvelopedData ContentInfo (DER
 // or BER) with the private key of cert.
 func Decrypt(in []byte, cert *x509.Certificate, key crypto.PrivateKey) (*Decrypted, error) {
+	return decrypt(in, cert, key, false)
+}
+
+// decrypt is Decrypt; with inPlace the content is decrypted over its
+// ciphertext in in, which is then no longer the message (Open does this
+// with the buffer it decoded the message into, and keeps one copy).
+func decrypt(in []byte, cert *x509.Certificate, key crypto.PrivateKey, inPlace bool) (*Decrypted, error) {
 	typ, body, err := readContentInfo(in)
 	if err != nil {
 		return nil, err
@@ -395,9 +402,9 @@ func Decrypt(in []byte, cert *x509.Certificate, key crypto.PrivateKey) (*Decrypt
 		if !seq.ReadASN1Bytes(&mac, cbasn1.OCTET_STRING) {
 			return nil, malformed("no message authentication code")
 		}
-		out.Content, out.Cipher, err = openGCM(alg, cek, ct, mac, authAttrs)
+		out.Content, out.Cipher, err = openGCM(alg, cek, ct, mac, authAttrs, inPlace)
 	} else {
-		out.Content, out.Cipher, err = openCBC(alg, cek, ct)
+		out.Content, out.Cipher, err = openCBC(alg, cek, ct, inPlace)
 	}
 	if err != nil {
 		return nil, err
@@ -679,7 +686,7 @@ func isGCM(oid asn1.ObjectIdentifier) bool {
 	return oid.Equal(oidAES128GCM) || oid.Equal(oidAES192GCM) || oid.Equal(oidAES256GCM)
 }
 
-func openCBC(alg algorithm, cek, ct []byte) ([]byte, string, error) {
+func openCBC(alg algorithm, cek, ct []byte, inPlace bool) ([]byte, string, error) {
 	n, ok := aesKeyLen(alg.oid)
 	if !ok || isGCM(alg.oid) {
 		return nil, "", &Error{Reason: Unsupported, Detail: "content encryption " + alg.oid.String()}
@@ -697,7 +704,10 @@ func openCBC(alg algorithm, cek, ct []byte) ([]byte, string, error) {
 		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("ciphertext is not whole blocks")}
 	}
 	block, _ := aes.NewCipher(cek)
-	pt := make([]byte, len(ct))
+	pt := ct
+	if !inPlace {
+		pt = make([]byte, len(ct))
+	}
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(pt, ct)
 	pad := int(pt[len(pt)-1])
 	if pad == 0 || pad > aes.BlockSize {
@@ -711,7 +721,7 @@ func openCBC(alg algorithm, cek, ct []byte) ([]byte, string, error) {
 	return pt[:len(pt)-pad], name, nil
 }
 
-func openGCM(alg algorithm, cek, ct, mac, aad []byte) ([]byte, string, error) {
+func openGCM(alg algorithm, cek, ct, mac, aad []byte, inPlace bool) ([]byte, string, error) {
 	n, ok := aesKeyLen(alg.oid)
 	if !ok || !isGCM(alg.oid) {
 		return nil, "", &Error{Reason: Unsupported, Detail: "authenticated content encryption " + alg.oid.String()}
@@ -745,9 +755,17 @@ func openGCM(alg algorithm, cek, ct, mac, aad []byte) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", malformed("bad GCM parameters: %v", err)
 	}
-	// One buffer: ciphertext and tag together, decrypted in place.
-	buf := make([]byte, 0, len(ct)+len(mac))
-	buf = append(append(buf, ct...), mac...)
+	// One buffer: ciphertext and tag together, decrypted in place. In
+	// place of the message, when allowed: the tag is moved up to follow
+	// the ciphertext (over the DER between them, read already).
+	var buf []byte
+	if inPlace && cap(ct) >= len(ct)+len(mac) {
+		buf = ct[:len(ct)+len(mac)]
+		copy(buf[len(ct):], mac)
+	} else {
+		buf = make([]byte, 0, len(ct)+len(mac))
+		buf = append(append(buf, ct...), mac...)
+	}
 	pt, err := gcm.Open(buf[:0], nonce, buf, aad)
 	if err != nil {
 		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: err}

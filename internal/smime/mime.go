@@ -228,6 +228,7 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 				return o, &Error{Reason: Malformed, Detail: "too many layers"}
 			}
 			der, err := decodeBody(hdr, body)
+			owned := len(der) == 0 || len(body) == 0 || &der[0] != &body[0]
 			if err != nil {
 				return o, err
 			}
@@ -244,7 +245,15 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 				o.Entity = canonical(v.Content)
 				continue
 			}
-			d, err := decryptAny(der, ids)
+			// The DER is ours when it was decoded from base64, and one key
+			// is tried: decrypt it where it lies.
+			inPlace := len(ids) == 1 && owned
+			var d *Decrypted
+			if inPlace {
+				d, err = decrypt(der, ids[0].Cert, ids[0].Key, true)
+			} else {
+				d, err = decryptAny(der, ids)
+			}
 			if err != nil {
 				o.Layers = append(o.Layers, Layer{Kind: LayerEncrypted, Err: err})
 				return o, err
