@@ -129,11 +129,16 @@ func (c *Client) Lookup(ctx context.Context, kind Kind, number, display string) 
 		return Contact{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: err}
 	}
 	if code != http.StatusOK {
-		return Contact{}, c.httpError(display, code, body)
+		return Contact{}, httpError(c.Name(), display, code, body)
 	}
+	return parseContacts(c.Name(), display, kind, number, body)
+}
+
+// parseContacts reads the contacts API's answer for one number.
+func parseContacts(service, display string, kind Kind, number string, body []byte) (Contact, error) {
 	var res contactsJSON
 	if err := json.Unmarshal(body, &res); err != nil {
-		return Contact{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+		return Contact{}, &UnavailableError{Recipient: display, Service: service, Err: fmt.Errorf("unreadable answer: %w", err)}
 	}
 	out := Contact{Kind: kind, Number: number, Status: Unknown}
 	for _, ct := range res.Contacts {
@@ -171,6 +176,12 @@ func (c *Client) Send(ctx context.Context, uuid string, memo []byte, display str
 	if err != nil {
 		return Receipt{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: err}
 	}
+	return parseReceipt(c.Name(), display, uuid, code, body)
+}
+
+// parseReceipt reads the memos API's answer (status code and body) to
+// the message uuid.
+func parseReceipt(service, display, uuid string, code int, body []byte) (Receipt, error) {
 	var r Receipt
 	jsonErr := json.Unmarshal(body, &r)
 	switch {
@@ -179,24 +190,24 @@ func (c *Client) Send(ctx context.Context, uuid string, memo []byte, display str
 			r.UUID = uuid
 		}
 		if r.UUID != uuid {
-			return Receipt{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: fmt.Errorf("receipt for %s, not %s", r.UUID, uuid)}
+			return Receipt{}, &UnavailableError{Recipient: display, Service: service, Err: fmt.Errorf("receipt for %s, not %s", r.UUID, uuid)}
 		}
 		return r, nil
 	case jsonErr == nil && r.Status != "" && code/100 != 5:
 		return Receipt{}, &RejectedError{Recipient: display, Status: r.Status, Detail: r.Detail}
 	}
-	return Receipt{}, c.httpError(display, code, body)
+	return Receipt{}, httpError(service, display, code, body)
 }
 
 // httpError classifies an answer that is not what was asked for: 5xx and
 // 429 are temporary, other codes a refusal.
-func (c *Client) httpError(display string, code int, body []byte) error {
+func httpError(service, display string, code int, body []byte) error {
 	detail := strings.TrimSpace(string(body))
 	if len(detail) > 200 {
 		detail = detail[:200]
 	}
 	if code/100 == 5 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout {
-		return &UnavailableError{Recipient: display, Service: c.Name(), Err: fmt.Errorf("HTTP %d %s", code, detail)}
+		return &UnavailableError{Recipient: display, Service: service, Err: fmt.Errorf("HTTP %d %s", code, detail)}
 	}
 	return &RejectedError{Recipient: display, Status: fmt.Sprintf("HTTP %d", code), Detail: detail}
 }

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
+
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/recipient"
@@ -317,4 +319,23 @@ func TestLDAPTLS(t *testing.T) {
 			t.Errorf("%s starttls=%v with an untrusted server: %+v", src.URL, src.StartTLS, v[0])
 		}
 	}
+}
+
+// What a directory sends is outside input: no value makes the reading of
+// a search's entries panic, and a certificate is filed only under an
+// address it is for.
+func FuzzLDAPEntries(f *testing.F) {
+	pemCert, _ := os.ReadFile(certFile("recipient-rsa"))
+	f.Add(pemCert, []byte{0x30, 0x80, 0x00, 0x00})
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"), []byte{})
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		entries := []*ldap.Entry{{DN: "cn=x", Attributes: []*ldap.EntryAttribute{{Name: "userCertificate;binary", ByteValues: [][]byte{a, b}}}}}
+		for addr, certs := range certsByAddress(entries, []string{"jens.hansen@kommune.example", "x@y"}) {
+			for _, c := range certs {
+				if !smime.HasAddress(c, addr) {
+					t.Fatalf("a certificate for %v filed under %s", smime.Addresses(c), addr)
+				}
+			}
+		}
+	})
 }

@@ -108,8 +108,16 @@ func (l *LDAP) Lookup(ctx context.Context, addrs []string) (map[string][]*x509.C
 	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
 		return nil, ctxErr(ctx, err)
 	}
+	return certsByAddress(res.Entries, addrs), nil
+}
+
+// certsByAddress reads the certificates in a search's entries (DER,
+// PEM or PKCS #7 values) and files each under the addresses it is for.
+// What the directory sends is outside input: a value that does not parse
+// is skipped.
+func certsByAddress(entries []*ldap.Entry, addrs []string) map[string][]*x509.Certificate {
 	out := make(map[string][]*x509.Certificate)
-	for _, e := range res.Entries {
+	for _, e := range entries {
 		for _, attr := range e.Attributes {
 			for _, v := range attr.ByteValues {
 				certs, err := smime.ParseCertificates(v)
@@ -126,7 +134,7 @@ func (l *LDAP) Lookup(ctx context.Context, addrs []string) (map[string][]*x509.C
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 // ctxErr prefers the context's error when the connection was closed
