@@ -115,22 +115,12 @@ func (c *Compose) Remove(i int) {
 	c.showFiles()
 }
 
-// MaxEncrypted is the size a mail may reach after signing, encryption
-// and transfer encoding that most servers take (Microsoft 365 and many
-// others stop at 25–35 MB).
-const MaxEncrypted = 25 << 20
-
-// encryptedSize estimates the mail on the wire: base64 for the
-// attachment, and base64 again around the encrypted whole.
-func encryptedSize(n int) int { return n * 4 / 3 * 4 / 3 }
-
 func (c *Compose) showFiles() {
-	total := 0
-	for _, a := range c.attachments {
-		total += len(a.Data)
-	}
-	if est := encryptedSize(total); est > MaxEncrypted {
-		c.TooLarge.SetText(c.u.lang.T("compose.too_large", map[string]any{"Size": c.u.lang.Size(int64(total)), "Encrypted": c.u.lang.Size(int64(est)), "Max": c.u.lang.Size(MaxEncrypted)}))
+	total := core.DraftSize(message.Draft{Attachments: c.attachments})
+	// The warning the plug-in lacks: too large for the mail server once
+	// encrypted (Send refuses it, per channel, with the same numbers).
+	if est, max := core.EncryptedSize(total), c.u.core.Limits().Email; est > max {
+		c.TooLarge.SetText(c.u.lang.T("compose.too_large", map[string]any{"Size": c.u.lang.Size(total), "Encrypted": c.u.lang.Size(est), "Max": c.u.lang.Size(max)}))
 		c.TooLarge.Show()
 	} else {
 		c.TooLarge.Hide()

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -151,6 +152,40 @@ type MailServer struct {
 // the secure mailbox on behalf of the user, with the user's own login.
 type SMTP struct {
 	MailServer
+	// MaxMessageSize is the largest mail, encrypted, the server takes
+	// (default 25 MB, as Microsoft 365 and most servers).
+	MaxMessageSize ByteSize `toml:"max_message_size"`
+	// MaxRecipients is how many recipients one mail may have (default
+	// 500, Exchange's limit).
+	MaxRecipients int `toml:"max_recipients"`
+}
+
+// ByteSize is a size written as "25MB", "512KB" or a number of bytes.
+type ByteSize int64
+
+// MarshalText implements encoding.TextMarshaler: a number of bytes (0
+// means the default).
+func (b ByteSize) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(b), 10)), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (b *ByteSize) UnmarshalText(t []byte) error {
+	s := strings.ToUpper(strings.TrimSpace(string(t)))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("size %q: write it as 25MB, 512KB or a number of bytes", t)
+	}
+	*b = ByteSize(n * mult)
+	return nil
 }
 
 // IMAP is where copies of sent mail and receipts are stored.
@@ -183,6 +218,10 @@ type DigitalPost struct {
 	CA string `toml:"ca"`
 	// Timeout bounds each request (default 30s).
 	Timeout Duration `toml:"timeout"`
+	// MaxMessageSize is the largest letter, attachments included, the
+	// service takes (default 30 MB; set it to what the institution's
+	// agreement says).
+	MaxMessageSize ByteSize `toml:"max_message_size"`
 }
 
 // Inbox says how readers of a secure mailbox mark a message handled, so

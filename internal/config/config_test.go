@@ -191,3 +191,13 @@ func TestInbox(t *testing.T) {
 		}
 	}
 }
+
+func TestLimits(t *testing.T) {
+	c, err := Load(write(t, "[smtp]\nmax_message_size = \"35MB\"\nmax_recipients = 100\n[digitalpost]\nmax_message_size = \"512 KB\"\n"))
+	if err != nil || c.SMTP.MaxMessageSize != 35<<20 || c.SMTP.MaxRecipients != 100 || c.DigitalPost.MaxMessageSize != 512<<10 {
+		t.Fatalf("%+v %+v %v", c.SMTP, c.DigitalPost, err)
+	}
+	if _, err := Load(write(t, "[smtp]\nmax_message_size = \"big\"\n")); err == nil || !strings.Contains(err.Error(), "25MB") {
+		t.Errorf("a size that is no size: %v", err)
+	}
+}

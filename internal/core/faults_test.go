@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -27,25 +28,25 @@ func TestSendFaults(t *testing.T) {
 		state        outbox.State
 		words        []string
 	}{
-		{"SMTP 451", func(e *sendEnv, c *Core) { e.smtp.Fault = fault(451, mailtest.StageRcpt) }, func(e *sendEnv, c *Core) { e.smtp.Fault = nil },
+		{"SMTP 451", func(e *sendEnv, c *Core) { e.smtp.SetFault(fault(451, mailtest.StageRcpt)) }, func(e *sendEnv, c *Core) { e.smtp.SetFault(nil) },
 			outbox.Queued, []string{"451"}},
 		{"SMTP 554 after DATA", func(e *sendEnv, c *Core) {
-			e.smtp.Fault = func(st mailtest.Stage, _ string) error {
+			e.smtp.SetFault(func(st mailtest.Stage, _ string) error {
 				if st == mailtest.StageData {
 					return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "rejected by policy"}
 				}
 				return nil
-			}
-		}, func(e *sendEnv, c *Core) { e.smtp.Fault = nil }, outbox.Failed, []string{"554", "rejected by policy"}},
+			})
+		}, func(e *sendEnv, c *Core) { e.smtp.SetFault(nil) }, outbox.Failed, []string{"554", "rejected by policy"}},
 		{"SMTP silent", func(e *sendEnv, c *Core) {
-			e.smtp.Fault = func(st mailtest.Stage, _ string) error {
+			e.smtp.SetFault(func(st mailtest.Stage, _ string) error {
 				if st == mailtest.StageData {
 					return mailtest.ErrStall
 				}
 				return nil
-			}
+			})
 			c.cfg.SMTP.Timeout.Duration = 300 * time.Millisecond
-		}, func(e *sendEnv, c *Core) { e.smtp.Fault = nil; c.cfg.SMTP.Timeout.Duration = 5 * time.Second }, outbox.Queued, []string{e2eHost}},
+		}, func(e *sendEnv, c *Core) { e.smtp.SetFault(nil); c.cfg.SMTP.Timeout.Duration = 5 * time.Second }, outbox.Queued, []string{e2eHost}},
 		{"SMTP certificate for another host", func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.WrongName) },
 			func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.Good) }, outbox.Failed, []string{e2eHost, "certifikat"}},
 		{"SMTP certificate expired", func(e *sendEnv, c *Core) { e.smtp.TLS.Present(t, mailtest.Expired) },
@@ -182,5 +183,57 @@ func TestFullDisk(t *testing.T) {
 	}
 	if n := len(e.smtp.Received()); n != 1 || c.Outbox.Stalled() != nil {
 		t.Errorf("%d submissions; stalled: %v", n, c.Outbox.Stalled())
+	}
+}
+
+// Limits per channel, said with the numbers before anything is queued;
+// the server's own SIZE limit ends a submission before the data.
+func TestLimits(t *testing.T) {
+	e := newSendEnv(t)
+	e.withDigitalPost(t)
+	e.cfg.SMTP.MaxMessageSize = 1 << 20
+	e.cfg.DigitalPost.MaxMessageSize = 2 << 20
+	e.cfg.SMTP.MaxRecipients = 3
+	c := e.core(t)
+	ctx := context.Background()
+	big := draft
+	big.Attachments = []message.Attachment{{Name: "scanning.pdf", Data: make([]byte, 900<<10)}}
+	var le *LimitError
+	_, err := c.Send(ctx, big, sendMailbox, []string{external}, nil)
+	if !errors.As(err, &le) || le.Reason != "too_large_email" ||
+		!strings.Contains(i18n.Danish.Error(err), "fylder 900 kB") || !strings.Contains(i18n.Danish.Error(err), "de 1,0 MB") {
+		t.Errorf("too large for e-mail: %v: %s", err, i18n.Danish.Error(err))
+	}
+	// The same mail goes through Digital Post, which takes more.
+	if _, err := c.Send(ctx, big, sendMailbox, []string{cprRegistered}, nil); err != nil {
+		t.Errorf("to a CPR number: %v", err)
+	}
+	bigger := draft
+	bigger.Attachments = []message.Attachment{{Name: "scanning.pdf", Data: make([]byte, 2<<20)}}
+	if _, err := c.Send(ctx, bigger, sendMailbox, []string{cprRegistered}, nil); !errors.As(err, &le) || le.Reason != "too_large_digitalpost" ||
+		!strings.Contains(i18n.Danish.Error(err), cprRegistered) {
+		t.Errorf("too large for Digital Post: %v", err)
+	}
+	if _, err := c.Send(ctx, draft, sendMailbox, []string{external, colleague, cprRegistered, cvrRegistered}, nil); !errors.As(err, &le) ||
+		le.Reason != "too_many_recipients" || !strings.Contains(i18n.Danish.Error(err), "4 modtagere") {
+		t.Errorf("too many: %v", err)
+	}
+	if list, _ := c.OutboxList(ctx); len(list) != 1 {
+		t.Fatalf("%d queued, want only the letter", len(list))
+	}
+
+	// A server that takes less than the settings say refuses at MAIL
+	// FROM (SIZE): permanent, with its words, nothing sent.
+	c.Outbox.Remove(ctx, 1)
+	c.cfg.SMTP.MaxMessageSize = 50 << 20
+	e.smtp.MaxSize(64 << 10)
+	q, err := c.Send(ctx, big, sendMailbox, []string{external}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, _ := c.Outbox.Get(ctx, q.ID)
+	if m.State != outbox.Failed || len(e.smtp.Received()) != 0 || !strings.Contains(i18n.Danish.M(m.Err.Message), "552") {
+		t.Fatalf("%s %v, %d received", m.State, m.Err, len(e.smtp.Received()))
 	}
 }

@@ -81,11 +81,17 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 		return nil, &SendError{Reason: "no_recipients"}
 	}
 	all := append(slices.Clone(rs.To), rs.Cc...)
+	if max := c.Limits().Recipients; len(all) > max {
+		return nil, &LimitError{Reason: "too_many_recipients", Count: len(all), Max: int64(max)}
+	}
 	vs, err := c.green(ctx, all)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkLetters(vs, d, rs.Attention); err != nil {
+		return nil, err
+	}
+	if err := c.checkSize(vs, d); err != nil {
 		return nil, err
 	}
 	id, err := c.identity(ctx, mailbox)
@@ -104,6 +110,85 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 		return nil, err
 	}
 	return &Queued{ID: n, MessageID: m.MessageID}, nil
+}
+
+// Limits are how large a mail may be, by channel, and how many
+// recipients it may have.
+type Limits struct {
+	// Email is the largest mail, signed and encrypted, the submission
+	// server takes; DigitalPost the largest letter.
+	Email, DigitalPost int64
+	Recipients         int
+}
+
+// The limits when the settings name none.
+const (
+	DefaultMaxEmail       = 25 << 20
+	DefaultMaxDigitalPost = 30 << 20
+	DefaultMaxRecipients  = 500
+)
+
+// Limits returns the limits in force.
+func (c *Core) Limits() Limits {
+	l := Limits{Email: int64(c.cfg.SMTP.MaxMessageSize), DigitalPost: int64(c.cfg.DigitalPost.MaxMessageSize), Recipients: c.cfg.SMTP.MaxRecipients}
+	if l.Email == 0 {
+		l.Email = DefaultMaxEmail
+	}
+	if l.DigitalPost == 0 {
+		l.DigitalPost = DefaultMaxDigitalPost
+	}
+	if l.Recipients == 0 {
+		l.Recipients = DefaultMaxRecipients
+	}
+	return l
+}
+
+// EncryptedSize estimates a mail with attachments of n bytes on the wire:
+// base64 for the attachments, and base64 again around the encryption.
+func EncryptedSize(n int64) int64 { return n*4/3*4/3 + 16<<10 }
+
+// DraftSize is what the draft's text and attachments weigh.
+func DraftSize(d message.Draft) int64 {
+	n := int64(len(d.Body))
+	for _, a := range d.Attachments {
+		n += int64(len(a.Data))
+	}
+	return n
+}
+
+// checkSize refuses a mail too large for a channel one of its recipients
+// needs.
+func (c *Core) checkSize(vs []directory.Verdict, d message.Draft) error {
+	l, size := c.Limits(), DraftSize(d)
+	for _, v := range vs {
+		switch {
+		case v.Channel == directory.DigitalPost && size*4/3 > l.DigitalPost:
+			return &LimitError{Reason: "too_large_digitalpost", Recipient: v.Recipient.String(), Size: size, Max: l.DigitalPost}
+		case v.Channel != directory.DigitalPost && EncryptedSize(size) > l.Email:
+			return &LimitError{Reason: "too_large_email", Recipient: v.Recipient.String(), Size: size, Max: l.Email}
+		}
+	}
+	return nil
+}
+
+// LimitError is a mail larger, or with more recipients, than a channel
+// takes.
+type LimitError struct {
+	// Reason is too_large_email, too_large_digitalpost or
+	// too_many_recipients.
+	Reason    string
+	Recipient string
+	Size, Max int64
+	Count     int
+}
+
+func (e *LimitError) Error() string {
+	return fmt.Sprintf("core: %s: %s %d > %d (%d recipients)", e.Reason, e.Recipient, e.Size, e.Max, e.Count)
+}
+
+// Localize names the sentence for a user.
+func (e *LimitError) Localize() i18n.Message {
+	return i18n.Message{Key: "limit." + e.Reason, Args: map[string]any{"Recipient": e.Recipient, "Size": e.Size, "Max": e.Max, "Count": e.Count}}
 }
 
 // sealedDraft is what SendTo seals in the outbox: the composed mail, the

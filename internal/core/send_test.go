@@ -359,7 +359,7 @@ func TestSendTemporaryThenDelivered(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Now()
 	c.Outbox.Now = func() time.Time { return clock }
-	e.smtp.Fault = fault(451, mailtest.StageMail)
+	e.smtp.SetFault(fault(451, mailtest.StageMail))
 	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -369,7 +369,7 @@ func TestSendTemporaryThenDelivered(t *testing.T) {
 	if m.State != outbox.Queued || m.Attempts != 1 || m.Err == nil || !m.Err.Temporary {
 		t.Fatalf("%+v", m)
 	}
-	e.smtp.Fault = nil
+	e.smtp.SetFault(nil)
 	clock = clock.Add(time.Minute)
 	c.Outbox.Process(ctx)
 	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(e.smtp.Received()) != 1 {
@@ -381,12 +381,12 @@ func TestSendPermanentStaysInOutbox(t *testing.T) {
 	e := newSendEnv(t)
 	c := e.core(t)
 	ctx := context.Background()
-	e.smtp.Fault = func(st mailtest.Stage, arg string) error {
+	e.smtp.SetFault(func(st mailtest.Stage, arg string) error {
 		if st == mailtest.StageRcpt && arg == externalEC {
 			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "mailbox unavailable"}
 		}
 		return nil
-	}
+	})
 	q, err := c.Send(ctx, draft, sendMailbox, []string{external, externalEC}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -402,7 +402,7 @@ func TestSendPermanentStaysInOutbox(t *testing.T) {
 	}
 	// The server is fixed; the user retries; the message is the one
 	// built before, with the same Message-ID.
-	e.smtp.Fault = nil
+	e.smtp.SetFault(nil)
 	if err := c.Outbox.Retry(ctx, q.ID); err != nil {
 		t.Fatal(err)
 	}

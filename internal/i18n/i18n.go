@@ -84,7 +84,7 @@ var (
 func load() {
 	cats = make(map[Lang]catalogue)
 	for _, l := range Langs {
-		c, err := parseFile(assets.Translations, assets.TranslationDir+"/"+string(l)+".json")
+		c, err := parseFile(l, assets.Translations, assets.TranslationDir+"/"+string(l)+".json")
 		if err != nil {
 			loadErr = err
 			return
@@ -93,7 +93,9 @@ func load() {
 	}
 }
 
-func parseFile(fsys fs.FS, name string) (catalogue, error) {
+// parseFile reads one language's texts. Their templates may say
+// {{size .X}} for a byte count as that language writes it.
+func parseFile(l Lang, fsys fs.FS, name string) (catalogue, error) {
 	b, err := fs.ReadFile(fsys, name)
 	if err != nil {
 		return nil, fmt.Errorf("i18n: %w", err)
@@ -104,7 +106,7 @@ func parseFile(fsys fs.FS, name string) (catalogue, error) {
 	}
 	c := make(catalogue, len(raw))
 	for k, v := range raw {
-		t, err := template.New(k).Option("missingkey=error").Parse(v)
+		t, err := template.New(k).Option("missingkey=error").Funcs(template.FuncMap{"size": l.Size}).Parse(v)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: key %q: %w", name, k, err)
 		}

@@ -29,14 +29,15 @@ type SMTP struct {
 	Users map[string]string
 	// MaySend says whether user may send on behalf of mailbox.
 	MaySend func(user, mailbox string) bool
-	// Fault, when set, is asked at each stage of a transaction and may
+	// fault, when set (SetFault), is asked at each stage of a transaction and may
 	// fail it: with an *smtp.SMTPError (4xx or 5xx), ErrDrop (the
 	// connection is cut without a reply) or ErrStall (no reply until the
 	// client gives up). arg is the address (StageMail, StageRcpt) or the
 	// Message-ID (StageData, StageAccepted).
-	Fault func(stage Stage, arg string) error
+	fault func(stage Stage, arg string) error
 
 	stall    chan struct{}
+	maxSize  int64
 	mu       sync.Mutex
 	received []Message
 }
@@ -133,10 +134,13 @@ func serve(t T, l net.Listener, run func(net.Listener) error, stop func()) strin
 // fault asks Fault about a stage. ErrDrop cuts the connection; ErrStall
 // waits until the server stops (the client's deadline ends it first).
 func (s *session) fault(stage Stage, arg string) error {
-	if s.srv.Fault == nil {
+	s.srv.mu.Lock()
+	f := s.srv.fault
+	s.srv.mu.Unlock()
+	if f == nil {
 		return nil
 	}
-	err := s.srv.Fault(stage, arg)
+	err := f(stage, arg)
 	switch err {
 	case ErrDrop:
 		s.conn.Conn().Close()
@@ -144,6 +148,22 @@ func (s *session) fault(stage Stage, arg string) error {
 		<-s.srv.stall
 	}
 	return err
+}
+
+// SetFault sets (nil: clears) the function asked at each stage.
+func (s *SMTP) SetFault(f func(stage Stage, arg string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+// MaxSize makes the server refuse, at MAIL FROM, a message whose SIZE
+// parameter (RFC 1870) is larger than n bytes (552), as a server with a
+// smaller limit than the client's settings does.
+func (s *SMTP) MaxSize(n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxSize = n
 }
 
 // Received returns the messages accepted so far.
@@ -179,9 +199,15 @@ func (s *session) may(address string) bool {
 	return strings.EqualFold(address, s.user) || (s.srv.MaySend != nil && s.srv.MaySend(s.user, address))
 }
 
-func (s *session) Mail(from string, _ *smtp.MailOptions) error {
+func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if s.user == "" {
 		return errAuthRequired
+	}
+	s.srv.mu.Lock()
+	max := s.srv.maxSize
+	s.srv.mu.Unlock()
+	if max > 0 && opts != nil && opts.Size > max {
+		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: fmt.Sprintf("message size exceeds fixed limit of %d bytes", max)}
 	}
 	if err := s.fault(StageMail, from); err != nil {
 		return err

@@ -80,7 +80,8 @@ func Send(ctx context.Context, s Server, from string, to []string, msg []byte) e
 	if err := s.auth(c); err != nil {
 		return err
 	}
-	if err := c.Mail(from, nil); err != nil {
+	// SIZE (RFC 1870): a server that takes less says so before the data.
+	if err := c.Mail(from, &smtp.MailOptions{Size: int64(len(msg))}); err != nil {
 		return s.fail(StageMail, from, err)
 	}
 	for _, r := range to {

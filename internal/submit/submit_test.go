@@ -118,7 +118,7 @@ func TestFaults(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			srv, s := start(t, false)
 			s.Timeout = 300 * time.Millisecond
-			srv.Fault = c.fault
+			srv.SetFault(c.fault)
 			err := submit.Send(context.Background(), s, mailbox, []string{"a@b.example", "c@d.example"}, msg)
 			e := asError(t, err)
 			if e.Stage != c.stage || e.Temporary != c.temporary || e.Code != c.code || e.Recipient != c.recipient {
@@ -211,13 +211,13 @@ func (s *plainSession) Logout() error                        { return nil }
 func TestCancelled(t *testing.T) {
 	srv, s := start(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
-	srv.Fault = func(st mailtest.Stage, _ string) error {
+	srv.SetFault(func(st mailtest.Stage, _ string) error {
 		if st == mailtest.StageData {
 			cancel()
 			return mailtest.ErrStall
 		}
 		return nil
-	}
+	})
 	e := asError(t, submit.Send(ctx, s, mailbox, []string{"a@b.example"}, msg))
 	if !e.Temporary || len(srv.Received()) != 0 {
 		t.Fatalf("got %+v", e)
