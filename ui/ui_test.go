@@ -402,7 +402,7 @@ func TestTooLarge(t *testing.T) {
 	big := filepath.Join(t.TempDir(), "scanning.pdf")
 	os.WriteFile(big, make([]byte, 16<<20), 0o600)
 	u.Compose.AddFile(big)
-	if !u.Compose.TooLarge.Visible() || !strings.Contains(u.Compose.TooLarge.Text, "krypteret bliver mailen ca. 28,4 MB") {
+	if !u.Compose.TooLarge.Visible() || !strings.Contains(u.Compose.TooLarge.Text, "krypteret bliver mailen ca. 28,5 MB") {
 		t.Fatalf("warning %v %q", u.Compose.TooLarge.Visible(), u.Compose.TooLarge.Text)
 	}
 	u.Compose.Remove(0)
