@@ -40,8 +40,10 @@ type SendPane struct {
 	// SendMail is enabled when a mailbox is chosen and every recipient
 	// of the last check is green.
 	SendMail *widget.Button
-	// Progress shows how far the worker is with the mail.
+	// Progress shows how far the worker is with the mail; Checking spins
+	// while Kontrollér adresser asks the directories.
 	Progress *widget.ProgressBar
+	Checking *widget.ProgressBarInfinite
 	// Receipt shows the receipt once the mail is sent.
 	Receipt *widget.Label
 
@@ -66,8 +68,11 @@ func newSendPane(u *UI) *SendPane {
 		Status:      widget.NewLabel(""),
 		Results:     container.NewVBox(),
 		Progress:    widget.NewProgressBar(),
+		Checking:    widget.NewProgressBarInfinite(),
 	}
 	p.Progress.Hide()
+	p.Checking.Stop()
+	p.Checking.Hide()
 	p.Emails.SetPlaceHolder(u.t("send.recipients.email.hint"))
 	p.Numbers.SetPlaceHolder(u.t("send.recipients.number.hint"))
 	p.Status.Wrapping = fyne.TextWrapWord
@@ -99,7 +104,7 @@ func newSendPane(u *UI) *SendPane {
 		container.NewBorder(bold("send.recipients.number"), container.NewVBox(p.NumberHints, attention), nil, nil, p.Numbers),
 	)
 	verdicts := container.NewBorder(
-		container.NewVBox(container.NewHBox(p.Check, p.SendMail), p.Status, p.Progress), nil, nil, nil,
+		container.NewVBox(container.NewHBox(p.Check, p.SendMail), p.Status, p.Checking, p.Progress), nil, nil, nil,
 		container.NewVScroll(container.NewVBox(p.Receipt, p.Results)))
 	split := container.NewVSplit(container.NewBorder(bold("send.recipients"), nil, nil, nil, recipients), verdicts)
 	split.SetOffset(0.5)
@@ -173,6 +178,8 @@ func (p *SendPane) startCheck() {
 		return
 	}
 	p.Status.SetText(p.u.t("send.checking"))
+	p.Checking.Show()
+	p.Checking.Start()
 	p.Check.Disable()
 	p.running.Add(1)
 	go func() {
@@ -187,6 +194,8 @@ func (p *SendPane) Wait() { p.running.Wait() }
 
 func (p *SendPane) show(verdicts []directory.Verdict) {
 	l := p.u.lang
+	p.Checking.Stop()
+	p.Checking.Hide()
 	red := 0
 	for _, v := range verdicts {
 		var icon fyne.Resource

@@ -123,8 +123,8 @@ func TestComposeThenCheck(t *testing.T) {
 	if !strings.Contains(p.Status.Text, "2 modtager(e) kan ikke modtage sikkert") {
 		t.Errorf("status %q", p.Status.Text)
 	}
-	if p.Check.Disabled() {
-		t.Error("check button stays disabled after the check")
+	if p.Check.Disabled() || p.Checking.Visible() || p.Checking.Running() {
+		t.Error("check button stays disabled, or the spinner spins, after the check")
 	}
 
 	// Changing a recipient clears the verdicts: they no longer hold.

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -158,6 +159,18 @@ func TestSavePassword(t *testing.T) {
 	acc, err := c.account("")
 	if err != nil || acc.Secret != "hemmelig" || acc.Username != "imap-login@hoejskole.example" {
 		t.Fatalf("imap login %q: %v", acc.Username, err)
+	}
+	// Written nowhere in the clear: not under the home folder (where the
+	// keyring keeps it, encrypted) nor beside the database.
+	for _, root := range []string{os.Getenv("HOME"), filepath.Dir(cfg.Database)} {
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if b, _ := os.ReadFile(p); bytes.Contains(b, []byte("hemmelig")) {
+					t.Errorf("%s holds the password", p)
+				}
+			}
+			return nil
+		})
 	}
 	c.cfg.SMTP.Password = "file:/run/secrets/smtp"
 	err = c.SavePassword([]byte("x"))

@@ -219,3 +219,30 @@ func TestDigitalPostRefusals(t *testing.T) {
 		t.Errorf("the copy reads %q", text)
 	}
 }
+
+// Digital Post silent: the letter waits and is tried again, then goes
+// once; the reason names the recipient and the service.
+func TestDigitalPostSilent(t *testing.T) {
+	e := newSendEnv(t)
+	sim := e.withDigitalPost(t)
+	e.cfg.DigitalPost.Timeout.Duration = 300 * time.Millisecond
+	c := e.core(t)
+	ctx := context.Background()
+	clock := time.Now()
+	c.Outbox.Now = func() time.Time { return clock }
+	q, err := c.Send(ctx, draft, sendMailbox, []string{cvrRegistered}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.SetFault(mailtest.Times(1, "memos", mailtest.ErrStall))
+	c.Outbox.Process(ctx)
+	m, _ := c.Outbox.Get(ctx, q.ID)
+	if m.State != outbox.Queued || m.Err == nil || !m.Err.Temporary || !strings.Contains(i18n.Danish.M(m.Err.Message), cvrRegistered) {
+		t.Fatalf("%s %v", m.State, m.Err)
+	}
+	clock = clock.Add(time.Hour)
+	c.Outbox.Process(ctx)
+	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(sim.Received()) != 1 {
+		t.Fatalf("%s %v, %d letters", m.State, m.Err, len(sim.Received()))
+	}
+}
