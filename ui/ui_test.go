@@ -34,6 +34,18 @@ func newTestUI(t *testing.T, cfg *config.Config) *UI {
 	return u
 }
 
+// runWorker runs the outbox's worker beside the window, as cmd/sikkermail
+// does, until the test ends.
+func runWorker(t *testing.T, u *UI) {
+	ctx, cancel := context.WithCancel(context.Background())
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		u.core.Run(ctx)
+	}()
+	t.Cleanup(func() { cancel(); <-worked })
+}
+
 // findButton returns the last button under o with the text, nil if none.
 func findButton(o fyne.CanvasObject, text string) *widget.Button {
 	var found *widget.Button
@@ -230,13 +242,7 @@ func TestPainted(t *testing.T) {
 // (one red), fix, check (all green), send, see the receipt.
 func TestSendFlow(t *testing.T) {
 	u := newTestUI(t, config.Demo())
-	ctx, cancel := context.WithCancel(context.Background())
-	worked := make(chan struct{})
-	go func() { // the outbox's worker, as cmd/sikkermail runs it
-		defer close(worked)
-		u.core.Run(ctx)
-	}()
-	defer func() { cancel(); <-worked }()
+	runWorker(t, u)
 
 	test.Type(u.Compose.Subject, "Afgørelse")
 	test.Type(u.Compose.Body, "Hermed afgørelsen.")
@@ -417,13 +423,7 @@ func TestTooLarge(t *testing.T) {
 // and a CVR recipient (with attention data), and the receipt covers both.
 func TestSendFlowDigitalPost(t *testing.T) {
 	u := newTestUI(t, config.Demo())
-	ctx, cancel := context.WithCancel(context.Background())
-	worked := make(chan struct{})
-	go func() {
-		defer close(worked)
-		u.core.Run(ctx)
-	}()
-	defer func() { cancel(); <-worked }()
+	runWorker(t, u)
 
 	test.Type(u.Compose.Subject, "Afgørelse")
 	test.Type(u.Compose.Body, "Hermed afgørelsen.")
@@ -524,13 +524,7 @@ func TestSettingsAccount(t *testing.T) {
 // the secure-send pane.
 func TestInboxFlow(t *testing.T) {
 	u := newTestUI(t, config.Demo())
-	ctx, cancel := context.WithCancel(context.Background())
-	worked := make(chan struct{})
-	go func() {
-		defer close(worked)
-		u.core.Run(ctx)
-	}()
-	defer func() { cancel(); <-worked }()
+	runWorker(t, u)
 
 	test.Tap(u.Compose.InboxButton)
 	w := u.Inbox

@@ -31,9 +31,7 @@ func (e *sendEnv) withDigitalPost(t *testing.T) *mailtest.DigitalPost {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
 	sim.SetSenderCVR(e.cfg.Institution.CVR)
-	for _, n := range mailtest.DemoNumbers {
-		sim.Register(n)
-	}
+	sim.Register(mailtest.DemoNumbers...)
 	e.cfg.DigitalPost.URL, e.cfg.DigitalPost.Identity, e.cfg.DigitalPost.Password = sim.URL, sim.Identity, sim.Password
 	e.cfg.DigitalPost.CA, e.cfg.DigitalPost.Timeout.Duration = sim.TLS.CAFile, 2*time.Second
 	return sim

@@ -13,7 +13,6 @@ import (
 
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailstore"
-	"sikkermail/internal/mailtest"
 	"sikkermail/internal/message"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/smime"
@@ -302,8 +301,7 @@ func TestInboxForwardAndReply(t *testing.T) {
 // keyword, which another reader's session sees.
 func TestInboxWithDovecot(t *testing.T) {
 	e := newSendEnv(t)
-	d := mailtest.StartDovecot(t, map[string]string{sendUser: userPassword, sendMailbox: "not-used"}, map[string]string{sendUser: userPassword})
-	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
+	e.withDovecot(t)
 	c := e.core(t)
 	ctx := context.Background()
 	if err := c.Audit.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {

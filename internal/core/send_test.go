@@ -103,6 +103,14 @@ func newSendEnv(t testing.TB) *sendEnv {
 	return e
 }
 
+// withDovecot puts a real Dovecot in the place of the IMAP server: the
+// user's account, the mailbox's, and the user as master user.
+func (e *sendEnv) withDovecot(t *testing.T) *mailtest.Dovecot {
+	d := mailtest.StartDovecot(t, map[string]string{sendUser: userPassword, sendMailbox: "not-used"}, map[string]string{sendUser: userPassword})
+	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
+	return d
+}
+
 // core opens a client on the environment; its may-send check is the
 // one the servers ask.
 func (e *sendEnv) core(t testing.TB) *Core {
@@ -469,8 +477,7 @@ func TestCopyRetriedWithoutResubmitting(t *testing.T) {
 // mailbox) and the receipt, read from Dovecot's Maildir.
 func TestSendWithDovecot(t *testing.T) {
 	e := newSendEnv(t)
-	d := mailtest.StartDovecot(t, map[string]string{sendUser: userPassword, sendMailbox: "not-used"}, map[string]string{sendUser: userPassword})
-	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
+	d := e.withDovecot(t)
 	c := e.core(t)
 	ctx := context.Background()
 	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)

@@ -17,9 +17,7 @@ func start(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
 	sim.SetSenderCVR("29403473")
-	for _, c := range mailtest.DemoNumbers {
-		sim.Register(c)
-	}
+	sim.Register(mailtest.DemoNumbers...)
 	c, err := digitalpost.NewClient(sim.URL, sim.ClientCert, sim.TLS.Roots, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)

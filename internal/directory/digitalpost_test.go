@@ -17,9 +17,7 @@ import (
 func digitalPost(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
-	for _, c := range mailtest.DemoNumbers {
-		sim.Register(c)
-	}
+	sim.Register(mailtest.DemoNumbers...)
 	c, err := digitalpost.NewClient(sim.URL, sim.ClientCert, sim.TLS.Roots, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -106,9 +106,7 @@ func StartDemo(dir string, users []string, mailboxes map[string]string, may func
 		}
 		d.DigitalPost = StartDigitalPost(&d.runner)
 		d.DigitalPost.SetSenderCVR(DemoCVR)
-		for _, c := range DemoNumbers {
-			d.DigitalPost.Register(c)
-		}
+		d.DigitalPost.Register(DemoNumbers...)
 	})
 	if err != nil {
 		d.Close()

@@ -150,12 +150,14 @@ func Times(n int, op string, err error) func(op, arg string) error {
 	}
 }
 
-// Register puts a number in the registry (status Registered, Exempt or
+// Register puts numbers in the registry (status Registered, Exempt or
 // Closed; numbers not registered are unknown).
-func (d *DigitalPost) Register(c digitalpost.Contact) {
+func (d *DigitalPost) Register(cs ...digitalpost.Contact) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.registry[c.Number] = c
+	for _, c := range cs {
+		d.registry[c.Number] = c
+	}
 }
 
 // Received returns the messages accepted so far, once each.

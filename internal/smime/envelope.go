@@ -75,86 +75,15 @@ func Encrypt(content []byte, recipients []Recipient, c Cipher) ([]byte, error) {
 	if len(recipients) == 0 {
 		return nil, &Error{Reason: NoRecipients}
 	}
-	cek := make([]byte, 32)
-	if _, err := rand.Read(cek); err != nil {
-		return nil, err
-	}
-	infos := make([][]byte, len(recipients))
-	version := 0
-	for i, r := range recipients {
-		ri, v, err := recipientInfo(cek, r)
-		if err != nil {
-			return nil, err
-		}
-		infos[i] = ri
-		if v != 0 {
-			version = 2
-		}
-	}
-	block, err := aes.NewCipher(cek)
+	// A copy, with room for the tag or the padding, encrypted in place.
+	buf := make([]byte, len(content), len(content)+aes.BlockSize)
+	copy(buf, content)
+	env, err := newEnvelope(buf, recipients, c)
 	if err != nil {
 		return nil, err
 	}
-	addInfos := func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-			for _, ri := range sortedSet(infos) {
-				b.AddBytes(ri)
-			}
-		})
-	}
-	if c == AES256CBC {
-		iv := make([]byte, aes.BlockSize)
-		if _, err := rand.Read(iv); err != nil {
-			return nil, err
-		}
-		pad := aes.BlockSize - len(content)%aes.BlockSize
-		ct := make([]byte, len(content)+pad)
-		copy(ct, content)
-		for i := len(content); i < len(ct); i++ {
-			ct[i] = byte(pad)
-		}
-		cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, ct)
-		ivParam := cryptobyte.NewBuilder(nil)
-		ivParam.AddASN1OctetString(iv)
-		return contentInfo(oidEnvelopedData, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1Int64(int64(version))
-				addInfos(b)
-				addEncryptedContentInfo(b, algorithm{oidAES256CBC, ivParam.BytesOrPanic()}, ct)
-			})
-		})
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, gcm.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, err
-	}
-	sealed := gcm.Seal(nil, nonce, content, nil)
-	ct, tag := sealed[:len(content)], sealed[len(content):]
-	params := cryptobyte.NewBuilder(nil)
-	params.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1OctetString(nonce)
-		b.AddASN1Int64(int64(len(tag)))
-	})
-	return contentInfo(oidAuthEnvelopedData, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1Int64(0)
-			addInfos(b)
-			addEncryptedContentInfo(b, algorithm{oidAES256GCM, params.BytesOrPanic()}, ct)
-			b.AddASN1OctetString(tag)
-		})
-	})
-}
-
-func addEncryptedContentInfo(b *cryptobyte.Builder, alg algorithm, ct []byte) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(oidData)
-		addAlgorithm(b, alg)
-		b.AddASN1(tag0, func(b *cryptobyte.Builder) { b.AddBytes(ct) })
-	})
+	out := make([]byte, 0, len(env.head)+len(env.content)+len(env.tail))
+	return append(append(append(out, env.head...), env.content...), env.tail...), nil
 }
 
 // sortedSet returns DER elements in the order DER requires for a SET OF.

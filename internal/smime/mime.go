@@ -32,17 +32,27 @@ func SignEntity(entity []byte, id Identity, opts SignOptions) ([]byte, error) {
 	}
 	boundary := newBoundary()
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n\tboundary=\"%s\"\r\n\r\n", boundary)
-	b.WriteString("This is an S/MIME signed message.\r\n\r\n")
-	fmt.Fprintf(&b, "--%s\r\n", boundary)
+	b.WriteString(signedHead(boundary))
 	b.Write(entity)
-	fmt.Fprintf(&b, "\r\n--%s\r\n", boundary)
+	writeSignaturePart(&b, boundary, der)
+	return b.Bytes(), nil
+}
+
+// signedHead is a multipart/signed entity up to its first part.
+func signedHead(boundary string) string {
+	return fmt.Sprintf("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n\tboundary=\"%s\"\r\n\r\n"+
+		"This is an S/MIME signed message.\r\n\r\n--%s\r\n", boundary, boundary)
+}
+
+// writeSignaturePart ends a multipart/signed entity: the signature part
+// and the closing delimiter.
+func writeSignaturePart(b *bytes.Buffer, boundary string, der []byte) {
+	fmt.Fprintf(b, "\r\n--%s\r\n", boundary)
 	b.WriteString("Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n")
 	b.WriteString("Content-Transfer-Encoding: base64\r\n")
 	b.WriteString("Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n")
-	writeBase64(&b, der)
-	fmt.Fprintf(&b, "--%s--\r\n", boundary)
-	return b.Bytes(), nil
+	writeBase64(b, der)
+	fmt.Fprintf(b, "--%s--\r\n", boundary)
 }
 
 // EncryptEntity encrypts a MIME entity (normally a signed one) and returns
@@ -62,11 +72,15 @@ func EncryptEntity(entity []byte, recipients []Recipient, c Cipher) ([]byte, err
 
 func pkcs7Entity(smimeType string, der []byte) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "Content-Type: application/pkcs7-mime; smime-type=%s; name=\"smime.p7m\"\r\n", smimeType)
-	b.WriteString("Content-Transfer-Encoding: base64\r\n")
-	b.WriteString("Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n")
+	b.WriteString(pkcs7Head(smimeType))
 	writeBase64(&b, der)
 	return b.Bytes()
+}
+
+// pkcs7Head is the header of an application/pkcs7-mime entity.
+func pkcs7Head(smimeType string) string {
+	return fmt.Sprintf("Content-Type: application/pkcs7-mime; smime-type=%s; name=\"smime.p7m\"\r\n", smimeType) +
+		"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n"
 }
 
 // writeBase64 writes data in base64 lines of 76 characters (RFC 2045).

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"io"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -29,8 +28,7 @@ func SignEncrypt(w io.Writer, r io.Reader, size int64, id Identity, recipients [
 		return &Error{Reason: NoRecipients}
 	}
 	boundary := newBoundary()
-	head := fmt.Sprintf("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256;\r\n\tboundary=\"%s\"\r\n\r\n"+
-		"This is an S/MIME signed message.\r\n\r\n--%s\r\n", boundary, boundary)
+	head := signedHead(boundary)
 	// Room after the entity for the signature part (the certificates are
 	// most of it) and the cipher's tag or padding.
 	slack := 8<<10 + 2*len(id.Cert.Raw)
@@ -53,12 +51,7 @@ func SignEncrypt(w io.Writer, r io.Reader, size int64, id Identity, recipients [
 		return err
 	}
 	var tail bytes.Buffer
-	fmt.Fprintf(&tail, "\r\n--%s\r\n", boundary)
-	tail.WriteString("Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n")
-	tail.WriteString("Content-Transfer-Encoding: base64\r\n")
-	tail.WriteString("Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n")
-	writeBase64(&tail, sig)
-	fmt.Fprintf(&tail, "--%s--\r\n", boundary)
+	writeSignaturePart(&tail, boundary, sig)
 	buf = append(buf, tail.Bytes()...)
 
 	env, err := newEnvelope(buf, recipients, c)
@@ -70,9 +63,7 @@ func SignEncrypt(w io.Writer, r io.Reader, size int64, id Identity, recipients [
 		typ = "enveloped-data"
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	fmt.Fprintf(bw, "Content-Type: application/pkcs7-mime; smime-type=%s; name=\"smime.p7m\"\r\n", typ)
-	bw.WriteString("Content-Transfer-Encoding: base64\r\n")
-	bw.WriteString("Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n")
+	bw.WriteString(pkcs7Head(typ))
 	lw := &lineWriter{w: bw}
 	enc := base64.NewEncoder(base64.StdEncoding, lw)
 	for _, part := range [][]byte{env.head, env.content, env.tail} {
