@@ -246,7 +246,7 @@ func checkLetters(vs []directory.Verdict, d message.Draft, att map[string]Attent
 	}
 	if letters {
 		for _, f := range d.Attachments {
-			if _, err := digitalpost.Build(digitalpost.Message{Recipient: digitalpost.CPR, Attachments: []digitalpost.File{{Name: f.Name}}}); err != nil {
+			if err := digitalpost.CheckFile(f.Name); err != nil {
 				return err
 			}
 		}

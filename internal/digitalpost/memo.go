@@ -144,15 +144,24 @@ func attention(a Attention) *xAttention {
 	return out
 }
 
+// CheckFile refuses a file name of a type Digital Post does not deliver,
+// with a *FileTypeError naming the file and the allowed types.
+func CheckFile(name string) error {
+	if _, ok := allowedType(name); !ok {
+		return &FileTypeError{File: name}
+	}
+	return nil
+}
+
 // file checks a document's type and encodes it.
 func file(f File) (xFile, error) {
 	ct := f.ContentType
-	if t, ok := allowedType(f.Name); ok {
-		if ct == "" || ct == "application/octet-stream" {
-			ct = t
-		}
-	} else {
+	t, ok := allowedType(f.Name)
+	if !ok {
 		return xFile{}, &FileTypeError{File: f.Name}
+	}
+	if ct == "" || ct == "application/octet-stream" {
+		ct = t
 	}
 	return xFile{Format: ct, Name: text(f.Name), Language: "da", Content: base64.StdEncoding.EncodeToString(f.Data)}, nil
 }
