@@ -47,8 +47,10 @@ type Writer struct {
 	// sync is a synchronizing literal's size, waiting for the "+".
 	sync      int
 	afterPlus bool
-	lines     int
-	tag       string
+	// overlong: the line so far passed 64 KB and was dropped.
+	overlong bool
+	lines    int
+	tag      string
 }
 
 // New returns a trace into out, each line starting with prefix (such as
@@ -88,14 +90,18 @@ func (w *Writer) Write(b []byte) (int, error) {
 		if i < 0 {
 			w.line = append(w.line, b...)
 			if len(w.line) > 64<<10 { // no protocol line is this long: it is data
-				w.line = w.line[:0]
+				w.line, w.overlong = w.line[:0], true
 			}
 			break
 		}
 		w.line = append(w.line, b[:i]...)
 		b = b[i+1:]
-		w.emit(strings.TrimRight(string(w.line), "\r"))
-		w.line = w.line[:0]
+		if w.overlong {
+			w.print("[a long line, not written]")
+		} else {
+			w.emit(strings.TrimRight(string(w.line), "\r"))
+		}
+		w.line, w.overlong = w.line[:0], false
 		if w.afterPlus {
 			w.skip, w.sync, w.afterPlus = w.sync, 0, false
 		}

@@ -67,3 +67,12 @@ func FuzzWriter(f *testing.F) {
 		}
 	})
 }
+
+// A line too long for any protocol is data: none of it is written.
+func TestOverlongLine(t *testing.T) {
+	long := strings.Repeat("hemmelig", 20<<10)
+	got := trace("250 OK\r\n", long[:len(long)/2], long[len(long)/2:]+"\r\n", "QUIT\r\n")
+	if strings.Contains(got, "hemmelig") || !strings.Contains(got, "[a long line, not written]") || !strings.Contains(got, "> QUIT") {
+		t.Fatalf("%.300s", got)
+	}
+}
