@@ -147,7 +147,7 @@ func (c *cli) smimeCmd(args []string) error {
 // signEncrypt streams the file (or standard input) in, signed and
 // encrypted, to the file (or standard output) out.
 func (c *cli) signEncrypt(in, out string, id smime.Identity, rs []smime.Recipient, cipher smime.Cipher) error {
-	var r io.Reader = c.stdin
+	var r io.Reader
 	var size int64
 	if in == "-" {
 		b, err := io.ReadAll(c.stdin)

@@ -68,39 +68,44 @@ func (c *Core) Readable(ctx context.Context) ([]MailboxChoice, error) {
 	return out, nil
 }
 
+// inboxAt is where a reader finds a mailbox's inbox.
+type inboxAt struct {
+	mailbox string // lower case
+	srv     mailstore.Server
+	acc     mailstore.Account
+	folder  string
+}
+
 // inbox opens a mailbox's inbox for a reader: the right, the server, the
 // login and the folder.
-func (c *Core) inbox(ctx context.Context, mailbox string) (mailstore.Server, mailstore.Account, string, error) {
-	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
-	var srv mailstore.Server
-	var acc mailstore.Account
-	if err := c.MayRead(ctx, mailbox); err != nil {
-		return srv, acc, "", err
+func (c *Core) inbox(ctx context.Context, mailbox string) (*inboxAt, error) {
+	in := &inboxAt{mailbox: strings.ToLower(strings.TrimSpace(mailbox))}
+	if err := c.MayRead(ctx, in.mailbox); err != nil {
+		return nil, err
 	}
-	mb, err := c.Policy.Mailbox(ctx, mailbox)
+	mb, err := c.Policy.Mailbox(ctx, in.mailbox)
 	if err != nil {
-		return srv, acc, "", err
+		return nil, err
 	}
-	if srv, err = c.imapServer(); err != nil {
-		return srv, acc, "", err
+	if in.srv, err = c.imapServer(); err != nil {
+		return nil, err
 	}
-	if acc, err = c.account(mailbox); err != nil {
-		return srv, acc, "", err
+	if in.acc, err = c.account(in.mailbox); err != nil {
+		return nil, err
 	}
-	folder := mb.InboxFolder
-	if folder == "" {
-		folder = "INBOX"
+	if in.folder = mb.InboxFolder; in.folder == "" {
+		in.folder = "INBOX"
 	}
-	return srv, acc, folder, nil
+	return in, nil
 }
 
 // InboxList lists a secure mailbox's inbox, newest first, for a reader.
 func (c *Core) InboxList(ctx context.Context, mailbox string) ([]InboxMessage, error) {
-	srv, acc, folder, err := c.inbox(ctx, mailbox)
+	in, err := c.inbox(ctx, mailbox)
 	if err != nil {
 		return nil, err
 	}
-	list, err := srv.List(ctx, acc, folder)
+	list, err := in.srv.List(ctx, in.acc, in.folder)
 	if err != nil {
 		return nil, err
 	}
@@ -128,14 +133,14 @@ func (c *Core) handledFlag() string {
 // of the mailbox sees it: the keyword the settings name, or — when they
 // name a folder — by moving it there.
 func (c *Core) MarkHandled(ctx context.Context, mailbox string, uid uint32, handled bool) error {
-	srv, acc, folder, err := c.inbox(ctx, mailbox)
+	in, err := c.inbox(ctx, mailbox)
 	if err != nil {
 		return err
 	}
 	if to := c.cfg.Inbox.HandledFolder; to != "" && handled {
-		return srv.Move(ctx, acc, folder, uid, to)
+		return in.srv.Move(ctx, in.acc, in.folder, uid, to)
 	}
-	return srv.Flag(ctx, acc, folder, uid, c.handledFlag(), handled)
+	return in.srv.Flag(ctx, in.acc, in.folder, uid, c.handledFlag(), handled)
 }
 
 // OpenedMail is a received message, opened: who sent it, its text and
@@ -173,19 +178,19 @@ func (m *OpenedMail) FromLine() string { return addressList(m.From) }
 // signers are kept in the local certificate store, so that a secure
 // reply needs no directory.
 func (c *Core) InboxOpen(ctx context.Context, mailbox string, uid uint32) (*OpenedMail, error) {
-	srv, acc, folder, err := c.inbox(ctx, mailbox)
+	in, err := c.inbox(ctx, mailbox)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := srv.FetchUID(ctx, acc, folder, uid)
+	raw, err := in.srv.FetchUID(ctx, in.acc, in.folder, uid)
 	if err != nil {
 		return nil, err
 	}
-	id, err := c.identity(ctx, strings.ToLower(mailbox))
+	id, err := c.identity(ctx, in.mailbox)
 	if err != nil {
 		return nil, err
 	}
-	return c.open(raw, mailbox, uid, id), nil
+	return c.open(raw, in.mailbox, uid, id), nil
 }
 
 // open reads raw as the mailbox's reader would.
@@ -213,9 +218,6 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 		for _, l := range o.Layers {
 			if d := l.Decrypted; d != nil {
 				r.Cipher, r.KeyTransport, r.Authenticated = d.Cipher, d.KeyTransport, d.Authenticated
-			}
-			if l.Verified == nil && l.Err != nil && r.Err == nil {
-				r.Err = l.Err
 			}
 		}
 		for _, s := range o.Signers() {
@@ -259,8 +261,8 @@ type Report struct {
 	FromMatches bool
 	// Hops are the last transport hops (Received headers), newest first.
 	Hops []Hop
-	// Err is why the message could not be opened, or the first reason a
-	// layer failed.
+	// Err is why the message could not be opened (a signature that does
+	// not hold is its signer's Err).
 	Err error
 }
 

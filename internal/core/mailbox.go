@@ -231,8 +231,8 @@ func (c *Core) seedDemoInbox(ctx context.Context) error {
 		return err
 	}
 	now := c.now()
-	hop := func(from string, at time.Time) string {
-		return "from " + from + " by mx." + config.DemoDomain + " with ESMTPS id demo; " + at.Format(time.RFC1123Z)
+	hop := func(from, with string, at time.Time) string {
+		return "from " + from + " by mx." + config.DemoDomain + " with " + with + " id demo; " + at.Format(time.RFC1123Z)
 	}
 	to := []message.Address{{Name: mb.Name, Address: mb.Address}}
 	mails := []struct {
@@ -246,15 +246,15 @@ func (c *Core) seedDemoInbox(ctx context.Context) error {
 			Date: now.Add(-3 * time.Hour)},
 			message.Draft{Body: "Kære Uddannelsesservice\n\nVedhæftet er min ansøgning om merit med eksamensbeviset.\n\nVenlig hilsen\nJens Hansen\n",
 				Attachments: []message.Attachment{{Name: "Eksamensbevis.pdf", Data: []byte("%PDF-1.7\n% demo\n")}}},
-			jens, true, []string{hop("mail.kommune.example", now.Add(-3*time.Hour))}},
+			jens, true, []string{hop("mail.kommune.example", "ESMTPS", now.Add(-3*time.Hour))}},
 		{message.Header{From: message.Address{Name: "Maria Nielsen", Address: "maria.nielsen@webmail.example"}, To: to, Subject: "Spørgsmål om optagelse",
 			Date: now.Add(-2 * time.Hour)},
 			message.Draft{Body: "Hej\n\nJeg har et spørgsmål om optagelse på pædagoguddannelsen.\n\nMvh Maria\n"},
-			nil, false, []string{"from webmail.example by mx." + config.DemoDomain + " with SMTP id demo2; " + now.Add(-2*time.Hour).Format(time.RFC1123Z)}},
+			nil, false, []string{hop("webmail.example", "SMTP", now.Add(-2*time.Hour))}},
 		{message.Header{From: message.Address{Name: "Kommunen", Address: "post@kommune-dk.example"}, To: to, Subject: "Vigtigt: bekræft jeres oplysninger",
 			Date: now.Add(-time.Hour)},
 			message.Draft{Body: "Klik her og bekræft jeres oplysninger.\n"},
-			jens, true, []string{hop("kommune-dk.example", now.Add(-time.Hour))}},
+			jens, true, []string{hop("kommune-dk.example", "ESMTPS", now.Add(-time.Hour))}},
 	}
 	for i, m := range mails {
 		m.h.MessageID = fmt.Sprintf("<demo-%d@%s>", i+1, config.DemoDomain)

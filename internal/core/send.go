@@ -100,7 +100,8 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	}
 	// The outbox lists CPR numbers masked; the numbers themselves are
 	// sealed with the draft.
-	m := &outbox.Mail{User: c.actor.User, Mailbox: mailbox, Recipients: c.masked(rs.To), Cc: c.masked(rs.Cc), Subject: d.Subject}
+	m := &outbox.Mail{User: c.actor.User, Mailbox: mailbox, Recipients: masked(rs.To, vs[:len(rs.To)]), Cc: masked(rs.Cc, vs[len(rs.To):]),
+		Subject: d.Subject}
 	if m.Content, err = seal(id, sealedDraft{Draft: d, To: rs.To, Cc: rs.Cc, Attention: rs.Attention}); err != nil {
 		return nil, err
 	}
@@ -210,13 +211,14 @@ func unsealDraft(id *smime.Identity, m *outbox.Mail) (*sealedDraft, error) {
 	return &s, unseal(id, m.Content, &s.Draft)
 }
 
-// masked returns the recipients with CPR numbers shown as DDMMYY-xxxx.
-func (c *Core) masked(in []string) []string {
-	out := make([]string, len(in))
-	for i, s := range in {
-		out[i] = s
-		if r, err := c.parser.Parse(s); err == nil && r.Kind == recipient.CPR {
-			out[i] = maskCPR(r)
+// masked returns the recipients as typed with CPR numbers shown as
+// DDMMYY-xxxx; vs are their verdicts, in the same order (parsed once, by
+// the check).
+func masked(in []string, vs []directory.Verdict) []string {
+	out := slices.Clone(in)
+	for i, v := range vs {
+		if v.Recipient != nil && v.Recipient.Kind == recipient.CPR {
+			out[i] = maskCPR(v.Recipient)
 		}
 	}
 	return out
@@ -859,7 +861,7 @@ func (e *SendError) Localize() i18n.Message {
 
 // Progress tells how many of a mail's steps are done, of how many.
 func (c *Core) Progress(m *outbox.Mail) (done, total int) {
-	total = len(c.steps())
+	total = c.Outbox.StepCount()
 	if m.State == outbox.Done {
 		return total, total
 	}

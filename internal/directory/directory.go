@@ -222,7 +222,7 @@ func (d *Directory) numbers(ctx context.Context, rs []*recipient.Recipient, out 
 			}
 			switch {
 			case errors.Is(a.err, context.DeadlineExceeded) || a.err != nil && ctx.Err() != nil:
-				out[i].Err = &TimeoutError{Address: r.String(), Source: d.DigitalPost.Name(), Seconds: int(timeout.Round(time.Second) / time.Second)}
+				out[i].Err = timeoutError(r.String(), d.DigitalPost.Name(), timeout)
 			case a.err != nil:
 				out[i].Err = a.err
 			case a.c.Status == digitalpost.Registered:
@@ -375,7 +375,13 @@ func (d *Directory) judge(c *x509.Certificate, address string) error {
 
 func sourceError(src Source, address string, err error, timeout time.Duration) error {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return &TimeoutError{Address: address, Source: src.Name(), Seconds: int(timeout.Round(time.Second) / time.Second)}
+		return timeoutError(address, src.Name(), timeout)
 	}
 	return &UnreachableError{Address: address, Source: src.Name(), Err: err}
+}
+
+// timeoutError says that source did not answer for address within the
+// check's deadline.
+func timeoutError(address, source string, timeout time.Duration) *TimeoutError {
+	return &TimeoutError{Address: address, Source: source, Seconds: int(timeout.Round(time.Second) / time.Second)}
 }

@@ -102,15 +102,14 @@ func (s Server) FetchUID(ctx context.Context, acc Account, folder string, uid ui
 		if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 			return err
 		}
-		section := &imap.FetchItemBodySection{Peek: true}
-		msgs, err := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		msgs, err := bodies(c, imap.UID(uid))
 		if err != nil {
 			return err
 		}
 		if len(msgs) == 0 {
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNonExistent, Text: "no such message"}
 		}
-		out = msgs[0].FindBodySection(section)
+		out = msgs[0]
 		return nil
 	})
 	return out, s.wrap(err, acc, folder)

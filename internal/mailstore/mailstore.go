@@ -92,14 +92,22 @@ func (s Server) Fetch(ctx context.Context, acc Account, folder, messageID string
 		if err != nil || len(uids) == 0 {
 			return err
 		}
-		section := &imap.FetchItemBodySection{Peek: true}
-		msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
-		for _, m := range msgs {
-			out = append(out, m.FindBodySection(section))
-		}
+		out, err = bodies(c, uids...)
 		return err
 	})
 	return out, s.wrap(err, acc, folder)
+}
+
+// bodies fetches whole messages of the selected folder by UID, without
+// marking them seen.
+func bodies(c *imapclient.Client, uids ...imap.UID) ([][]byte, error) {
+	section := &imap.FetchItemBodySection{Peek: true}
+	msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	var out [][]byte
+	for _, m := range msgs {
+		out = append(out, m.FindBodySection(section))
+	}
+	return out, err
 }
 
 // session logs in, runs f, and logs out; the connection is closed when

@@ -235,6 +235,9 @@ func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
 	return id, nil
 }
 
+// StepCount is how many steps a mail goes through.
+func (o *Outbox) StepCount() int { return len(o.steps) }
+
 // Kick wakes the worker.
 func (o *Outbox) Kick() {
 	select {

@@ -101,12 +101,17 @@ func newBoundary() string {
 	return "----=_sikkermail_" + hex.EncodeToString(r[:])
 }
 
+// bareLFs counts the LF line ends without a CR before them.
+func bareLFs(b []byte) int {
+	if !bytes.Contains(b, []byte("\n")) {
+		return 0
+	}
+	return bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
+}
+
 // canonical converts bare LF line ends to CRLF.
 func canonical(b []byte) []byte {
-	if !bytes.Contains(b, []byte("\n")) {
-		return b
-	}
-	n := bytes.Count(b, []byte("\n")) - bytes.Count(b, []byte("\r\n"))
+	n := bareLFs(b)
 	if n == 0 {
 		return b
 	}
@@ -242,10 +247,12 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 				return o, &Error{Reason: Malformed, Detail: "too many layers"}
 			}
 			der, err := decodeBody(hdr, body)
-			owned := len(der) == 0 || len(body) == 0 || &der[0] != &body[0]
 			if err != nil {
 				return o, err
 			}
+			// Decoded from base64, the DER is a buffer of ours, not the
+			// caller's message.
+			owned := len(der) > 0 && len(body) > 0 && &der[0] != &body[0]
 			typ, _, err := readContentInfo(der)
 			if err != nil {
 				return o, err
@@ -259,15 +266,7 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 				o.Entity = canonical(v.Content)
 				continue
 			}
-			// The DER is ours when it was decoded from base64, and one key
-			// is tried: decrypt it where it lies.
-			inPlace := len(ids) == 1 && owned
-			var d *Decrypted
-			if inPlace {
-				d, err = decrypt(der, ids[0].Cert, ids[0].Key, true)
-			} else {
-				d, err = decryptAny(der, ids)
-			}
+			d, err := decryptAny(der, ids, owned)
 			if err != nil {
 				o.Layers = append(o.Layers, Layer{Kind: LayerEncrypted, Err: err})
 				return o, err
@@ -297,8 +296,13 @@ func addresses(h string) []string {
 	return out
 }
 
-// decryptAny tries each identity the message may be for.
-func decryptAny(der []byte, ids []Identity) (*Decrypted, error) {
+// decryptAny tries each identity the message may be for. When the DER
+// is owned and one key is tried, it is decrypted where it lies (the
+// buffer is then no longer the message, so never with a second key).
+func decryptAny(der []byte, ids []Identity, owned bool) (*Decrypted, error) {
+	if owned && len(ids) == 1 {
+		return decrypt(der, ids[0].Cert, ids[0].Key, true)
+	}
 	var first error
 	for _, id := range ids {
 		d, err := Decrypt(der, id.Cert, id.Key)

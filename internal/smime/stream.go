@@ -41,7 +41,7 @@ func SignEncrypt(w io.Writer, r io.Reader, size int64, id Identity, recipients [
 	if _, err := io.ReadFull(r, buf[len(head):]); err != nil {
 		return err
 	}
-	if entity := buf[len(head):]; !isCanonical(entity) {
+	if entity := buf[len(head):]; bareLFs(entity) > 0 {
 		buf = append(buf[:len(head):len(head)], canonical(entity)...)
 	}
 	entity := buf[len(head):]
@@ -78,10 +78,6 @@ func SignEncrypt(w io.Writer, r io.Reader, size int64, id Identity, recipients [
 		return err
 	}
 	return bw.Flush()
-}
-
-func isCanonical(b []byte) bool {
-	return bytes.Count(b, []byte("\n")) == bytes.Count(b, []byte("\r\n"))
 }
 
 // envelope is an EnvelopedData or AuthEnvelopedData ContentInfo in three
