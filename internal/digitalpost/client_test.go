@@ -18,11 +18,7 @@ func start(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	sim := mailtest.StartDigitalPost(t)
 	sim.SetSenderCVR("29403473")
 	sim.Register(mailtest.DemoNumbers...)
-	c, err := digitalpost.NewClient(sim.URL, sim.ClientCert, sim.TLS.Roots, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sim, c
+	return sim, sim.Client(t, 2*time.Second)
 }
 
 func temporary(err error) bool {

@@ -18,11 +18,7 @@ func digitalPost(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
 	sim.Register(mailtest.DemoNumbers...)
-	c, err := digitalpost.NewClient(sim.URL, sim.ClientCert, sim.TLS.Roots, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sim, c
+	return sim, sim.Client(t, 0)
 }
 
 func parseAll(t *testing.T, in ...string) []*recipient.Recipient {

@@ -116,6 +116,17 @@ func (d *DigitalPost) clientPKI(t T) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// Client returns a client of the simulator that presents the
+// institution's certificate and trusts the simulator's.
+func (d *DigitalPost) Client(t T, timeout time.Duration) *digitalpost.Client {
+	t.Helper()
+	c, err := digitalpost.NewClient(d.URL, d.ClientCert, d.TLS.Roots, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // SetSenderCVR makes cvr the only senderID allowed (NOT_ALLOWED
 // otherwise); "" allows any.
 func (d *DigitalPost) SetSenderCVR(cvr string) {
