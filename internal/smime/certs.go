@@ -103,8 +103,86 @@ type Policy struct {
 	Intermediates *x509.CertPool
 	// Time is when the certificate must be valid; zero means now.
 	Time time.Time
+	// At says when a signer's certificate is judged: now (Time) and, by
+	// default, at the signing time when it has since expired.
+	At Judge
+	// Arrived is when the message arrived, if known: a signing time after
+	// it is not believed.
+	Arrived time.Time
 	// CRLs are revocation lists to consult, when available.
 	CRLs []*x509.RevocationList
+}
+
+// Judge is when a signer's certificate is judged.
+type Judge int
+
+const (
+	// JudgeBoth judges now, and a certificate that fails only because it
+	// has expired since is judged again at the signing time it claims:
+	// a mail valid when it came stays valid (Signer.ExpiredSince). The
+	// claimed time counts only inside the certificate's validity, not
+	// after now nor after the message arrived.
+	JudgeBoth Judge = iota
+	// JudgeNow judges at Time (now) only.
+	JudgeNow
+	// JudgeSigning judges at the signing time only (at Time when the
+	// signature claims none).
+	JudgeSigning
+)
+
+// at returns p judged at t.
+func (p *Policy) at(t time.Time) *Policy {
+	q := *p
+	q.Time = t
+	return &q
+}
+
+// judge checks a signer's certificate at the time p.At says.
+func (p *Policy) judge(s *Signer, extra []*x509.Certificate) ([][]*x509.Certificate, error) {
+	if p.At == JudgeNow {
+		return p.Check(s.Cert, extra...)
+	}
+	t, ok := p.signingTime(s)
+	if p.At == JudgeSigning {
+		if !ok {
+			return p.Check(s.Cert, extra...)
+		}
+		return p.at(t).Check(s.Cert, extra...)
+	}
+	chains, err := p.Check(s.Cert, extra...)
+	if err == nil || !ok || !expired(err) {
+		return chains, err
+	}
+	then, terr := p.at(t).Check(s.Cert, extra...)
+	if terr != nil {
+		return nil, err
+	}
+	s.ExpiredSince = err
+	return then, nil
+}
+
+// signingTime is the signer's claimed signing time, when it may be
+// believed: set, not after now, and not after the message arrived.
+func (p *Policy) signingTime(s *Signer) (time.Time, bool) {
+	t := s.SigningTime
+	if t.IsZero() || t.After(p.now()) || (!p.Arrived.IsZero() && t.After(p.Arrived)) {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// expired reports whether err says a certificate of the chain has
+// expired (and nothing else).
+func expired(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	if e.Reason == CertExpired {
+		return true
+	}
+	var ie x509.CertificateInvalidError
+	return e.Reason == CertUntrusted && errors.As(e.Err, &ie) && ie.Reason == x509.Expired
 }
 
 func (p *Policy) now() time.Time {

@@ -17,6 +17,7 @@ var (
 	tagC0 = cbasn1.Tag(0).ContextSpecific().Constructed()
 	tagC1 = cbasn1.Tag(1).ContextSpecific().Constructed()
 	tagC2 = cbasn1.Tag(2).ContextSpecific().Constructed()
+	tagC3 = cbasn1.Tag(3).ContextSpecific().Constructed()
 )
 
 // algorithm is an AlgorithmIdentifier: an OID and the DER of its

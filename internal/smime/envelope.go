@@ -403,7 +403,7 @@ func openKeyTrans(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 		}
 		return cek, "RSA-OAEP-" + hashName(h), nil
 	}
-	return nil, "", &Error{Reason: Unsupported, Detail: "key transport " + alg.oid.String()}
+	return nil, "", &Error{Reason: Unsupported, Detail: algName(alg.oid)}
 }
 
 // parseOAEPParams reads RSAES-OAEP-params; absent fields take their
@@ -468,7 +468,7 @@ func digestHash(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	case oid.Equal(oidSHA512):
 		return crypto.SHA512, nil
 	}
-	return 0, &Error{Reason: Unsupported, Detail: "digest " + oid.String()}
+	return 0, &Error{Reason: Unsupported, Detail: algName(oid)}
 }
 
 func hashName(h crypto.Hash) string {
@@ -561,7 +561,7 @@ func openKeyAgree(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 	case kea.oid.Equal(oidECDHSHA1KDF):
 		kdf, kdfName = sha1.New, "SHA1"
 	default:
-		return nil, "", &Error{Reason: Unsupported, Detail: "key agreement " + kea.oid.String()}
+		return nil, "", &Error{Reason: Unsupported, Detail: algName(kea.oid)}
 	}
 	var wrap algorithm
 	ws := cryptobyte.String(kea.params)
@@ -577,7 +577,7 @@ func openKeyAgree(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 	case wrap.oid.Equal(oidAES256Wrap):
 		kekLen = 32
 	default:
-		return nil, "", &Error{Reason: Unsupported, Detail: "key wrap " + wrap.oid.String()}
+		return nil, "", &Error{Reason: Unsupported, Detail: algName(wrap.oid)}
 	}
 	ecPriv, err := priv.ECDH()
 	if err != nil {
@@ -618,7 +618,7 @@ func isGCM(oid asn1.ObjectIdentifier) bool {
 func openCBC(alg algorithm, cek, ct []byte, inPlace bool) ([]byte, string, error) {
 	n, ok := aesKeyLen(alg.oid)
 	if !ok || isGCM(alg.oid) {
-		return nil, "", &Error{Reason: Unsupported, Detail: "content encryption " + alg.oid.String()}
+		return nil, "", &Error{Reason: Unsupported, Detail: algName(alg.oid)}
 	}
 	name := fmt.Sprintf("AES-%d-CBC", n*8)
 	if len(cek) != n {
@@ -653,7 +653,7 @@ func openCBC(alg algorithm, cek, ct []byte, inPlace bool) ([]byte, string, error
 func openGCM(alg algorithm, cek, ct, mac, aad []byte, inPlace bool) ([]byte, string, error) {
 	n, ok := aesKeyLen(alg.oid)
 	if !ok || !isGCM(alg.oid) {
-		return nil, "", &Error{Reason: Unsupported, Detail: "authenticated content encryption " + alg.oid.String()}
+		return nil, "", &Error{Reason: Unsupported, Detail: algName(alg.oid)}
 	}
 	name := fmt.Sprintf("AES-%d-GCM", n*8)
 	if len(cek) != n {

@@ -34,13 +34,22 @@ const (
 	CertRevoked         Reason = "cert_revoked"
 	CertNoEmail         Reason = "cert_no_email"
 	CertAddressMismatch Reason = "cert_address_mismatch" // the certificate is not for the address
+	// EmbeddedContent: a multipart/signed whose signature carries content
+	// of its own, so the text shown is not what was signed.
+	EmbeddedContent Reason = "embedded_content"
+	// WeakAlgorithm: a signature made with an algorithm that no longer
+	// proves anything (SHA-1, MD5).
+	WeakAlgorithm Reason = "weak_algorithm"
+	// RevocationUnknown: no valid, current revocation list or OCSP answer
+	// could be had for a certificate of the chain.
+	RevocationUnknown Reason = "revocation_unknown"
 )
 
 // Reasons lists every Reason, for the test that each has a sentence.
 var Reasons = []Reason{Malformed, NotForUs, DecryptFailed, Unsupported, UnsupportedKey,
 	NoRecipients, BadSignature, ContentChanged, NoSignature, SignerCertMissing,
 	CertExpired, CertNotYetValid, CertUntrusted, CertWrongUsage, CertShortKey,
-	CertRevoked, CertNoEmail, CertAddressMismatch}
+	CertRevoked, CertNoEmail, CertAddressMismatch, EmbeddedContent, WeakAlgorithm, RevocationUnknown}
 
 // Error is a failed S/MIME operation.
 type Error struct {
@@ -75,5 +84,5 @@ func (e *Error) Localize() i18n.Message {
 }
 
 func malformed(format string, args ...any) error {
-	return &Error{Reason: Malformed, Err: fmt.Errorf("%w: "+format, append([]any{errMalformed}, args...)...)}
+	return &Error{Reason: Malformed, Detail: fmt.Sprintf(format, args...), Err: fmt.Errorf("%w: "+format, append([]any{errMalformed}, args...)...)}
 }

@@ -12,6 +12,7 @@ import (
 	"net/mail"
 	"net/textproto"
 	"strings"
+	"unicode/utf8"
 )
 
 // The MIME layer of S/MIME 4.0 (RFC 8551 section 3): entities in, entities
@@ -149,34 +150,49 @@ type Layer struct {
 // Opened is the result of Open.
 type Opened struct {
 	// Entity is the innermost MIME entity: the message the sender wrote.
+	// Content that was no MIME entity (what openssl writes without -text)
+	// is given a text/plain (or application/octet-stream) header, and
+	// Bare says so.
 	Entity []byte
-	// Layers lists every S/MIME layer, outermost first.
+	Bare   bool
+	// Layers lists every S/MIME layer, outermost first; a layer that
+	// could not be opened is the last one, with its Err.
 	Layers []Layer
 	// From and Sender are the addresses in the outermost header, if any.
 	From, Sender []string
+	// Protected is the header the sender put inside the S/MIME layers
+	// (RFC 8551 section 3.1 message/rfc822 wrapping, or the header
+	// protection of RFC 9788): From, To, Cc, Reply-To, Subject, Date and
+	// Message-ID as the sender wrote them, under the signature. Nil when
+	// the message has none.
+	Protected textproto.MIMEHeader
 }
 
-// SignedByFrom reports whether some valid signer's certificate is for the
-// message's From or Sender address (RFC 8550 section 3): a signature by
-// someone else than the stated sender is not proof of who sent it.
+// SignedByFrom reports whether the message's one From address is the
+// address of a valid signer's certificate (RFC 8550 section 3). A Sender
+// that matches while From names somebody else proves nothing about the
+// From address, and two From addresses cannot both have signed.
 func (o *Opened) SignedByFrom() bool {
+	if len(o.From) != 1 {
+		return false
+	}
 	for _, s := range o.Signers() {
-		if s.Err == nil && SignerMatches(s, append(append([]string(nil), o.From...), o.Sender...)...) {
+		if s.Err == nil && SignerMatches(s, o.From[0]) {
 			return true
 		}
 	}
 	return false
 }
 
-// Encrypted reports whether any layer was encrypted.
+// Encrypted reports whether any layer was encrypted and opened.
 func (o *Opened) Encrypted() bool { return o.has(LayerEncrypted) }
 
-// Signed reports whether any layer was signed.
+// Signed reports whether any layer was signed (valid or not).
 func (o *Opened) Signed() bool { return o.has(LayerSigned) }
 
 func (o *Opened) has(k LayerKind) bool {
 	for _, l := range o.Layers {
-		if l.Kind == k {
+		if l.Kind == k && (l.Decrypted != nil || l.Verified != nil) {
 			return true
 		}
 	}
@@ -212,10 +228,24 @@ const maxLayers = 8
 // Open unwraps a received MIME entity layer by layer, in whatever order
 // the layers come: it decrypts with the first of ids the message is
 // encrypted for, and verifies signatures under p. A layer that cannot be
-// decrypted ends the unwrapping with an error; a signature that does not
-// verify is recorded in its Layer (and makes Valid false) while opening
-// goes on, so that the reader can still see what was signed and why it is
-// not trusted.
+// opened ends the unwrapping: it is the last of Layers, with its Err, and
+// Open returns that error with what was opened until then. A signature
+// that does not verify is recorded in its Layer (and makes Valid false)
+// while opening goes on, so that the reader can still see what was
+// signed and why it is not trusted.
+//
+// What Open returns as Entity is always exactly the content the layers
+// cover: a multipart/signed is verified over its first part, and that
+// part is what comes out. A multipart/signed whose signature carries
+// content of its own (an opaque signature put beside other text, the
+// forgery of Thunderbird's mismatch-econtent tests) is refused with
+// EmbeddedContent rather than verified over either: showing the first
+// part would show what nobody signed, and showing the embedded content
+// would show what the message does not say, so neither is the truth
+// about the message. OpenSSL refuses it too. S/MIME parts anywhere else
+// than at the top (a signed part inside a multipart/mixed, as mailing
+// lists wrap them) are not layers: such a message is not signed as a
+// whole, and Open reports it as it is.
 func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 	o := &Opened{Entity: canonical(entity)}
 	for depth := 0; ; depth++ {
@@ -227,56 +257,130 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 			o.From, o.Sender = addresses(hdr.Get("From")), addresses(hdr.Get("Sender"))
 		}
 		mt, params, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
+		layered := mt == "multipart/signed" || mt == "application/pkcs7-mime" || mt == "application/x-pkcs7-mime"
+		if layered && depth >= maxLayers {
+			return o, &Error{Reason: Malformed, Detail: "too many layers"}
+		}
 		switch {
 		case mt == "multipart/signed":
-			if depth >= maxLayers {
-				return o, &Error{Reason: Malformed, Detail: "too many layers"}
-			}
-			inner, sig, err := splitSigned(body, params["boundary"])
+			inner, sig, err := splitSigned(body, params)
 			if err != nil {
-				return o, err
+				return o.fail(LayerSigned, err)
 			}
 			v, verr := Verify(sig, inner, p)
 			if v == nil {
-				return o, verr
+				return o.fail(LayerSigned, verr)
 			}
 			o.Layers = append(o.Layers, Layer{Kind: LayerSigned, Verified: v, Err: verr})
 			o.Entity = inner
-		case mt == "application/pkcs7-mime" || mt == "application/x-pkcs7-mime":
-			if depth >= maxLayers {
-				return o, &Error{Reason: Malformed, Detail: "too many layers"}
+		case layered:
+			kind := LayerEncrypted
+			if strings.EqualFold(params["smime-type"], "signed-data") {
+				kind = LayerSigned
 			}
 			der, err := decodeBody(hdr, body)
 			if err != nil {
-				return o, err
+				return o.fail(kind, err)
 			}
 			// Decoded from base64, the DER is a buffer of ours, not the
 			// caller's message.
 			owned := len(der) > 0 && len(body) > 0 && &der[0] != &body[0]
 			typ, _, err := readContentInfo(der)
 			if err != nil {
-				return o, err
+				return o.fail(kind, err)
 			}
 			if typ.Equal(oidSignedData) {
 				v, verr := Verify(der, nil, p)
 				if v == nil {
-					return o, verr
+					return o.fail(LayerSigned, verr)
 				}
 				o.Layers = append(o.Layers, Layer{Kind: LayerSigned, Verified: v, Err: verr})
-				o.Entity = canonical(v.Content)
+				o.setContent(v.Content)
 				continue
 			}
 			d, err := decryptAny(der, ids, owned)
 			if err != nil {
-				o.Layers = append(o.Layers, Layer{Kind: LayerEncrypted, Err: err})
-				return o, err
+				return o.fail(LayerEncrypted, err)
 			}
 			o.Layers = append(o.Layers, Layer{Kind: LayerEncrypted, Decrypted: d})
-			o.Entity = canonical(d.Content)
+			o.setContent(d.Content)
+		case mt == "message/rfc822" && len(o.Layers) > 0 && !strings.EqualFold(params["forwarded"], "yes"):
+			// RFC 8551 section 3.1: the whole message, header and all,
+			// wrapped inside the layers. Its header is the protected one.
+			o.Entity = body
+			o.Protected = nil
 		default:
+			if len(o.Layers) > 0 && o.Protected == nil {
+				o.Protected = protectedHeader(hdr)
+			}
 			return o, nil
 		}
 	}
+}
+
+// fail records a layer that could not be opened and ends Open.
+func (o *Opened) fail(kind LayerKind, err error) (*Opened, error) {
+	o.Layers = append(o.Layers, Layer{Kind: kind, Err: err})
+	return o, err
+}
+
+// setContent makes content, as a layer gave it, the entity to open next.
+func (o *Opened) setContent(content []byte) {
+	content = canonical(content)
+	if isEntity(content) {
+		o.Entity = content
+		return
+	}
+	typ := "text/plain; charset=utf-8"
+	if !utf8.Valid(content) || bytes.IndexByte(content, 0) >= 0 {
+		typ = "application/octet-stream"
+	}
+	o.Entity = append([]byte("Content-Type: "+typ+"\r\n\r\n"), content...)
+	o.Bare = true
+}
+
+// isEntity reports whether b begins with a MIME header: header fields up
+// to a blank line, at least one of which is MIME's own (Content-*,
+// MIME-Version) or a message's (From, Subject, ...). Text that merely
+// starts with "Word: ..." is not taken for a header.
+func isEntity(b []byte) bool {
+	if bytes.HasPrefix(b, []byte("\r\n")) {
+		return false
+	}
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 {
+		return false
+	}
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(b[:i+4]))).ReadMIMEHeader()
+	if err != nil {
+		return false
+	}
+	for k := range h {
+		switch {
+		case strings.HasPrefix(k, "Content-"), k == "Mime-Version", k == "From", k == "Subject", k == "To", k == "Date", k == "Message-Id":
+			return true
+		}
+	}
+	return false
+}
+
+// protectedFields are the header fields a sender may protect inside the
+// S/MIME layers (RFC 9788 section 2.1).
+var protectedFields = []string{"From", "Sender", "To", "Cc", "Reply-To", "Subject", "Date", "Message-Id"}
+
+// protectedHeader returns the protected fields of an inner header, or
+// nil when it has none.
+func protectedHeader(h textproto.MIMEHeader) textproto.MIMEHeader {
+	var out textproto.MIMEHeader
+	for _, f := range protectedFields {
+		if v, ok := h[f]; ok {
+			if out == nil {
+				out = textproto.MIMEHeader{}
+			}
+			out[f] = v
+		}
+	}
+	return out
 }
 
 // addresses returns the addr-specs of an address-list header, ignoring
@@ -379,7 +483,13 @@ func decodeBody(h textproto.MIMEHeader, body []byte) ([]byte, error) {
 // the signature from the body of a multipart/signed entity (RFC 1847).
 // Per RFC 2046 a delimiter is "--boundary" at the start of a line, and the
 // CRLF before it belongs to the delimiter, not to the part.
-func splitSigned(body []byte, boundary string) (inner, sig []byte, err error) {
+func splitSigned(body []byte, params map[string]string) (inner, sig []byte, err error) {
+	switch proto := strings.ToLower(params["protocol"]); proto {
+	case "", "application/pkcs7-signature", "application/x-pkcs7-signature":
+	default:
+		return nil, nil, &Error{Reason: Unsupported, Detail: "multipart/signed protocol " + proto}
+	}
+	boundary := params["boundary"]
 	if boundary == "" {
 		return nil, nil, &Error{Reason: Malformed, Detail: "multipart/signed without boundary"}
 	}

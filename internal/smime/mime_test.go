@@ -94,7 +94,11 @@ func TestOpenLayers(t *testing.T) {
 		want   bool
 	}{
 		{"From: Sikkerpost HR <sikkerpost-hr@hoejskole.example>\r\n", true},
-		{"From: sikkerpost-uddservice@hoejskole.example\r\nSender: =?utf-8?q?S=C3=B8ren?= <Sikkerpost-HR@hoejskole.example>\r\n", true},
+		{"From: =?utf-8?q?S=C3=B8ren?= <Sikkerpost-HR@hoejskole.example>\r\n", true},
+		// A Sender that signed while From names somebody else proves
+		// nothing about From; nor can two From addresses both have signed.
+		{"From: sikkerpost-uddservice@hoejskole.example\r\nSender: =?utf-8?q?S=C3=B8ren?= <Sikkerpost-HR@hoejskole.example>\r\n", false},
+		{"From: sikkerpost-hr@hoejskole.example, jens.hansen@kommune.example\r\n", false},
 		{"From: jens.hansen@kommune.example\r\n", false},
 		{"", false},
 	} {

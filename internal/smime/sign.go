@@ -174,6 +174,10 @@ type Signer struct {
 	// Err is nil when the signature is valid and the certificate
 	// acceptable under the Policy; otherwise an *Error saying why not.
 	Err error
+	// ExpiredSince is set when the certificate was valid at the signing
+	// time but has expired since (Policy.At JudgeBoth): why it would not
+	// be valid now. The signature is valid (Err is nil).
+	ExpiredSince error
 }
 
 // Verified is the result of Verify.
@@ -196,21 +200,29 @@ func Verify(in, content []byte, p *Policy) (*Verified, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &Verified{Content: content, Detached: true}
-	if sd.content != nil {
-		v.Content, v.Detached = sd.content, false
+	if !sd.eType.Equal(oidData) {
+		return nil, &Error{Reason: Unsupported, Detail: "signed content of type " + algName(sd.eType)}
 	}
-	if v.Content == nil {
+	v := &Verified{Content: content, Detached: true}
+	switch {
+	case content != nil && sd.content != nil:
+		// The signature is over its own content, not over the content
+		// given beside it: which of the two is "the message" cannot be
+		// said, so neither is shown as signed (see Open).
+		return nil, &Error{Reason: EmbeddedContent, Subject: sd.signerName()}
+	case sd.content != nil:
+		v.Content, v.Detached = sd.content, false
+	case content == nil:
 		return nil, malformed("detached signature without its content")
 	}
 	var firstErr error
 	for _, si := range sd.signerInfos {
-		s, err := verifySigner(si, sd.eType, v.Content, sd.certs)
+		s, err := verifySigner(si, sd.eType, v.Content, sd)
 		if err != nil && s.Err == nil {
 			return nil, err // malformed
 		}
 		if s.Err == nil && s.Cert != nil {
-			s.Chains, s.Err = p.Check(s.Cert, sd.certs...)
+			s.Chains, s.Err = p.judge(&s, sd.certs)
 		}
 		if s.Err != nil && firstErr == nil {
 			firstErr = s.Err
@@ -229,6 +241,7 @@ type signedData struct {
 	eType       asn1.ObjectIdentifier
 	content     []byte
 	certs       []*x509.Certificate
+	unreadable  []error // certificates that could not be parsed
 	signerInfos []cryptobyte.String
 }
 
@@ -270,7 +283,11 @@ func readSignedData(in []byte) (*signedData, error) {
 			}
 			c, err := x509.ParseCertificate(raw)
 			if err != nil {
-				return nil, malformed("bad certificate: %v", err)
+				// One certificate Go cannot read (an old CA's, a
+				// correspondent's extra) does not make the message
+				// unreadable; it matters only if it is the signer's.
+				sd.unreadable = append(sd.unreadable, err)
+				continue
 			}
 			sd.certs = append(sd.certs, c)
 		}
@@ -289,9 +306,29 @@ func readSignedData(in []byte) (*signedData, error) {
 	return sd, nil
 }
 
+// signerName names the first signer, as well as the message allows
+// without verifying anything: its certificate's name, or its identifier.
+func (sd *signedData) signerName() string {
+	if len(sd.signerInfos) == 0 {
+		return "?"
+	}
+	si := sd.signerInfos[0]
+	var version int
+	var id recipientID
+	if !si.ReadASN1Integer(&version) || !readIssuerAndSerial(&si, &id) {
+		return "?"
+	}
+	for _, c := range sd.certs {
+		if id.matches(c) {
+			return certName(c)
+		}
+	}
+	return id.String()
+}
+
 // verifySigner checks one SignerInfo. A malformed one is an error; a bad
 // signature is reported in Signer.Err.
-func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []byte, certs []*x509.Certificate) (Signer, error) {
+func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []byte, sd *signedData) (Signer, error) {
 	var s Signer
 	var version int
 	var id recipientID
@@ -328,20 +365,28 @@ func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []b
 	if !readAlgorithm(&si, &sigAlg) || !si.ReadASN1Bytes(&sig, cbasn1.OCTET_STRING) {
 		return s, malformed("bad signer info")
 	}
-	for _, c := range certs {
+	for _, c := range sd.certs {
 		if id.matches(c) {
 			s.Cert = c
 			break
 		}
 	}
 	if s.Cert == nil {
-		s.Err = &Error{Reason: SignerCertMissing, Subject: id.String()}
+		e := &Error{Reason: SignerCertMissing, Subject: id.String()}
+		if len(sd.unreadable) > 0 {
+			e.Detail, e.Err = "a certificate in the message could not be read", sd.unreadable[0]
+		}
+		s.Err = e
 		return s, nil
 	}
 	name := certName(s.Cert)
 	h, err := digestHash(digestAlg.oid)
-	if err != nil || h == crypto.SHA1 {
-		s.Err = &Error{Reason: Unsupported, Subject: name, Detail: "digest " + digestAlg.oid.String()}
+	switch {
+	case err != nil:
+		s.Err = &Error{Reason: Unsupported, Subject: name, Detail: algName(digestAlg.oid)}
+		return s, nil
+	case h == crypto.SHA1:
+		s.Err = &Error{Reason: WeakAlgorithm, Subject: name, Detail: "SHA-1"}
 		return s, nil
 	}
 	s.Digest = "SHA-" + hashName(h)[3:]
@@ -350,42 +395,16 @@ func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []b
 	contentDigest := d.Sum(nil)
 	signed := contentDigest
 	if attrsDER != nil {
-		var md []byte
-		var ct asn1.ObjectIdentifier
-		for !attrs.Empty() {
-			var a, values cryptobyte.String
-			var oid asn1.ObjectIdentifier
-			if !attrs.ReadASN1(&a, cbasn1.SEQUENCE) || !a.ReadASN1ObjectIdentifier(&oid) || !a.ReadASN1(&values, cbasn1.SET) {
-				return s, malformed("bad signed attribute")
-			}
-			switch {
-			case oid.Equal(oidAttrMessageDigest):
-				if !values.ReadASN1Bytes(&md, cbasn1.OCTET_STRING) {
-					return s, malformed("bad message digest attribute")
-				}
-			case oid.Equal(oidAttrContentType):
-				if !values.ReadASN1ObjectIdentifier(&ct) {
-					return s, malformed("bad content type attribute")
-				}
-			case oid.Equal(oidAttrSigningTime):
-				switch {
-				case values.PeekASN1Tag(cbasn1.UTCTime):
-					values.ReadASN1UTCTime(&s.SigningTime)
-				case values.PeekASN1Tag(cbasn1.GeneralizedTime):
-					values.ReadASN1GeneralizedTime(&s.SigningTime)
-				}
-			case oid.Equal(oidAttrSMIMECaps):
-				s.Capabilities = readCapabilities(values)
-			}
+		a, err := readSignedAttributes(attrs)
+		if err != nil {
+			return s, err
 		}
-		if md == nil || ct == nil {
-			return s, malformed("signed attributes without message digest or content type")
-		}
-		if !ct.Equal(eType) {
-			s.Err = &Error{Reason: BadSignature, Subject: name, Detail: "content type"}
+		s.SigningTime, s.Capabilities = a.signingTime, a.capabilities
+		if !a.contentType.Equal(eType) {
+			s.Err = &Error{Reason: BadSignature, Subject: name}
 			return s, nil
 		}
-		if subtle.ConstantTimeCompare(md, contentDigest) != 1 {
+		if subtle.ConstantTimeCompare(a.messageDigest, contentDigest) != 1 {
 			s.Err = &Error{Reason: ContentChanged, Subject: name}
 			return s, nil
 		}
@@ -395,13 +414,23 @@ func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []b
 	}
 	switch pub := s.Cert.PublicKey.(type) {
 	case *rsa.PublicKey:
-		if !sigAlg.oid.Equal(oidRSAEncryption) && !sigAlg.oid.Equal(oidSHA256WithRSA) &&
-			!sigAlg.oid.Equal(oidSHA384WithRSA) && !sigAlg.oid.Equal(oidSHA512WithRSA) {
-			s.Err = &Error{Reason: Unsupported, Subject: name, Detail: "signature " + sigAlg.oid.String()}
+		switch {
+		case sigAlg.oid.Equal(oidRSAPSS):
+			s.Signature = "RSASSA-PSS"
+			opts, perr := pssOptions(sigAlg.params, h)
+			if perr != nil {
+				s.Err = &Error{Reason: Unsupported, Subject: name, Detail: perr.Error()}
+				return s, nil
+			}
+			err = rsa.VerifyPSS(pub, h, signed, sig, opts)
+		case sigAlg.oid.Equal(oidRSAEncryption), sigAlg.oid.Equal(oidSHA256WithRSA),
+			sigAlg.oid.Equal(oidSHA384WithRSA), sigAlg.oid.Equal(oidSHA512WithRSA):
+			s.Signature = "RSA-PKCS1v15"
+			err = rsa.VerifyPKCS1v15(pub, h, signed, sig)
+		default:
+			s.Err = &Error{Reason: Unsupported, Subject: name, Detail: algName(sigAlg.oid)}
 			return s, nil
 		}
-		s.Signature = "RSA-PKCS1v15"
-		err = rsa.VerifyPKCS1v15(pub, h, signed, sig)
 	case *ecdsa.PublicKey:
 		s.Signature = "ECDSA"
 		if !ecdsa.VerifyASN1(pub, signed, sig) {
@@ -415,6 +444,122 @@ func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []b
 		s.Err = &Error{Reason: BadSignature, Subject: name, Err: err}
 	}
 	return s, nil
+}
+
+// signedAttrs are the signed attributes Verify reads.
+type signedAttrs struct {
+	contentType   asn1.ObjectIdentifier
+	messageDigest []byte
+	signingTime   time.Time
+	capabilities  []string
+}
+
+// readSignedAttributes reads a SET OF Attribute as RFC 5652 section
+// 5.3 and 11 have it, and refuses what openssl refuses: an attribute
+// type twice, contentType, messageDigest or signingTime with other than
+// one value or a value of the wrong form, and no contentType or
+// messageDigest at all.
+func readSignedAttributes(attrs cryptobyte.String) (*signedAttrs, error) {
+	a := &signedAttrs{}
+	seen := map[string]bool{}
+	for !attrs.Empty() {
+		var attr, values cryptobyte.String
+		var oid asn1.ObjectIdentifier
+		if !attrs.ReadASN1(&attr, cbasn1.SEQUENCE) || !attr.ReadASN1ObjectIdentifier(&oid) || !attr.ReadASN1(&values, cbasn1.SET) || !attr.Empty() {
+			return nil, malformed("bad signed attribute")
+		}
+		if seen[oid.String()] {
+			return nil, malformed("signed attribute %s twice", oid)
+		}
+		seen[oid.String()] = true
+		single := func() bool { return !values.Empty() }
+		switch {
+		case oid.Equal(oidAttrMessageDigest):
+			if !single() || !values.ReadASN1Bytes(&a.messageDigest, cbasn1.OCTET_STRING) || !values.Empty() {
+				return nil, malformed("bad message digest attribute")
+			}
+		case oid.Equal(oidAttrContentType):
+			if !single() || !values.ReadASN1ObjectIdentifier(&a.contentType) || !values.Empty() {
+				return nil, malformed("bad content type attribute")
+			}
+		case oid.Equal(oidAttrSigningTime):
+			ok := false
+			switch {
+			case values.PeekASN1Tag(cbasn1.UTCTime):
+				ok = values.ReadASN1UTCTime(&a.signingTime)
+			case values.PeekASN1Tag(cbasn1.GeneralizedTime):
+				ok = values.ReadASN1GeneralizedTime(&a.signingTime)
+			}
+			if !ok || !values.Empty() {
+				return nil, malformed("bad signing time attribute")
+			}
+		case oid.Equal(oidAttrSMIMECaps):
+			a.capabilities = readCapabilities(values)
+		}
+	}
+	if a.messageDigest == nil || a.contentType == nil {
+		return nil, malformed("signed attributes without message digest or content type")
+	}
+	return a, nil
+}
+
+// pssOptions reads RSASSA-PSS-params (RFC 4055 section 3.1, RFC 4056):
+// the hash must be the signer's digest and MGF1 must use it too, as Go's
+// rsa.VerifyPSS does; the defaults (SHA-1) are refused as weak.
+func pssOptions(params []byte, digest crypto.Hash) (*rsa.PSSOptions, error) {
+	p := cryptobyte.String(params)
+	var seq cryptobyte.String
+	if !p.ReadASN1(&seq, cbasn1.SEQUENCE) {
+		return nil, fmt.Errorf("RSASSA-PSS without parameters")
+	}
+	h, mgfHash := crypto.SHA1, crypto.SHA1
+	salt := int64(20)
+	if seq.PeekASN1Tag(tagC0) {
+		var e cryptobyte.String
+		var a algorithm
+		if !seq.ReadASN1(&e, tagC0) || !readAlgorithm(&e, &a) {
+			return nil, fmt.Errorf("RSASSA-PSS hash")
+		}
+		var err error
+		if h, err = digestHash(a.oid); err != nil {
+			return nil, fmt.Errorf("RSASSA-PSS with %s", algName(a.oid))
+		}
+	}
+	if seq.PeekASN1Tag(tagC1) {
+		var e cryptobyte.String
+		var mgf, mh algorithm
+		if !seq.ReadASN1(&e, tagC1) || !readAlgorithm(&e, &mgf) || !mgf.oid.Equal(oidMGF1) {
+			return nil, fmt.Errorf("RSASSA-PSS mask generation")
+		}
+		mp := cryptobyte.String(mgf.params)
+		var err error
+		if !readAlgorithm(&mp, &mh) {
+			return nil, fmt.Errorf("RSASSA-PSS MGF1 hash")
+		}
+		if mgfHash, err = digestHash(mh.oid); err != nil {
+			return nil, fmt.Errorf("RSASSA-PSS MGF1 with %s", algName(mh.oid))
+		}
+	}
+	if seq.PeekASN1Tag(tagC2) {
+		var e cryptobyte.String
+		if !seq.ReadASN1(&e, tagC2) || !e.ReadASN1Int64WithTag(&salt, cbasn1.INTEGER) || salt < 0 {
+			return nil, fmt.Errorf("RSASSA-PSS salt length")
+		}
+	}
+	if seq.PeekASN1Tag(tagC3) {
+		var e cryptobyte.String
+		var trailer int64
+		if !seq.ReadASN1(&e, tagC3) || !e.ReadASN1Int64WithTag(&trailer, cbasn1.INTEGER) || trailer != 1 {
+			return nil, fmt.Errorf("RSASSA-PSS trailer field")
+		}
+	}
+	switch {
+	case h == crypto.SHA1 || mgfHash == crypto.SHA1:
+		return nil, fmt.Errorf("RSASSA-PSS with SHA-1")
+	case h != digest || mgfHash != digest:
+		return nil, fmt.Errorf("RSASSA-PSS with %s beside a %s digest", hashName(h), hashName(digest))
+	}
+	return &rsa.PSSOptions{SaltLength: int(salt), Hash: h}, nil
 }
 
 // readCapabilities names the content encryptions in an SMIMECapabilities

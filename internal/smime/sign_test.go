@@ -182,7 +182,7 @@ func TestVerifyFromOpenSSL(t *testing.T) {
 		{"rsa-keyid", "mailbox-rsa", []string{"-nodetach", "-keyid"}, false, "SHA-256", ""},
 		{"ec-opaque", "mailbox-ec", []string{"-nodetach"}, false, "SHA-256", ""},
 		{"ec-detached-noattr", "mailbox-ec", []string{"-noattr"}, true, "SHA-256", ""},
-		{"rsa-sha1", "mailbox-rsa", []string{"-nodetach", "-md", "sha1"}, false, "", Unsupported},
+		{"rsa-sha1", "mailbox-rsa", []string{"-nodetach", "-md", "sha1"}, false, "", WeakAlgorithm},
 		{"rsa-nocerts", "mailbox-rsa", []string{"-nodetach", "-nocerts"}, false, "", SignerCertMissing},
 	}
 	for _, tc := range cases {
