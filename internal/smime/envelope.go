@@ -63,6 +63,9 @@ type Recipient struct {
 	// KeyID identifies the recipient by the certificate's subject key
 	// identifier instead of its issuer and serial number.
 	KeyID bool
+	// wrapNull writes the ECDH key-wrap AlgorithmIdentifier with NULL
+	// parameters, as some senders do (tests only).
+	wrapNull bool
 }
 
 // Encrypt encrypts content (a MIME entity, typically already signed) for
@@ -172,6 +175,9 @@ func keyAgreeInfo(cek []byte, r Recipient, pub *ecdsa.PublicKey) ([]byte, int, e
 		return nil, 0, err
 	}
 	wrapAlg := algorithm{oid: oidAES256Wrap}
+	if r.wrapNull {
+		wrapAlg.params = derNull
+	}
 	kek := x963KDF(sha256.New, z, sharedInfo(wrapAlg, nil, 32), 32)
 	wrapped, err := aesWrap(kek, cek)
 	if err != nil {
@@ -591,7 +597,9 @@ func openKeyAgree(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 	if err != nil {
 		return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
 	}
-	kek := x963KDF(kdf, z, sharedInfo(algorithm{oid: wrap.oid}, ukm, kekLen), kekLen)
+	// The shared info carries the key-wrap algorithm exactly as the
+	// sender wrote it, NULL parameters and all (as openssl does).
+	kek := x963KDF(kdf, z, sharedInfo(wrap, ukm, kekLen), kekLen)
 	cek, err := aesUnwrap(kek, wrapped)
 	if err != nil {
 		return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}

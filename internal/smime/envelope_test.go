@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/cryptobyte"
 )
 
 var mimeEntity = []byte("Content-Type: text/plain; charset=utf-8\r\n\r\nHej Jens, her er journalnotatet. Æble, øl og å.\r\n")
@@ -238,4 +240,35 @@ func TestChooseCipher(t *testing.T) {
 	if ChooseCipher(Known{Capabilities: v.Signers[0].Capabilities}) != AES256GCM {
 		t.Errorf("our own capabilities %v do not choose GCM", v.Signers[0].Capabilities)
 	}
+}
+
+// TestECDHWrapNullParameters: a key-wrap AlgorithmIdentifier with NULL
+// parameters (as some senders write it) goes into the KDF's shared info
+// as written: openssl decrypts such a message, and so do we.
+func TestECDHWrapNullParameters(t *testing.T) {
+	cert, key := testCert(t, "recipient-ec")
+	der, err := Encrypt(mimeEntity, []Recipient{{Cert: cert, wrapNull: true}}, AES256CBC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(der, append(append([]byte{0x30, 0x0d, 0x06, 0x09}, oidBytes(oidAES256Wrap)...), 0x05, 0x00)) {
+		t.Fatal("the key wrap algorithm has no NULL parameters")
+	}
+	f := filepath.Join(t.TempDir(), "msg.der")
+	os.WriteFile(f, der, 0o600)
+	out := openssl(t, nil, "cms", "-decrypt", "-binary", "-inform", "DER", "-in", f, "-recip", certPath("recipient-ec"), "-inkey", keyPath("recipient-ec"))
+	if !bytes.Equal(out, mimeEntity) {
+		t.Fatalf("openssl decrypted %q", out)
+	}
+	d, err := Decrypt(der, cert, key)
+	if err != nil || !bytes.Equal(d.Content, mimeEntity) {
+		t.Fatalf("decrypt: %v", err)
+	}
+}
+
+// oidBytes is the DER content of an OBJECT IDENTIFIER.
+func oidBytes(oid []int) []byte {
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1ObjectIdentifier(oid)
+	return b.BytesOrPanic()[2:]
 }
