@@ -206,34 +206,63 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 		m.MessageID = h.Get("Message-Id")
 		m.Report.Hops = hops(h["Received"])
 	}
-	o, err := smime.Open(raw, []smime.Identity{*id}, c.dir.Policy)
+	p := smime.Policy{}
+	if c.dir.Policy != nil {
+		p = *c.dir.Policy
+	}
+	if len(m.Report.Hops) > 0 {
+		// Our own server's Received line: a signing time after it is
+		// not believed.
+		p.Arrived = m.Report.Hops[0].Time
+	}
+	o, err := smime.Open(raw, []smime.Identity{*id}, &p)
 	var se *smime.Error
 	if errors.As(err, &se) && se.Subject == "" {
 		se.Subject = mailbox // the sentence names whose key did not fit
 	}
 	r := &m.Report
 	r.Err = err
-	if o != nil {
-		r.Encrypted, r.Signed, r.FromMatches = o.Encrypted(), o.Signed(), o.SignedByFrom()
-		for _, l := range o.Layers {
-			if d := l.Decrypted; d != nil {
-				r.Cipher, r.KeyTransport, r.Authenticated = d.Cipher, d.KeyTransport, d.Authenticated
-			}
+	r.TwoFrom = len(m.From) > 1
+	if len(m.Sender) > 0 && (len(m.From) != 1 || !strings.EqualFold(m.Sender[0].Address, m.From[0].Address)) {
+		r.Sender = addressList(m.Sender)
+	}
+	for _, a := range m.From {
+		if h := message.HiddenAddress(a); h != "" {
+			r.HiddenFrom = append(r.HiddenFrom, [2]string{h, a.Address})
 		}
-		for _, s := range o.Signers() {
-			r.Signers = append(r.Signers, signerReport(s))
-			if s.Err == nil && c.Store != nil {
-				// A store that cannot be written only costs a lookup later.
-				_ = c.Store.Learn(s)
-			}
+	}
+	if o == nil {
+		return m
+	}
+	r.Encrypted, r.Signed, r.FromMatches, r.Bare = o.Encrypted(), o.Signed(), o.SignedByFrom(), o.Bare
+	for _, l := range o.Layers {
+		if d := l.Decrypted; d != nil {
+			r.Cipher, r.KeyTransport, r.Authenticated = d.Cipher, d.KeyTransport, d.Authenticated
 		}
-		if err == nil {
-			if content, perr := message.Parse(o.Entity); perr == nil {
-				m.Content = content
-			} else {
-				r.Err = perr
-			}
+	}
+	for _, s := range o.Signers() {
+		r.Signers = append(r.Signers, signerReport(s))
+		if s.Err == nil && c.Store != nil {
+			// A store that cannot be written only costs a lookup later.
+			_ = c.Store.Learn(s)
 		}
+	}
+	if ps, ok := o.Protected["Subject"]; ok && r.Signed && len(ps) > 0 {
+		// The subject the sender signed is the one to show; the outer
+		// one, which anybody on the way could change, only if it differs.
+		r.SubjectSigned = true
+		if protected := decodeHeader(ps[0]); protected != m.Subject {
+			r.OuterSubject, m.Subject = m.Subject, protected
+		}
+	}
+	if err == nil {
+		content, perr := message.Parse(o.Entity)
+		if perr != nil {
+			r.Err = perr
+			return m
+		}
+		m.Content = content
+		r.Unreadable = content.Unreadable
 	}
 	return m
 }
@@ -256,9 +285,25 @@ type Report struct {
 	Cipher, KeyTransport  string
 	Authenticated, Signed bool
 	Signers               []SignerReport
-	// FromMatches: a valid signer's certificate is for the From or
-	// Sender address.
+	// FromMatches: a valid signer's certificate is for the message's one
+	// From address.
 	FromMatches bool
+	// TwoFrom: the message names more than one From address.
+	TwoFrom bool
+	// Sender is the Sender header when it names somebody else than From.
+	Sender string
+	// HiddenFrom are display names that hold another address than the
+	// real one: each pair is the address in the name and the real one.
+	HiddenFrom [][2]string
+	// SubjectSigned: the subject shown is the one the sender signed
+	// (protected headers); OuterSubject is the unsigned one on the
+	// envelope when it differs.
+	SubjectSigned bool
+	OuterSubject  string
+	// Bare: the content was no MIME entity and is shown as text.
+	Bare bool
+	// Unreadable are parts of the content that could not be read.
+	Unreadable []message.PartError
 	// Hops are the last transport hops (Received headers), newest first.
 	Hops []Hop
 	// Err is why the message could not be opened (a signature that does
@@ -275,12 +320,17 @@ type SignerReport struct {
 	CVR string
 	// Trusted: the certificate chains to a trust anchor.
 	Trusted bool
+	// SigningTime is when the signer says it signed (zero if not said).
+	SigningTime time.Time
+	// ExpiredSince: the certificate was valid when the mail was signed
+	// and has expired since; the signature counts.
+	ExpiredSince bool
 	// Err is nil when the signature and the certificate are valid.
 	Err error
 }
 
 func signerReport(s smime.Signer) SignerReport {
-	r := SignerReport{Trusted: len(s.Chains) > 0, Err: s.Err}
+	r := SignerReport{Trusted: len(s.Chains) > 0, Err: s.Err, SigningTime: s.SigningTime, ExpiredSince: s.ExpiredSince != nil}
 	if c := s.Cert; c != nil {
 		r.Subject, r.Issuer, r.NotBefore, r.NotAfter, r.CVR = name(c.Subject.CommonName, c.Subject.String()), name(c.Issuer.CommonName, c.Issuer.String()),
 			c.NotBefore, c.NotAfter, smime.CVR(c)
@@ -302,6 +352,8 @@ type Hop struct {
 	// TLS: the hop says it was encrypted (ESMTPS and kin, RFC 3848, or a
 	// TLS version in its comment); unknown hops count as not.
 	TLS bool
+	// Time is the date the hop stamped after its ";", if it reads.
+	Time time.Time
 }
 
 var hopWords = regexp.MustCompile(`(?i)\b(from|by|with)\s+([^\s;()]+)`)
@@ -336,6 +388,9 @@ func hops(received []string) []Hop {
 		w := strings.ToUpper(h.With)
 		h.TLS = strings.HasSuffix(w, "SMTPS") || strings.HasSuffix(w, "SMTPSA") || strings.HasSuffix(w, "LMTPS") ||
 			strings.HasSuffix(w, "LMTPSA") || hopTLS.MatchString(r)
+		if i := strings.LastIndexByte(r, ';'); i >= 0 {
+			h.Time, _ = mail.ParseDate(strings.TrimSpace(r[i+1:]))
+		}
 		out = append(out, h)
 	}
 	return out
@@ -344,7 +399,7 @@ func hops(received []string) []Hop {
 // Secure reports whether the message came securely: encrypted, signed,
 // every signature and certificate valid, and signed by its sender.
 func (r Report) Secure() bool {
-	if r.Err != nil || !r.Encrypted || !r.Signed || !r.FromMatches {
+	if r.Err != nil || !r.Encrypted || !r.Signed || !r.FromMatches || r.TwoFrom {
 		return false
 	}
 	for _, s := range r.Signers {
@@ -369,7 +424,7 @@ func (r Report) Summary(l i18n.Lang) string {
 		}
 	}
 	if r.Secure() {
-		return l.T("inbox.secure", map[string]any{"Cipher": r.Cipher, "Signer": signer})
+		return strings.Join(append([]string{l.T("inbox.secure", map[string]any{"Cipher": r.Cipher, "Signer": signer})}, r.warnings(l)...), " ")
 	}
 	var why []string
 	if r.Err != nil {
@@ -386,13 +441,39 @@ func (r Report) Summary(l i18n.Lang) string {
 			why = append(why, l.T("inbox.why.bad_signature", map[string]any{"Reason": l.Error(s.Err)}))
 		}
 	}
-	if signer != "" && !r.FromMatches {
+	switch {
+	case r.TwoFrom:
+		why = append(why, l.T("inbox.why.two_from", nil))
+	case signer != "" && !r.FromMatches:
 		why = append(why, l.T("inbox.why.not_from", map[string]any{"Signer": signer}))
 	}
 	for i := range why {
 		why[i] = strings.TrimRight(why[i], ". ")
 	}
-	return l.T("inbox.not_secure", map[string]any{"Why": strings.Join(why, "; ")})
+	return strings.Join(append([]string{l.T("inbox.not_secure", map[string]any{"Why": strings.Join(why, "; ")})}, r.warnings(l)...), " ")
+}
+
+// warnings are what a reader must know even of a mail sent securely: a
+// display name that shows another address, a subject changed on the
+// way, a certificate expired since, parts that could not be read.
+func (r Report) warnings(l i18n.Lang) []string {
+	var out []string
+	for _, h := range r.HiddenFrom {
+		out = append(out, l.T("inbox.warn.hidden_from", map[string]any{"Shown": h[0], "Real": h[1]}))
+	}
+	if r.OuterSubject != "" {
+		out = append(out, l.T("inbox.warn.subject_changed", map[string]any{"Outer": r.OuterSubject}))
+	}
+	for _, s := range r.Signers {
+		if s.ExpiredSince && s.Err == nil {
+			out = append(out, l.T("inbox.warn.expired_since", map[string]any{"Signer": s.Subject,
+				"Signed": s.SigningTime.Local().Format(time.DateOnly), "Until": s.NotAfter.Local().Format(time.DateOnly)}))
+		}
+	}
+	for _, u := range r.Unreadable {
+		out = append(out, l.T("inbox.warn.unreadable", map[string]any{"File": u.Name, "Reason": u.Err.Error()}))
+	}
+	return out
 }
 
 // Details are the report's facts, one line each, for the security panel.
@@ -412,8 +493,12 @@ func (r Report) Details(l i18n.Lang) []string {
 	out = append(out, l.T("inbox.detail.signed", map[string]any{"Value": yes(r.Signed)}))
 	for _, s := range r.Signers {
 		state := l.T("inbox.detail.valid", nil)
-		if s.Err != nil {
+		switch {
+		case s.Err != nil:
 			state = l.Error(s.Err)
+		case s.ExpiredSince:
+			state = l.T("inbox.detail.valid_when_signed", map[string]any{"Signed": s.SigningTime.Local().Format(time.DateOnly),
+				"Until": s.NotAfter.Local().Format(time.DateOnly)})
 		}
 		out = append(out, l.T("inbox.detail.signer", map[string]any{"Subject": s.Subject, "Emails": strings.Join(s.Emails, ", "), "Issuer": s.Issuer,
 			"From": s.NotBefore.Local().Format(time.DateOnly), "Until": s.NotAfter.Local().Format(time.DateOnly), "CVR": s.CVR,
@@ -421,6 +506,17 @@ func (r Report) Details(l i18n.Lang) []string {
 	}
 	if r.Signed {
 		out = append(out, l.T("inbox.detail.from_matches", map[string]any{"Value": yes(r.FromMatches)}))
+		if r.SubjectSigned {
+			out = append(out, l.T("inbox.detail.subject_signed", nil))
+		} else {
+			out = append(out, l.T("inbox.detail.outside_signature", nil))
+		}
+	}
+	if r.Sender != "" {
+		out = append(out, l.T("inbox.detail.sender", map[string]any{"Sender": r.Sender}))
+	}
+	if r.Bare {
+		out = append(out, l.T("inbox.detail.bare", nil))
 	}
 	for _, h := range r.Hops {
 		out = append(out, l.T("inbox.detail.hop", map[string]any{"From": h.From, "By": h.By, "With": h.With, "TLS": yes(h.TLS)}))
@@ -509,7 +605,9 @@ func addressList(as []*mail.Address) string {
 	var out []string
 	for _, a := range as {
 		s := a.Address
-		if a.Name != "" {
+		// A name that holds another address is left out: the reader
+		// sees the real address (and the report's warning).
+		if a.Name != "" && message.HiddenAddress(a) == "" {
 			s = a.Name + " <" + a.Address + ">"
 		}
 		out = append(out, s)

@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"crypto/x509"
 	"errors"
 	"os"
@@ -76,6 +77,44 @@ func byOpenSSL(t *testing.T) []byte {
 	return b
 }
 
+// crafted is a mail as an attacker or an odd client writes it: the outer
+// header as given, the entity signed (clear) by signer when given and
+// encrypted for to when given.
+func crafted(t *testing.T, header string, entity []byte, signer *smime.Identity, to *smime.Identity) []byte {
+	t.Helper()
+	var err error
+	if signer != nil {
+		if entity, err = smime.SignEntity(entity, *signer, smime.SignOptions{Detached: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if to != nil {
+		if entity, err = smime.EncryptEntity(entity, []smime.Recipient{{Cert: to.Cert}}, smime.AES256GCM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return append([]byte("Received: from mail.kommune.example by mx.hoejskole.example with ESMTPS; Tue, 1 Dec 2026 09:00:00 +0100\r\n"+
+		"MIME-Version: 1.0\r\nTo: "+sendMailbox+"\r\nDate: Tue, 1 Dec 2026 08:59:00 +0100\r\n"+header), entity...)
+}
+
+// forgedEContent is the forgery of Thunderbird's mismatch-econtent
+// tests made with jens's key: his opaque signature over one text, put
+// as the signature beside another.
+func forgedEContent(t *testing.T, jens *smime.Identity) []byte {
+	t.Helper()
+	der, err := smime.Sign([]byte("Content-Type: text/plain\r\n\r\nTak for sidst.\r\n"), *jens, smime.SignOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256; boundary=\"b\"\r\n\r\n")
+	b.WriteString("--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBetal 1.000.000 kr. til konto 1234-5678901.\r\n")
+	b.WriteString("--b\r\nContent-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+	b.WriteString(base64.StdEncoding.EncodeToString(der))
+	b.WriteString("\r\n--b--\r\n")
+	return []byte(b.String())
+}
+
 func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {
 	t.Helper()
 	e := newSendEnv(t)
@@ -106,6 +145,8 @@ func deliver(t *testing.T, srv mailstore.Server, acc mailstore.Account, mails ..
 func kinds(t *testing.T) []incoming {
 	mbox := identity(t, "mailbox-rsa.p12")
 	other := identity(t, "recipient-ec.p12")
+	jens := identity(t, "recipient-rsa.p12")
+	text := []byte("Content-Type: text/plain; charset=utf-8\r\n\r\nBetal fakturaen i dag.\r\n")
 	good := fromJens(t, "jens.hansen@kommune.example", mbox, true, true)
 	tampered := bytes.Clone(good)
 	// A change inside the encrypted body (base64 of the ciphertext).
@@ -123,6 +164,21 @@ func kinds(t *testing.T) []incoming {
 		{"not from signer", fromJens(t, "svindel@andetsted.example", mbox, true, true), false, []string{"Ikke sendt sikkert", "ikke af afsenderen"}},
 		{"wrong recipient", fromJens(t, "jens.hansen@kommune.example", other, true, true), false, []string{"Ikke sendt sikkert"}},
 		{"tampered", tampered, false, []string{"Ikke sendt sikkert"}},
+		{"forged econtent", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Betaling\r\n", forgedEContent(t, jens), nil, mbox), false,
+			[]string{"Ikke sendt sikkert", "Signaturen fra jens.hansen@kommune.example dækker en anden tekst"}},
+		{"signed by Sender", crafted(t, "From: direktoer@kommune.example\r\nSender: jens.hansen@kommune.example\r\nSubject: Ordre\r\n", text, jens, mbox), false,
+			[]string{"Ikke sendt sikkert", "ikke af afsenderen i Fra-feltet"}},
+		{"two From", crafted(t, "From: jens.hansen@kommune.example, direktoer@kommune.example\r\nSubject: Ordre\r\n", text, jens, mbox), false,
+			[]string{"Ikke sendt sikkert", "flere Fra-adresser"}},
+		{"name hides another address", crafted(t, "From: \"Jens Hansen <jens.hansen@kommune.example>\" <post@firma.example>\r\nSubject: Hej\r\n", text, other, mbox), true,
+			[]string{"Sendt sikkert", "Advarsel: afsenderens navn viser adressen jens.hansen@kommune.example, men mailen er fra post@firma.example"}},
+		{"protected subject", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Ændret emne\r\n",
+			[]byte("Content-Type: text/plain; charset=utf-8; hp=\"clear\"\r\nFrom: jens.hansen@kommune.example\r\nSubject: Ansøgning om orlov\r\n\r\nTekst.\r\n"), jens, mbox), true,
+			[]string{"Sendt sikkert", "emnet er ændret undervejs", "»Ændret emne«"}},
+		{"broken attachment", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Bilag\r\n",
+			[]byte("Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nSe bilaget.\r\n--m\r\n"+
+				"Content-Type: application/pdf; name=\"notat.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n--m--\r\n"), jens, mbox), true,
+			[]string{"Sendt sikkert", "Delen »notat.pdf« kunne ikke læses"}},
 	}
 }
 
@@ -172,7 +228,7 @@ func TestInboxReports(t *testing.T) {
 				opened.Content.Attachments[0].Name != "ansøgning.pdf" || opened.Subject != "Ansøgning" {
 				t.Errorf("ours: %+v", opened.Content)
 			}
-			for _, w := range []string{"Krypteret: Ja (AES-256-GCM", "CVR 55133018", "betroet: Ja", "Den, der signerede, er afsenderen: Ja",
+			for _, w := range []string{"Emne og dato står uden for signaturen", "Krypteret: Ja (AES-256-GCM", "CVR 55133018", "betroet: Ja", "Den, der signerede, er afsenderen: Ja",
 				"til mx.hoejskole.example med ESMTPS; krypteret forbindelse (TLS): Ja", "fra [10.0.0.3] til mail.kommune.example med ESMTPSA"} {
 				if !strings.Contains(details, w) {
 					t.Errorf("ours: details lack %q:\n%s", w, details)
@@ -189,6 +245,28 @@ func TestInboxReports(t *testing.T) {
 			if opened.Content == nil || !strings.Contains(opened.Content.Text, "ansøgning") {
 				t.Errorf("a plain mail is still shown: %+v", opened.Content)
 			}
+		case "forged econtent":
+			if opened.Content != nil {
+				t.Errorf("forged: content shown: %q", opened.Content.Text)
+			}
+		case "signed by Sender":
+			if !strings.Contains(details, "Sendt af (Sender): jens.hansen@kommune.example") {
+				t.Errorf("Sender not shown:\n%s", details)
+			}
+		case "name hides another address":
+			if opened.FromLine() != "post@firma.example" {
+				t.Errorf("From shown as %q", opened.FromLine())
+			}
+		case "protected subject":
+			if opened.Subject != "Ansøgning om orlov" || !strings.Contains(details, "Emnet er signeret af afsenderen") {
+				t.Errorf("subject %q, details:\n%s", opened.Subject, details)
+			}
+		case "broken attachment":
+			if opened.Content == nil || !strings.Contains(opened.Content.Text, "Se bilaget") {
+				t.Errorf("broken attachment: %+v", opened.Content)
+			}
+		}
+		switch m.name {
 		case "wrong recipient", "tampered":
 			if opened.Content != nil {
 				t.Errorf("%s: content shown: %q", m.name, opened.Content.Text)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net/mail"
+	"regexp"
 	"strings"
 
 	gomessage "github.com/emersion/go-message"
@@ -22,6 +24,16 @@ type Received struct {
 	// FromHTML is true when Text was made from HTML.
 	FromHTML    bool
 	Attachments []Attachment
+	// Unreadable are the parts that could not be read (a broken
+	// encoding, a structure cut short); the rest is shown all the same.
+	Unreadable []PartError
+}
+
+// PartError is a part of a received message that could not be read.
+type PartError struct {
+	// Name is the part's file name, or "" when it has none.
+	Name string
+	Err  error
 }
 
 // Limits on what Parse takes from a received message: hostile input
@@ -34,7 +46,9 @@ const (
 // Parse reads a MIME entity (the innermost one, once S/MIME is opened):
 // every text part, every attachment, in order; nested multiparts and
 // message/rfc822 attachments included. Charsets other than UTF-8 are
-// converted; an unknown charset leaves the text as it is.
+// converted; an unknown charset leaves the text as it is. A part that
+// cannot be read is listed in Unreadable and the others are read; an
+// error means nothing at all could be read.
 func Parse(entity []byte) (*Received, error) {
 	e, err := gomessage.Read(bytes.NewReader(entity))
 	if err != nil && !gomessage.IsUnknownCharset(err) && !gomessage.IsUnknownEncoding(err) {
@@ -61,7 +75,8 @@ func Parse(entity []byte) (*Received, error) {
 		}
 		body, rerr := io.ReadAll(io.LimitReader(p.Body, maxPartSize+1))
 		if rerr != nil {
-			return rerr
+			out.Unreadable = append(out.Unreadable, PartError{Name: clean(name), Err: rerr})
+			return nil
 		}
 		if len(body) > maxPartSize {
 			return fmt.Errorf("a part is larger than %d MB", maxPartSize>>20)
@@ -80,7 +95,10 @@ func Parse(entity []byte) (*Received, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("message: %w", err)
+		if len(plain)+len(htmlText)+len(out.Attachments) == 0 {
+			return nil, fmt.Errorf("message: %w", err)
+		}
+		out.Unreadable = append(out.Unreadable, PartError{Err: err})
 	}
 	out.Text = strings.Join(plain, "\n")
 	if len(plain) == 0 && len(htmlText) > 0 {
@@ -147,4 +165,20 @@ func tidy(s string) string {
 		lines = append(lines, l)
 	}
 	return strings.TrimSpace(strings.Join(lines, "\n"))
+}
+
+var addressInName = regexp.MustCompile(`[^\s<>"'(),;:@]+@[^\s<>"'(),;:@]+\.[^\s<>"'(),;:@]+`)
+
+// HiddenAddress returns an e-mail address written in a's display name
+// that is not a's own address, as in `"Jens Hansen
+// <jens.hansen@kommune.example>" <post@firma.example>`, or "" when the
+// name holds none. Such a name shows a reader a sender the mail is not
+// from.
+func HiddenAddress(a *mail.Address) string {
+	for _, m := range addressInName.FindAllString(a.Name, -1) {
+		if !strings.EqualFold(m, a.Address) {
+			return m
+		}
+	}
+	return ""
 }

@@ -2,6 +2,8 @@ package message
 
 import (
 	"bytes"
+	"mime"
+	"net/mail"
 	"strings"
 	"testing"
 )
@@ -62,4 +64,47 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("nil without error")
 		}
 	})
+}
+
+// TestParseShowsWhatItCan: one part that cannot be read does not hide
+// the others.
+func TestParseShowsWhatItCan(t *testing.T) {
+	mail := "Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHej Jens, se bilaget.\r\n" +
+		"--b\r\nContent-Type: application/pdf; name=\"notat.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!! not base64 ****\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=x-unknown-charset\r\n\r\nAnden del.\r\n" +
+		"--b--\r\n"
+	r, err := Parse([]byte(mail))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Text, "Hej Jens") || !strings.Contains(r.Text, "Anden del") {
+		t.Errorf("text %q", r.Text)
+	}
+	if len(r.Unreadable) != 1 || r.Unreadable[0].Name != "notat.pdf" || r.Unreadable[0].Err == nil {
+		t.Errorf("unreadable %+v", r.Unreadable)
+	}
+	// A structure cut short keeps what came before.
+	r, err = Parse([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nFørste del.\r\n--b\r\nContent-Type: text/plain\r\nBroken header\r\n"))
+	if err != nil || !strings.Contains(r.Text, "Første del") {
+		t.Errorf("cut short: %v %+v", err, r)
+	}
+}
+
+func TestHiddenAddress(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`"Jens Hansen <jens.hansen@kommune.example>" <post@firma.example>`, "jens.hansen@kommune.example"},
+		{`"jens.hansen@kommune.example" <post@firma.example>`, "jens.hansen@kommune.example"},
+		{`=?utf-8?q?S=C3=B8ren_soren=40kommune.example?= <post@firma.example>`, "soren@kommune.example"},
+		{`"post@firma.example" <post@firma.example>`, ""},
+		{`Jens Hansen <jens.hansen@kommune.example>`, ""},
+	} {
+		a, err := (&mail.AddressParser{WordDecoder: &mime.WordDecoder{}}).Parse(tc.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := HiddenAddress(a); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
