@@ -3,8 +3,8 @@ package core
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"os"
 	"os/exec"
