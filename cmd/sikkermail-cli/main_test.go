@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -39,6 +42,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOME", env.WorkDir)
 			env.Setenv("SIKKERMAIL_LANG", "")
 			env.Setenv("CERTS", testenv.Path("testdata", "certs"))
+			env.Setenv("TB", testenv.Path("testdata", "thunderbird"))
 			env.Setenv("SMTP_ADDR", smtpSrv.Addr)
 			env.Setenv("SMTP_CA", smtpSrv.TLS.CAFile)
 			env.Setenv("IMAP_ADDR", imapSrv.Addr)
@@ -46,6 +50,24 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// exits N PROG ARGS...: run PROG, which must exit with status N.
+			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 2 {
+					ts.Fatalf("usage: exits N PROG [ARGS...]")
+				}
+				want, err := strconv.Atoi(args[0])
+				ts.Check(err)
+				got := 0
+				var ee *exec.ExitError
+				if err := ts.Exec(args[1], args[2:]...); errors.As(err, &ee) {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%v", err)
+				}
+				if got != want {
+					ts.Fatalf("%s exited %d, want %d", args[1], got, want)
+				}
+			},
 			// replace OLD NEW FILE: change a file in place, as tampering on the way would.
 			"replace": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 3 {

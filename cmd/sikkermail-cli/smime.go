@@ -34,6 +34,7 @@ func (c *cli) smimeCmd(args []string) error {
 	cbc := fs.Bool("cbc", false, "")
 	v15 := fs.Bool("pkcs1v15", false, "")
 	keyID := fs.Bool("keyid", false, "")
+	at := fs.String("at", "", "")
 	var recips, cas, crls multiFlag
 	fs.Var(&recips, "recipient", "")
 	fs.Var(&cas, "ca", "")
@@ -114,26 +115,15 @@ func (c *cli) smimeCmd(args []string) error {
 		if perr != nil {
 			return perr
 		}
+		if p.At, p.Time, err = judgeAt(*at); err != nil {
+			c.fail(c.lang.T("cli.smime.bad_at", map[string]any{"At": *at}))
+			return errUsage
+		}
 		var ids []smime.Identity
 		if id != nil {
 			ids = append(ids, *id)
 		}
-		o, oerr := smime.Open(input, ids, p)
-		if oerr != nil {
-			return oerr
-		}
-		c.report(o)
-		if err := c.writeOutput(*out, o.Entity); err != nil {
-			return err
-		}
-		if op == "decrypt" && !o.Encrypted() {
-			c.fail(c.lang.T("cli.smime.not_encrypted", nil))
-			return errRed{1}
-		}
-		if !o.Valid() || (op == "verify" && !o.Signed()) {
-			return errRed{1}
-		}
-		return nil
+		return c.open(op, *out, input, ids, p)
 	default:
 		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": "smime " + op}))
 		return errUsage
@@ -142,6 +132,53 @@ func (c *cli) smimeCmd(args []string) error {
 		return err
 	}
 	return c.writeOutput(*out, result)
+}
+
+// open decrypts and verifies input, tells on standard error what each
+// layer was (also when opening fails part way), writes what could be
+// opened, and exits 1 when the message is not valid, not encrypted
+// (decrypt), not signed, or not signed by its From address.
+func (c *cli) open(op, out string, input []byte, ids []smime.Identity, p *smime.Policy) error {
+	o, err := smime.Open(input, ids, p)
+	c.report(o)
+	if err != nil {
+		c.fail(c.lang.Error(err))
+		return errRed{1}
+	}
+	if err := c.writeOutput(out, o.Entity); err != nil {
+		return err
+	}
+	switch {
+	case op == "decrypt" && !o.Encrypted():
+		c.fail(c.lang.T("cli.smime.not_encrypted", nil))
+	case !o.Signed() && len(o.Layers) > 0:
+		c.fail(c.lang.T("cli.smime.not_signed", nil))
+	case !o.Signed(), !o.Valid():
+	case len(o.From) > 0 && !o.SignedByFrom():
+	default:
+		return nil
+	}
+	return errRed{1}
+}
+
+// judgeAt reads --at: "signing", "now", a date or an RFC 3339 time (the
+// certificate judged then), or "" for the default (now, or the signing
+// time for a certificate expired since).
+func judgeAt(at string) (smime.Judge, time.Time, error) {
+	switch at {
+	case "":
+		return smime.JudgeBoth, time.Time{}, nil
+	case "signing":
+		return smime.JudgeSigning, time.Time{}, nil
+	case "now":
+		return smime.JudgeNow, time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339, time.DateTime, time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, at, time.Local); err == nil {
+			return smime.JudgeNow, t, nil
+		}
+	}
+	return 0, time.Time{}, fmt.Errorf("bad --at %q", at)
 }
 
 // signEncrypt streams the file (or standard input) in, signed and
@@ -202,21 +239,34 @@ func (c *cli) report(o *smime.Opened) {
 					who = strings.Join(smime.Addresses(s.Cert), ", ") + " (" + s.Cert.Subject.CommonName + ")"
 				}
 				args := map[string]any{"Signer": who, "Digest": s.Digest, "Signature": s.Signature, "Time": s.SigningTime.Local().Format(time.DateTime)}
-				if s.Err != nil {
+				switch {
+				case s.Err != nil:
 					args["Reason"] = l.Error(s.Err)
 					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_bad", args))
-				} else {
+				case s.ExpiredSince != nil:
+					args["Until"] = s.Cert.NotAfter.Local().Format(time.DateOnly)
+					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_expired_since", args))
+				default:
 					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_ok", args))
 				}
 			}
 		}
 	}
-	if from := strings.Join(append(append([]string(nil), o.From...), o.Sender...), ", "); from != "" && o.Signed() {
+	if from := strings.Join(o.From, ", "); from != "" && o.Signed() {
 		key := "cli.smime.from_mismatch"
 		if o.SignedByFrom() {
 			key = "cli.smime.from_match"
 		}
 		fmt.Fprintln(c.stderr, l.T(key, map[string]any{"From": from}))
+	}
+	if len(o.Sender) > 0 && (len(o.From) != 1 || !strings.EqualFold(o.Sender[0], o.From[0])) {
+		fmt.Fprintln(c.stderr, l.T("cli.smime.sender", map[string]any{"Sender": strings.Join(o.Sender, ", ")}))
+	}
+	if subj := o.Protected.Get("Subject"); subj != "" && o.Signed() {
+		fmt.Fprintln(c.stderr, l.T("cli.smime.protected_subject", map[string]any{"Subject": subj}))
+	}
+	if o.Bare {
+		fmt.Fprintln(c.stderr, l.T("cli.smime.bare", nil))
 	}
 }
 
