@@ -111,6 +111,15 @@ type Policy struct {
 	Arrived time.Time
 	// CRLs are revocation lists to consult, when available.
 	CRLs []*x509.RevocationList
+	// Revocation says what a certificate whose revocation status cannot
+	// be had does (see revocation.go).
+	Revocation RevocationMode
+	// Online fetches CRLs from distribution points and asks OCSP
+	// responders; nil fetches nothing.
+	Online Online
+	// when is the time a certificate is judged at, when not now (the
+	// signing time); CRLs and OCSP answers are still judged by the clock.
+	when time.Time
 }
 
 // Judge is when a signer's certificate is judged.
@@ -133,27 +142,34 @@ const (
 // at returns p judged at t.
 func (p *Policy) at(t time.Time) *Policy {
 	q := *p
-	q.Time = t
+	q.when = t
 	return &q
 }
 
-// judge checks a signer's certificate at the time p.At says.
-func (p *Policy) judge(s *Signer, extra []*x509.Certificate) ([][]*x509.Certificate, error) {
+// judge checks a signer's certificate at the time p.At says, with the
+// CRLs the message carried beside the policy's, and records an unknown
+// revocation status in s.Revocation.
+func (p *Policy) judge(s *Signer, extra []*x509.Certificate, crls []*x509.RevocationList) ([][]*x509.Certificate, error) {
+	check := func(q *Policy) ([][]*x509.Certificate, error) {
+		chains, warn, err := q.check(Signing, s.Cert, extra, crls)
+		s.Revocation = warn
+		return chains, err
+	}
 	if p.At == JudgeNow {
-		return p.Check(s.Cert, extra...)
+		return check(p)
 	}
 	t, ok := p.signingTime(s)
 	if p.At == JudgeSigning {
 		if !ok {
-			return p.Check(s.Cert, extra...)
+			return check(p)
 		}
-		return p.at(t).Check(s.Cert, extra...)
+		return check(p.at(t))
 	}
-	chains, err := p.Check(s.Cert, extra...)
+	chains, err := check(p)
 	if err == nil || !ok || !expired(err) {
 		return chains, err
 	}
-	then, terr := p.at(t).Check(s.Cert, extra...)
+	then, terr := check(p.at(t))
 	if terr != nil {
 		return nil, err
 	}
@@ -185,11 +201,27 @@ func expired(err error) bool {
 	return e.Reason == CertUntrusted && errors.As(e.Err, &ie) && ie.Reason == x509.Expired
 }
 
+// now is when certificates are judged.
 func (p *Policy) now() time.Time {
+	if !p.when.IsZero() {
+		return p.when
+	}
+	return p.clock()
+}
+
+// clock is the present: Time, or the system's clock.
+func (p *Policy) clock() time.Time {
 	if p.Time.IsZero() {
 		return time.Now()
 	}
 	return p.Time
+}
+
+func (p *Policy) roots() *x509.CertPool {
+	if p.Roots == nil {
+		return x509.NewCertPool()
+	}
+	return p.Roots
 }
 
 // Purpose is what a certificate is to be used for.
@@ -214,31 +246,38 @@ func (p *Policy) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x5
 // revoked, no e-mail address) for the purpose. extra are certificates that
 // may serve as intermediates (those included in a signed message).
 func (p *Policy) CheckFor(purpose Purpose, c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
+	chains, _, err := p.check(purpose, c, extra, nil)
+	return chains, err
+}
+
+// check is CheckFor with more CRLs to consult; warn is a revocation status
+// that could not be had, when p.Revocation lets that pass.
+func (p *Policy) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certificate, crls []*x509.RevocationList) (chains [][]*x509.Certificate, warn, err error) {
 	name := certName(c)
 	now := p.now()
 	if now.Before(c.NotBefore) {
-		return nil, &Error{Reason: CertNotYetValid, Subject: name, Detail: c.NotBefore.UTC().Format(dateLayout)}
+		return nil, nil, &Error{Reason: CertNotYetValid, Subject: name, Detail: c.NotBefore.UTC().Format(dateLayout)}
 	}
 	if now.After(c.NotAfter) {
-		return nil, &Error{Reason: CertExpired, Subject: name, Detail: c.NotAfter.UTC().Format(dateLayout)}
+		return nil, nil, &Error{Reason: CertExpired, Subject: name, Detail: c.NotAfter.UTC().Format(dateLayout)}
 	}
 	switch k := c.PublicKey.(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < MinRSABits {
-			return nil, &Error{Reason: CertShortKey, Subject: name, Detail: fmt.Sprint(k.N.BitLen())}
+			return nil, nil, &Error{Reason: CertShortKey, Subject: name, Detail: fmt.Sprint(k.N.BitLen())}
 		}
 	case *ecdsa.PublicKey:
 		if k.Curve.Params().BitSize < 256 {
-			return nil, &Error{Reason: CertShortKey, Subject: name, Detail: fmt.Sprint(k.Curve.Params().BitSize)}
+			return nil, nil, &Error{Reason: CertShortKey, Subject: name, Detail: fmt.Sprint(k.Curve.Params().BitSize)}
 		}
 	default:
-		return nil, &Error{Reason: UnsupportedKey, Subject: name, Detail: fmt.Sprintf("%T", c.PublicKey)}
+		return nil, nil, &Error{Reason: UnsupportedKey, Subject: name, Detail: fmt.Sprintf("%T", c.PublicKey)}
 	}
 	if !emailUsage(c) || !keyUsage(c, purpose) {
-		return nil, &Error{Reason: CertWrongUsage, Subject: name}
+		return nil, nil, &Error{Reason: CertWrongUsage, Subject: name}
 	}
 	if len(Addresses(c)) == 0 {
-		return nil, &Error{Reason: CertNoEmail, Subject: name}
+		return nil, nil, &Error{Reason: CertNoEmail, Subject: name}
 	}
 	inter := x509.NewCertPool()
 	if p.Intermediates != nil {
@@ -247,12 +286,8 @@ func (p *Policy) CheckFor(purpose Purpose, c *x509.Certificate, extra ...*x509.C
 	for _, e := range extra {
 		inter.AddCert(e)
 	}
-	roots := p.Roots
-	if roots == nil {
-		roots = x509.NewCertPool()
-	}
-	chains, err := c.Verify(x509.VerifyOptions{
-		Roots:         roots,
+	chains, err = c.Verify(x509.VerifyOptions{
+		Roots:         p.roots(),
 		Intermediates: inter,
 		CurrentTime:   now,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
@@ -263,33 +298,57 @@ func (p *Policy) CheckFor(purpose Purpose, c *x509.Certificate, extra ...*x509.C
 		if errors.As(err, &ua) && ua.Cert != nil {
 			detail = ua.Cert.Issuer.CommonName
 		}
-		return nil, &Error{Reason: CertUntrusted, Subject: name, Detail: detail, Err: err}
+		return nil, nil, &Error{Reason: CertUntrusted, Subject: name, Detail: detail, Err: err}
 	}
-	if err := p.checkRevoked(c, chains); err != nil {
-		return nil, err
+	if warn, err = p.revoked(c, chains, crls, extra); err != nil {
+		return nil, nil, err
 	}
-	return chains, nil
+	return chains, warn, nil
 }
 
-// checkRevoked looks c up in every CRL its issuer signed.
-func (p *Policy) checkRevoked(c *x509.Certificate, chains [][]*x509.Certificate) error {
-	for _, crl := range p.CRLs {
-		for _, chain := range chains {
-			if len(chain) < 2 {
-				continue
-			}
-			issuer := chain[1]
-			if crl.CheckSignatureFrom(issuer) != nil || string(crl.RawIssuer) != string(c.RawIssuer) {
-				continue
-			}
-			for _, r := range crl.RevokedCertificateEntries {
-				if r.SerialNumber.Cmp(c.SerialNumber) == 0 {
-					return &Error{Reason: CertRevoked, Subject: certName(c), Detail: r.RevocationTime.UTC().Format(dateLayout)}
-				}
-			}
+// revoked judges the revocation of c's chains (the best of them counts:
+// good, no source, unknown, revoked): an error when a certificate of the
+// chain is revoked, or its status is unknown and p.Revocation requires
+// it; a warning when it is unknown and p.Revocation lets that pass.
+func (p *Policy) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate) (warn, err error) {
+	if p.Revocation == RevocationOff {
+		return nil, nil
+	}
+	all := append(append([]*x509.RevocationList(nil), p.CRLs...), crls...)
+	r := revResult{status: revRevoked}
+	for _, chain := range chains {
+		if cr := p.revocation(chain, all, extra, 0); r.status == revRevoked || rank(cr.status) < rank(r.status) {
+			r = cr
 		}
 	}
-	return nil
+	switch {
+	case r.status == revRevoked:
+		return nil, &Error{Reason: CertRevoked, Subject: certName(r.cert), Detail: r.when.UTC().Format(dateLayout)}
+	case r.status == revUnknown || r.status == revNoSource && p.Revocation == RevocationRequire:
+		who := c
+		if r.cert != nil {
+			who = r.cert
+		}
+		w := &Error{Reason: RevocationUnknown, Subject: certName(who), Detail: strings.Join(r.why, "; ")}
+		if p.Revocation == RevocationRequire {
+			return nil, w
+		}
+		return w, nil
+	}
+	return nil, nil
+}
+
+// rank orders revocation outcomes, best first.
+func rank(s revStatus) int {
+	switch s {
+	case revGood:
+		return 0
+	case revNoSource:
+		return 1
+	case revUnknown:
+		return 2
+	}
+	return 3
 }
 
 // emailUsage reports whether c may protect e-mail: no extended key usage,

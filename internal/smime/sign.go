@@ -178,6 +178,10 @@ type Signer struct {
 	// time but has expired since (Policy.At JudgeBoth): why it would not
 	// be valid now. The signature is valid (Err is nil).
 	ExpiredSince error
+	// Revocation is set when whether a certificate of the chain is
+	// revoked could not be found out (a RevocationUnknown *Error); the
+	// signature counts, and the reader must be told.
+	Revocation error
 }
 
 // Verified is the result of Verify.
@@ -222,7 +226,7 @@ func Verify(in, content []byte, p *Policy) (*Verified, error) {
 			return nil, err // malformed
 		}
 		if s.Err == nil && s.Cert != nil {
-			s.Chains, s.Err = p.judge(&s, sd.certs)
+			s.Chains, s.Err = p.judge(&s, sd.certs, sd.crls)
 		}
 		if s.Err != nil && firstErr == nil {
 			firstErr = s.Err
@@ -242,6 +246,7 @@ type signedData struct {
 	content     []byte
 	certs       []*x509.Certificate
 	unreadable  []error // certificates that could not be parsed
+	crls        []*x509.RevocationList
 	signerInfos []cryptobyte.String
 }
 
@@ -292,7 +297,28 @@ func readSignedData(in []byte) (*signedData, error) {
 			sd.certs = append(sd.certs, c)
 		}
 	}
-	seq.SkipOptionalASN1(tagC1) // crls
+	if seq.PeekASN1Tag(tagC1) {
+		// RevocationInfoChoices: the CRLs a signer sent along count like
+		// any other (each must still be signed by its issuer); "other"
+		// forms are passed over.
+		var rs cryptobyte.String
+		if !seq.ReadASN1(&rs, tagC1) {
+			return nil, malformed("bad revocation information")
+		}
+		for !rs.Empty() {
+			var raw cryptobyte.String
+			var tag cbasn1.Tag
+			if !rs.ReadAnyASN1Element(&raw, &tag) {
+				return nil, malformed("bad revocation information")
+			}
+			if tag != cbasn1.SEQUENCE {
+				continue
+			}
+			if crl, err := x509.ParseRevocationList(raw); err == nil {
+				sd.crls = append(sd.crls, crl)
+			}
+		}
+	}
 	if !seq.ReadASN1(&infos, cbasn1.SET) {
 		return nil, malformed("no signer infos")
 	}
