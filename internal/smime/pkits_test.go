@@ -52,7 +52,7 @@ func pkitsCRL(t *testing.T, name string) *x509.RevocationList {
 const (
 	good    = "good"
 	revoked = "revoked"
-	unknown = "unknown" // RevocationUnknown: the status could not be had
+	unknown = "unknown"  // RevocationUnknown: the status could not be had
 	notGood = "not good" // PKITS says invalid; revoked or unknown are both right
 	notRevd = "not revoked"
 	refused = "refused" // crypto/x509 does not parse a certificate of the path
