@@ -35,6 +35,8 @@ func (c *cli) smimeCmd(args []string) error {
 	v15 := fs.Bool("pkcs1v15", false, "")
 	keyID := fs.Bool("keyid", false, "")
 	at := fs.String("at", "", "")
+	offline := fs.Bool("offline", false, "")
+	revocation := fs.String("revocation", "warn", "")
 	var recips, cas, crls multiFlag
 	fs.Var(&recips, "recipient", "")
 	fs.Var(&cas, "ca", "")
@@ -118,6 +120,19 @@ func (c *cli) smimeCmd(args []string) error {
 		if p.At, p.Time, err = judgeAt(*at); err != nil {
 			c.fail(c.lang.T("cli.smime.bad_at", map[string]any{"At": *at}))
 			return errUsage
+		}
+		switch *revocation {
+		case "warn":
+		case "require":
+			p.Revocation = smime.RevocationRequire
+		case "off":
+			p.Revocation = smime.RevocationOff
+		default:
+			c.fail(c.lang.T("cli.smime.bad_revocation", map[string]any{"Value": *revocation}))
+			return errUsage
+		}
+		if !*offline {
+			p.Online = core.Online("")
 		}
 		var ids []smime.Identity
 		if id != nil {
@@ -243,6 +258,9 @@ func (c *cli) report(o *smime.Opened) {
 				case s.Err != nil:
 					args["Reason"] = l.Error(s.Err)
 					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_bad", args))
+				case s.Revocation != nil:
+					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_ok", args))
+					fmt.Fprintln(c.stderr, l.T("cli.smime.warning", map[string]any{"Reason": l.Error(s.Revocation)}))
 				case s.ExpiredSince != nil:
 					args["Until"] = s.Cert.NotAfter.Local().Format(time.DateOnly)
 					fmt.Fprintln(c.stderr, l.T("cli.smime.signed_expired_since", args))

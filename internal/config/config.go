@@ -100,6 +100,17 @@ type SMIME struct {
 	TrustAnchors []string `toml:"trust_anchors"`
 	// CRLs are revocation list files (PEM or DER) to consult.
 	CRLs []string `toml:"crls"`
+	// Revocation is what a certificate whose revocation status cannot be
+	// had does: "warn" (the default: accepted, and the reader is told),
+	// "require" (refused) or "off" (nothing is checked).
+	Revocation string `toml:"revocation"`
+	// Offline turns off fetching CRLs from the certificates' distribution
+	// points and asking their OCSP responders; the CRL files above and
+	// those in messages still count.
+	Offline bool `toml:"offline"`
+	// CRLCache is the folder fetched CRLs are kept in ("" for the user's
+	// cache folder).
+	CRLCache string `toml:"crl_cache"`
 }
 
 // Directory says where recipients' certificates are looked up, in order:
@@ -349,6 +360,7 @@ func (c *Config) resolve(dir string) {
 	for i := range c.SMIME.TrustAnchors {
 		abs(&c.SMIME.TrustAnchors[i])
 	}
+	abs(&c.SMIME.CRLCache)
 	for i := range c.SMIME.CRLs {
 		abs(&c.SMIME.CRLs[i])
 	}
@@ -377,6 +389,7 @@ func (c *Config) Validate() error {
 		{"smtp.auth", c.SMTP.Auth, []string{"", "plain", "login", "xoauth2"}},
 		{"imap.security", c.IMAP.Security, []string{"", "starttls", "tls"}},
 		{"imap.auth", c.IMAP.Auth, []string{"", "plain", "xoauth2"}},
+		{"smime.revocation", c.SMIME.Revocation, []string{"", "warn", "require", "off"}},
 	} {
 		if !slices.Contains(v.allowed, v.value) {
 			return &Error{File: c.File, Err: fmt.Errorf("%s = %q: use one of %s", v.name, v.value, strings.Join(v.allowed[1:], ", "))}

@@ -27,6 +27,7 @@ import (
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/revocation"
 	"sikkermail/internal/smime"
 )
 
@@ -241,8 +242,34 @@ func (c *Core) Close() error {
 
 // Policy builds the S/MIME certificate policy from the settings: the trust
 // anchors and CRLs they name.
+// They also say what an unknown revocation status does, and whether
+// CRLs and OCSP answers are fetched (into the CRL cache).
 func Policy(cfg *config.Config) (*smime.Policy, error) {
-	return PolicyFrom(cfg.SMIME.TrustAnchors, cfg.SMIME.CRLs)
+	p, err := PolicyFrom(cfg.SMIME.TrustAnchors, cfg.SMIME.CRLs)
+	if err != nil {
+		return nil, err
+	}
+	switch cfg.SMIME.Revocation {
+	case "require":
+		p.Revocation = smime.RevocationRequire
+	case "off":
+		p.Revocation = smime.RevocationOff
+	}
+	if !cfg.SMIME.Offline {
+		p.Online = Online(cfg.SMIME.CRLCache)
+	}
+	return p, nil
+}
+
+// Online fetches CRLs and OCSP answers, keeping CRLs in dir ("" for the
+// user's cache folder).
+func Online(dir string) smime.Online {
+	if dir == "" {
+		if cache, err := os.UserCacheDir(); err == nil {
+			dir = filepath.Join(cache, "sikkermail", "crl")
+		}
+	}
+	return &revocation.Fetcher{Dir: dir}
 }
 
 // PolicyFrom builds a certificate policy from trust anchor and CRL files.

@@ -325,12 +325,16 @@ type SignerReport struct {
 	// ExpiredSince: the certificate was valid when the mail was signed
 	// and has expired since; the signature counts.
 	ExpiredSince bool
+	// Revocation is set when whether the certificate is revoked could
+	// not be found out (the signature counts; the reader is told).
+	Revocation error
 	// Err is nil when the signature and the certificate are valid.
 	Err error
 }
 
 func signerReport(s smime.Signer) SignerReport {
-	r := SignerReport{Trusted: len(s.Chains) > 0, Err: s.Err, SigningTime: s.SigningTime, ExpiredSince: s.ExpiredSince != nil}
+	r := SignerReport{Trusted: len(s.Chains) > 0, Err: s.Err, SigningTime: s.SigningTime, ExpiredSince: s.ExpiredSince != nil,
+		Revocation: s.Revocation}
 	if c := s.Cert; c != nil {
 		r.Subject, r.Issuer, r.NotBefore, r.NotAfter, r.CVR = name(c.Subject.CommonName, c.Subject.String()), name(c.Issuer.CommonName, c.Issuer.String()),
 			c.NotBefore, c.NotAfter, smime.CVR(c)
@@ -468,6 +472,11 @@ func (r Report) warnings(l i18n.Lang) []string {
 		if s.ExpiredSince && s.Err == nil {
 			out = append(out, l.T("inbox.warn.expired_since", map[string]any{"Signer": s.Subject,
 				"Signed": s.SigningTime.Local().Format(time.DateOnly), "Until": s.NotAfter.Local().Format(time.DateOnly)}))
+		}
+	}
+	for _, s := range r.Signers {
+		if s.Revocation != nil && s.Err == nil {
+			out = append(out, l.Error(s.Revocation))
 		}
 	}
 	for _, u := range r.Unreadable {

@@ -3,14 +3,22 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailstore"
@@ -115,6 +123,40 @@ func forgedEContent(t *testing.T, jens *smime.Identity) []byte {
 	return []byte(b.String())
 }
 
+// unreachableCRL is an identity for addr from the test CA whose
+// certificate names a CRL on a loopback port nobody listens on.
+func unreachableCRL(t *testing.T, addr string) *smime.Identity {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String() + "/ca.crl"
+	l.Close()
+	ca := identity(t, "mailbox-rsa.p12").Chain
+	caKeyPEM, err := os.ReadFile(certPath("ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(caKeyPEM)
+	caKey, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil || len(ca) == 0 {
+		t.Fatalf("the test CA: %v", err)
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: addr},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
+		EmailAddresses: []string{addr}, CRLDistributionPoints: []string{url},
+	}, ca[0], key.Public(), caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return &smime.Identity{Cert: c, Key: key}
+}
+
 func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {
 	t.Helper()
 	e := newSendEnv(t)
@@ -175,6 +217,8 @@ func kinds(t *testing.T) []incoming {
 		{"protected subject", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Ændret emne\r\n",
 			[]byte("Content-Type: text/plain; charset=utf-8; hp=\"clear\"\r\nFrom: jens.hansen@kommune.example\r\nSubject: Ansøgning om orlov\r\n\r\nTekst.\r\n"), jens, mbox), true,
 			[]string{"Sendt sikkert", "emnet er ændret undervejs", "»Ændret emne«"}},
+		{"revocation unknown", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Hej\r\n", text, unreachableCRL(t, "jens.hansen@kommune.example"), mbox), true,
+			[]string{"Sendt sikkert", "Det kunne ikke kontrolleres, om certifikatet for jens.hansen@kommune.example er spærret"}},
 		{"broken attachment", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Bilag\r\n",
 			[]byte("Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nSe bilaget.\r\n--m\r\n"+
 				"Content-Type: application/pdf; name=\"notat.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n--m--\r\n"), jens, mbox), true,

@@ -68,6 +68,7 @@ func newSendEnv(t testing.TB) *sendEnv {
 	cfg.Database = filepath.Join(dir, "send.db")
 	cfg.Directory.Store = store
 	cfg.SMIME.TrustAnchors = []string{certs("ca.pem")}
+	cfg.SMIME.CRLCache = filepath.Join(dir, "crl")
 
 	var c *Core
 	may := func(u, mailbox string) bool {
