@@ -3,6 +3,17 @@
 // file (RFC 7292) in either the modern format (PBES2 with AES, as OCES3
 // files are) or the legacy one (3DES/RC2 with SHA-1).
 //
+// DER files are read with software.sslmate.com/src/go-pkcs12, which is well
+// kept and reads every cipher PKCS #12 files use, RC2 included. It reads
+// DER only (on encoding/asn1; its maintainer says so, and BER support
+// would mean a new parser), and at most two safe contents, so the files
+// Firefox and Thunderbird export through NSS (BER with indefinite lengths
+// throughout, PBES2 with AES) were refused as "not a valid PKCS#12". No
+// other well-kept Go reader takes them, so those files go to a reader of
+// our own (pfx.go): the MAC checked over the authenticated safe as it was
+// written, then PBES2 (PBKDF2, AES or 3DES) or PKCS #12's 3DES, any number
+// of safe contents, nested bags.
+//
 // The password of a PKCS #12 file is never stored by sikkermail. It comes
 // from the OS keyring (Windows Credential Manager, macOS Keychain, the
 // Secret Service on Linux), or, for headless use, from a file or an
@@ -39,8 +50,15 @@ func Load(path string, password []byte) (*smime.Identity, error) {
 		return nil, &Error{Reason: FileUnreadable, File: path, Err: err}
 	}
 	key, cert, chain, err := pkcs12.DecodeChain(data, string(password))
+	if err != nil && !errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		// BER (Firefox, Thunderbird) or more than two safe contents.
+		var c *pfxContents
+		if c, err = decodePFX(data, string(password)); err == nil {
+			key, cert, chain, err = c.identity()
+		}
+	}
 	if err != nil {
-		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		if errors.Is(err, pkcs12.ErrIncorrectPassword) || errors.Is(err, errPFXPassword) {
 			return nil, &Error{Reason: WrongPassword, File: path, Err: err}
 		}
 		return nil, &Error{Reason: NotPKCS12, File: path, Err: err}

@@ -247,3 +247,8 @@ func appendTLV(dst, tag, content []byte) []byte {
 	}
 	return append(dst, content...)
 }
+
+// DER re-encodes one BER element with definite lengths and joined
+// strings (see berToDER), for other readers of BER structures, such as
+// the PKCS #12 files Firefox and Thunderbird export.
+func DER(ber []byte) ([]byte, error) { return berToDER(ber) }
