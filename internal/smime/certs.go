@@ -271,7 +271,7 @@ func (p *Policy) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certi
 			return nil, nil, &Error{Reason: CertShortKey, Subject: name, Detail: fmt.Sprint(k.Curve.Params().BitSize)}
 		}
 	default:
-		return nil, nil, &Error{Reason: UnsupportedKey, Subject: name, Detail: fmt.Sprintf("%T", c.PublicKey)}
+		return nil, nil, &Error{Reason: UnsupportedKey, Subject: name, Detail: keyName(c.PublicKey)}
 	}
 	if !emailUsage(c) || !keyUsage(c, purpose) {
 		return nil, nil, &Error{Reason: CertWrongUsage, Subject: name}

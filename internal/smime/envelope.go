@@ -156,7 +156,7 @@ func recipientInfo(cek []byte, r Recipient) ([]byte, int, error) {
 	case *ecdsa.PublicKey:
 		return keyAgreeInfo(cek, r, pub)
 	}
-	return nil, 0, &Error{Reason: UnsupportedKey, Subject: certName(r.Cert), Detail: fmt.Sprintf("%T", r.Cert.PublicKey)}
+	return nil, 0, &Error{Reason: UnsupportedKey, Subject: certName(r.Cert), Detail: keyName(r.Cert.PublicKey)}
 }
 
 // keyAgreeInfo builds a KeyAgreeRecipientInfo (RFC 5753 section 3.1.1)
@@ -276,7 +276,7 @@ func decrypt(in []byte, cert *x509.Certificate, key crypto.PrivateKey, inPlace b
 	}
 	auth := typ.Equal(oidAuthEnvelopedData)
 	if !auth && !typ.Equal(oidEnvelopedData) {
-		return nil, malformed("content type %v is not enveloped data", typ)
+		return nil, &Error{Reason: Unsupported, Detail: algName(typ)}
 	}
 	var seq, infos cryptobyte.String
 	var version int

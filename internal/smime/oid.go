@@ -1,7 +1,12 @@
 package smime
 
 import (
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"encoding/asn1"
+	"fmt"
 )
 
 // Object identifiers of RFC 5652 (CMS), 5083/5084 (AuthEnvelopedData and
@@ -124,4 +129,23 @@ func algName(oid asn1.ObjectIdentifier) string {
 		return n
 	}
 	return "OID " + oid.String()
+}
+
+// keyName names a public key's type for a sentence: "DSA", "Ed25519".
+func keyName(pub any) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA-%d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "EC " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	case *ecdh.PublicKey:
+		return "ECDH"
+	}
+	t := fmt.Sprintf("%T", pub)
+	if t == "*dsa.PublicKey" { // named so: crypto/dsa is deprecated
+		return "DSA"
+	}
+	return t
 }

@@ -35,7 +35,6 @@ var (
 	oidExtInvalidityDate      = asn1.ObjectIdentifier{2, 5, 29, 24}
 	oidExtDeltaCRLIndicator   = asn1.ObjectIdentifier{2, 5, 29, 27}
 	oidExtIssuingDistPoint    = asn1.ObjectIdentifier{2, 5, 29, 28}
-	oidExtCertificateIssuer   = asn1.ObjectIdentifier{2, 5, 29, 29}
 	oidExtCRLDistPoints       = asn1.ObjectIdentifier{2, 5, 29, 31}
 	oidExtAuthorityKeyID      = asn1.ObjectIdentifier{2, 5, 29, 35}
 	oidExtFreshestCRL         = asn1.ObjectIdentifier{2, 5, 29, 46}

@@ -66,7 +66,7 @@ func signDigest(contentDigest, content []byte, id Identity, opts SignOptions) ([
 	case *ecdsa.PublicKey:
 		sigAlg = algorithm{oid: oidECDSAWithSHA256}
 	default:
-		return nil, &Error{Reason: UnsupportedKey, Subject: certName(id.Cert), Detail: fmt.Sprintf("%T", id.Key.Public())}
+		return nil, &Error{Reason: UnsupportedKey, Subject: certName(id.Cert), Detail: keyName(id.Key.Public())}
 	}
 	t := opts.Time
 	if t.IsZero() {
@@ -256,7 +256,7 @@ func readSignedData(in []byte) (*signedData, error) {
 		return nil, err
 	}
 	if !typ.Equal(oidSignedData) {
-		return nil, malformed("content type %v is not signed data", typ)
+		return nil, &Error{Reason: Unsupported, Detail: algName(typ)}
 	}
 	var seq, digestAlgs, eci, infos cryptobyte.String
 	var version int
@@ -463,7 +463,7 @@ func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []b
 			err = fmt.Errorf("ecdsa: verification failed")
 		}
 	default:
-		s.Err = &Error{Reason: UnsupportedKey, Subject: name, Detail: fmt.Sprintf("%T", s.Cert.PublicKey)}
+		s.Err = &Error{Reason: UnsupportedKey, Subject: name, Detail: keyName(s.Cert.PublicKey)}
 		return s, nil
 	}
 	if err != nil {
