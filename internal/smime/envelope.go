@@ -716,10 +716,15 @@ func certName(c *x509.Certificate) string {
 	if c == nil {
 		return ""
 	}
-	if len(c.EmailAddresses) > 0 {
+	switch {
+	case len(c.EmailAddresses) > 0:
 		return c.EmailAddresses[0]
+	case c.Subject.CommonName != "":
+		return c.Subject.CommonName
+	case len(c.Subject.Names) > 0:
+		return c.Subject.String()
 	}
-	return c.Subject.CommonName
+	return fmt.Sprintf("serial %x", c.SerialNumber) // a sentence never has an empty name
 }
 
 // ChooseCipher picks the one content encryption every recipient can read.

@@ -2,6 +2,8 @@ package smime
 
 import (
 	"bytes"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"testing"
 )
@@ -175,5 +177,18 @@ func FuzzSignedAssembly(f *testing.F) {
 		if err == nil && o.Valid() && o.Signed() && !bytes.Equal(o.Entity, mimeEntity) {
 			t.Fatalf("a valid signature over %q, which was never signed", o.Entity)
 		}
+	})
+}
+
+// FuzzIDP feeds arbitrary issuingDistributionPoint values to parseIDP
+// and certificate distribution points to certDPNames: no panic.
+func FuzzIDP(f *testing.F) {
+	f.Add([]byte{0x30, 0x03, 0x81, 0x01, 0xff})
+	f.Add([]byte{0x30, 0x0a, 0xa0, 0x08, 0xa0, 0x06, 0x86, 0x04, 'h', 't', 't', 'p'})
+	f.Add([]byte{0x30, 0x03, 0x84, 0x01, 0xff})
+	f.Fuzz(func(t *testing.T, v []byte) {
+		parseIDP(v)
+		c := &x509.Certificate{Extensions: []pkix.Extension{{Id: oidExtCRLDistPoints, Value: v}}}
+		certDPNames(c)
 	})
 }
