@@ -123,16 +123,10 @@ func forgedEContent(t *testing.T, jens *smime.Identity) []byte {
 	return []byte(b.String())
 }
 
-// unreachableCRL is an identity for addr from the test CA whose
-// certificate names a CRL on a loopback port nobody listens on.
-func unreachableCRL(t *testing.T, addr string) *smime.Identity {
+// issued is an identity for addr from the test CA, valid from nb to na,
+// whose certificate names the CRL at crlURL (if any).
+func issued(t *testing.T, addr string, nb, na time.Time, crlURL string) *smime.Identity {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + l.Addr().String() + "/ca.crl"
-	l.Close()
 	ca := identity(t, "mailbox-rsa.p12").Chain
 	caKeyPEM, err := os.ReadFile(certPath("ca.key"))
 	if err != nil {
@@ -144,17 +138,61 @@ func unreachableCRL(t *testing.T, addr string) *smime.Identity {
 		t.Fatalf("the test CA: %v", err)
 	}
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: addr},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		NotBefore: nb, NotAfter: na,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection},
-		EmailAddresses: []string{addr}, CRLDistributionPoints: []string{url},
-	}, ca[0], key.Public(), caKey)
+		EmailAddresses: []string{addr},
+	}
+	if crlURL != "" {
+		tmpl.CRLDistributionPoints = []string{crlURL}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca[0], key.Public(), caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, _ := x509.ParseCertificate(der)
 	return &smime.Identity{Cert: c, Key: key}
+}
+
+// unreachableCRL is an identity for addr whose certificate names a CRL
+// on a loopback port nobody listens on.
+func unreachableCRL(t *testing.T, addr string) *smime.Identity {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String() + "/ca.crl"
+	l.Close()
+	return issued(t, addr, time.Now().Add(-time.Hour), time.Now().Add(time.Hour), url)
+}
+
+// signedLongAgo is entity clear-signed in 2025 by a certificate for addr
+// valid through 2025 only: valid when signed, expired since.
+func signedLongAgo(t *testing.T, addr string, entity []byte) []byte {
+	t.Helper()
+	id := issued(t, addr, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 12, 31, 12, 0, 0, 0, time.UTC), "")
+	signed, err := smime.SignEntity(entity, *id, smime.SignOptions{Detached: true, Time: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// bareSigned is text signed by openssl without -text: no MIME entity
+// inside the signature, as many scripts send.
+func bareSigned(t *testing.T) []byte {
+	t.Helper()
+	bin := testenv.Need(t, "openssl")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "text.txt")
+	os.WriteFile(in, []byte("Hilsen fra et script.\r\n"), 0o600)
+	out, err := exec.Command(bin, "cms", "-sign", "-nodetach", "-binary", "-in", in, "-signer", certPath("recipient-rsa.pem"), "-inkey", certPath("recipient-rsa.key")).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {
@@ -219,6 +257,10 @@ func kinds(t *testing.T) []incoming {
 			[]string{"Sendt sikkert", "emnet er ændret undervejs", "»Ændret emne«"}},
 		{"revocation unknown", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Hej\r\n", text, unreachableCRL(t, "jens.hansen@kommune.example"), mbox), true,
 			[]string{"Sendt sikkert", "Det kunne ikke kontrolleres, om certifikatet for jens.hansen@kommune.example er spærret"}},
+		{"expired since", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Gammel\r\n", signedLongAgo(t, "jens.hansen@kommune.example", text), nil, mbox), true,
+			[]string{"Sendt sikkert", "var gyldig, da den blev signeret 2025-06-01; certifikatet er siden udløbet (2025-12-31)"}},
+		{"no MIME inside", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Script\r\n", bareSigned(t), nil, mbox), true,
+			[]string{"Sendt sikkert"}},
 		{"broken attachment", crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Bilag\r\n",
 			[]byte("Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nSe bilaget.\r\n--m\r\n"+
 				"Content-Type: application/pdf; name=\"notat.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n--m--\r\n"), jens, mbox), true,
@@ -304,6 +346,14 @@ func TestInboxReports(t *testing.T) {
 		case "protected subject":
 			if opened.Subject != "Ansøgning om orlov" || !strings.Contains(details, "Emnet er signeret af afsenderen") {
 				t.Errorf("subject %q, details:\n%s", opened.Subject, details)
+			}
+		case "no MIME inside":
+			if opened.Content == nil || !strings.Contains(opened.Content.Text, "Hilsen fra et script.") || !strings.Contains(details, "vises som tekst") {
+				t.Errorf("no MIME inside: %+v\n%s", opened.Content, details)
+			}
+		case "expired since":
+			if !strings.Contains(details, "signaturen var gyldig, da den blev signeret 2025-06-01") {
+				t.Errorf("expired since:\n%s", details)
 			}
 		case "broken attachment":
 			if opened.Content == nil || !strings.Contains(opened.Content.Text, "Se bilaget") {
