@@ -68,21 +68,27 @@ func fromJens(t *testing.T, from string, to *smime.Identity, sign, encrypt bool)
 // the mailbox with AES-256-CBC, as another client would send it.
 func byOpenSSL(t *testing.T) []byte {
 	t.Helper()
-	bin := testenv.Need(t, "openssl")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.eml")
 	os.WriteFile(in, []byte("Content-Type: text/plain; charset=utf-8\r\n\r\nHilsen fra openssl.\r\n"), 0o600)
-	signed, enc := filepath.Join(dir, "signed.eml"), filepath.Join(dir, "enc.eml")
-	run := func(args ...string) {
-		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("openssl %v: %v\n%s", args, err, out)
-		}
-	}
-	run("cms", "-sign", "-in", in, "-out", signed, "-signer", certPath("recipient-rsa.pem"), "-inkey", certPath("recipient-rsa.key"))
-	run("cms", "-encrypt", "-aes256", "-in", signed, "-out", enc, "-from", "jens.hansen@kommune.example", "-to", sendMailbox,
+	signed := filepath.Join(dir, "signed.eml")
+	openssl(t, "cms", "-sign", "-in", in, "-out", signed, "-signer", certPath("recipient-rsa.pem"), "-inkey", certPath("recipient-rsa.key"))
+	return openssl(t, "cms", "-encrypt", "-aes256", "-in", signed, "-from", "jens.hansen@kommune.example", "-to", sendMailbox,
 		"-subject", "Fra openssl", certPath("mailbox-rsa.pem"))
-	b, _ := os.ReadFile(enc)
-	return b
+}
+
+// openssl runs openssl and returns what it wrote; a failure ends the
+// test with openssl's words.
+func openssl(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(testenv.Need(t, "openssl"), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("openssl %v: %v\n%s", args, err, stderr.Bytes())
+	}
+	return out
 }
 
 // crafted is a mail as an attacker or an odd client writes it: the outer
@@ -184,15 +190,9 @@ func signedLongAgo(t *testing.T, addr string, entity []byte) []byte {
 // inside the signature, as many scripts send.
 func bareSigned(t *testing.T) []byte {
 	t.Helper()
-	bin := testenv.Need(t, "openssl")
-	dir := t.TempDir()
-	in := filepath.Join(dir, "text.txt")
+	in := filepath.Join(t.TempDir(), "text.txt")
 	os.WriteFile(in, []byte("Hilsen fra et script.\r\n"), 0o600)
-	out, err := exec.Command(bin, "cms", "-sign", "-nodetach", "-binary", "-in", in, "-signer", certPath("recipient-rsa.pem"), "-inkey", certPath("recipient-rsa.key")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return openssl(t, "cms", "-sign", "-nodetach", "-binary", "-in", in, "-signer", certPath("recipient-rsa.pem"), "-inkey", certPath("recipient-rsa.key"))
 }
 
 func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {

@@ -156,14 +156,9 @@ func (f *Fetcher) get(url string) ([]byte, error) {
 	if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
 		return nil, &Error{URL: url, Err: errors.New("only http and https are fetched")}
 	}
-	resp, err := f.client().Get(url)
+	body, err := f.do(url, maxCRL, func(c *http.Client) (*http.Response, error) { return c.Get(url) })
 	if err != nil {
-		return nil, &Error{URL: url, Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := readAll(resp, maxCRL)
-	if err != nil {
-		return nil, &Error{URL: url, Err: err}
+		return nil, err
 	}
 	if b, _ := pem.Decode(body); b != nil {
 		body = b.Bytes
@@ -181,14 +176,11 @@ func (f *Fetcher) OCSP(url string, request []byte) ([]byte, error) {
 	if ok && f.now().Before(c.until) {
 		return c.der, nil
 	}
-	resp, err := f.client().Post(url, "application/ocsp-request", bytes.NewReader(request))
+	body, err := f.do(url, maxOCSP, func(c *http.Client) (*http.Response, error) {
+		return c.Post(url, "application/ocsp-request", bytes.NewReader(request))
+	})
 	if err != nil {
-		return nil, &Error{URL: url, Err: err}
-	}
-	defer resp.Body.Close()
-	body, err := readAll(resp, maxOCSP)
-	if err != nil {
-		return nil, &Error{URL: url, Err: err}
+		return nil, err
 	}
 	if r, err := ocsp.ParseResponse(body, nil); err == nil {
 		until := r.NextUpdate
@@ -205,17 +197,22 @@ func (f *Fetcher) OCSP(url string, request []byte) ([]byte, error) {
 	return body, nil
 }
 
-// readAll reads a 200 answer's body, at most limit bytes.
-func readAll(resp *http.Response, limit int64) ([]byte, error) {
+// do makes a request and reads its 200 answer, at most limit bytes.
+func (f *Fetcher) do(url string, limit int64, request func(*http.Client) (*http.Response, error)) ([]byte, error) {
+	resp, err := request(f.client())
+	if err != nil {
+		return nil, &Error{URL: url, Err: err}
+	}
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("HTTP %s", resp.Status)
+		return nil, &Error{URL: url, Err: fmt.Errorf("HTTP %s", resp.Status)}
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return nil, err
+		return nil, &Error{URL: url, Err: err}
 	}
 	if int64(len(body)) > limit {
-		return nil, fmt.Errorf("larger than %d MB", limit>>20)
+		return nil, &Error{URL: url, Err: fmt.Errorf("larger than %d MB", limit>>20)}
 	}
 	return body, nil
 }
