@@ -151,3 +151,41 @@ func TestOpenBareContent(t *testing.T) {
 		t.Error("isEntity takes a text line for a header, or a header for text")
 	}
 }
+
+// TestOpenProtectedHeaders: the header a sender put inside the layers —
+// a whole message wrapped as message/rfc822 (RFC 8551 section 3.1), or
+// the header protection of RFC 9788 — is what Protected holds.
+func TestOpenProtectedHeaders(t *testing.T) {
+	p := testPolicy(t)
+	mb := testIdentity(t, "mailbox-rsa")
+	inner := []byte("From: sikkerpost-uddservice@hoejskole.example\r\nSubject: Det rigtige emne\r\nContent-Type: text/plain\r\n\r\nTekst.\r\n")
+	wrap := func(e []byte) []byte {
+		return append([]byte("Content-Type: message/rfc822\r\n\r\n"), e...)
+	}
+	signedInner, _ := SignEntity(mimeEntity, mb, SignOptions{Detached: true})
+	hp := []byte("Content-Type: text/plain; hp=\"clear\"\r\nSubject: Det rigtige emne\r\n\r\nTekst.\r\n")
+	for _, tc := range []struct {
+		name   string
+		entity []byte
+		want   string // the protected subject; "" none
+	}{
+		{"message/rfc822", wrap(inner), "Det rigtige emne"},
+		{"message/rfc822 around a signed message", wrap(append([]byte("Subject: Det rigtige emne\r\n"), signedInner...)), "Det rigtige emne"},
+		{"RFC 9788", hp, "Det rigtige emne"},
+		{"no protected header", mimeEntity, ""},
+		{"forwarded, not wrapped", append([]byte("Content-Type: message/rfc822; forwarded=yes\r\n\r\n"), inner...), ""},
+	} {
+		signed, err := SignEntity(tc.entity, mb, SignOptions{Detached: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := append([]byte("From: sikkerpost-uddservice@hoejskole.example\r\nSubject: Et andet emne\r\n"), signed...)
+		o, err := Open(msg, nil, p)
+		if err != nil || !o.Valid() {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := o.Protected.Get("Subject"); got != tc.want {
+			t.Errorf("%s: protected subject %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

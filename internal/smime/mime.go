@@ -306,9 +306,12 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 			o.setContent(d.Content)
 		case mt == "message/rfc822" && len(o.Layers) > 0 && !strings.EqualFold(params["forwarded"], "yes"):
 			// RFC 8551 section 3.1: the whole message, header and all,
-			// wrapped inside the layers. Its header is the protected one.
+			// wrapped inside the layers. Its header is the protected one,
+			// whatever layers it holds in turn.
 			o.Entity = body
-			o.Protected = nil
+			if h, _, err := splitEntity(body); err == nil {
+				o.Protected = protectedHeader(h)
+			}
 		default:
 			if len(o.Layers) > 0 && o.Protected == nil {
 				o.Protected = protectedHeader(hdr)

@@ -205,7 +205,7 @@ func Verify(in, content []byte, p *Policy) (*Verified, error) {
 		return nil, err
 	}
 	if !sd.eType.Equal(oidData) {
-		return nil, &Error{Reason: Unsupported, Detail: "signed content of type " + algName(sd.eType)}
+		return nil, &Error{Reason: Unsupported, Detail: algName(sd.eType)}
 	}
 	v := &Verified{Content: content, Detached: true}
 	switch {
@@ -333,16 +333,17 @@ func readSignedData(in []byte) (*signedData, error) {
 }
 
 // signerName names the first signer, as well as the message allows
-// without verifying anything: its certificate's name, or its identifier.
+// without verifying anything: its certificate's name, its identifier, or
+// "" when it has none.
 func (sd *signedData) signerName() string {
 	if len(sd.signerInfos) == 0 {
-		return "?"
+		return ""
 	}
 	si := sd.signerInfos[0]
 	var version int
 	var id recipientID
 	if !si.ReadASN1Integer(&version) || !readIssuerAndSerial(&si, &id) {
-		return "?"
+		return ""
 	}
 	for _, c := range sd.certs {
 		if id.matches(c) {
