@@ -1,9 +1,11 @@
 package smime
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"math/big"
@@ -170,6 +172,105 @@ func TestSignedAttributes(t *testing.T) {
 		}
 		if err != nil && reasonOf(err) != Malformed {
 			t.Errorf("%s: reason %v", tc.name, err)
+		}
+	}
+}
+
+// signWithAttributes is a SignedData over content signed by id with the
+// given signed attributes, as a careless or hostile signer writes it.
+func signWithAttributes(t *testing.T, id Identity, content []byte, attrs ...func(*cryptobyte.Builder)) []byte {
+	t.Helper()
+	b := cryptobyte.NewBuilder(nil)
+	b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+		for _, a := range attrs {
+			a(b)
+		}
+	})
+	set := b.BytesOrPanic()
+	sum := sha256.Sum256(set)
+	sig, err := id.Key.Sign(rand.Reader, sum[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := contentInfo(oidSignedData, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1Int64(1)
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) { addAlgorithm(b, algorithm{oid: oidSHA256}) })
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oidData)
+				b.AddASN1(tagC0, func(b *cryptobyte.Builder) { b.AddASN1OctetString(content) })
+			})
+			b.AddASN1(tagC0, func(b *cryptobyte.Builder) { b.AddBytes(id.Cert.Raw) })
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+					b.AddASN1Int64(1)
+					addIssuerAndSerial(b, id.Cert)
+					addAlgorithm(b, algorithm{oid: oidSHA256})
+					b.AddBytes(append([]byte{0xa0}, set[1:]...))
+					addAlgorithm(b, algorithm{oid: oidECDSAWithSHA256})
+					b.AddASN1OctetString(sig)
+				})
+			})
+		})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// TestSignedAttributesLikeOpenSSL: a validly signed SignedData whose
+// signed attributes break RFC 5652's counts (a type twice, two values)
+// is refused by openssl and by us alike, and the well-formed control
+// passes both. A signing time that is no time at all we refuse too;
+// openssl 3.0 does not look at its form.
+func TestSignedAttributesLikeOpenSSL(t *testing.T) {
+	id := testIdentity(t, "mailbox-ec")
+	attr := func(oid []int, values ...func(*cryptobyte.Builder)) func(*cryptobyte.Builder) {
+		return func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+				b.AddASN1ObjectIdentifier(oid)
+				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+					for _, v := range values {
+						v(b)
+					}
+				})
+			})
+		}
+	}
+	sum := sha256.Sum256(mimeEntity)
+	ct := attr(oidAttrContentType, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidData) })
+	md := attr(oidAttrMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(sum[:]) })
+	st := attr(oidAttrSigningTime, func(b *cryptobyte.Builder) { b.AddASN1UTCTime(time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)) })
+	badST := attr(oidAttrSigningTime, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.UTCTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte("2610011200")) })
+	})
+	intST := attr(oidAttrSigningTime, func(b *cryptobyte.Builder) { b.AddASN1Int64(1) })
+	twoST := attr(oidAttrSigningTime, func(b *cryptobyte.Builder) { b.AddASN1UTCTime(time.Date(2026, 10, 1, 12, 0, 0, 0, time.UTC)) },
+		func(b *cryptobyte.Builder) { b.AddASN1UTCTime(time.Date(2026, 10, 2, 12, 0, 0, 0, time.UTC)) })
+	garbageST := attr(oidAttrSigningTime, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.UTCTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte("not a time")) })
+	})
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name       string
+		attrs      []func(*cryptobyte.Builder)
+		ok, osslOK bool // we accept it; openssl accepts it
+	}{
+		{"well formed", []func(*cryptobyte.Builder){ct, st, md}, true, true},
+		{"content type twice", []func(*cryptobyte.Builder){ct, ct, st, md}, false, false},
+		{"two signing times", []func(*cryptobyte.Builder){ct, twoST, md}, false, false},
+		{"signing time without seconds and zone", []func(*cryptobyte.Builder){ct, badST, md}, false, true},
+		{"signing time an integer", []func(*cryptobyte.Builder){ct, intST, md}, false, true},
+		{"signing time of letters", []func(*cryptobyte.Builder){ct, garbageST, md}, false, true},
+	} {
+		der := signWithAttributes(t, id, mimeEntity, tc.attrs...)
+		f := filepath.Join(dir, "sd.der")
+		os.WriteFile(f, der, 0o600)
+		_, oerr := runOpenSSL(t, nil, "cms", "-verify", "-binary", "-inform", "DER", "-in", f, "-noverify")
+		_, err := Verify(der, nil, testPolicy(t))
+		if (err == nil) != tc.ok || (oerr == nil) != tc.osslOK {
+			t.Errorf("%s: we %v (want ok=%v); openssl %v (want ok=%v)", tc.name, err, tc.ok, oerr, tc.osslOK)
 		}
 	}
 }
