@@ -22,6 +22,7 @@ import (
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
+	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
 	"sikkermail/internal/testenv"
 )
@@ -525,5 +526,35 @@ func TestDemoSend(t *testing.T) {
 	// The expired recipient is red.
 	if v := c.Check(ctx, []string{"udloebet@kommune.example"}); v[0].OK() {
 		t.Fatalf("%+v", v[0])
+	}
+}
+
+// TestRoutingAddressesAreNotInternal: addresses in the institution's
+// domain that a mail server would route elsewhere are red at the check
+// and refused at send and forward, before anything is queued.
+func TestRoutingAddressesAreNotInternal(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	routed := []string{"jens.hansen%kommune.example@hoejskole.example", `"jens.hansen@kommune.example"@hoejskole.example`, "kommune.example!jens.hansen@hoejskole.example"}
+	for i, v := range c.Check(ctx, routed) {
+		var re *recipient.Error
+		if v.OK() || !errors.As(v.Err, &re) || re.Reason != recipient.RoutingLocalPart {
+			t.Errorf("%s: ok=%v %v", routed[i], v.OK(), v.Err)
+		}
+	}
+	draft := message.Draft{Subject: "Notat", Body: "Fortroligt."}
+	if q, err := c.SendTo(ctx, draft, sendMailbox, Recipients{To: routed[:1]}); err == nil {
+		t.Errorf("queued %+v for %s", q, routed[0])
+	}
+	m := &OpenedMail{Mailbox: sendMailbox, Content: &message.Received{Text: "x"}}
+	if err := c.Audit.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Forward(ctx, m, routed[2:], "Til orientering"); err == nil {
+		t.Errorf("forwarded to %s", routed[2])
+	}
+	if list, _ := c.Outbox.List(ctx); len(list) != 0 {
+		t.Errorf("%d mails queued", len(list))
 	}
 }

@@ -26,12 +26,15 @@ const (
 	AddressTooLong    Reason = "address_too_long"
 	InvalidDomain     Reason = "invalid_domain"
 	IDNAError         Reason = "idna"
+	// RoutingLocalPart: an address in the institution's own domain whose
+	// local part a mail server may route elsewhere (%, !, a quoted part).
+	RoutingLocalPart Reason = "routing_local_part"
 )
 
 // Reasons lists every Reason, for tests that check each has a sentence.
 var Reasons = []Reason{Empty, ControlCharacter, NotRecognised, WrongLength,
 	InvalidDate, LeadingZero, BadCheckDigit, NotAnAddress, MultipleAddresses,
-	NonASCIILocalPart, LocalPartTooLong, AddressTooLong, InvalidDomain, IDNAError}
+	NonASCIILocalPart, LocalPartTooLong, AddressTooLong, InvalidDomain, IDNAError, RoutingLocalPart}
 
 // Error is a rejected recipient.
 type Error struct {

@@ -137,7 +137,11 @@ func (p Parser) Parse(s string) (*Recipient, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.Internal = p.Internal.Contains(r.Domain())
+		if r.Internal = p.Internal.Contains(r.Domain()); r.Internal {
+			if c := routes(r.Address[:strings.LastIndexByte(r.Address, '@')]); c != "" {
+				return nil, &Error{Input: in, Kind: Email, Reason: RoutingLocalPart, Detail: c}
+			}
+		}
 		return r, nil
 	}
 	compact := strings.Map(func(c rune) rune {
@@ -162,6 +166,28 @@ func (p Parser) Parse(s string) (*Recipient, error) {
 }
 
 func notDigit(c rune) bool { return c < '0' || c > '9' }
+
+// routes returns what in the local part of an address in the
+// institution's own domain a mail server may take for a route to
+// somewhere else, or "" when nothing does. Such an address would be
+// green as internal and go out unencrypted, and a stock Postfix, for one,
+// relays "jens%kommune.example@…" and "kommune.example!jens@…" to
+// jens@kommune.example; a quoted local part may hide an '@'. So the local
+// part of an internal address must be a dot-atom of RFC 5322's atext,
+// less '%' and '!'.
+func routes(local string) string {
+	if strings.HasPrefix(local, "\"") {
+		return "\""
+	}
+	for _, c := range local {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.ContainsRune(".#$&'*+-/=?^_`{|}~", c):
+		default:
+			return string(c)
+		}
+	}
+	return ""
+}
 
 // printable replaces control characters so that an input can be shown.
 func printable(s string) string {

@@ -294,3 +294,54 @@ func TestSentences(t *testing.T) {
 		t.Errorf("Danish and English sentences are the same: %q", da)
 	}
 }
+
+// TestInternalRouting: an address in the institution's own domain whose
+// local part a mail server could route elsewhere is refused, so that it
+// can never pass as internal and leave unencrypted; the same local parts
+// outside the institution are ordinary external addresses (encrypted to
+// their own certificate, or red).
+func TestInternalRouting(t *testing.T) {
+	d, err := NewDomains("hoejskole.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := Parser{Internal: d}
+	for _, in := range []string{
+		"jens.hansen%kommune.example@hoejskole.example",
+		`"jens.hansen@kommune.example"@hoejskole.example`,
+		"kommune.example!jens.hansen@hoejskole.example",
+		`"jens hansen"@hoejskole.example`,
+		`Jens <"jens.hansen@kommune.example"@hoejskole.example>`,
+		"jens.hansen%kommune.example@HOEJSKOLE.example",
+		`"kommune.example!jens"@hoejskole.example`,
+		`"jens\@kommune.example"@hoejskole.example`,
+	} {
+		_, err := p.Parse(in)
+		var e *Error
+		if !errors.As(err, &e) || e.Reason != RoutingLocalPart {
+			t.Errorf("%s: %v, want %s", in, err, RoutingLocalPart)
+			continue
+		}
+		if s := i18n.Danish.Error(err); !strings.Contains(s, "sende mailen videre") || !strings.Contains(s, e.Detail) {
+			t.Errorf("%s: %q", in, s)
+		}
+	}
+	// Source routes and a second '@' are no address at all.
+	for _, in := range []string{"<@hoejskole.example:jens@kommune.example>", "jens@kommune.example@hoejskole.example"} {
+		if r, err := p.Parse(in); err == nil {
+			t.Errorf("%s: parsed as %+v", in, r)
+		}
+	}
+	// Ordinary internal addresses stay internal.
+	for _, in := range []string{"jens.hansen@hoejskole.example", "o'brien@hoejskole.example", "sikkerpost-hr+sag123@hoejskole.example", "Jens <JENS@Hoejskole.Example>"} {
+		if r := mustParse(t, p, in); !r.Internal {
+			t.Errorf("%s: not internal", in)
+		}
+	}
+	// The same local parts elsewhere are external, never internal.
+	for _, in := range []string{"jens.hansen%hoejskole.example@kommune.example", `"a@hoejskole.example"@kommune.example`} {
+		if r := mustParse(t, p, in); r.Internal {
+			t.Errorf("%s: internal", in)
+		}
+	}
+}
