@@ -29,12 +29,14 @@ const (
 	// RoutingLocalPart: an address in the institution's own domain whose
 	// local part a mail server may route elsewhere (%, !, a quoted part).
 	RoutingLocalPart Reason = "routing_local_part"
+	// FutureBirthdate: a CPR number whose birth date lies ahead.
+	FutureBirthdate Reason = "future_birthdate"
 )
 
 // Reasons lists every Reason, for tests that check each has a sentence.
 var Reasons = []Reason{Empty, ControlCharacter, NotRecognised, WrongLength,
 	InvalidDate, LeadingZero, BadCheckDigit, NotAnAddress, MultipleAddresses,
-	NonASCIILocalPart, LocalPartTooLong, AddressTooLong, InvalidDomain, IDNAError, RoutingLocalPart}
+	NonASCIILocalPart, LocalPartTooLong, AddressTooLong, InvalidDomain, IDNAError, RoutingLocalPart, FutureBirthdate}
 
 // Error is a rejected recipient.
 type Error struct {

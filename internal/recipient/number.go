@@ -15,9 +15,10 @@ import (
 //	4, 9       20YY       19YY       19YY
 //	5–8        20YY       20YY       18YY
 //
-// The modulus-11 check (weights 4,3,2,7,6,5,4,3,2,1) is recorded in Mod11
-// but does not reject: numbers issued since 2007 may fail it.
-func parseCPR(input, digits string) (*Recipient, error) {
+// A birth date after now is no CPR number (yet). The modulus-11 check
+// (weights 4,3,2,7,6,5,4,3,2,1) is recorded in Mod11 but does not
+// reject: numbers issued since 2007 may fail it.
+func parseCPR(input, digits string, now time.Time) (*Recipient, error) {
 	d := func(i int) int { return int(digits[i] - '0') }
 	day := d(0)*10 + d(1)
 	month := d(2)*10 + d(3)
@@ -27,6 +28,9 @@ func parseCPR(input, digits string) (*Recipient, error) {
 	if month < 1 || month > 12 || day < 1 || date.Day() != day || date.Month() != time.Month(month) {
 		return nil, &Error{Input: input, Kind: CPR, Reason: InvalidDate,
 			Detail: fmt.Sprintf("%02d.%02d.%04d", day, month, year)}
+	}
+	if date.After(now) {
+		return nil, &Error{Input: input, Kind: CPR, Reason: FutureBirthdate, Detail: fmt.Sprintf("%02d.%02d.%04d", day, month, year)}
 	}
 	sum := 0
 	for i, w := range [10]int{4, 3, 2, 7, 6, 5, 4, 3, 2, 1} {

@@ -112,6 +112,33 @@ func (r *Recipient) Notes() []i18n.Message {
 type Parser struct {
 	// Internal holds the institution's own mail domains.
 	Internal Domains
+	// Now is the clock a CPR number's birth date is checked against; nil
+	// is time.Now.
+	Now func() time.Time
+}
+
+func (p Parser) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// cvrPrefixes are what people write before a CVR number (spaces and
+// dashes already removed): "DK12345678", "DK: …", "CVR …", "CVR-nr. …".
+var cvrPrefixes = []string{"CVRNR", "CVR", "DK"}
+
+// cvrPrefix returns what follows a CVR prefix (and a ':' or '.' after
+// it), and whether there was one.
+func cvrPrefix(compact string) (string, bool) {
+	for _, pre := range cvrPrefixes {
+		if len(compact) >= len(pre) && strings.EqualFold(compact[:len(pre)], pre) {
+			rest := compact[len(pre):]
+			rest = strings.TrimLeft(rest, ".:")
+			return rest, true
+		}
+	}
+	return "", false
 }
 
 // Parse parses s with no internal domains; see Parser.Parse.
@@ -150,15 +177,15 @@ func (p Parser) Parse(s string) (*Recipient, error) {
 		}
 		return c
 	}, in)
-	if len(compact) >= 2 && strings.EqualFold(compact[:2], "DK") {
-		return parseCVR(in, compact[2:])
+	if rest, ok := cvrPrefix(compact); ok {
+		return parseCVR(in, rest)
 	}
 	if compact == "" || strings.IndexFunc(compact, notDigit) >= 0 {
 		return nil, &Error{Input: in, Reason: NotRecognised}
 	}
 	switch len(compact) {
 	case 10:
-		return parseCPR(in, compact)
+		return parseCPR(in, compact, p.now())
 	case 8:
 		return parseCVR(in, compact)
 	}

@@ -34,6 +34,10 @@ func wantReason(t *testing.T, s string, want Reason) *Error {
 	return e
 }
 
+// later is a parser for a day when every birth date of the century table
+// has passed.
+var later = Parser{Now: func() time.Time { return time.Date(2060, 1, 1, 0, 0, 0, 0, time.UTC) }}
+
 func TestCPRCentury(t *testing.T) {
 	// Every boundary of the century table: for each seventh digit, the
 	// first and last two-digit year of each band.
@@ -55,7 +59,7 @@ func TestCPRCentury(t *testing.T) {
 		{"010199-8000", 1899}, {"010100-8000", 2000},
 	}
 	for _, tt := range tests {
-		r := mustParse(t, Parser{}, tt.in)
+		r := mustParse(t, later, tt.in)
 		if r.Kind != CPR {
 			t.Errorf("%s: kind %v, want cpr", tt.in, r.Kind)
 		}
@@ -97,7 +101,7 @@ func TestCPRDates(t *testing.T) {
 		{" 010190-0002 ", "1990-01-01"},
 	}
 	for _, tt := range valid {
-		r := mustParse(t, Parser{}, tt.in)
+		r := mustParse(t, later, tt.in)
 		if got := r.Birthdate.Format(time.DateOnly); got != tt.date {
 			t.Errorf("%q: birthdate %s, want %s", tt.in, got, tt.date)
 		}
@@ -342,6 +346,32 @@ func TestInternalRouting(t *testing.T) {
 	for _, in := range []string{"jens.hansen%hoejskole.example@kommune.example", `"a@hoejskole.example"@kommune.example`} {
 		if r := mustParse(t, p, in); r.Internal {
 			t.Errorf("%s: internal", in)
+		}
+	}
+}
+
+// TestCPRFuture: a birth date that has not come is no CPR number, said
+// with the date.
+func TestCPRFuture(t *testing.T) {
+	p := Parser{Now: func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }}
+	for _, in := range []string{"010136-4003", "0101578003", "021226-4000"} {
+		_, err := p.Parse(in)
+		var e *Error
+		if !errors.As(err, &e) || e.Reason != FutureBirthdate || !strings.Contains(i18n.Danish.Error(err), "fremtiden") {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+	for _, in := range []string{"011226-4000", "010190-1009"} {
+		mustParse(t, p, in)
+	}
+}
+
+// TestCVRForms: what people write before a CVR number.
+func TestCVRForms(t *testing.T) {
+	for _, in := range []string{"21599336", "DK21599336", "DK 21599336", "DK-21599336", "DK: 21599336", "dk:21599336", "CVR 21599336", "CVR: 21599336", "CVR-nr. 21599336", "cvr nr 21599336", "CVR-nr.: 21 59 93 36"} {
+		r := mustParse(t, Parser{}, in)
+		if r.Kind != CVR || r.Number != "21599336" {
+			t.Errorf("%q: %+v", in, r)
 		}
 	}
 }
