@@ -406,6 +406,21 @@ func (c *Config) Validate() error {
 			return &Error{File: c.File, Err: fmt.Errorf("institution.cvr = %q: Digital Post needs the institution's 8-digit CVR number", c.Institution.CVR)}
 		}
 	}
+	ldaps := []struct {
+		name, url string
+		starttls  bool
+	}{{"policy.ldap", c.Policy.LDAP.URL, c.Policy.LDAP.StartTLS}}
+	for _, l := range c.Directory.LDAP {
+		ldaps = append(ldaps, struct {
+			name, url string
+			starttls  bool
+		}{"directory.ldap", l.URL, l.StartTLS})
+	}
+	for _, l := range ldaps {
+		if err := LDAPSecure(l.url, l.starttls); err != nil {
+			return &Error{File: c.File, Err: fmt.Errorf("%s: %w", l.name, err)}
+		}
+	}
 	if f := c.Inbox.HandledFlag; f != "" && !keyword.MatchString(f) {
 		return &Error{File: c.File, Err: fmt.Errorf("inbox.handled_flag = %q: an IMAP keyword is letters, digits and $_.- only, such as $Behandlet", f)}
 	}
@@ -415,6 +430,22 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// LDAPSecure refuses an LDAP URL that would send binds and searches in
+// clear: ldaps://, or ldap:// with STARTTLS; there is no plaintext
+// setting, as for SMTP and IMAP. An empty URL is no directory.
+func LDAPSecure(url string, starttls bool) error {
+	switch {
+	case url == "", strings.HasPrefix(url, "ldaps://"):
+		return nil
+	case strings.HasPrefix(url, "ldap://"):
+		if starttls {
+			return nil
+		}
+		return fmt.Errorf("url = %q without starttls = true would send the password and every address in clear: use ldaps:// or set starttls = true", url)
+	}
+	return fmt.Errorf("url = %q: use ldaps:// or ldap:// with starttls = true", url)
 }
 
 // keyword is an IMAP keyword (RFC 9051 flag-keyword: an atom).

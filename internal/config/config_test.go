@@ -201,3 +201,27 @@ func TestLimits(t *testing.T) {
 		t.Errorf("a size that is no size: %v", err)
 	}
 }
+
+// TestLDAPNeverPlaintext: an LDAP directory is reached over TLS or not at
+// all; there is no plaintext setting.
+func TestLDAPNeverPlaintext(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{"[[directory.ldap]]\nurl = \"ldaps://ldap.example\"\n", true},
+		{"[[directory.ldap]]\nurl = \"ldap://ldap.example\"\nstarttls = true\n", true},
+		{"[[directory.ldap]]\nurl = \"ldap://ldap.example\"\n", false},
+		{"[policy.ldap]\nurl = \"ldap://ad.example\"\n", false},
+		{"[policy.ldap]\nurl = \"ldap://ad.example\"\nstarttls = true\n", true},
+		{"[policy.ldap]\nurl = \"http://ad.example\"\n", false},
+	} {
+		_, err := Load(write(t, tc.body))
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: %v", tc.body, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "ldaps://") {
+			t.Errorf("%q: %v does not say what to do", tc.body, err)
+		}
+	}
+}

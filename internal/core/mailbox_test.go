@@ -73,7 +73,7 @@ func TestRightsInLDAP(t *testing.T) {
 	t.Setenv("SIKKERMAIL_TEST_BIND", s.AdminPassword)
 	cfg := demo(t)
 	cfg.Demo = false
-	cfg.Policy.LDAP = config.PolicyLDAP{URL: s.URL, PeopleDN: s.PeopleDN(), GroupsDN: s.GroupsDN(),
+	cfg.Policy.LDAP = config.PolicyLDAP{URL: s.URL, StartTLS: true, CA: s.TLS.CAFile, PeopleDN: s.PeopleDN(), GroupsDN: s.GroupsDN(),
 		BindDN: s.AdminDN, Password: "env:SIKKERMAIL_TEST_BIND"}
 	c, err := newCore(t, cfg)
 	if err != nil {

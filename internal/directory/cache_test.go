@@ -31,7 +31,7 @@ func TestCache(t *testing.T) {
 	soon := issue(t, "kort@kommune.example", now.AddDate(0, -1, 0), now.Add(2*time.Hour))
 	s.AddPerson(t, mailtest.Person{CN: "Jens", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{loadCert(t, "recipient-rsa").Raw}})
 	s.AddPerson(t, mailtest.Person{CN: "Kort", Mail: []string{"kort@kommune.example"}, Certs: [][]byte{soon.Raw}})
-	src := &LDAP{URL: s.URL, BaseDN: s.BaseDN}
+	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	p := policy(t)
 	p.Time = now
 	d := &Directory{Sources: []Source{src}, Policy: p, Cache: cache}

@@ -141,7 +141,7 @@ func TestCheckAgainstSlapd(t *testing.T) {
 	}
 	s.AddPerson(t, mailtest.Person{CN: "No Cert", Mail: []string{"nocert@kommune.example"}})
 
-	src := &LDAP{URL: s.URL, BaseDN: s.BaseDN}
+	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	d := &Directory{Sources: []Source{src}, Policy: policy(t), NeedsCBC: func(a string) bool { return strings.HasSuffix(a, "@firma.example") }}
 	v := d.Check(context.Background(), parse(t,
 		"Jens.Hansen@Kommune.example", "post@firma.example", "expired@kommune.example", "rogue@kommune.example",
@@ -189,7 +189,7 @@ func TestSourcesInOrder(t *testing.T) {
 	if err := store.Add(loadCert(t, "recipient-rsa")); err != nil {
 		t.Fatal(err)
 	}
-	src := &LDAP{URL: s.URL, BaseDN: s.BaseDN}
+	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	d := &Directory{Sources: []Source{store, src}, Policy: policy(t)}
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example", "post@firma.example"))
 	if !v[0].OK() || v[0].Source != store.Name() || !v[1].OK() || v[1].Source != s.URL {
@@ -209,7 +209,7 @@ func TestSourcesInOrder(t *testing.T) {
 // TestDeadline: a directory that accepts the connection and never answers
 // makes its recipients red within the deadline, and no one else.
 func TestDeadline(t *testing.T) {
-	silent := &LDAP{URL: "ldap://" + mailtest.SilentServer(t), BaseDN: "dc=x"}
+	silent := &LDAP{URL: "ldap://" + mailtest.SilentServer(t), StartTLS: true, BaseDN: "dc=x"}
 	d := &Directory{Sources: []Source{silent}, Policy: policy(t), Timeout: 300 * time.Millisecond}
 	start := time.Now()
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example", "sikkerpost@hoejskole.example"))
@@ -235,7 +235,7 @@ func TestDeadline(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	closed := &LDAP{URL: "ldap://127.0.0.1:1", BaseDN: "dc=x"}
+	closed := &LDAP{URL: "ldap://127.0.0.1:1", StartTLS: true, BaseDN: "dc=x"}
 	d := &Directory{Sources: []Source{closed}, Policy: policy(t)}
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example"))
 	u := wantErr[*UnreachableError](t, v[0])
@@ -267,7 +267,7 @@ func BenchmarkCheck100(b *testing.B) {
 		inputs = append(inputs, addr)
 	}
 	rs := parse(b, inputs...)
-	src := &LDAP{URL: s.URL, BaseDN: s.BaseDN}
+	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	d := &Directory{Sources: []Source{src}, Policy: policy(b)}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"sikkermail/internal/config"
 	"sikkermail/internal/smime"
 )
 
@@ -56,6 +57,9 @@ func (l *LDAP) Lookup(ctx context.Context, addrs []string) (map[string][]*x509.C
 	}
 	u, err := url.Parse(l.URL)
 	if err != nil {
+		return nil, err
+	}
+	if err := config.LDAPSecure(l.URL, l.StartTLS); err != nil {
 		return nil, err
 	}
 	cfg := l.TLS

@@ -27,26 +27,33 @@ type Slapd struct {
 	// AdminPassword is a throw-away password for this test's server.
 	AdminPassword string
 	Addr          string
-	// LDAPSURL is the ldaps:// address when TLS is configured.
+	// LDAPSURL is the ldaps:// address.
 	LDAPSURL string
+	// TLS is the server's throw-away PKI (its own certificate files when
+	// StartSlapdTLS named some): clients trust TLS.Roots or TLS.CAFile
+	// and speak STARTTLS on URL or TLS on LDAPSURL, never plaintext.
+	TLS *TLS
 }
 
 // slapdPaths are where Debian and others keep slapd.
 var slapdPaths = []string{"/usr/sbin/slapd", "/usr/libexec/slapd", "/usr/local/libexec/slapd"}
 
-// SlapdTLS gives slapd a server certificate: then it speaks STARTTLS on
-// its ldap:// port and TLS on a second, ldaps:// port (LDAPSURL).
+// SlapdTLS gives slapd a server certificate of the test's own: it speaks
+// STARTTLS on its ldap:// port and TLS on a second, ldaps:// port
+// (LDAPSURL).
 type SlapdTLS struct {
 	CertFile, KeyFile string
 }
 
-// StartSlapd starts slapd for the test on a free loopback port and stops
-// it when the test ends. Without slapd the test skips (fails when strict).
+// StartSlapd starts slapd for the test on a free loopback port, with a
+// server certificate from a throw-away CA (Slapd.TLS), and stops it when
+// the test ends. Without slapd the test skips (fails when strict).
 func StartSlapd(t testing.TB) *Slapd {
 	return StartSlapdTLS(t, nil)
 }
 
-// StartSlapdTLS is StartSlapd with TLS when tlsFiles is not nil.
+// StartSlapdTLS is StartSlapd with the server certificate in tlsFiles
+// when it is not nil.
 func StartSlapdTLS(t testing.TB, tlsFiles *SlapdTLS) *Slapd {
 	t.Helper()
 	bin := ""
@@ -69,6 +76,10 @@ func StartSlapdTLS(t testing.TB, tlsFiles *SlapdTLS) *Slapd {
 		t.Fatal(err)
 	}
 	s := &Slapd{BaseDN: "dc=directory,dc=example", AdminDN: "cn=admin,dc=directory,dc=example", AdminPassword: "admin-" + filepath.Base(dir)}
+	if tlsFiles == nil {
+		s.TLS = NewTLS(t)
+		tlsFiles = &SlapdTLS{CertFile: s.TLS.CertFile, KeyFile: s.TLS.KeyFile}
+	}
 	conf := fmt.Sprintf(`include %[1]s/core.schema
 include %[1]s/cosine.schema
 include %[1]s/inetorgperson.schema
@@ -83,9 +94,7 @@ rootpw %[5]s
 directory %[6]s
 index mail eq
 `, schema, dir, s.BaseDN, s.AdminDN, s.AdminPassword, db)
-	if tlsFiles != nil {
-		conf = fmt.Sprintf("TLSCertificateFile %s\nTLSCertificateKeyFile %s\n", tlsFiles.CertFile, tlsFiles.KeyFile) + conf
-	}
+	conf = fmt.Sprintf("TLSCertificateFile %s\nTLSCertificateKeyFile %s\n", tlsFiles.CertFile, tlsFiles.KeyFile) + conf
 	confPath := filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -93,11 +102,8 @@ index mail eq
 	port := freePort(t)
 	s.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	s.URL = "ldap://" + s.Addr
-	listen := s.URL + "/"
-	if tlsFiles != nil {
-		s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t))
-		listen += " " + s.LDAPSURL + "/"
-	}
+	s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t))
+	listen := s.URL + "/ " + s.LDAPSURL + "/"
 	// Ready when it accepts a bind.
 	startDaemon(t, "slapd", exec.Command(bin, "-f", confPath, "-h", listen, "-d", "0"), "", func() bool {
 		c, err := ldap.DialURL(s.URL)

@@ -5,9 +5,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
+
+	"sikkermail/internal/config"
 )
 
 // LDAP keeps rights in the institution's directory, as institutions
@@ -34,6 +37,9 @@ type LDAP struct {
 }
 
 func (l *LDAP) conn() (*ldap.Conn, error) {
+	if err := config.LDAPSecure(l.URL, l.StartTLS); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
 	c, err := ldap.DialURL(l.URL, ldap.DialWithTLSConfig(l.tlsConfig()))
 	if err != nil {
 		return nil, fmt.Errorf("policy: %s: %w", l.URL, err)
@@ -53,11 +59,19 @@ func (l *LDAP) conn() (*ldap.Conn, error) {
 	return c, nil
 }
 
+// tlsConfig is l.TLS, with the server's name from the URL when it names
+// none (STARTTLS needs it to verify the certificate).
 func (l *LDAP) tlsConfig() *tls.Config {
+	cfg := &tls.Config{}
 	if l.TLS != nil {
-		return l.TLS
+		cfg = l.TLS.Clone()
 	}
-	return &tls.Config{}
+	if cfg.ServerName == "" {
+		if u, err := url.Parse(l.URL); err == nil {
+			cfg.ServerName = u.Hostname()
+		}
+	}
+	return cfg
 }
 
 func groupCN(mailbox string, r Right) string { return strings.ToLower(mailbox) + "-" + string(r) }
