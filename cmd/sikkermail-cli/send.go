@@ -96,6 +96,11 @@ func (c *cli) sendCmd(args []string) error {
 	}
 	ctx := context.Background()
 	q, err := co.SendTo(ctx, d, *from, core.Recipients{To: to, Cc: cc, Attention: attention.m})
+	var red *core.RedError
+	if errors.As(err, &red) {
+		c.fail(c.lang.Error(red.Err))
+		return errRed{1} // a recipient that cannot receive securely is 1, as for check
+	}
 	if err != nil {
 		return err
 	}

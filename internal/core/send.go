@@ -271,11 +271,21 @@ func (c *Core) green(ctx context.Context, recipients []string) ([]directory.Verd
 	vs := c.Check(ctx, recipients)
 	for _, v := range vs {
 		if !v.OK() {
-			return nil, v.Err
+			return nil, &RedError{Input: v.Input, Err: v.Err}
 		}
 	}
 	return vs, nil
 }
+
+// RedError is a send refused because a recipient cannot receive securely
+// (red at Kontrollér adresser); its sentence is the recipient's reason.
+type RedError struct {
+	Input string
+	Err   error
+}
+
+func (e *RedError) Error() string { return "core: red recipient " + e.Input + ": " + e.Err.Error() }
+func (e *RedError) Unwrap() error { return e.Err }
 
 // Run is the outbox's worker: it sends what is queued until ctx ends.
 func (c *Core) Run(ctx context.Context) error { return c.Outbox.Run(ctx) }
