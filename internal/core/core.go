@@ -222,6 +222,18 @@ func openDB(path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &FileError{File: path, Err: err}
 	}
+	// The database holds the outbox, rights and audit log: for the user
+	// alone. SQLite gives its -wal and -shm files the database's mode, so
+	// the file is made (or, from an older version, narrowed to) 0600
+	// before SQLite opens it.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
+	f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	if err == nil {
 		err = db.Ping()

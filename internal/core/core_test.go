@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -176,5 +177,30 @@ func TestSavePassword(t *testing.T) {
 	err = c.SavePassword([]byte("x"))
 	if !errors.As(err, &se) || !strings.Contains(i18n.Danish.Error(err), "file:/run/secrets/smtp") {
 		t.Errorf("from a file: %v", err)
+	}
+}
+
+// TestDatabaseIsPrivate: the database and SQLite's -wal and -shm files
+// beside it are readable by the user alone, also when an older version
+// left the database readable by others.
+func TestDatabaseIsPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes are ACLs on Windows")
+	}
+	e := newSendEnv(t)
+	os.WriteFile(e.cfg.Database, nil, 0o644)
+	os.Chmod(e.cfg.Database, 0o644)
+	c := e.core(t)
+	if _, err := c.Mailboxes(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{e.cfg.Database, e.cfg.Database + "-wal", e.cfg.Database + "-shm"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s is %v", filepath.Base(f), st.Mode().Perm())
+		}
 	}
 }
