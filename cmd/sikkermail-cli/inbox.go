@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sikkermail/internal/core"
+	"sikkermail/internal/message"
 )
 
 // inboxCmd runs `inbox list|show|save|forward|handled MAILBOX ...`: a
@@ -44,7 +45,7 @@ func (c *cli) inboxCmd(args []string) error {
 				handled = c.lang.T("cli.inbox.handled", nil)
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", m.UID, m.Date.Local().Format("2006-01-02 15:04"), c.lang.M(m.Badge.Localize()),
-				handled, m.From, c.lang.Size(m.Size), m.Subject)
+				handled, message.Printable(m.From, false), c.lang.Size(m.Size), message.Printable(m.Subject, false))
 		}
 		return tw.Flush()
 	}
@@ -94,20 +95,26 @@ func (c *cli) inboxCmd(args []string) error {
 
 // showMail prints the security report, the header, the text and the
 // attachments. A message that did not come securely exits 1.
+//
+// Everything the mail brings (names, subject, text, file names, and the
+// certificates' names in the report) is made printable first, so that
+// no escape sequence reaches the terminal: a mail cannot draw its own
+// "Sendt sikkert" line.
 func (c *cli) showMail(m *core.OpenedMail) error {
 	l := c.lang
-	fmt.Fprintln(c.stdout, m.Report.Summary(l))
+	line := func(s string) string { return message.Printable(s, false) }
+	fmt.Fprintln(c.stdout, line(m.Report.Summary(l)))
 	for _, d := range m.Report.Details(l) {
-		fmt.Fprintln(c.stdout, "  "+d)
+		fmt.Fprintln(c.stdout, "  "+line(d))
 	}
 	fmt.Fprintln(c.stdout)
-	fmt.Fprintf(c.stdout, "%s: %s\n%s: %s\n%s: %s\n", l.T("cli.inbox.from", nil), m.FromLine(), l.T("cli.inbox.date", nil),
-		m.Date.Local().Format("2006-01-02 15:04"), l.T("cli.inbox.subject", nil), m.Subject)
+	fmt.Fprintf(c.stdout, "%s: %s\n%s: %s\n%s: %s\n", l.T("cli.inbox.from", nil), line(m.FromLine()), l.T("cli.inbox.date", nil),
+		m.Date.Local().Format("2006-01-02 15:04"), l.T("cli.inbox.subject", nil), line(m.Subject))
 	if m.Content != nil {
 		fmt.Fprintln(c.stdout)
-		fmt.Fprintln(c.stdout, strings.TrimRight(m.Content.Text, "\n"))
+		fmt.Fprintln(c.stdout, message.Printable(strings.TrimRight(m.Content.Text, "\n"), true))
 		for _, a := range m.Content.Attachments {
-			fmt.Fprintf(c.stdout, "%s: %s (%s)\n", l.T("cli.inbox.attachment", nil), a.Name, l.Size(int64(len(a.Data))))
+			fmt.Fprintf(c.stdout, "%s: %s (%s)\n", l.T("cli.inbox.attachment", nil), line(a.Name), l.Size(int64(len(a.Data))))
 		}
 	}
 	if !m.Report.Secure() {

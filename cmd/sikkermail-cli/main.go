@@ -21,6 +21,7 @@ import (
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/message"
 )
 
 // Version is the program's version, set at build time with -ldflags.
@@ -143,8 +144,11 @@ func (c *cli) core() (*core.Core, error) {
 	return c.co, err
 }
 
+// fail tells the user what went wrong; a sentence may quote what came
+// from outside (a certificate's name, a server's words), so it is made
+// printable first.
 func (c *cli) fail(msg string) {
-	fmt.Fprintln(c.stderr, "sikkermail-cli:", msg)
+	fmt.Fprintln(c.stderr, "sikkermail-cli:", message.Printable(msg, true))
 }
 
 func (c *cli) usageError(err error) int {

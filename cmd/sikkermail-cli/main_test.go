@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"errors"
+	"net/mail"
 	"os"
 	"os/exec"
 	"strconv"
@@ -10,7 +12,10 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"sikkermail/internal/core"
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/message"
 	"sikkermail/internal/testenv"
 )
 
@@ -104,4 +109,26 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// TestShowMailIsPrintable: escape sequences and bidi controls a mail
+// brings never reach the terminal.
+func TestShowMailIsPrintable(t *testing.T) {
+	var out bytes.Buffer
+	c := &cli{stdout: &out, stderr: &out, lang: i18n.Danish}
+	m := &core.OpenedMail{
+		From:    []*mail.Address{{Name: "Jens\x1b[2J", Address: "jens@kommune.example"}},
+		Subject: "Faktura\x1b[1A\x1b[32mSendt sikkert\x1b[0m",
+		Content: &message.Received{Text: "Tekst\x1b]0;titel\x07\nnæste linje\n", Attachments: []message.Attachment{{Name: "faktura\u202Efdp.exe", Data: []byte("x")}}},
+	}
+	c.showMail(m)
+	s := out.String()
+	if strings.ContainsAny(s, "\x1b\x07\u202E") {
+		t.Errorf("control characters reach the terminal: %q", s)
+	}
+	for _, want := range []string{"Jens␛[2J", "Faktura␛[1A␛[32mSendt sikkert", "Tekst␛]0;titel␇\nnæste linje", "faktura⟨U+202E⟩fdp.exe"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/keystore"
+	"sikkermail/internal/message"
 	"sikkermail/internal/smime"
 )
 
@@ -251,7 +252,8 @@ func (c *cli) report(o *smime.Opened) {
 			for _, s := range layer.Verified.Signers {
 				who := "?"
 				if s.Cert != nil {
-					who = strings.Join(smime.Addresses(s.Cert), ", ") + " (" + s.Cert.Subject.CommonName + ")"
+					// A certificate's names come from outside: printable only.
+					who = message.Printable(strings.Join(smime.Addresses(s.Cert), ", ")+" ("+s.Cert.Subject.CommonName+")", false)
 				}
 				args := map[string]any{"Signer": who, "Digest": s.Digest, "Signature": s.Signature, "Time": s.SigningTime.Local().Format(time.DateTime)}
 				switch {
@@ -270,7 +272,7 @@ func (c *cli) report(o *smime.Opened) {
 			}
 		}
 	}
-	if from := strings.Join(o.From, ", "); from != "" && o.Signed() {
+	if from := message.Printable(strings.Join(o.From, ", "), false); from != "" && o.Signed() {
 		key := "cli.smime.from_mismatch"
 		if o.SignedByFrom() {
 			key = "cli.smime.from_match"
@@ -278,10 +280,10 @@ func (c *cli) report(o *smime.Opened) {
 		fmt.Fprintln(c.stderr, l.T(key, map[string]any{"From": from}))
 	}
 	if len(o.Sender) > 0 && (len(o.From) != 1 || !strings.EqualFold(o.Sender[0], o.From[0])) {
-		fmt.Fprintln(c.stderr, l.T("cli.smime.sender", map[string]any{"Sender": strings.Join(o.Sender, ", ")}))
+		fmt.Fprintln(c.stderr, l.T("cli.smime.sender", map[string]any{"Sender": message.Printable(strings.Join(o.Sender, ", "), false)}))
 	}
 	if subj := o.Protected.Get("Subject"); subj != "" && o.Signed() {
-		fmt.Fprintln(c.stderr, l.T("cli.smime.protected_subject", map[string]any{"Subject": subj}))
+		fmt.Fprintln(c.stderr, l.T("cli.smime.protected_subject", map[string]any{"Subject": message.Printable(subj, false)}))
 	}
 	if o.Bare {
 		fmt.Fprintln(c.stderr, l.T("cli.smime.bare", nil))

@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	gomessage "github.com/emersion/go-message"
 	_ "github.com/emersion/go-message/charset" // ISO-8859-1, Windows-1252 and friends in received mail
@@ -181,4 +182,40 @@ func HiddenAddress(a *mail.Address) string {
 		}
 	}
 	return ""
+}
+
+// Printable makes text from a received mail safe to show on a terminal
+// or in a window: control characters become their visible pictures (ESC
+// is "␛"), so that a mail cannot clear the screen or draw a verdict of
+// its own; C1 controls and invalid UTF-8 become "�"; bidirectional
+// controls (the right-to-left override that makes "gpj.exe" read
+// "exe.jpg") are shown as ⟨U+202E⟩, not obeyed. Line ends and tabs stay
+// when multiline, else they become spaces.
+func Printable(s string, multiline bool) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\t':
+			if multiline {
+				b.WriteRune(r)
+			} else {
+				b.WriteByte(' ')
+			}
+		case r == '\r':
+			if !multiline {
+				b.WriteByte(' ')
+			}
+		case r < 0x20:
+			b.WriteRune(0x2400 + r)
+		case r == 0x7f:
+			b.WriteRune(0x2421)
+		case r >= 0x80 && r < 0xa0, r == utf8.RuneError:
+			b.WriteRune(utf8.RuneError)
+		case r == 0x061c, r == 0x200e, r == 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+			fmt.Fprintf(&b, "⟨U+%04X⟩", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -108,3 +108,23 @@ func TestHiddenAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		multiline bool
+		want      string
+	}{
+		{"Hej\x1b[2J\x1b[32mSendt sikkert\x1b[0m", false, "Hej␛[2J␛[32mSendt sikkert␛[0m"},
+		{"linje 1\r\nlinje 2\tfane", true, "linje 1\nlinje 2\tfane"},
+		{"linje 1\r\nlinje 2", false, "linje 1  linje 2"},
+		{"faktura\u202Efdp.exe", false, "faktura⟨U+202E⟩fdp.exe"},
+		{"bip\a\x7f\u009b", false, "bip␇␡\uFFFD"},
+		{"ugyldig \xff", false, "ugyldig \uFFFD"},
+		{"Æble, øl og å", false, "Æble, øl og å"},
+	} {
+		if got := Printable(tc.in, tc.multiline); got != tc.want {
+			t.Errorf("%q: %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
