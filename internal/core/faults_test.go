@@ -237,3 +237,69 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("%s %v, %d received", m.State, m.Err, len(e.smtp.Received()))
 	}
 }
+
+// TestPartialDelivery: an internal recipient refused after the outside
+// recipient got the mail. The reason says who has it (not "nobody"), the
+// audit log records it, and Prøv igen sends only to the internal one.
+func TestPartialDelivery(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	refuse := true
+	e.smtp.SetFault(func(st mailtest.Stage, arg string) error {
+		if refuse && st == mailtest.StageRcpt && arg == colleague {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	})
+	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, []string{colleague})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, err := c.Outbox.Get(ctx, q.ID)
+	if err != nil || m.State != outbox.Failed {
+		t.Fatalf("state %v, %v", m.State, err)
+	}
+	said := i18n.Danish.M(m.Err.Message)
+	for _, w := range []string{colleague, "no such user", external + " har fået mailen og får den ikke igen"} {
+		if !strings.Contains(said, w) {
+			t.Errorf("%q does not say %q", said, w)
+		}
+	}
+	if strings.Contains(said, "Ingen har fået") {
+		t.Errorf("%q says nobody got it", said)
+	}
+	entries, err := c.Audit.Sends(ctx, q.MessageID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := c.Audit.Audit(ctx, time.Time{})
+	partial := 0
+	for _, en := range all {
+		if en.Action == "send-partial" && en.MessageID == q.MessageID && en.Subject == external {
+			partial++
+		}
+	}
+	if partial != 1 || len(entries) != 0 {
+		t.Errorf("audit: %d partial entries for %s, %d sends", partial, external, len(entries))
+	}
+	// Mended and retried: only the colleague gets it now.
+	refuse = false
+	if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done {
+		t.Fatalf("after the retry: %s %v", m.State, m.Err)
+	}
+	got := map[string]int{}
+	for _, r := range e.smtp.Received() {
+		for _, to := range r.To {
+			got[to]++
+		}
+	}
+	if got[external] != 1 || got[colleague] != 1 {
+		t.Errorf("deliveries %v, want one each", got)
+	}
+}

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"crypto/x509"
 	"encoding/gob"
@@ -322,10 +323,12 @@ func (c *Core) steps() []outbox.Step {
 	return []outbox.Step{
 		{Name: stepBuild, Run: c.build},
 		{Name: stepSubmit, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
-			return nil, c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.External, b.ExternalTo })
+			err := c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.External, b.ExternalTo })
+			return nil, c.partly(ctx, m, nil, err)
 		}},
 		{Name: stepSubmitInternal, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
-			return nil, c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.Internal, b.InternalTo })
+			err := c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.Internal, b.InternalTo })
+			return nil, c.partly(ctx, m, nil, err)
 		}},
 		{Name: stepDigitalPost, Run: c.digitalPostStep},
 		{Name: stepAudit, Run: c.audit},
@@ -520,14 +523,79 @@ func (c *Core) digitalPostStep(ctx context.Context, m *outbox.Mail) ([]byte, err
 		return nil, err
 	}
 	var out []digitalpost.Receipt
-	for _, l := range b.Letters {
+	for i, l := range b.Letters {
 		r, err := c.dp.Send(ctx, l.UUID, l.MeMo, l.Recipient)
 		if err != nil {
-			return nil, err
+			var sent []string
+			for _, d := range b.Letters[:i] {
+				sent = append(sent, d.Recipient)
+			}
+			return nil, c.partly(ctx, m, sent, err)
 		}
 		out = append(out, r)
 	}
 	return json.Marshal(out)
+}
+
+// partly is what a delivery step's failure means for the mail as a
+// whole. When the mail already reached somebody (an earlier step, or
+// letters of this one: also), the failure that stops it is a
+// DeliveryError saying who has it, and the audit log records that they
+// do, so that nobody is told "nobody got it" and sends it again to those
+// who did. A temporary failure is left as it is: the mail goes on by
+// itself, and Prøv igen, resuming at the failed step, sends only to
+// those who have not got it.
+func (c *Core) partly(ctx context.Context, m *outbox.Mail, also []string, err error) error {
+	var t interface{ IsTemporary() bool }
+	if err == nil || errors.As(err, &t) && t.IsTemporary() {
+		return err
+	}
+	b, berr := c.builtOf(ctx, m)
+	if berr != nil {
+		return err
+	}
+	var got []string
+	if m.Did(stepSubmit) {
+		got = append(got, b.ExternalTo...)
+	}
+	if m.Did(stepSubmitInternal) {
+		got = append(got, b.InternalTo...)
+	}
+	got = append(got, also...)
+	if len(got) == 0 {
+		return &DeliveryError{Err: err}
+	}
+	// The log must hold who got it even though the send stopped; an entry
+	// that cannot be written is said in the sentence instead of lost.
+	logErr := c.Audit.Log(ctx, policy.Entry{Time: c.now().UTC(), Actor: c.actor, Action: "send-partial", Mailbox: m.Mailbox,
+		Subject: strings.Join(got, ", "), MessageID: m.MessageID, Receipt: i18n.Danish.Error(err)})
+	return &DeliveryError{Delivered: got, Err: err, Unlogged: logErr != nil}
+}
+
+// DeliveryError is a send that stopped for good: who already has the
+// mail (they do not get it again), or that nobody has.
+type DeliveryError struct {
+	Delivered []string
+	Err       error
+	// Unlogged: the audit entry saying who got it could not be written.
+	Unlogged bool
+}
+
+func (e *DeliveryError) Error() string {
+	return "core: delivered to " + strings.Join(e.Delivered, ", ") + " only: " + e.Err.Error()
+}
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// Localize names the sentence for a user: the reason, then who has it.
+func (e *DeliveryError) Localize() i18n.Message {
+	var reason i18n.Message
+	var l i18n.Localizer
+	if errors.As(e.Err, &l) {
+		reason = l.Localize()
+	} else {
+		reason = i18n.Message{Key: "error.unexpected", Args: map[string]any{"Err": e.Err.Error()}}
+	}
+	return i18n.Message{Key: "send.partial", Args: map[string]any{"Reason": reason, "Delivered": strings.Join(e.Delivered, ", "), "Unlogged": e.Unlogged}}
 }
 
 // audit records the receipt in the append-only audit log the moment the

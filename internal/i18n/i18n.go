@@ -106,7 +106,7 @@ func parseFile(l Lang, fsys fs.FS, name string) (catalogue, error) {
 	}
 	c := make(catalogue, len(raw))
 	for k, v := range raw {
-		t, err := template.New(k).Option("missingkey=error").Funcs(template.FuncMap{"size": l.Size}).Parse(v)
+		t, err := template.New(k).Option("missingkey=error").Funcs(template.FuncMap{"size": l.Size, "msg": l.nested}).Parse(v)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: key %q: %w", name, k, err)
 		}
@@ -155,6 +155,20 @@ func (l Lang) T(key string, args map[string]any) string {
 
 // M renders a Message.
 func (l Lang) M(m Message) string { return l.T(m.Key, m.Args) }
+
+// nested renders a Message given as a template argument ({{msg .Reason}}),
+// also as it comes back from JSON (a map with Key and Args).
+func (l Lang) nested(v any) string {
+	switch m := v.(type) {
+	case Message:
+		return l.M(m)
+	case map[string]any:
+		key, _ := m["Key"].(string)
+		args, _ := m["Args"].(map[string]any)
+		return l.T(key, args)
+	}
+	return fmt.Sprint(v)
+}
 
 // Error turns err into a sentence for a user. Errors that implement
 // Localizer anywhere in their chain speak for themselves; any other error
