@@ -2,11 +2,11 @@ package core
 
 import (
 	"bytes"
-	"errors"
 	"context"
 	"crypto/x509"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
