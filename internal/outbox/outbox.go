@@ -61,6 +61,10 @@ var ErrBusy = errors.New("outbox: another process is sending")
 type WriteError struct {
 	File string
 	Err  error
+	// NotQueued: the write that failed was the mail's going into the
+	// outbox, so it is not there: it was not sent, and its draft is
+	// still the user's.
+	NotQueued bool
 }
 
 func (e *WriteError) Error() string { return fmt.Sprintf("outbox: %s: %v", e.File, e.Err) }
@@ -68,7 +72,11 @@ func (e *WriteError) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *WriteError) Localize() i18n.Message {
-	return i18n.Message{Key: "outbox.write", Args: map[string]any{"File": e.File, "Err": e.Err.Error()}}
+	key := "outbox.write"
+	if e.NotQueued {
+		key = "outbox.write_not_queued"
+	}
+	return i18n.Message{Key: key, Args: map[string]any{"File": e.File, "Err": e.Err.Error()}}
 }
 
 func (o *Outbox) writeError(err error) error {
@@ -225,7 +233,12 @@ func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
 	res, err := o.db.ExecContext(ctx, `INSERT INTO outbox (message_id, created, user, mailbox, recipients, cc, subject, content, state, next_try)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli())
 	if err != nil {
-		return 0, o.writeError(err)
+		err = o.writeError(err)
+		var we *WriteError
+		if errors.As(err, &we) {
+			we.NotQueued = true
+		}
+		return 0, err
 	}
 	id, err := res.LastInsertId()
 	if err != nil {
