@@ -216,6 +216,10 @@ func TestDigitalPostRefusals(t *testing.T) {
 	if text, _ := opened(t, copies[0], identity(t, "mailbox-rsa.p12"), true); text != draft.Body {
 		t.Errorf("the copy reads %q", text)
 	}
+	// No mail server took it: the receipt names none.
+	if _, r, _ := c.ReceiptOf(ctx, q.ID); r == nil || r.Server != "" || strings.Contains(r.Text(i18n.Danish), "Modtaget af mailserveren") {
+		t.Errorf("the receipt of a letter names a mail server: %+v", r)
+	}
 }
 
 // Digital Post silent: the letter waits and is tried again, then goes

@@ -612,8 +612,11 @@ func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := Receipt{MessageID: m.MessageID, Mailbox: m.Mailbox, User: m.User, Time: c.now().UTC(), Server: c.cfg.SMTP.Server}
+	r := Receipt{MessageID: m.MessageID, Mailbox: m.Mailbox, User: m.User, Time: c.now().UTC(), CopyInClear: b.External == nil}
 	all := append(slices.Clone(b.ExternalTo), b.InternalTo...)
+	if len(all) > 0 {
+		r.Server = c.cfg.SMTP.Server
+	}
 	for i, to := range all {
 		ch := string(directory.SMIME)
 		if i >= len(b.ExternalTo) {
@@ -696,8 +699,13 @@ type Receipt struct {
 	Mailbox    string             `json:"mailbox"`
 	User       string             `json:"user"`
 	Time       time.Time          `json:"time"`
+	// Server is the mail server that took the mail ("" when it went by
+	// Digital Post only).
 	Server     string             `json:"server"`
 	Recipients []ReceiptRecipient `json:"recipients"`
+	// CopyInClear: the Sent copies are signed but not encrypted (a mail
+	// to the institution's own addresses only).
+	CopyInClear bool `json:"copy_in_clear,omitempty"`
 }
 
 // ReceiptRecipient is one recipient and the channel that carried it.
@@ -725,7 +733,7 @@ func (r Receipt) Text(l i18n.Lang) string {
 		lines = append(lines, line)
 	}
 	return l.T("receipt.body", map[string]any{"Mailbox": r.Mailbox, "User": r.User, "Time": r.Time.Local().Format("2006-01-02 15:04:05"),
-		"MessageID": r.MessageID, "Recipients": strings.Join(lines, "\n"), "Server": r.Server})
+		"MessageID": r.MessageID, "Recipients": strings.Join(lines, "\n"), "Server": r.Server, "CopyInClear": r.CopyInClear})
 }
 
 // letterStatus names Digital Post's receipt status for a user.

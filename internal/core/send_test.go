@@ -558,3 +558,38 @@ func TestRoutingAddressesAreNotInternal(t *testing.T) {
 		t.Errorf("%d mails queued", len(list))
 	}
 }
+
+// TestReceiptSaysHowTheCopyIsKept: the receipt says the Sent copies are
+// encrypted only when they are: a mail to internal addresses only is
+// kept signed, in clear, and the receipt says so.
+func TestReceiptSaysHowTheCopyIsKept(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		to, want string
+		clear    bool
+	}{
+		{external, "Mailen ligger krypteret", false},
+		{colleague, "Mailen ligger signeret, men ikke krypteret", true},
+	} {
+		q, err := c.Send(ctx, draft, sendMailbox, []string{tc.to}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Outbox.Process(ctx)
+		_, r, err := c.ReceiptOf(ctx, q.ID)
+		if err != nil || r == nil {
+			t.Fatalf("%s: %v", tc.to, err)
+		}
+		if text := r.Text(i18n.Danish); !strings.Contains(text, tc.want) || r.CopyInClear != tc.clear || !strings.Contains(text, "Modtaget af mailserveren") {
+			t.Errorf("%s: %+v\n%s", tc.to, r, text)
+		}
+		srv, _ := c.imapServer()
+		acc, _ := c.account(sendMailbox)
+		copies, _ := srv.Fetch(ctx, acc, "Sendt post", q.MessageID)
+		if len(copies) != 1 || bytes.Contains(copies[0], []byte("pkcs7-mime")) == tc.clear {
+			t.Errorf("%s: the Sent copy is not as the receipt says", tc.to)
+		}
+	}
+}
