@@ -695,10 +695,10 @@ func (c *Core) receiptStep(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 // Receipt (kvittering) is the proof that a mail was handed to the
 // server: recorded in the audit log and delivered to the user's INBOX.
 type Receipt struct {
-	MessageID  string             `json:"message_id"`
-	Mailbox    string             `json:"mailbox"`
-	User       string             `json:"user"`
-	Time       time.Time          `json:"time"`
+	MessageID string    `json:"message_id"`
+	Mailbox   string    `json:"mailbox"`
+	User      string    `json:"user"`
+	Time      time.Time `json:"time"`
 	// Server is the mail server that took the mail ("" when it went by
 	// Digital Post only).
 	Server     string             `json:"server"`
