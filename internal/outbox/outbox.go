@@ -176,6 +176,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 	error TEXT,
 	finished INTEGER
 );
+CREATE TABLE IF NOT EXISTS outbox_last (
+	one INTEGER PRIMARY KEY CHECK (one = 1),
+	last INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS outbox_step (
 	mail INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
 	step TEXT NOT NULL,
@@ -191,6 +195,10 @@ func Open(db *sql.DB, lockFile string, steps ...Step) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	if err := addColumn(db, "outbox", "cc", `TEXT NOT NULL DEFAULT '[]'`); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	// working is set while the worker is inside one of the mail's steps.
+	if err := addColumn(db, "outbox", "working", `INTEGER`); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return &Outbox{db: db, steps: steps, lock: lockFile, kick: make(chan struct{}, 1)}, nil
@@ -230,18 +238,26 @@ func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
 	rcpts, _ := json.Marshal(m.Recipients)
 	cc, _ := json.Marshal(m.Cc)
 	now := o.now()
-	res, err := o.db.ExecContext(ctx, `INSERT INTO outbox (message_id, created, user, mailbox, recipients, cc, subject, content, state, next_try)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli())
+	// A number is never given twice, also after the newest mail was
+	// removed: a receipt or a note that says "mail 7" means one mail.
+	var id int64
+	err := inTx(ctx, o.db, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT last FROM outbox_last), 0), COALESCE((SELECT MAX(id) FROM outbox), 0)) + 1`).Scan(&id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, message_id, created, user, mailbox, recipients, cc, subject, content, state, next_try)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO outbox_last (one, last) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET last = excluded.last`, id)
+		return err
+	})
 	if err != nil {
 		err = o.writeError(err)
 		var we *WriteError
 		if errors.As(err, &we) {
 			we.NotQueued = true
 		}
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
 		return 0, err
 	}
 	o.Kick()
@@ -350,8 +366,26 @@ func (o *Outbox) Retry(ctx context.Context, id int64) error {
 }
 
 // Remove deletes a mail and its records: the user gives up on it (or
-// clears a delivered one from the list).
+// clears a delivered one from the list). A mail the worker is inside a
+// step of (submitting it, say) is not removed: what that step does
+// would then go unrecorded, with no audit entry, copy or receipt.
 func (o *Outbox) Remove(ctx context.Context, id int64) error {
+	if unlock, err := lockFile(o.lock); err == nil {
+		// No worker runs: none can start on this mail while it goes.
+		defer unlock()
+	} else if !errors.Is(err, ErrBusy) {
+		return err
+	} else {
+		var working sql.NullInt64
+		if err := o.db.QueryRowContext(ctx, `SELECT working FROM outbox WHERE id = ?`, id).Scan(&working); errors.Is(err, sql.ErrNoRows) {
+			return &NotFoundError{ID: id}
+		} else if err != nil {
+			return err
+		}
+		if working.Valid {
+			return &SendingError{ID: id}
+		}
+	}
 	res, err := o.db.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
 	if err != nil {
 		return err
@@ -415,6 +449,10 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if _, err := o.db.ExecContext(ctx, `UPDATE outbox SET working = ? WHERE id = ?`, o.now().UnixMilli(), m.ID); err != nil {
+		return false, o.writeError(err)
+	}
+	defer o.db.ExecContext(context.WithoutCancel(ctx), `UPDATE outbox SET working = NULL WHERE id = ?`, m.ID)
 	for _, st := range o.steps {
 		if m.Did(st.Name) {
 			continue
@@ -543,6 +581,17 @@ func (e *StoredError) Error() string { return e.Text }
 
 // Localize implements i18n.Localizer.
 func (e *StoredError) Localize() i18n.Message { return e.Message }
+
+// SendingError is a mail that cannot be removed now: the worker is in
+// the middle of one of its steps.
+type SendingError struct{ ID int64 }
+
+func (e *SendingError) Error() string { return fmt.Sprintf("outbox: mail %d is being sent", e.ID) }
+
+// Localize implements i18n.Localizer.
+func (e *SendingError) Localize() i18n.Message {
+	return i18n.Message{Key: "outbox.sending", Args: map[string]any{"ID": e.ID}}
+}
 
 // NotFoundError is an ID the outbox does not hold (any longer).
 type NotFoundError struct{ ID int64 }

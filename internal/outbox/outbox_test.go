@@ -264,3 +264,56 @@ func TestUpgrade(t *testing.T) {
 	}
 	add(t, o, "<new@x>")
 }
+
+// TestRemoveWhileSending: a mail the worker is inside a step of cannot be
+// removed (its step's work would go unrecorded); before and after, it can.
+func TestRemoveWhileSending(t *testing.T) {
+	inside, release := make(chan struct{}), make(chan struct{})
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "o.db")+"?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o, err := outbox.Open(db, filepath.Join(dir, "o.lock"), outbox.Step{Name: "submit", Run: func(context.Context, *outbox.Mail) ([]byte, error) {
+		close(inside)
+		<-release
+		return nil, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	id := add(t, o, "<1@x>")
+	done := make(chan error)
+	go func() { _, err := o.Process(ctx); done <- err }()
+	<-inside
+	var se *outbox.SendingError
+	if err := o.Remove(ctx, id); !errors.As(err, &se) || !strings.Contains(i18n.Danish.Error(err), "blive sendt lige nu") {
+		t.Errorf("removed mid-step: %v", err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if m, err := o.Get(ctx, id); err != nil || m.State != outbox.Done {
+		t.Fatalf("the mail: %+v %v", m, err)
+	}
+	if err := o.Remove(ctx, id); err != nil {
+		t.Errorf("removing the sent mail: %v", err)
+	}
+}
+
+// TestIDsNotReused: a removed mail's number is not given to the next.
+func TestIDsNotReused(t *testing.T) {
+	o, _, _ := open(t, &recorder{})
+	ctx := context.Background()
+	first := add(t, o, "<1@x>")
+	second := add(t, o, "<2@x>")
+	if err := o.Remove(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if third := add(t, o, "<3@x>"); third <= second || first >= second {
+		t.Errorf("ids %d %d %d", first, second, third)
+	}
+}
