@@ -78,6 +78,7 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	if err := c.MaySend(ctx, mailbox); err != nil {
 		return nil, err
 	}
+	rs.To, rs.Cc = c.merged(rs.To, rs.Cc)
 	if len(rs.To)+len(rs.Cc) == 0 {
 		return nil, &SendError{Reason: "no_recipients"}
 	}
@@ -276,6 +277,29 @@ func (c *Core) green(ctx context.Context, recipients []string) ([]directory.Verd
 		}
 	}
 	return vs, nil
+}
+
+// merged drops recipients given twice (the same address in another
+// case, the same CPR or CVR number written otherwise, or once in To and
+// once in Cc: To wins), so that nobody gets the mail, or a paid letter,
+// twice. What does not parse is kept, for the check to refuse.
+func (c *Core) merged(to, cc []string) ([]string, []string) {
+	seen := map[string]bool{}
+	keep := func(in []string) []string {
+		var out []string
+		for _, s := range in {
+			key := strings.TrimSpace(s)
+			if r, err := c.parser.Parse(s); err == nil {
+				key = strings.ToLower(r.String())
+			}
+			if !seen[key] {
+				seen[key] = true
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return keep(to), keep(cc)
 }
 
 // RedError is a send refused because a recipient cannot receive securely

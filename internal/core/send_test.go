@@ -593,3 +593,29 @@ func TestReceiptSaysHowTheCopyIsKept(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateRecipientsMerged: a recipient given twice gets the mail
+// once.
+func TestDuplicateRecipientsMerged(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	q, err := c.SendTo(ctx, draft, sendMailbox, Recipients{To: []string{external, "Jens <JENS.HANSEN@kommune.example>", colleague}, Cc: []string{external, colleague}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := c.Outbox.Get(ctx, q.ID)
+	if len(m.Recipients) != 2 || len(m.Cc) != 0 {
+		t.Fatalf("queued To %v Cc %v", m.Recipients, m.Cc)
+	}
+	c.Outbox.Process(ctx)
+	got := map[string]int{}
+	for _, r := range e.smtp.Received() {
+		for _, to := range r.To {
+			got[strings.ToLower(to)]++
+		}
+	}
+	if got[external] != 1 || got[colleague] != 1 {
+		t.Errorf("deliveries %v", got)
+	}
+}
