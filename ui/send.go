@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -279,11 +280,16 @@ func (p *SendPane) attention() map[string]core.Attention {
 }
 
 // confirmSend warns about a CPR number in the subject, which travels
-// unencrypted, before sending.
+// unencrypted, or in the text of a mail to internal addresses only,
+// which is not encrypted, before sending.
 func (p *SendPane) confirmSend() {
-	subject := p.u.Compose.Subject.Text
-	if err := core.SubjectWarning(subject); err != nil {
-		d := dialog.NewConfirm(p.u.t("send.subject_warning"), p.u.lang.Error(err), func(ok bool) {
+	if err := core.SendWarning(p.u.Compose.Draft(), p.verdicts); err != nil {
+		title := p.u.t("send.subject_warning")
+		var se *core.SendError
+		if errors.As(err, &se) && se.Reason == "cpr_in_internal_body" {
+			title = p.u.t("send.body_warning")
+		}
+		d := dialog.NewConfirm(title, p.u.lang.Error(err), func(ok bool) {
 			if ok {
 				p.send()
 			}

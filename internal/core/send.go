@@ -261,8 +261,26 @@ func checkLetters(vs []directory.Verdict, d message.Draft, att map[string]Attent
 // SubjectWarning returns an error to show before sending when the subject
 // holds what looks like a CPR number: the subject travels unencrypted.
 func SubjectWarning(subject string) error {
-	if message.SubjectHasCPR(subject) {
+	if message.HasCPR(subject) {
 		return &SendError{Reason: "cpr_in_subject"}
+	}
+	return nil
+}
+
+// SendWarning is what to ask the user before sending d to recipients
+// checked as vs: a CPR number in the subject (never encrypted), or in
+// the text of a mail that goes to internal addresses only (signed, not
+// encrypted). Nil when there is nothing to ask.
+func SendWarning(d message.Draft, vs []directory.Verdict) error {
+	if err := SubjectWarning(d.Subject); err != nil {
+		return err
+	}
+	internal := len(vs) > 0
+	for _, v := range vs {
+		internal = internal && v.Channel == directory.Internal
+	}
+	if internal && message.HasCPR(d.Body) {
+		return &SendError{Reason: "cpr_in_internal_body"}
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
 	"sikkermail/internal/mailtest"
@@ -617,5 +618,37 @@ func TestDuplicateRecipientsMerged(t *testing.T) {
 	}
 	if got[external] != 1 || got[colleague] != 1 {
 		t.Errorf("deliveries %v", got)
+	}
+}
+
+// TestSendWarning: a CPR number in the subject is always asked about; in
+// the text only when the mail goes unencrypted, to internal addresses
+// only.
+func TestSendWarning(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	internal := c.Check(ctx, []string{colleague})
+	mixed := c.Check(ctx, []string{colleague, external})
+	reason := func(err error) string {
+		var se *SendError
+		if errors.As(err, &se) {
+			return se.Reason
+		}
+		return ""
+	}
+	for _, tc := range []struct {
+		d    message.Draft
+		vs   []directory.Verdict
+		want string
+	}{
+		{message.Draft{Subject: "Sag 010190–1009"}, mixed, "cpr_in_subject"},
+		{message.Draft{Subject: "Sag", Body: "Borgeren 010190-1009 har ringet."}, internal, "cpr_in_internal_body"},
+		{message.Draft{Subject: "Sag", Body: "Borgeren 010190-1009 har ringet."}, mixed, ""},
+		{message.Draft{Subject: "Sag", Body: "Intet nummer her."}, internal, ""},
+	} {
+		if got := reason(SendWarning(tc.d, tc.vs)); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.d, got, tc.want)
+		}
 	}
 }
