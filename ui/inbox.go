@@ -218,7 +218,7 @@ func (w *InboxWindow) show(m *core.OpenedMail) {
 		w.Text.SetText("")
 		return
 	}
-	w.Secure.SetText(m.Report.Summary(l))
+	w.Secure.SetText(message.Printable(m.Report.Summary(l), false))
 	w.Secure.Importance = widget.DangerImportance
 	if m.Report.Secure() {
 		w.Secure.Importance = widget.SuccessImportance
@@ -226,18 +226,21 @@ func (w *InboxWindow) show(m *core.OpenedMail) {
 	w.Secure.Refresh()
 	details := ""
 	for _, d := range m.Report.Details(l) {
-		details += "• " + d + "\n"
+		details += "• " + message.Printable(d, false) + "\n"
 	}
 	w.Details.SetText(details)
-	w.Header.SetText(l.T("cli.inbox.from", nil) + ": " + m.FromLine() + "\n" + l.T("cli.inbox.date", nil) + ": " +
-		m.Date.Local().Format("2006-01-02 15:04") + "\n" + l.T("cli.inbox.subject", nil) + ": " + m.Subject)
+	// What the mail brings is shown printable: control characters as
+	// their pictures, bidi controls as ⟨U+202E⟩, never obeyed.
+	line := func(s string) string { return message.Printable(s, false) }
+	w.Header.SetText(l.T("cli.inbox.from", nil) + ": " + line(m.FromLine()) + "\n" + l.T("cli.inbox.date", nil) + ": " +
+		m.Date.Local().Format("2006-01-02 15:04") + "\n" + l.T("cli.inbox.subject", nil) + ": " + line(m.Subject))
 	w.Text.SetText("")
 	if m.Content != nil {
-		w.Text.SetText(m.Content.Text)
+		w.Text.SetText(message.Printable(m.Content.Text, true))
 		for i, a := range m.Content.Attachments {
 			w.Files.Add(container.NewBorder(nil, nil, nil,
 				widget.NewButtonWithIcon(w.u.t("inbox.save"), theme.DocumentSaveIcon(), func() { w.chooseSave(i) }),
-				widget.NewLabel(a.Name+" ("+l.Size(int64(len(a.Data)))+")")))
+				widget.NewLabel(line(a.Name)+" ("+l.Size(int64(len(a.Data)))+")")))
 		}
 		w.Forward.Enable()
 	}
@@ -270,7 +273,7 @@ func (w *InboxWindow) chooseSave(i int) {
 			dialog.ShowError(errors.New(w.u.lang.Error(err)), w.Window)
 		}
 	}, w.Window)
-	d.SetFileName(a.Name)
+	d.SetFileName(message.SafeFileName(a.Name))
 	d.Show()
 }
 

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -123,8 +125,9 @@ func (c *cli) showMail(m *core.OpenedMail) error {
 	return nil
 }
 
-// saveAttachments writes each attachment into dir, never over a file
-// that is there, never outside dir.
+// saveAttachments writes each attachment into dir under a name any PC
+// takes (message.SafeFileName), never over a file that is there (a
+// second "notat.pdf" is saved as "notat (2).pdf"), never outside dir.
 func (c *cli) saveAttachments(m *core.OpenedMail, dir string) error {
 	if m.Content == nil {
 		return m.Report.Err
@@ -133,12 +136,7 @@ func (c *cli) saveAttachments(m *core.OpenedMail, dir string) error {
 		return &core.FileError{File: dir, Err: err}
 	}
 	for _, a := range m.Content.Attachments {
-		name := filepath.Base(filepath.Clean("/" + strings.ReplaceAll(a.Name, "\\", "/")))
-		if name == "/" || name == "." {
-			name = "bilag"
-		}
-		path := filepath.Join(dir, name)
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		f, path, err := createNew(dir, message.SafeFileName(a.Name))
 		if err != nil {
 			return &core.FileError{File: path, Err: err}
 		}
@@ -149,7 +147,24 @@ func (c *cli) saveAttachments(m *core.OpenedMail, dir string) error {
 		if werr != nil {
 			return &core.FileError{File: path, Err: werr}
 		}
-		fmt.Fprintln(c.stdout, path)
+		fmt.Fprintln(c.stdout, message.Printable(path, false))
 	}
 	return nil
+}
+
+// createNew creates name in dir, or "name (2).ext", "name (3).ext", …
+// when it is taken: nothing is written over.
+func createNew(dir, name string) (*os.File, string, error) {
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for n := 1; ; n++ {
+		path := filepath.Join(dir, name)
+		if n > 1 {
+			path = filepath.Join(dir, fmt.Sprintf("%s (%d)%s", stem, n, ext))
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil || !errors.Is(err, fs.ErrExist) || n == 1000 {
+			return f, path, err
+		}
+	}
 }

@@ -219,3 +219,38 @@ func Printable(s string, multiline bool) string {
 	}
 	return b.String()
 }
+
+// windowsReserved are the device names Windows will not take as a file
+// name, with any extension.
+var windowsReserved = map[string]bool{"CON": true, "PRN": true, "AUX": true, "NUL": true,
+	"COM1": true, "COM2": true, "COM3": true, "COM4": true, "COM5": true, "COM6": true, "COM7": true, "COM8": true, "COM9": true,
+	"LPT1": true, "LPT2": true, "LPT3": true, "LPT4": true, "LPT5": true, "LPT6": true, "LPT7": true, "LPT8": true, "LPT9": true}
+
+// SafeFileName is an attachment's name as a file may be called on any
+// PC: no folders, no characters Windows forbids (<>:"/\|?*), no control
+// or bidi characters (shown as Printable shows them), no device name
+// (CON, NUL, COM1, …), no trailing dot or space; "bilag" when nothing is
+// left.
+func SafeFileName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`<>:"|?*`, r) {
+			return '_'
+		}
+		return r
+	}, Printable(name, false))
+	name = strings.TrimRight(strings.TrimSpace(name), ". ")
+	base := name
+	if i := strings.IndexByte(base, '.'); i >= 0 {
+		base = base[:i]
+	}
+	if windowsReserved[strings.ToUpper(strings.TrimSpace(base))] {
+		name = "_" + name
+	}
+	if name == "" || name == "." || name == ".." {
+		return "bilag"
+	}
+	return name
+}

@@ -128,3 +128,25 @@ func TestPrintable(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"notat.pdf":            "notat.pdf",
+		"../../etc/passwd":     "passwd",
+		`C:\Windows\win.ini`:   "win.ini",
+		"CON":                  "_CON",
+		"nul.txt":              "_nul.txt",
+		"com1.pdf":             "_com1.pdf",
+		"console.txt":          "console.txt",
+		"faktura\u202Efdp.exe": "faktura⟨U+202E⟩fdp.exe",
+		"a<b>c:d|e?f*.txt":     "a_b_c_d_e_f_.txt",
+		"slut. ":               "slut",
+		"":                     "bilag",
+		"..":                   "bilag",
+		"linje\nskift.pdf":     "linje skift.pdf",
+	} {
+		if got := SafeFileName(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}
