@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"database/sql"
 	"errors"
 	"os"
@@ -192,5 +193,46 @@ func TestSentences(t *testing.T) {
 				t.Errorf("%s has no text for %s", l, r)
 			}
 		}
+	}
+}
+
+// TestAuditChain: with the triggers dropped (as a local admin could),
+// a changed line, a line removed in between and lines removed at the
+// end all show.
+func TestAuditChain(t *testing.T) {
+	for _, tamper := range []struct {
+		name   string
+		sql    string
+		broken int64
+		gone   bool
+	}{
+		{"untouched", "", 0, false},
+		{"a line changed", `UPDATE policy_audit SET subject = 'nogen@andre.example' WHERE id = 2`, 2, false},
+		{"a line removed in between", `DELETE FROM policy_audit WHERE id = 2`, 3, true},
+		{"the last line removed", `DELETE FROM policy_audit WHERE id = 4`, 0, true},
+	} {
+		t.Run(tamper.name, func(t *testing.T) {
+			s := openTestDB(t, filepath.Join(t.TempDir(), "p.db"))
+			ctx := context.Background()
+			for i := 0; i < 4; i++ {
+				if err := s.Log(ctx, Entry{Actor: staff, Action: "send", Mailbox: uddserv.Address, Subject: fmt.Sprintf("modtager%d@kommune.example", i), MessageID: fmt.Sprintf("<%d@x>", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tamper.sql != "" {
+				for _, q := range []string{`DROP TRIGGER policy_audit_no_update`, `DROP TRIGGER policy_audit_no_delete`, tamper.sql} {
+					if _, err := s.db.Exec(q); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			c, err := s.VerifyAudit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Broken != tamper.broken || c.Missing != tamper.gone || c.OK() != (tamper.sql == "") {
+				t.Errorf("%+v, want broken at %d, missing %v", c, tamper.broken, tamper.gone)
+			}
+		})
 	}
 }

@@ -2,8 +2,11 @@ package policy
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,6 +47,19 @@ func OpenSQLite(db *sql.DB, staff recipient.Domains, helpdesk []string) (*SQLite
 	}
 	for _, q := range stmts {
 		if _, err := db.Exec(q); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+	}
+	// Each entry carries the hash of the one before it and of itself, so
+	// that dropping the triggers and changing or deleting a line shows
+	// (VerifyAudit). Logs from before the chain keep their lines as they
+	// were; the chain starts at the first entry written with it.
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('policy_audit') WHERE name = 'hash'`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.Exec(`ALTER TABLE policy_audit ADD COLUMN hash TEXT`); err != nil {
 			return nil, fmt.Errorf("policy: %w", err)
 		}
 	}
@@ -251,10 +267,89 @@ func (s *SQLite) append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO policy_audit (time, actor, machine, action, mailbox, subject, "right", message_id, receipt)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Time.UnixMilli(), e.Actor.User, e.Actor.Machine, e.Action, e.Mailbox, e.Subject,
-		string(e.Right), e.MessageID, e.Receipt)
+	var prev sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT hash FROM policy_audit ORDER BY id DESC LIMIT 1`).Scan(&prev); err != nil && err != sql.ErrNoRows {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO policy_audit (time, actor, machine, action, mailbox, subject, "right", message_id, receipt, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Time.UnixMilli(), e.Actor.User, e.Actor.Machine, e.Action, e.Mailbox, e.Subject,
+		string(e.Right), e.MessageID, e.Receipt, chainHash(prev.String, e))
 	return err
+}
+
+// chainHash is the hash an entry carries: SHA-256 over the previous
+// entry's hash and every field of this one, each with its length, so
+// that no two entries can be written alike.
+func chainHash(prev string, e Entry) string {
+	h := sha256.New()
+	for _, f := range []string{prev, strconv.FormatInt(e.Time.UnixMilli(), 10), e.Actor.User, e.Actor.Machine, e.Action, e.Mailbox, e.Subject,
+		string(e.Right), e.MessageID, e.Receipt} {
+		fmt.Fprintf(h, "%d:%s;", len(f), f)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// AuditCheck is what VerifyAudit found.
+type AuditCheck struct {
+	// Entries is how many lines the log has; Chained how many of them
+	// carry the chain (lines from before it do not).
+	Entries, Chained int
+	// Broken is the first line whose hash does not follow from the line
+	// before it and its own content (changed, or a line before it
+	// removed), 0 when the chain holds; Missing says lines are gone at the
+	// end or in between (numbers skipped).
+	Broken  int64
+	Missing bool
+}
+
+// OK reports whether the log is whole.
+func (c AuditCheck) OK() bool { return c.Broken == 0 && !c.Missing }
+
+// VerifyAudit walks the log and checks every link of the chain, that no
+// number is skipped, and that the newest number SQLite handed out is the
+// newest line (nothing removed at the end).
+func (s *SQLite) VerifyAudit(ctx context.Context) (*AuditCheck, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, machine, action, mailbox, subject, "right", message_id, receipt, hash FROM policy_audit ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	defer rows.Close()
+	c := &AuditCheck{}
+	var prev string
+	var last int64
+	chained := false
+	for rows.Next() {
+		var e Entry
+		var t int64
+		var r string
+		var hash sql.NullString
+		if err := rows.Scan(&e.ID, &t, &e.Actor.User, &e.Actor.Machine, &e.Action, &e.Mailbox, &e.Subject, &r, &e.MessageID, &e.Receipt, &hash); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		e.Time, e.Right = time.UnixMilli(t), Right(r)
+		c.Entries++
+		if last != 0 && e.ID != last+1 {
+			c.Missing = true
+		}
+		last = e.ID
+		if !hash.Valid && !chained {
+			continue // from before the chain
+		}
+		chained = true
+		c.Chained++
+		if c.Broken == 0 && (!hash.Valid || hash.String != chainHash(prev, e)) {
+			c.Broken = e.ID
+		}
+		prev = hash.String
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	var seq sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'policy_audit'`).Scan(&seq); err == nil && seq.Int64 > last {
+		c.Missing = true
+	}
+	return c, nil
 }
 
 // Audit returns the audit log from since on, oldest first. There is no
