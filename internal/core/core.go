@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -239,9 +240,46 @@ func openDB(path string) (*sql.DB, error) {
 		err = db.Ping()
 	}
 	if err != nil {
+		if db != nil {
+			db.Close()
+		}
+		if damaged(err) {
+			return nil, &DamagedError{File: path, Err: err}
+		}
 		return nil, &FileError{File: path, Err: err}
 	}
+	// A database cut short or damaged (a full disk, a crash mid-copy, a
+	// file share) is told at start, and left as it is: the outbox and the
+	// audit log in it are not to be replaced by an empty database.
+	var check string
+	if err := db.QueryRow(`PRAGMA quick_check`).Scan(&check); err != nil || check != "ok" {
+		db.Close()
+		if err == nil {
+			err = errors.New(check)
+		}
+		return nil, &DamagedError{File: path, Err: err}
+	}
 	return db, nil
+}
+
+// damaged reports whether err says the file is no (whole) database.
+func damaged(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "malformed") || strings.Contains(s, "not a database") || strings.Contains(s, "SQLITE_CORRUPT") || strings.Contains(s, "SQLITE_NOTADB")
+}
+
+// DamagedError is a database that is damaged or not a database at all.
+type DamagedError struct {
+	File string
+	Err  error
+}
+
+func (e *DamagedError) Error() string { return fmt.Sprintf("core: %s is damaged: %v", e.File, e.Err) }
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// Localize names the sentence for a user.
+func (e *DamagedError) Localize() i18n.Message {
+	return i18n.Message{Key: "core.damaged", Args: map[string]any{"File": e.File}}
 }
 
 // Close releases the database, and stops the demo's servers.

@@ -204,3 +204,38 @@ func TestDatabaseIsPrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestDamagedDatabase: a database cut short, or a file that is no
+// database, is told at start with the sentence, and left as it is.
+func TestDamagedDatabase(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	ctx := context.Background()
+	if _, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	full, err := os.ReadFile(e.cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string][]byte{
+		"cut short":     full[:len(full)/2],
+		"no database":   []byte("Dette er ikke en database, men en tekst, som nogen har gemt med det forkerte navn."),
+		"header broken": append(append([]byte{}, full[:100]...), bytes.Repeat([]byte{0xff}, len(full)-100)...),
+	} {
+		os.Remove(e.cfg.Database + "-wal")
+		os.Remove(e.cfg.Database + "-shm")
+		if err := os.WriteFile(e.cfg.Database, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := New(e.cfg)
+		var de *DamagedError
+		if !errors.As(err, &de) || !strings.Contains(i18n.Danish.Error(err), e.cfg.Database) || !strings.Contains(i18n.Danish.Error(err), "Slet den ikke") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if after, _ := os.ReadFile(e.cfg.Database); !bytes.Equal(after, content) {
+			t.Errorf("%s: the file was changed", name)
+		}
+	}
+}
