@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -192,7 +193,7 @@ func (b *ByteSize) UnmarshalText(t []byte) error {
 		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
 		return fmt.Errorf("size %q: write it as 25MB, 512KB or a number of bytes", t)
 	}
 	*b = ByteSize(n * mult)
@@ -328,7 +329,13 @@ func Load(path string) (*Config, error) {
 	}
 	var c Config
 	md, err := toml.Decode(string(b), &c)
-	if err != nil {
+	var pe toml.ParseError
+	switch {
+	case errors.As(err, &pe) && pe.LastKey != "" && strings.HasPrefix(pe.Message, "size "):
+		return nil, (&Config{File: path}).rule("size", pe.LastKey, "", "")
+	case errors.As(err, &pe) && pe.LastKey != "" && strings.Contains(pe.Message, "duration"):
+		return nil, (&Config{File: path}).rule("duration", pe.LastKey, "", "")
+	case err != nil:
 		return nil, &Error{File: path, Err: err}
 	}
 	if un := md.Undecoded(); len(un) > 0 {
@@ -337,7 +344,7 @@ func Load(path string) (*Config, error) {
 			keys[i] = k.String()
 		}
 		slices.Sort(keys)
-		return nil, &Error{File: path, Err: fmt.Errorf("unknown setting %s", strings.Join(keys, ", "))}
+		return nil, (&Config{File: path}).rule("unknown_setting", strings.Join(keys, ", "), "", "")
 	}
 	c.File = path
 	c.resolve(filepath.Dir(path))
@@ -378,7 +385,7 @@ func (c *Config) resolve(dir string) {
 func (c *Config) Validate() error {
 	if c.Language != "" {
 		if _, err := i18n.ParseLang(c.Language); err != nil {
-			return &Error{File: c.File, Err: err}
+			return c.rule("one_of", "language", c.Language, "da, en")
 		}
 	}
 	for _, v := range []struct {
@@ -392,18 +399,34 @@ func (c *Config) Validate() error {
 		{"smime.revocation", c.SMIME.Revocation, []string{"", "warn", "require", "off"}},
 	} {
 		if !slices.Contains(v.allowed, v.value) {
-			return &Error{File: c.File, Err: fmt.Errorf("%s = %q: use one of %s", v.name, v.value, strings.Join(v.allowed[1:], ", "))}
+			return c.rule("one_of", v.name, v.value, strings.Join(v.allowed[1:], ", "))
+		}
+	}
+	for _, v := range []struct{ name, spec string }{
+		{"smtp.password", c.SMTP.Password}, {"imap.password", c.IMAP.Password}, {"digitalpost.password", c.DigitalPost.Password},
+		{"policy.ldap.password", c.Policy.LDAP.Password},
+	} {
+		if !passwordSource(v.spec) {
+			return c.rule("password_source", v.name, v.spec, "")
+		}
+	}
+	for _, v := range []struct {
+		name string
+		n    int64
+	}{{"smtp.max_recipients", int64(c.SMTP.MaxRecipients)}} {
+		if v.n < 0 {
+			return c.rule("negative", v.name, strconv.FormatInt(v.n, 10), "")
 		}
 	}
 	if dp := c.DigitalPost; dp.URL != "" {
 		if !strings.HasPrefix(dp.URL, "https://") {
-			return &Error{File: c.File, Err: fmt.Errorf("digitalpost.url = %q: the address must begin with https://", dp.URL)}
+			return c.rule("https", "digitalpost.url", dp.URL, "")
 		}
 		if dp.Identity == "" {
-			return &Error{File: c.File, Err: errors.New("digitalpost.identity: name the institution's system certificate (PKCS #12)")}
+			return c.rule("dp_identity", "digitalpost.identity", "", "")
 		}
 		if len(c.Institution.CVR) != 8 || strings.Trim(c.Institution.CVR, "0123456789") != "" {
-			return &Error{File: c.File, Err: fmt.Errorf("institution.cvr = %q: Digital Post needs the institution's 8-digit CVR number", c.Institution.CVR)}
+			return c.rule("cvr", "institution.cvr", c.Institution.CVR, "")
 		}
 	}
 	ldaps := []struct {
@@ -418,11 +441,17 @@ func (c *Config) Validate() error {
 	}
 	for _, l := range ldaps {
 		if err := LDAPSecure(l.url, l.starttls); err != nil {
-			return &Error{File: c.File, Err: fmt.Errorf("%s: %w", l.name, err)}
+			rule := "ldap_scheme"
+			if strings.HasPrefix(l.url, "ldap://") {
+				rule = "ldap_plaintext"
+			}
+			e := c.rule(rule, l.name+".url", l.url, "")
+			e.Err = err
+			return e
 		}
 	}
 	if f := c.Inbox.HandledFlag; f != "" && !keyword.MatchString(f) {
-		return &Error{File: c.File, Err: fmt.Errorf("inbox.handled_flag = %q: an IMAP keyword is letters, digits and $_.- only, such as $Behandlet", f)}
+		return c.rule("imap_keyword", "inbox.handled_flag", f, "")
 	}
 	for _, d := range c.Institution.Domains {
 		if _, err := recipient.NewDomains(d); err != nil {
@@ -490,6 +519,26 @@ type Error struct {
 	// Domain is set when an internal domain is invalid.
 	Domain string
 	Err    error
+	// Rule, when set, is the rule a setting breaks (config.rule.RULE in
+	// the translations), with the Setting's name, its Value and what is
+	// Allowed: a whole sentence in the user's language.
+	Rule, Setting, Value, Allowed string
+}
+
+// rule is the Error for setting = value breaking rule.
+func (c *Config) rule(rule, setting, value, allowed string) *Error {
+	return &Error{File: c.File, Rule: rule, Setting: setting, Value: value, Allowed: allowed,
+		Err: fmt.Errorf("%s = %q: %s", setting, value, rule)}
+}
+
+// passwordSource reports whether spec names a place a password can come
+// from (the keystore's syntax: keyring, file:PATH, env:NAME).
+func passwordSource(spec string) bool {
+	switch {
+	case spec == "", spec == "keyring", strings.HasPrefix(spec, "file:") && len(spec) > 5, strings.HasPrefix(spec, "env:") && len(spec) > 4:
+		return true
+	}
+	return false
 }
 
 func (e *Error) Error() string {
@@ -503,6 +552,10 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *Error) Localize() i18n.Message {
+	if e.Rule != "" {
+		key := "config.rule." + e.Rule // each has a text (TestRuleSentences)
+		return i18n.Message{Key: key, Args: map[string]any{"File": e.File, "Setting": e.Setting, "Value": e.Value, "Allowed": e.Allowed}}
+	}
 	if e.Domain != "" {
 		return i18n.Message{Key: "config.invalid_domain", Args: map[string]any{"File": e.File, "Domain": e.Domain}}
 	}

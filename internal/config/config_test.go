@@ -49,9 +49,9 @@ func TestLoadDefault(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	for body, want := range map[string]string{
-		"[institution]\ndomain = [\"x.example\"]\n":   "unknown setting institution.domain",
+		"[institution]\ndomain = [\"x.example\"]\n":   "institution.domain",
 		"[institution]\ndomains = [\"not a domain\"]": "not a domain",
-		"language = \"de\"\n":                         "unknown language",
+		"language = \"de\"\n":                         "language",
 		"[institution\n":                              "toml",
 	} {
 		p := write(t, body)
@@ -145,7 +145,7 @@ timeout = "2m"
 		t.Fatalf("imap %+v", i)
 	}
 	for _, bad := range []string{"[smtp]\nsecurity = \"none\"\n", "[imap]\nauth = \"login\"\n", "[smtp]\nauth = \"cram-md5\"\n"} {
-		if _, err := Load(write(t, bad)); err == nil || !strings.Contains(err.Error(), "use one of") {
+		if _, err := Load(write(t, bad)); err == nil || !strings.Contains(i18n.Danish.Error(err), "skal være en af") {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
@@ -174,7 +174,7 @@ timeout = "45s"
 		"[institution]\ncvr = \"29403473\"\n[digitalpost]\nurl = \"https://dp.example\"\n":                      "identity",
 		"[digitalpost]\nurl = \"https://dp.example\"\nidentity = \"x.p12\"\n":                                   "cvr",
 	} {
-		if _, err := Load(write(t, bad)); err == nil || !strings.Contains(err.Error(), words) {
+		if _, err := Load(write(t, bad)); err == nil || !strings.Contains(i18n.Danish.Error(err), words) {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
@@ -186,7 +186,7 @@ func TestInbox(t *testing.T) {
 		t.Fatalf("%+v %v", c.Inbox, err)
 	}
 	for _, bad := range []string{"\\Seen", "to ord", "æ"} {
-		if _, err := Load(write(t, "[inbox]\nhandled_flag = '"+bad+"'\n")); err == nil || !strings.Contains(err.Error(), "IMAP keyword") {
+		if _, err := Load(write(t, "[inbox]\nhandled_flag = '"+bad+"'\n")); err == nil || !strings.Contains(i18n.Danish.Error(err), "IMAP-nøgleord") {
 			t.Errorf("%q: %v", bad, err)
 		}
 	}
@@ -197,8 +197,43 @@ func TestLimits(t *testing.T) {
 	if err != nil || c.SMTP.MaxMessageSize != 35<<20 || c.SMTP.MaxRecipients != 100 || c.DigitalPost.MaxMessageSize != 512<<10 {
 		t.Fatalf("%+v %+v %v", c.SMTP, c.DigitalPost, err)
 	}
-	if _, err := Load(write(t, "[smtp]\nmax_message_size = \"big\"\n")); err == nil || !strings.Contains(err.Error(), "25MB") {
+	if _, err := Load(write(t, "[smtp]\nmax_message_size = \"big\"\n")); err == nil || !strings.Contains(i18n.Danish.Error(err), "smtp.max_message_size ikke en størrelse") {
 		t.Errorf("a size that is no size: %v", err)
+	}
+}
+
+// TestRuleSentences: every setting that breaks a rule is told in a whole
+// sentence of the user's language, naming the setting: no English inside
+// a Danish sentence.
+func TestRuleSentences(t *testing.T) {
+	for _, tc := range []struct{ body, setting string }{
+		{"[smtp]\nmax_recipients = -3\n", "smtp.max_recipients"},
+		{"[smtp]\nmax_message_size = \"99999999999GB\"\n", "smtp.max_message_size"},
+		{"[smtp]\ntimeout = \"-5s\"\n", "smtp.timeout"},
+		{"[smtp]\ntimeout = \"lidt\"\n", "smtp.timeout"},
+		{"[smtp]\npassword = \"hemmelig\"\n", "smtp.password"},
+		{"[imap]\npassword = \"vault:x\"\n", "imap.password"},
+		{"[smtp]\nsecurity = \"none\"\n", "smtp.security"},
+		{"[digitalpost]\nurl = \"http://dp.example\"\n", "digitalpost.url"},
+		{"[smtp]\nserevr = \"x\"\n", "smtp.serevr"},
+		{"language = \"de\"\n", "language"},
+		{"[policy.ldap]\nurl = \"ldap://ad.example\"\n", "policy.ldap.url"},
+	} {
+		_, err := Load(write(t, tc.body))
+		var e *Error
+		if !errors.As(err, &e) || e.Rule == "" {
+			t.Errorf("%q: %v is no rule", tc.body, err)
+			continue
+		}
+		for _, l := range i18n.Langs {
+			said := l.Error(err)
+			if !l.Has(e.Localize().Key) || !strings.Contains(said, tc.setting) || !strings.HasSuffix(said, ".") {
+				t.Errorf("%s %q: %q", l, tc.body, said)
+			}
+			if l == i18n.Danish && (strings.Contains(said, " use ") || strings.Contains(said, " must ")) {
+				t.Errorf("English in %q", said)
+			}
+		}
 	}
 }
 

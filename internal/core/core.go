@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -366,6 +367,9 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *FileError) Localize() i18n.Message {
+	if errors.Is(e.Err, fs.ErrNotExist) {
+		return i18n.Message{Key: "core.file_missing", Args: map[string]any{"File": e.File}}
+	}
 	return i18n.Message{Key: "core.file", Args: map[string]any{"File": e.File, "Err": e.Err.Error()}}
 }
 
