@@ -245,7 +245,7 @@ func openDB(path string) (*sql.DB, error) {
 			db.Close()
 		}
 		if damaged(err) {
-			return nil, &DamagedError{File: path, Err: err}
+			return nil, &FileError{File: path, Err: err, Damaged: true}
 		}
 		return nil, &FileError{File: path, Err: err}
 	}
@@ -258,7 +258,7 @@ func openDB(path string) (*sql.DB, error) {
 		if err == nil {
 			err = errors.New(check)
 		}
-		return nil, &DamagedError{File: path, Err: err}
+		return nil, &FileError{File: path, Err: err, Damaged: true}
 	}
 	return db, nil
 }
@@ -269,19 +269,6 @@ func damaged(err error) bool {
 	return strings.Contains(s, "malformed") || strings.Contains(s, "not a database") || strings.Contains(s, "SQLITE_CORRUPT") || strings.Contains(s, "SQLITE_NOTADB")
 }
 
-// DamagedError is a database that is damaged or not a database at all.
-type DamagedError struct {
-	File string
-	Err  error
-}
-
-func (e *DamagedError) Error() string { return fmt.Sprintf("core: %s is damaged: %v", e.File, e.Err) }
-func (e *DamagedError) Unwrap() error { return e.Err }
-
-// Localize names the sentence for a user.
-func (e *DamagedError) Localize() i18n.Message {
-	return i18n.Message{Key: "core.damaged", Args: map[string]any{"File": e.File}}
-}
 
 // Close releases the database, and stops the demo's servers.
 func (c *Core) Close() error {
@@ -360,6 +347,8 @@ func certPool(files []string) (*x509.CertPool, error) {
 type FileError struct {
 	File string
 	Err  error
+	// Damaged: the file is the database, damaged or no database at all.
+	Damaged bool
 }
 
 func (e *FileError) Error() string { return fmt.Sprintf("%s: %v", e.File, e.Err) }
@@ -367,6 +356,9 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *FileError) Localize() i18n.Message {
+	if e.Damaged {
+		return i18n.Message{Key: "core.damaged", Args: map[string]any{"File": e.File}}
+	}
 	if errors.Is(e.Err, fs.ErrNotExist) {
 		return i18n.Message{Key: "core.file_missing", Args: map[string]any{"File": e.File}}
 	}

@@ -230,8 +230,8 @@ func TestDamagedDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := New(e.cfg)
-		var de *DamagedError
-		if !errors.As(err, &de) || !strings.Contains(i18n.Danish.Error(err), e.cfg.Database) || !strings.Contains(i18n.Danish.Error(err), "Slet den ikke") {
+		var fe *FileError
+		if !errors.As(err, &fe) || !fe.Damaged || !strings.Contains(i18n.Danish.Error(err), e.cfg.Database) || !strings.Contains(i18n.Danish.Error(err), "Slet den ikke") {
 			t.Errorf("%s: %v", name, err)
 		}
 		if after, _ := os.ReadFile(e.cfg.Database); !bytes.Equal(after, content) {

@@ -120,21 +120,23 @@ func TestVerifyPSS(t *testing.T) {
 	}
 }
 
+// attr is one signed attribute with values, as a test writes it.
+func attr(oid []int, values ...func(*cryptobyte.Builder)) func(*cryptobyte.Builder) {
+	return func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1ObjectIdentifier(oid)
+			b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
+				for _, v := range values {
+					v(b)
+				}
+			})
+		})
+	}
+}
+
 // TestSignedAttributes: what openssl refuses in signed attributes, we
 // refuse: a type twice, two values, a signing time that does not parse.
 func TestSignedAttributes(t *testing.T) {
-	attr := func(oid []int, values ...func(*cryptobyte.Builder)) func(*cryptobyte.Builder) {
-		return func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1ObjectIdentifier(oid)
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					for _, v := range values {
-						v(b)
-					}
-				})
-			})
-		}
-	}
 	ct := func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidData) }
 	md := func(b *cryptobyte.Builder) { b.AddASN1OctetString(make([]byte, 32)) }
 	goodTime := func(b *cryptobyte.Builder) { b.AddASN1UTCTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
@@ -226,18 +228,6 @@ func signWithAttributes(t *testing.T, id Identity, content []byte, attrs ...func
 // openssl 3.0 does not look at its form.
 func TestSignedAttributesLikeOpenSSL(t *testing.T) {
 	id := testIdentity(t, "mailbox-ec")
-	attr := func(oid []int, values ...func(*cryptobyte.Builder)) func(*cryptobyte.Builder) {
-		return func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-				b.AddASN1ObjectIdentifier(oid)
-				b.AddASN1(cbasn1.SET, func(b *cryptobyte.Builder) {
-					for _, v := range values {
-						v(b)
-					}
-				})
-			})
-		}
-	}
 	sum := sha256.Sum256(mimeEntity)
 	ct := attr(oidAttrContentType, func(b *cryptobyte.Builder) { b.AddASN1ObjectIdentifier(oidData) })
 	md := attr(oidAttrMessageDigest, func(b *cryptobyte.Builder) { b.AddASN1OctetString(sum[:]) })
