@@ -269,7 +269,6 @@ func damaged(err error) bool {
 	return strings.Contains(s, "malformed") || strings.Contains(s, "not a database") || strings.Contains(s, "SQLITE_CORRUPT") || strings.Contains(s, "SQLITE_NOTADB")
 }
 
-
 // Close releases the database, and stops the demo's servers.
 func (c *Core) Close() error {
 	if c.demo != nil {
