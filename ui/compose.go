@@ -2,8 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -100,12 +98,12 @@ func (c *Compose) dropped(_ fyne.Position, uris []fyne.URI) {
 // AddFile attaches the file at path; a file that cannot be read is
 // told in a dialog naming it, and nothing is added.
 func (c *Compose) AddFile(path string) {
-	data, err := os.ReadFile(path)
+	a, err := c.u.core.ReadAttachment(path)
 	if err != nil {
-		dialog.ShowError(fmt.Errorf("%s", c.u.lang.Error(&core.FileError{File: path, Err: err})), c.u.Main)
+		dialog.ShowError(fmt.Errorf("%s", c.u.lang.Error(err)), c.u.Main)
 		return
 	}
-	c.attachments = append(c.attachments, message.Attachment{Name: filepath.Base(path), Data: data})
+	c.attachments = append(c.attachments, a)
 	c.showFiles()
 }
 

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -83,16 +82,16 @@ func (c *cli) sendCmd(args []string) error {
 		return err
 	}
 	d := message.Draft{Subject: *subject, Body: string(body)}
-	for _, f := range attach {
-		data, err := c.readInput(f)
-		if err != nil {
-			return err
-		}
-		d.Attachments = append(d.Attachments, message.Attachment{Name: filepath.Base(f), Data: data})
-	}
 	co, err := c.core()
 	if err != nil {
 		return err
+	}
+	for _, f := range attach {
+		a, err := co.ReadAttachment(f)
+		if err != nil {
+			return err
+		}
+		d.Attachments = append(d.Attachments, a)
 	}
 	ctx := context.Background()
 	q, err := co.SendTo(ctx, d, *from, core.Recipients{To: to, Cc: cc, Attention: attention.m})

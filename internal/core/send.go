@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -174,13 +175,36 @@ func (c *Core) checkSize(vs []directory.Verdict, d message.Draft) error {
 	return nil
 }
 
+// ReadAttachment reads the file at path as an attachment. Its size is
+// looked at first: a file larger than any channel can take (a film, a
+// disk image) is refused with the numbers before a byte is read, so
+// that it can never exhaust memory.
+func (c *Core) ReadAttachment(path string) (message.Attachment, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return message.Attachment{}, &FileError{File: path, Err: err}
+	}
+	l := c.Limits()
+	largest := max((l.Email-16<<10)*9/16, l.DigitalPost*3/4)
+	if st.Size() > largest {
+		return message.Attachment{}, &LimitError{Reason: "too_large_file", File: path, Size: st.Size(), Max: largest}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return message.Attachment{}, &FileError{File: path, Err: err}
+	}
+	return message.Attachment{Name: filepath.Base(path), Data: data}, nil
+}
+
 // LimitError is a mail larger, or with more recipients, than a channel
 // takes.
 type LimitError struct {
-	// Reason is too_large_email, too_large_digitalpost or
-	// too_many_recipients.
+	// Reason is too_large_email, too_large_digitalpost,
+	// too_many_recipients or too_large_file.
 	Reason    string
 	Recipient string
+	// File is the attachment too large for any channel.
+	File      string
 	Size, Max int64
 	Count     int
 }
@@ -191,7 +215,7 @@ func (e *LimitError) Error() string {
 
 // Localize names the sentence for a user.
 func (e *LimitError) Localize() i18n.Message {
-	return i18n.Message{Key: "limit." + e.Reason, Args: map[string]any{"Recipient": e.Recipient, "Size": e.Size, "Max": e.Max, "Count": e.Count}}
+	return i18n.Message{Key: "limit." + e.Reason, Args: map[string]any{"Recipient": e.Recipient, "File": e.File, "Size": e.Size, "Max": e.Max, "Count": e.Count}}
 }
 
 // sealedDraft is what SendTo seals in the outbox: the composed mail, the

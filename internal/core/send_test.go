@@ -652,3 +652,34 @@ func TestSendWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAttachmentLooksFirst: a file larger than any channel takes is
+// refused by its size, before it is read (a sparse 64 GB file here:
+// reading it would exhaust memory).
+func TestReadAttachmentLooksFirst(t *testing.T) {
+	e := newSendEnv(t)
+	c := e.core(t)
+	dir := t.TempDir()
+	huge := filepath.Join(dir, "disk.img")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(64 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = c.ReadAttachment(huge)
+	var le *LimitError
+	if !errors.As(err, &le) || le.Reason != "too_large_file" || !strings.Contains(i18n.Danish.Error(err), "disk.img") {
+		t.Fatalf("%v", err)
+	}
+	small := filepath.Join(dir, "notat.pdf")
+	os.WriteFile(small, []byte("%PDF"), 0o600)
+	if a, err := c.ReadAttachment(small); err != nil || a.Name != "notat.pdf" || string(a.Data) != "%PDF" {
+		t.Fatalf("%+v %v", a, err)
+	}
+	if _, err := c.ReadAttachment(filepath.Join(dir, "findes-ikke.pdf")); !strings.Contains(i18n.Danish.Error(err), "findes ikke") {
+		t.Errorf("a missing file: %v", err)
+	}
+}
