@@ -60,6 +60,10 @@ func findButton(o fyne.CanvasObject, text string) *widget.Button {
 			for _, x := range w.Objects {
 				walk(x)
 			}
+		case *container.Scroll:
+			walk(w.Content)
+		case *widget.PopUp:
+			walk(w.Content)
 		}
 	}
 	walk(o)
@@ -611,5 +615,37 @@ func TestInboxNoRight(t *testing.T) {
 	w := u.OpenInbox()
 	if len(w.Mailbox.Options) != 0 || !strings.Contains(w.Status.Text, "Kontakt Helpdesk") {
 		t.Fatalf("%v %q", w.Mailbox.Options, w.Status.Text)
+	}
+}
+
+// A CPR number in the text of a mail to internal addresses only, which
+// goes signed but not encrypted, is asked about before it is queued.
+func TestSendWarnsCPRInUnencryptedMail(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Type(u.Compose.Subject, "Sag")
+	test.Type(u.Compose.Body, "Borgeren 010190–1009 har ringet.")
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	for _, o := range p.Sender.Options {
+		if strings.Contains(o, "sikkerpost-uddservice@") {
+			p.Sender.SetSelected(o)
+		}
+	}
+	p.Emails.SetText("kollega@hoejskole.example")
+	test.Tap(p.Check)
+	p.Wait()
+	test.Tap(p.SendMail)
+	top := p.Window.Canvas().Overlays().Top()
+	if top == nil || !strings.Contains(strings.Join(labels(top), "\n"), "Mailen krypteres ikke") {
+		t.Fatalf("no warning before sending: %v", top)
+	}
+	if list, _ := u.core.OutboxList(context.Background()); len(list) != 0 {
+		t.Fatalf("queued before the user answered: %d", len(list))
+	}
+	runWorker(t, u)
+	test.Tap(findButton(top, "Send alligevel"))
+	p.Wait()
+	if list, _ := u.core.OutboxList(context.Background()); len(list) != 1 || p.Status.Text != "Din sikre mail er sendt." {
+		t.Fatalf("%d queued after the user said send; %q", len(list), p.Status.Text)
 	}
 }
