@@ -70,6 +70,14 @@ func newCompose(u *UI) *Compose {
 	return c
 }
 
+// Clear empties compose for a new mail: the last one is in the outbox.
+func (c *Compose) Clear() {
+	c.Subject.SetText("")
+	c.Body.SetText("")
+	c.attachments = nil
+	c.showFiles()
+}
+
 // Draft is what the user composed.
 func (c *Compose) Draft() message.Draft {
 	return message.Draft{Subject: c.Subject.Text, Body: c.Body.Text, Attachments: append([]message.Attachment(nil), c.attachments...)}

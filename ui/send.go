@@ -48,9 +48,13 @@ type SendPane struct {
 	// Receipt shows the receipt once the mail is sent.
 	Receipt *widget.Label
 
-	u         *UI
-	running   sync.WaitGroup
-	green     bool
+	u       *UI
+	running sync.WaitGroup
+	green   bool
+	// sent: this pane's mail is in the outbox. The pane is done with it:
+	// nothing can be checked or sent again from it (a second identical
+	// mail, a second paid letter), and OpenSend gives a fresh pane.
+	sent      bool
 	verdicts  []directory.Verdict
 	addresses map[string]string // mailbox name → address
 }
@@ -309,6 +313,7 @@ func (p *SendPane) send() {
 	rs := core.Recipients{To: p.Inputs(), Attention: p.attention()}
 	p.SendMail.Disable()
 	p.Check.Disable()
+	p.Receipt.Hide() // a receipt belongs to one mail
 	p.Status.SetText(l.T("send.sending", nil))
 	p.Progress.SetValue(0)
 	p.Progress.Show()
@@ -325,7 +330,15 @@ func (p *SendPane) send() {
 			})
 			return
 		}
-		fyne.DoAndWait(func() { p.Status.SetText(l.T("send.queued", nil)) })
+		fyne.DoAndWait(func() {
+			// The mail is in the outbox: as in Outlook, the draft is gone
+			// from compose and the pane is done with it.
+			p.sent = true
+			p.Emails.Disable()
+			p.Numbers.Disable()
+			p.u.Compose.Clear()
+			p.Status.SetText(l.T("send.queued", nil))
+		})
 		m, r, err := p.u.core.Await(context.Background(), q.ID, func(done, total int) {
 			fyne.Do(func() { p.Progress.SetValue(float64(done) / float64(total)) })
 		})
@@ -339,13 +352,12 @@ func (p *SendPane) send() {
 			case err != nil:
 				p.Status.SetText(l.Error(err))
 			case r != nil:
-				p.Status.SetText(l.T("send.sent", nil))
+				p.Status.SetText(l.T("send.sent", nil) + " " + l.T("send.new_mail", nil))
 				p.Receipt.SetText(r.Text(l))
 				p.Receipt.Show()
 			default:
-				p.Status.SetText(l.Error(m.Err))
+				p.Status.SetText(l.Error(m.Err) + " " + l.T("send.in_outbox", nil))
 			}
-			p.Check.Enable()
 		})
 	}()
 }

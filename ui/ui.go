@@ -91,6 +91,13 @@ func (u *UI) t(key string) string { return u.lang.T(key, nil) }
 // OpenSend opens the secure-send pane for the composed mail, or brings it
 // to the front when it is already open.
 func (u *UI) OpenSend() *SendPane {
+	if u.Send != nil && u.Send.sent {
+		// Done with its mail: a new mail gets a pane of its own.
+		old := u.Send
+		u.Send = nil
+		old.Window.SetOnClosed(nil)
+		old.Window.Close()
+	}
 	if u.Send != nil {
 		u.Send.Window.RequestFocus()
 		return u.Send
