@@ -71,7 +71,9 @@ func Validate(memo []byte) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "--noout", "--nonet", "--schema", filepath.Join(dir, "MeMo_core.xsd"), "-")
+	// --huge: an attachment is one text node, and libxml2 refuses nodes
+	// over 10 MB without it.
+	cmd := exec.Command(bin, "--noout", "--nonet", "--huge", "--schema", filepath.Join(dir, "MeMo_core.xsd"), "-")
 	cmd.Stdin = bytes.NewReader(memo)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
