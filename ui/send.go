@@ -90,7 +90,18 @@ func newSendPane(u *UI) *SendPane {
 	p.Receipt.Hide() // until there is one, above the verdicts
 	// Changing a recipient clears the verdicts: they no longer hold.
 	clear := func() { p.Results.RemoveAll(); p.Status.SetText(""); p.green = false; p.updateSend() }
-	p.Emails.OnChanged = func(text string) { clear(); p.hint(p.EmailHints, text, true) }
+	p.Emails.OnChanged = func(text string) {
+		// Recipients pasted from Outlook ("Jens Hansen <…>; Anne <…>")
+		// become one per line.
+		if strings.Contains(text, ";") {
+			if lines := strings.Join(recipient.SplitList(text), "\n"); lines != text {
+				p.Emails.SetText(lines)
+				return
+			}
+		}
+		clear()
+		p.hint(p.EmailHints, text, true)
+	}
 	p.Numbers.OnChanged = func(text string) { clear(); p.hint(p.NumberHints, text, false) }
 	for _, e := range []*widget.Entry{p.AttPerson, p.AttPNumber, p.AttUnit} {
 		e.OnChanged = func(string) { clear() }

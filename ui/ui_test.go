@@ -666,3 +666,18 @@ func TestSendWarnsCPRInUnencryptedMail(t *testing.T) {
 		t.Fatalf("%d queued after the user said send; %q", len(list), p.Status.Text)
 	}
 }
+
+// Recipients pasted from Outlook, ';'-separated with names, become one
+// per line, and each is checked.
+func TestPasteFromOutlook(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	p.Emails.SetText("Jens Hansen <jens.hansen@kommune.example>; Hansen, Kollega <kollega@hoejskole.example>;")
+	if got := p.Inputs(); len(got) != 2 || got[1] != `"Hansen, Kollega" <kollega@hoejskole.example>` {
+		t.Fatalf("inputs %q (text %q)", got, p.Emails.Text)
+	}
+	if p.EmailHints.Visible() {
+		t.Errorf("hints %q", p.EmailHints.Text)
+	}
+}

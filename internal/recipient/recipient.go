@@ -225,3 +225,40 @@ func printable(s string) string {
 		return c
 	}, s)
 }
+
+// SplitList splits recipients as Outlook and other mail programs copy
+// them: separated by ';' or line ends, "Name <addr>" forms kept whole,
+// and a ';' inside quotes or angle brackets not taken for a separator.
+// Commas are not separators: Outlook writes names as "Hansen, Jens".
+func SplitList(s string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted, angle := false, false
+	flush := func() {
+		t := strings.TrimSpace(cur.String())
+		// Hansen, Jens <jh@…>: the comma needs quotes in a display name.
+		if i := strings.IndexByte(t, '<'); i > 0 && strings.Contains(t[:i], ",") && !strings.Contains(t[:i], `"`) {
+			t = `"` + strings.TrimSpace(t[:i]) + `" ` + t[i:]
+		}
+		if t != "" {
+			out = append(out, t)
+		}
+		cur.Reset()
+	}
+	for _, r := range s {
+		switch {
+		case r == '"' && !angle:
+			quoted = !quoted
+		case r == '<' && !quoted:
+			angle = true
+		case r == '>' && !quoted:
+			angle = false
+		case (r == ';' || r == '\n' || r == '\r') && !quoted && !angle:
+			flush()
+			continue
+		}
+		cur.WriteRune(r)
+	}
+	flush()
+	return out
+}

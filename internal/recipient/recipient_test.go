@@ -375,3 +375,16 @@ func TestCVRForms(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitList(t *testing.T) {
+	in := "Jens Hansen <jens.hansen@kommune.example>; \"Hansen; Anne\" <anne@firma.example>;kollega@hoejskole.example\n\n  Hansen, Jens <jh@x.example> ;"
+	want := []string{"Jens Hansen <jens.hansen@kommune.example>", "\"Hansen; Anne\" <anne@firma.example>", "kollega@hoejskole.example", "\"Hansen, Jens\" <jh@x.example>"}
+	if got := SplitList(in); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("%q", got)
+	}
+	for _, s := range SplitList(in) {
+		if _, err := Parse(s); err != nil {
+			t.Errorf("%q: %v", s, err)
+		}
+	}
+}
