@@ -71,7 +71,7 @@ bench: deps
 
 # Runs each fuzz target for FUZZTIME (their seed corpora run in `make test`).
 FUZZTIME ?= 60s
-FUZZ := ./internal/recipient:FuzzParse ./internal/message:FuzzCompose ./internal/message:FuzzParse ./internal/smime:FuzzDecrypt ./internal/smime:FuzzVerify \
+FUZZ := ./internal/recipient:FuzzParse ./internal/recipient:FuzzSplitList ./internal/message:FuzzCompose ./internal/message:FuzzParse ./internal/smime:FuzzDecrypt ./internal/smime:FuzzVerify \
 	./internal/keystore:FuzzDecodePFX ./internal/smime:FuzzOpen ./internal/smime:FuzzSignedAssembly ./internal/smime:FuzzIDP ./internal/smime:FuzzBER ./internal/digitalpost:FuzzReceipt ./internal/digitalpost:FuzzContacts \
 	./internal/digitalpost:FuzzParseMeMo ./internal/directory:FuzzLDAPEntries ./internal/protolog:FuzzWriter
 fuzz:

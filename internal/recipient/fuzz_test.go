@@ -51,3 +51,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitList: pasted text never panics SplitList, and every piece is
+// trimmed and non-empty.
+func FuzzSplitList(f *testing.F) {
+	for _, s := range []string{"a@b.dk; c@d.dk", `"x;y" <a@b.dk>;c@d.dk`, "Hansen, Jens <j@x.dk>", ";;\n;", `"unclosed; a@b.dk`, "<a;b>; c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, piece := range SplitList(s) {
+			if piece == "" || piece != strings.TrimSpace(piece) {
+				t.Fatalf("piece %q", piece)
+			}
+		}
+	})
+}
