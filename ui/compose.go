@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -68,6 +69,30 @@ func newCompose(u *UI) *Compose {
 		c.Body,
 	)
 	return c
+}
+
+// HasDraft reports whether the user has written anything that is not
+// sent yet.
+func (c *Compose) HasDraft() bool {
+	return strings.TrimSpace(c.Subject.Text) != "" || strings.TrimSpace(c.Body.Text) != "" || len(c.attachments) > 0
+}
+
+// askDiscard runs then at once when compose is empty, and otherwise only
+// after the user, asked in w, says the mail being written may go
+// ("Kassér kladden?").
+func (c *Compose) askDiscard(w fyne.Window, then func()) {
+	if !c.HasDraft() {
+		then()
+		return
+	}
+	d := dialog.NewConfirm(c.u.t("compose.discard_title"), c.u.t("compose.discard_text"), func(ok bool) {
+		if ok {
+			then()
+		}
+	}, w)
+	d.SetConfirmText(c.u.t("compose.discard"))
+	d.SetDismissText(c.u.t("compose.keep"))
+	d.Show()
 }
 
 // Clear empties compose for a new mail: the last one is in the outbox.

@@ -314,6 +314,12 @@ func (w *InboxWindow) reply() {
 		w.Status.SetText(w.u.lang.Error(err))
 		return
 	}
+	// The mail being written is not replaced without asking.
+	w.u.Compose.askDiscard(w.Window, func() { w.startReply(r) })
+}
+
+// startReply puts the reply in compose and the secure-send pane.
+func (w *InboxWindow) startReply(r *core.Reply) {
 	c := w.u.Compose
 	c.Subject.SetText(r.Draft.Subject)
 	c.Body.SetText(r.Draft.Body)

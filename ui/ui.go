@@ -83,6 +83,8 @@ func New(a fyne.App, c *core.Core) *UI {
 	u.Main.SetOnDropped(u.Compose.dropped)
 	u.Main.Resize(fyne.NewSize(900, 640))
 	u.Main.SetMaster()
+	// Closing with a mail half written asks first.
+	u.Main.SetCloseIntercept(func() { u.Compose.askDiscard(u.Main, u.Main.Close) })
 	return u
 }
 

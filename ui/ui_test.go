@@ -608,10 +608,22 @@ func TestInboxFlow(t *testing.T) {
 	}
 
 	// Reply securely to the first: the pane, the mailbox chosen, the
-	// sender filled in and green (his certificate is known).
+	// sender filled in and green (his certificate is known). A mail being
+	// written is not replaced without asking.
 	test.Tap(w.Rows.Objects[2].(*widget.Button))
 	w.Wait()
+	test.Type(u.Compose.Subject, "Halvfærdig")
 	test.Tap(w.Reply)
+	ask := w.Window.Canvas().Overlays().Top()
+	if ask == nil || !strings.Contains(strings.Join(labels(ask), "\n"), "går tabt") || u.Compose.Subject.Text != "Halvfærdig" {
+		t.Fatalf("reply over a draft did not ask: %v, subject %q", ask, u.Compose.Subject.Text)
+	}
+	test.Tap(findButton(ask, "Behold den"))
+	if u.Compose.Subject.Text != "Halvfærdig" || u.Send != nil {
+		t.Fatalf("kept, yet the draft is %q", u.Compose.Subject.Text)
+	}
+	test.Tap(w.Reply)
+	test.Tap(findButton(w.Window.Canvas().Overlays().Top(), "Kassér kladden"))
 	p := u.Send
 	if p == nil || p.Emails.Text != "jens.hansen@kommune.example" || p.addresses[p.Sender.Selected] != "sikkerpost-uddservice@hoejskole.example" ||
 		u.Compose.Subject.Text != "SV: Ansøgning om merit" || !strings.Contains(u.Compose.Body.Text, "> Vedhæftet er min ansøgning") {
