@@ -315,9 +315,9 @@ func (p *Policy) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls
 		return nil, nil
 	}
 	all := append(append([]*x509.RevocationList(nil), p.CRLs...), crls...)
-	r := revResult{status: revRevoked}
-	for _, chain := range chains {
-		if cr := p.revocation(chain, all, extra, 0); r.status == revRevoked || rank(cr.status) < rank(r.status) {
+	var r revResult
+	for i, chain := range chains {
+		if cr := p.revocation(chain, all, extra, 0); i == 0 || rank(cr.status) < rank(r.status) {
 			r = cr
 		}
 	}
@@ -336,19 +336,6 @@ func (p *Policy) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls
 		return w, nil
 	}
 	return nil, nil
-}
-
-// rank orders revocation outcomes, best first.
-func rank(s revStatus) int {
-	switch s {
-	case revGood:
-		return 0
-	case revNoSource:
-		return 1
-	case revUnknown:
-		return 2
-	}
-	return 3
 }
 
 // emailUsage reports whether c may protect e-mail: no extended key usage,

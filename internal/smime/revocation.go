@@ -85,30 +85,33 @@ type revResult struct {
 }
 
 // revocation judges every certificate of chain (leaf first, the trust
-// anchor last) and returns the worst.
+// anchor last) and returns the worst (rank): a revoked one at once, else
+// the first unknown, else the first without a source, else good.
 func (p *Policy) revocation(chain []*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate, depth int) revResult {
 	out := revResult{status: revGood}
-	all := true
 	for i := 0; i+1 < len(chain); i++ {
 		r := p.certStatus(chain[i], chain[i+1], crls, extra, depth)
-		switch r.status {
-		case revRevoked:
+		if r.status == revRevoked {
 			return r
-		case revUnknown:
-			if out.status != revUnknown {
-				out = r
-			}
-		case revNoSource:
-			all = false
-			if out.status == revGood {
-				out = r
-			}
+		}
+		if rank(r.status) > rank(out.status) {
+			out = r
 		}
 	}
-	if out.status == revGood && !all {
-		out.status = revNoSource
-	}
 	return out
+}
+
+// rank orders revocation outcomes, best first.
+func rank(s revStatus) int {
+	switch s {
+	case revGood:
+		return 0
+	case revNoSource:
+		return 1
+	case revUnknown:
+		return 2
+	}
+	return 3
 }
 
 // certStatus looks one certificate up.
@@ -140,12 +143,13 @@ func (p *Policy) certStatus(c, issuer *x509.Certificate, given []*x509.Revocatio
 			continue
 		}
 		sourced = true
+		_, delta := extValue(crl.Extensions, oidExtDeltaCRLIndicator)
 		if why := p.usableCRL(crl, c, issuer, given, extra, depth); why != "" {
-			res.why = append(res.why, why)
-			badDelta = badDelta || hasExt(crl.Extensions, oidExtDeltaCRLIndicator)
+			res.why = append(res.why, "the revocation list of "+issuer.Subject.CommonName+" "+why)
+			badDelta = badDelta || delta
 			continue
 		}
-		if hasExt(crl.Extensions, oidExtDeltaCRLIndicator) {
+		if delta {
 			deltas = append(deltas, crl)
 		} else {
 			bases = append(bases, crl)
@@ -213,17 +217,18 @@ func revokedIn(base *x509.RevocationList, deltas []*x509.RevocationList, c *x509
 	return revResult{}, false
 }
 
-// usableCRL says why crl cannot be used for c, or "" when it can.
+// usableCRL says why crl cannot be used for c ("is out of date …", to
+// follow "the revocation list of ISSUER"), or "" when it can.
 func (p *Policy) usableCRL(crl *x509.RevocationList, c, issuer *x509.Certificate, given []*x509.RevocationList, extra []*x509.Certificate, depth int) string {
 	if !p.crlSigned(crl, issuer, given, extra, depth) {
-		return "the revocation list of " + issuer.Subject.CommonName + " is not signed by its issuer"
+		return "is not signed by its issuer"
 	}
 	now := p.clock()
 	if crl.ThisUpdate.After(now.Add(clockSkew)) {
-		return "the revocation list of " + issuer.Subject.CommonName + " is dated in the future"
+		return "is dated in the future"
 	}
 	if crl.NextUpdate.IsZero() || now.After(crl.NextUpdate.Add(clockSkew)) {
-		return "the revocation list of " + issuer.Subject.CommonName + " is out of date (next update " + crl.NextUpdate.UTC().Format(dateLayout) + ")"
+		return "is out of date (next update " + crl.NextUpdate.UTC().Format(dateLayout) + ")"
 	}
 	for _, e := range crl.Extensions {
 		switch {
@@ -231,7 +236,7 @@ func (p *Policy) usableCRL(crl *x509.RevocationList, c, issuer *x509.Certificate
 			e.Id.Equal(oidExtAuthorityKeyID), e.Id.Equal(oidExtIssuerAltName), e.Id.Equal(oidExtFreshestCRL),
 			e.Id.Equal(oidExtAuthorityInfoAccess):
 		case e.Critical:
-			return "the revocation list of " + issuer.Subject.CommonName + " has an unknown critical extension"
+			return "has an unknown critical extension"
 		}
 	}
 	for _, r := range crl.RevokedCertificateEntries {
@@ -239,14 +244,11 @@ func (p *Policy) usableCRL(crl *x509.RevocationList, c, issuer *x509.Certificate
 			switch {
 			case e.Id.Equal(oidExtReasonCode), e.Id.Equal(oidExtInvalidityDate):
 			case e.Critical:
-				return "the revocation list of " + issuer.Subject.CommonName + " has an entry with an unknown critical extension"
+				return "has an entry with an unknown critical extension"
 			}
 		}
 	}
-	if why := idpCovers(crl, c); why != "" {
-		return "the revocation list of " + issuer.Subject.CommonName + " " + why
-	}
-	return ""
+	return idpCovers(crl, c)
 }
 
 // clockSkew is how far a CRL's or OCSP answer's dates may be off.
@@ -262,16 +264,16 @@ func (p *Policy) crlSigned(crl *x509.RevocationList, issuer *x509.Certificate, g
 	if depth > 1 {
 		return false
 	}
+	inter := x509.NewCertPool()
+	for _, e := range extra {
+		inter.AddCert(e)
+	}
 	for _, s := range extra {
 		// A CRL signer need not be a CA (RFC 5280 section 4.2.1.3): its
 		// key usage must allow CRL signing, that is all.
 		if !bytes.Equal(s.RawSubject, crl.RawIssuer) || s.KeyUsage&x509.KeyUsageCRLSign == 0 ||
 			s.CheckSignature(crl.SignatureAlgorithm, crl.RawTBSRevocationList, crl.Signature) != nil {
 			continue
-		}
-		inter := x509.NewCertPool()
-		for _, e := range extra {
-			inter.AddCert(e)
 		}
 		chains, err := s.Verify(x509.VerifyOptions{Roots: p.roots(), Intermediates: inter, CurrentTime: p.now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 		if err != nil {
@@ -354,36 +356,35 @@ func parseIDP(v []byte) (*idp, bool) {
 // c's CRL distribution points, and whether any point names another CRL
 // issuer.
 func certDPNames(c *x509.Certificate) (names []string, otherIssuer bool) {
-	for _, e := range c.Extensions {
-		if !e.Id.Equal(oidExtCRLDistPoints) {
-			continue
+	v, ok := extValue(c.Extensions, oidExtCRLDistPoints)
+	if !ok {
+		return nil, false
+	}
+	in := cryptobyte.String(v)
+	var dps cryptobyte.String
+	if !in.ReadASN1(&dps, cbasn1.SEQUENCE) {
+		return nil, false
+	}
+	for !dps.Empty() {
+		var dp cryptobyte.String
+		if !dps.ReadASN1(&dp, cbasn1.SEQUENCE) {
+			return names, otherIssuer
 		}
-		in := cryptobyte.String(e.Value)
-		var dps cryptobyte.String
-		if !in.ReadASN1(&dps, cbasn1.SEQUENCE) {
-			return nil, false
-		}
-		for !dps.Empty() {
-			var dp cryptobyte.String
-			if !dps.ReadASN1(&dp, cbasn1.SEQUENCE) {
-				return names, otherIssuer
-			}
-			if dp.PeekASN1Tag(tagC0) {
-				var dpn, full cryptobyte.String
-				if dp.ReadASN1(&dpn, tagC0) && dpn.PeekASN1Tag(tagC0) && dpn.ReadASN1(&full, tagC0) {
-					for !full.Empty() {
-						var gn cryptobyte.String
-						if !full.ReadAnyASN1Element(&gn, nil) {
-							break
-						}
-						names = append(names, string(gn))
+		if dp.PeekASN1Tag(tagC0) {
+			var dpn, full cryptobyte.String
+			if dp.ReadASN1(&dpn, tagC0) && dpn.PeekASN1Tag(tagC0) && dpn.ReadASN1(&full, tagC0) {
+				for !full.Empty() {
+					var gn cryptobyte.String
+					if !full.ReadAnyASN1Element(&gn, nil) {
+						break
 					}
+					names = append(names, string(gn))
 				}
 			}
-			dp.SkipOptionalASN1(cbasn1.Tag(1).ContextSpecific().Constructed())
-			if dp.PeekASN1Tag(tagC2) {
-				otherIssuer = true
-			}
+		}
+		dp.SkipOptionalASN1(cbasn1.Tag(1).ContextSpecific().Constructed())
+		if dp.PeekASN1Tag(tagC2) {
+			otherIssuer = true
 		}
 	}
 	return names, otherIssuer
@@ -391,17 +392,12 @@ func certDPNames(c *x509.Certificate) (names []string, otherIssuer bool) {
 
 // idpCovers says why crl's scope leaves c out, or "".
 func idpCovers(crl *x509.RevocationList, c *x509.Certificate) string {
-	_, otherIssuer := certDPNames(c)
+	names, otherIssuer := certDPNames(c)
 	if otherIssuer {
 		return "is not the one the certificate names (an indirect CRL)"
 	}
-	var raw []byte
-	for _, e := range crl.Extensions {
-		if e.Id.Equal(oidExtIssuingDistPoint) {
-			raw = e.Value
-		}
-	}
-	if raw == nil {
+	raw, ok := extValue(crl.Extensions, oidExtIssuingDistPoint)
+	if !ok {
 		return ""
 	}
 	d, ok := parseIDP(raw)
@@ -422,7 +418,6 @@ func idpCovers(crl *x509.RevocationList, c *x509.Certificate) string {
 		return "names its distribution point in a form sikkermail does not read"
 	}
 	if len(d.names) > 0 {
-		names, _ := certDPNames(c)
 		for _, n := range names {
 			for _, m := range d.names {
 				if n == m {
@@ -437,38 +432,30 @@ func idpCovers(crl *x509.RevocationList, c *x509.Certificate) string {
 
 // sameScope reports whether two CRLs have the same issuingDistributionPoint.
 func sameScope(a, b *x509.RevocationList) bool {
-	ext := func(crl *x509.RevocationList) []byte {
-		for _, e := range crl.Extensions {
-			if e.Id.Equal(oidExtIssuingDistPoint) {
-				return e.Value
-			}
-		}
-		return nil
-	}
-	return bytes.Equal(ext(a), ext(b))
+	va, _ := extValue(a.Extensions, oidExtIssuingDistPoint)
+	vb, _ := extValue(b.Extensions, oidExtIssuingDistPoint)
+	return bytes.Equal(va, vb)
 }
 
 // deltaBase is the BaseCRLNumber of a delta CRL.
 func deltaBase(crl *x509.RevocationList) *big.Int {
-	for _, e := range crl.Extensions {
-		if e.Id.Equal(oidExtDeltaCRLIndicator) {
-			v := cryptobyte.String(e.Value)
-			n := new(big.Int)
-			if v.ReadASN1Integer(n) {
-				return n
-			}
-		}
+	v, ok := extValue(crl.Extensions, oidExtDeltaCRLIndicator)
+	n := new(big.Int)
+	if s := cryptobyte.String(v); !ok || !s.ReadASN1Integer(n) {
+		return nil
 	}
-	return nil
+	return n
 }
 
-func hasExt(exts []pkix.Extension, oid asn1.ObjectIdentifier) bool {
+// extValue returns the value of the extension oid among exts, and
+// whether there is one.
+func extValue(exts []pkix.Extension, oid asn1.ObjectIdentifier) ([]byte, bool) {
 	for _, e := range exts {
 		if e.Id.Equal(oid) {
-			return true
+			return e.Value, true
 		}
 	}
-	return false
+	return nil, false
 }
 
 // askOCSP asks c's OCSP responder. The answer counts when it is signed by
