@@ -612,8 +612,7 @@ func (c *Core) digitalPostStep(ctx context.Context, m *outbox.Mail) ([]byte, err
 // itself, and Prøv igen, resuming at the failed step, sends only to
 // those who have not got it.
 func (c *Core) partly(ctx context.Context, m *outbox.Mail, also []string, err error) error {
-	var t interface{ IsTemporary() bool }
-	if err == nil || errors.As(err, &t) && t.IsTemporary() {
+	if err == nil || outbox.Temporary(err) {
 		return err
 	}
 	b, berr := c.builtOf(ctx, m)

@@ -494,8 +494,7 @@ func (o *Outbox) hook(point string, m *Mail) {
 func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
 	stored, _ := json.Marshal(Store(err))
 	state, next := Failed, o.now()
-	var t interface{ IsTemporary() bool }
-	if errors.As(err, &t) && t.IsTemporary() {
+	if Temporary(err) {
 		state, next = Queued, o.now().Add(o.backoff(m.Attempts+1))
 	}
 	_, dberr := o.db.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1, next_try = ?, error = ? WHERE id = ?`,
@@ -572,9 +571,16 @@ func Store(err error) *StoredError {
 	} else {
 		s.Message = i18n.Message{Key: "outbox.failed", Args: map[string]any{"Detail": err.Error()}}
 	}
-	var t interface{ IsTemporary() bool }
-	s.Temporary = errors.As(err, &t) && t.IsTemporary()
+	s.Temporary = Temporary(err)
 	return s
+}
+
+// Temporary reports whether err says trying again later may succeed
+// (an IsTemporary method anywhere in its chain that says so): the
+// outbox then waits and tries again by itself.
+func Temporary(err error) bool {
+	var t interface{ IsTemporary() bool }
+	return errors.As(err, &t) && t.IsTemporary()
 }
 
 func (e *StoredError) Error() string { return e.Text }
