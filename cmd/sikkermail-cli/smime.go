@@ -122,13 +122,8 @@ func (c *cli) smimeCmd(args []string) error {
 			c.fail(c.lang.T("cli.smime.bad_at", map[string]any{"At": *at}))
 			return errUsage
 		}
-		switch *revocation {
-		case "warn":
-		case "require":
-			p.Revocation = smime.RevocationRequire
-		case "off":
-			p.Revocation = smime.RevocationOff
-		default:
+		var known bool
+		if p.Revocation, known = smime.ParseRevocationMode(*revocation); !known {
 			c.fail(c.lang.T("cli.smime.bad_revocation", map[string]any{"Value": *revocation}))
 			return errUsage
 		}

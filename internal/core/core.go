@@ -286,12 +286,7 @@ func Policy(cfg *config.Config) (*smime.Policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch cfg.SMIME.Revocation {
-	case "require":
-		p.Revocation = smime.RevocationRequire
-	case "off":
-		p.Revocation = smime.RevocationOff
-	}
+	p.Revocation, _ = smime.ParseRevocationMode(cfg.SMIME.Revocation) // unset is warn; config.Validate has refused other words
 	if !cfg.SMIME.Offline {
 		p.Online = Online(cfg.SMIME.CRLCache)
 	}

@@ -67,6 +67,21 @@ const (
 	RevocationOff
 )
 
+// ParseRevocationMode reads the mode as the settings and the command
+// line name it: "warn", "require" or "off". Any other word reports
+// false, with RevocationWarn, the default.
+func ParseRevocationMode(s string) (RevocationMode, bool) {
+	switch s {
+	case "warn":
+		return RevocationWarn, true
+	case "require":
+		return RevocationRequire, true
+	case "off":
+		return RevocationOff, true
+	}
+	return RevocationWarn, false
+}
+
 // revStatus is what is known of one certificate.
 type revStatus int
 
