@@ -272,52 +272,27 @@ func readSignedData(in []byte) (*signedData, error) {
 			return nil, malformed("bad encapsulated content")
 		}
 	}
-	if seq.PeekASN1Tag(tagC0) {
-		var cs cryptobyte.String
-		if !seq.ReadASN1(&cs, tagC0) {
-			return nil, malformed("bad certificates")
+	if !readChoices(&seq, tagC0, func(raw []byte) {
+		c, err := x509.ParseCertificate(raw)
+		if err != nil {
+			// One certificate Go cannot read (an old CA's, a
+			// correspondent's extra) does not make the message
+			// unreadable; it matters only if it is the signer's.
+			sd.unreadable = append(sd.unreadable, err)
+			return
 		}
-		for !cs.Empty() {
-			var raw cryptobyte.String
-			var tag cbasn1.Tag
-			if !cs.ReadAnyASN1Element(&raw, &tag) {
-				return nil, malformed("bad certificates")
-			}
-			if tag != cbasn1.SEQUENCE {
-				continue // attribute certificates and other formats
-			}
-			c, err := x509.ParseCertificate(raw)
-			if err != nil {
-				// One certificate Go cannot read (an old CA's, a
-				// correspondent's extra) does not make the message
-				// unreadable; it matters only if it is the signer's.
-				sd.unreadable = append(sd.unreadable, err)
-				continue
-			}
-			sd.certs = append(sd.certs, c)
-		}
+		sd.certs = append(sd.certs, c)
+	}) {
+		return nil, malformed("bad certificates")
 	}
-	if seq.PeekASN1Tag(tagC1) {
-		// RevocationInfoChoices: the CRLs a signer sent along count like
-		// any other (each must still be signed by its issuer); "other"
-		// forms are passed over.
-		var rs cryptobyte.String
-		if !seq.ReadASN1(&rs, tagC1) {
-			return nil, malformed("bad revocation information")
+	// RevocationInfoChoices: the CRLs a signer sent along count like any
+	// other (each must still be signed by its issuer).
+	if !readChoices(&seq, tagC1, func(raw []byte) {
+		if crl, err := x509.ParseRevocationList(raw); err == nil {
+			sd.crls = append(sd.crls, crl)
 		}
-		for !rs.Empty() {
-			var raw cryptobyte.String
-			var tag cbasn1.Tag
-			if !rs.ReadAnyASN1Element(&raw, &tag) {
-				return nil, malformed("bad revocation information")
-			}
-			if tag != cbasn1.SEQUENCE {
-				continue
-			}
-			if crl, err := x509.ParseRevocationList(raw); err == nil {
-				sd.crls = append(sd.crls, crl)
-			}
-		}
+	}) {
+		return nil, malformed("bad revocation information")
 	}
 	if !seq.ReadASN1(&infos, cbasn1.SET) {
 		return nil, malformed("no signer infos")
@@ -330,6 +305,32 @@ func readSignedData(in []byte) (*signedData, error) {
 		sd.signerInfos = append(sd.signerInfos, si)
 	}
 	return sd, nil
+}
+
+// readChoices reads the optional [tag] IMPLICIT SET that s holds next,
+// if it does (CertificateSet, RevocationInfoChoices), and calls f with
+// each of its SEQUENCE elements; the other forms a choice may take
+// (attribute certificates, "other" formats) are passed over. It reports
+// false if the set is malformed.
+func readChoices(s *cryptobyte.String, tag cbasn1.Tag, f func(raw []byte)) bool {
+	if !s.PeekASN1Tag(tag) {
+		return true
+	}
+	var set cryptobyte.String
+	if !s.ReadASN1(&set, tag) {
+		return false
+	}
+	for !set.Empty() {
+		var raw cryptobyte.String
+		var t cbasn1.Tag
+		if !set.ReadAnyASN1Element(&raw, &t) {
+			return false
+		}
+		if t == cbasn1.SEQUENCE {
+			f(raw)
+		}
+	}
+	return true
 }
 
 // signerName names the first signer, as well as the message allows
