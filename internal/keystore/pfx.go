@@ -205,12 +205,6 @@ func (out *pfxContents) readBags(ber []byte, password string, depth int) error {
 			return errPFXBad
 		}
 		switch {
-		case id.Equal(oidKeyBag):
-			key, err := x509.ParsePKCS8PrivateKey(value)
-			if err != nil {
-				return fmt.Errorf("%w: %v", errPFXBad, err)
-			}
-			out.keys = append(out.keys, key)
 		case id.Equal(oidShroudedKeyBag):
 			var epki, enc cryptobyte.String
 			var alg algorithmID
@@ -221,10 +215,12 @@ func (out *pfxContents) readBags(ber []byte, password string, depth int) error {
 			if err != nil {
 				return err
 			}
-			if plain, err = smime.DER(plain); err != nil {
+			if value, err = smime.DER(plain); err != nil {
 				return fmt.Errorf("%w: %v", errPFXBad, err)
 			}
-			key, err := x509.ParsePKCS8PrivateKey(plain)
+			fallthrough // decrypted, it is a keyBag's PrivateKeyInfo
+		case id.Equal(oidKeyBag):
+			key, err := x509.ParsePKCS8PrivateKey(value)
 			if err != nil {
 				return fmt.Errorf("%w: %v", errPFXBad, err)
 			}
