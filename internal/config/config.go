@@ -410,13 +410,8 @@ func (c *Config) Validate() error {
 			return c.rule("password_source", v.name, v.spec, "")
 		}
 	}
-	for _, v := range []struct {
-		name string
-		n    int64
-	}{{"smtp.max_recipients", int64(c.SMTP.MaxRecipients)}} {
-		if v.n < 0 {
-			return c.rule("negative", v.name, strconv.FormatInt(v.n, 10), "")
-		}
+	if n := c.SMTP.MaxRecipients; n < 0 {
+		return c.rule("negative", "smtp.max_recipients", strconv.Itoa(n), "")
 	}
 	if dp := c.DigitalPost; dp.URL != "" {
 		if !strings.HasPrefix(dp.URL, "https://") {
@@ -429,15 +424,13 @@ func (c *Config) Validate() error {
 			return c.rule("cvr", "institution.cvr", c.Institution.CVR, "")
 		}
 	}
-	ldaps := []struct {
+	type ldapURL struct {
 		name, url string
 		starttls  bool
-	}{{"policy.ldap", c.Policy.LDAP.URL, c.Policy.LDAP.StartTLS}}
+	}
+	ldaps := []ldapURL{{"policy.ldap", c.Policy.LDAP.URL, c.Policy.LDAP.StartTLS}}
 	for _, l := range c.Directory.LDAP {
-		ldaps = append(ldaps, struct {
-			name, url string
-			starttls  bool
-		}{"directory.ldap", l.URL, l.StartTLS})
+		ldaps = append(ldaps, ldapURL{"directory.ldap", l.URL, l.StartTLS})
 	}
 	for _, l := range ldaps {
 		if err := LDAPSecure(l.url, l.starttls); err != nil {
