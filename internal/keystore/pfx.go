@@ -417,20 +417,16 @@ func pbeDecrypt(alg algorithmID, ciphertext []byte, password string) ([]byte, er
 		}
 		return nil, errPFXPassword
 	case alg.oid.Equal(oidPBE3DES), alg.oid.Equal(oidPBE2DES):
-		p := cryptobyte.String(alg.params)
-		var params cryptobyte.String
-		var salt []byte
-		var iterations int64
-		if !p.ReadASN1(&params, cbasn1.SEQUENCE) || !params.ReadASN1Bytes(&salt, cbasn1.OCTET_STRING) || !params.ReadASN1Int64WithTag(&iterations, cbasn1.INTEGER) ||
-			iterations < 1 || iterations > maxIterations {
+		_, salt, iterations, ok := readSaltIterations(alg.params) // pkcs-12PbeParams
+		if !ok {
 			return nil, errPFXBad
 		}
 		for _, pw := range bmpPasswords(password) {
-			key := pkcs12KDF(sha1.New, 64, pw, salt, 1, int(iterations), 24)
+			key := pkcs12KDF(sha1.New, 64, pw, salt, 1, iterations, 24)
 			if alg.oid.Equal(oidPBE2DES) {
 				copy(key[16:], key[:8])
 			}
-			iv := pkcs12KDF(sha1.New, 64, pw, salt, 2, int(iterations), 8)
+			iv := pkcs12KDF(sha1.New, 64, pw, salt, 2, iterations, 8)
 			if plain, err := cbcDecrypt(des.NewTripleDESCipher, key, iv, ciphertext); err == nil {
 				return plain, nil
 			}
@@ -448,12 +444,8 @@ func bmpString(password string) string { return string(bmpPasswords(password)[0]
 // pbkdf2Key derives a key from PBKDF2-params (RFC 8018 appendix A.2);
 // keyLen 0 takes the length the parameters give.
 func pbkdf2Key(params []byte, password string, keyLen int) ([]byte, error) {
-	p := cryptobyte.String(params)
-	var seq cryptobyte.String
-	var salt []byte
-	var iterations int64
-	if !p.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1Bytes(&salt, cbasn1.OCTET_STRING) || !seq.ReadASN1Int64WithTag(&iterations, cbasn1.INTEGER) ||
-		iterations < 1 || iterations > maxIterations {
+	seq, salt, iterations, ok := readSaltIterations(params)
+	if !ok {
 		return nil, errPFXBad
 	}
 	if seq.PeekASN1Tag(cbasn1.INTEGER) {
@@ -471,7 +463,6 @@ func pbkdf2Key(params []byte, password string, keyLen int) ([]byte, error) {
 		if !readAlgorithmID(&seq, &a) {
 			return nil, errPFXBad
 		}
-		var ok bool
 		if prf, ok = hmacs[a.oid.String()]; !ok {
 			return nil, fmt.Errorf("%w: the PRF %v", errPFXUnsupported, a.oid)
 		}
@@ -479,7 +470,20 @@ func pbkdf2Key(params []byte, password string, keyLen int) ([]byte, error) {
 	if keyLen == 0 {
 		return nil, errPFXBad
 	}
-	return pbkdf2.Key(prf, password, salt, int(iterations), keyLen)
+	return pbkdf2.Key(prf, password, salt, iterations, keyLen)
+}
+
+// readSaltIterations reads the SEQUENCE that PKCS #12's PBE parameters
+// and PBKDF2's both begin with, a salt and an iteration count, the count
+// bounded by maxIterations. rest is what of the SEQUENCE follows.
+func readSaltIterations(params []byte) (rest cryptobyte.String, salt []byte, iterations int, ok bool) {
+	p := cryptobyte.String(params)
+	var n int64
+	if !p.ReadASN1(&rest, cbasn1.SEQUENCE) || !rest.ReadASN1Bytes(&salt, cbasn1.OCTET_STRING) || !rest.ReadASN1Int64WithTag(&n, cbasn1.INTEGER) ||
+		n < 1 || n > maxIterations {
+		return nil, nil, 0, false
+	}
+	return rest, salt, int(n), true
 }
 
 // cbcDecrypt decrypts CBC with PKCS #7 padding, which it checks.
