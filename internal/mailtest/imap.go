@@ -25,6 +25,9 @@ type IMAP struct {
 	TLS  *TLS
 	// MayUse says whether user may log in to a shared mailbox account.
 	MayUse func(user, account string) bool
+	// AppendLimit, when set, is the largest message APPEND takes (go-imap's
+	// server takes 100 MiB unless told).
+	AppendLimit uint32
 	// dropAppends is how many APPENDs still to cut off midway.
 	dropAppends int
 
@@ -127,6 +130,14 @@ func (s *IMAP) DropAppends(n int) {
 	s.mu.Lock()
 	s.dropAppends = n
 	s.mu.Unlock()
+}
+
+// AppendLimit implements imapserver.SessionAppendLimit.
+func (s *imapSession) AppendLimit() uint32 {
+	if s.srv.AppendLimit > 0 {
+		return s.srv.AppendLimit
+	}
+	return 100 << 20
 }
 
 func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {

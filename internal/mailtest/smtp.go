@@ -36,6 +36,7 @@ type SMTP struct {
 	// Message-ID (StageData, StageAccepted).
 	fault func(stage Stage, arg string) error
 
+	server   *smtp.Server
 	stall    chan struct{}
 	maxSize  int64
 	mu       sync.Mutex
@@ -93,6 +94,7 @@ func startSMTP(t T, implicit bool, users map[string]string, maySend func(user, m
 	srv.TLSConfig = s.TLS.Server
 	srv.AllowInsecureAuth = false
 	srv.MaxMessageBytes = 64 << 20
+	s.server = srv
 	s.Addr = serve(t, listen(t, implicit, s.TLS), srv.Serve, func() {
 		close(s.stall)
 		srv.Close()
@@ -165,6 +167,11 @@ func (s *SMTP) MaxSize(n int64) {
 	defer s.mu.Unlock()
 	s.maxSize = n
 }
+
+// AcceptUpTo lets the server take messages of up to n bytes (64 MiB
+// unless set), for measurements with large mails; call it before the
+// first connection.
+func (s *SMTP) AcceptUpTo(n int64) { s.server.MaxMessageBytes = n }
 
 // Received returns the messages accepted so far.
 func (s *SMTP) Received() []Message {
