@@ -17,10 +17,14 @@ package outbox
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -152,6 +156,9 @@ type Outbox struct {
 	// crash tests kill the process there.
 	Hook func(point string, m *Mail)
 
+	// files is the folder of the mails' files (KeepFilesIn).
+	files string
+
 	kick chan struct{}
 	mu   sync.Mutex // one Process at a time within the process
 
@@ -202,6 +209,70 @@ func Open(db *sql.DB, lockFile string, steps ...Step) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	return &Outbox{db: db, steps: steps, lock: lockFile, kick: make(chan struct{}, 1)}, nil
+}
+
+// KeepFilesIn makes dir (created readable by the user alone) the place
+// of the mails' files: what is too large for the database, kept there
+// by the steps (Files). A mail's files go when it is done or removed;
+// files left by a process that stopped between writing them and queueing
+// the mail are removed after an hour.
+func (o *Outbox) KeepFilesIn(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	o.files = dir
+	rows, err := o.db.Query(`SELECT message_id FROM outbox WHERE state != ?`, Done)
+	if err != nil {
+		return err
+	}
+	live := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		live[filesName(id)] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err == nil && !live[e.Name()] && o.now().Sub(info.ModTime()) > time.Hour {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+	return nil
+}
+
+// filesName is the folder name of a mail's files: its Message-ID may hold
+// any character.
+func filesName(messageID string) string {
+	sum := sha256.Sum256([]byte(messageID))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Files returns the folder (created) for the files of the mail with
+// messageID, which need not be queued yet.
+func (o *Outbox) Files(messageID string) (string, error) {
+	if o.files == "" {
+		return "", errors.New("outbox: no folder for files (KeepFilesIn)")
+	}
+	dir := filepath.Join(o.files, filesName(messageID))
+	return dir, os.MkdirAll(dir, 0o700)
+}
+
+// removeFiles removes a mail's files.
+func (o *Outbox) removeFiles(messageID string) {
+	if o.files != "" {
+		os.RemoveAll(filepath.Join(o.files, filesName(messageID)))
+	}
 }
 
 func (o *Outbox) now() time.Time {
@@ -386,13 +457,15 @@ func (o *Outbox) Remove(ctx context.Context, id int64) error {
 			return &SendingError{ID: id}
 		}
 	}
-	res, err := o.db.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id)
+	var messageID string
+	err := o.db.QueryRowContext(ctx, `DELETE FROM outbox WHERE id = ? RETURNING message_id`, id).Scan(&messageID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return &NotFoundError{ID: id}
+	}
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return &NotFoundError{ID: id}
-	}
+	o.removeFiles(messageID)
 	return nil
 }
 
@@ -472,8 +545,8 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 		m.Steps[st.Name] = out
 		o.hook("after:"+st.Name, m)
 	}
-	// Done: the draft and the steps' outputs are no longer needed.
-	return true, o.writeError(inTx(ctx, o.db, func(tx *sql.Tx) error {
+	// Done: the draft, the steps' outputs and the files are no longer needed.
+	err = o.writeError(inTx(ctx, o.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, content = NULL, error = NULL, finished = ? WHERE id = ?`,
 			Done, o.now().UnixMilli(), m.ID); err != nil {
 			return err
@@ -481,6 +554,10 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox_step SET output = NULL WHERE mail = ?`, m.ID)
 		return err
 	}))
+	if err == nil {
+		o.removeFiles(m.MessageID)
+	}
+	return true, err
 }
 
 func (o *Outbox) hook(point string, m *Mail) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -315,5 +316,60 @@ func TestIDsNotReused(t *testing.T) {
 	}
 	if third := add(t, o, "<3@x>"); third <= second || first >= second {
 		t.Errorf("ids %d %d %d", first, second, third)
+	}
+}
+
+// A mail's files live while it waits and go when it is done or removed;
+// files no mail owns go an hour after they were written.
+func TestFiles(t *testing.T) {
+	r := &recorder{fail: map[string]error{"copy": errors.New("550 no")}}
+	o, c, dir := open(t, r)
+	c.t = time.Now() // file times are the real clock's
+	ctx := context.Background()
+	spool := filepath.Join(dir, "files")
+	if err := o.KeepFilesIn(spool); err != nil {
+		t.Fatal(err)
+	}
+	write := func(messageID string) string {
+		d, err := o.Files(messageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "draft"), []byte("sealed"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	exists := func(d string) bool { _, err := os.Stat(d); return err == nil }
+	failed, done, orphan := write("<f@x>"), write("<d@x>"), write("<o@x>")
+	if st, _ := os.Stat(spool); st.Mode().Perm() != 0o700 {
+		t.Errorf("the folder is %o", st.Mode().Perm())
+	}
+	id := add(t, o, "<f@x>")
+	o.Process(ctx)
+	if !exists(failed) {
+		t.Fatal("a failed mail lost its files")
+	}
+	delete(r.fail, "copy")
+	add(t, o, "<d@x>")
+	o.Process(ctx)
+	if exists(done) {
+		t.Error("a done mail kept its files")
+	}
+	if err := o.Remove(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if exists(failed) {
+		t.Error("a removed mail kept its files")
+	}
+	// Opened again: the orphan stays within the hour, then goes.
+	if err := o.KeepFilesIn(spool); err != nil || !exists(orphan) {
+		t.Fatalf("orphan removed at once: %v", err)
+	}
+	waiting := write("<w@x>")
+	add(t, o, "<w@x>")
+	c.t = c.t.Add(2 * time.Hour)
+	if err := o.KeepFilesIn(spool); err != nil || exists(orphan) || !exists(waiting) {
+		t.Fatalf("after two hours: orphan %v, waiting mail's %v (%v)", exists(orphan), exists(waiting), err)
 	}
 }
