@@ -41,6 +41,19 @@ type Attachment struct {
 	// else application/octet-stream.
 	ContentType string
 	Data        []byte
+	// Open, when Data is nil, gives the content as a stream of Size
+	// bytes (the outbox's sealed copy of a queued mail). WriteEntity
+	// opens each attachment once, in order.
+	Open func() (io.ReadCloser, error)
+	Size int64
+}
+
+// Len is the attachment's size in bytes.
+func (a Attachment) Len() int64 {
+	if a.Data == nil && a.Open != nil {
+		return a.Size
+	}
+	return int64(len(a.Data))
 }
 
 // Draft is what the user composed: subject, text and attachments.
@@ -90,6 +103,17 @@ func NewMessageID(domain string) string {
 // each attachment base64 with its file name. Line ends are CRLF.
 func Entity(d Draft) ([]byte, error) {
 	var buf bytes.Buffer
+	if err := WriteEntity(&buf, d); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteEntity writes the entity Entity returns to w, reading each
+// attachment as it goes: memory stays small whatever the attachments
+// weigh.
+func WriteEntity(w io.Writer, d Draft) error {
+	buf := bufio.NewWriterSize(w, 64<<10)
 	var th gomessage.Header
 	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
 	th.Set("Content-Transfer-Encoding", "quoted-printable")
@@ -103,19 +127,19 @@ func Entity(d Draft) ([]byte, error) {
 		return w.Close()
 	}
 	if len(d.Attachments) == 0 {
-		if err := text(gomessage.CreateWriter(&buf, th)); err != nil {
-			return nil, err
+		if err := text(gomessage.CreateWriter(buf, th)); err != nil {
+			return err
 		}
-		return buf.Bytes(), nil
+		return buf.Flush()
 	}
 	var h gomessage.Header
 	h.SetContentType("multipart/mixed", nil)
-	mw, err := gomessage.CreateWriter(&buf, h)
+	mw, err := gomessage.CreateWriter(buf, h)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := text(mw.CreatePart(th)); err != nil {
-		return nil, err
+		return err
 	}
 	for _, a := range d.Attachments {
 		name := fileName(a.Name)
@@ -137,19 +161,39 @@ func Entity(d Draft) ([]byte, error) {
 		ah.Set("Content-Transfer-Encoding", "base64")
 		aw, err := mw.CreatePart(ah)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if _, err := aw.Write(a.Data); err != nil {
-			return nil, err
+		if err := writeContent(aw, a); err != nil {
+			return err
 		}
 		if err := aw.Close(); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if err := mw.Close(); err != nil {
-		return nil, err
+		return err
 	}
-	return buf.Bytes(), nil
+	return buf.Flush()
+}
+
+// writeContent writes an attachment's bytes: from Data, or all Size
+// bytes of its stream (fewer or more is an error: the stream is not the
+// file that was queued).
+func writeContent(w io.Writer, a Attachment) error {
+	if a.Data != nil || a.Open == nil {
+		_, err := w.Write(a.Data)
+		return err
+	}
+	r, err := a.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	n, err := io.Copy(w, io.LimitReader(r, a.Size))
+	if err == nil && n != a.Size {
+		err = fmt.Errorf("message: attachment %s: %d of %d bytes", a.Name, n, a.Size)
+	}
+	return err
 }
 
 // maxFileName bounds a file name in bytes, so that its RFC 2231 form (up
@@ -190,10 +234,21 @@ func crlf(s string) string {
 // and From, Sender, To, Cc, Subject, Date, Message-ID and MIME-Version are
 // added.
 func Compose(h Header, entity []byte) ([]byte, error) {
-	br := bufio.NewReader(bytes.NewReader(entity))
+	var out bytes.Buffer
+	out.Grow(len(entity) + 1024)
+	if err := ComposeTo(&out, h, bytes.NewReader(entity)); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// ComposeTo writes what Compose returns to w, reading the entity as it
+// goes.
+func ComposeTo(w io.Writer, h Header, entity io.Reader) error {
+	br := bufio.NewReader(entity)
 	eh, err := textproto.ReadHeader(br)
 	if err != nil {
-		return nil, fmt.Errorf("message: entity header: %w", err)
+		return fmt.Errorf("message: entity header: %w", err)
 	}
 	var mh mail.Header
 	addr := func(a Address) *mail.Address { return &mail.Address{Name: clean(a.Name), Address: clean(a.Address)} }
@@ -238,14 +293,11 @@ func Compose(h Header, entity []byte) ([]byte, error) {
 	for i := len(order) - 1; i >= 0; i-- {
 		final.Add(order[i].k, order[i].v)
 	}
-	var out bytes.Buffer
-	if err := textproto.WriteHeader(&out, final); err != nil {
-		return nil, err
+	if err := textproto.WriteHeader(w, final); err != nil {
+		return err
 	}
-	if _, err := io.Copy(&out, br); err != nil {
-		return nil, err
-	}
-	return out.Bytes(), nil
+	_, err = br.WriteTo(w)
+	return err
 }
 
 // cprLike is DDMMYY and the four digits, with what people and word

@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"io"
 	"mime"
 	"net/mail"
 	"strings"
@@ -148,5 +149,40 @@ func TestSafeFileName(t *testing.T) {
 		if got := SafeFileName(in); got != want {
 			t.Errorf("%q: %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Attachments given as streams make the same entity as in memory, and a
+// stream that does not hold the queued size is refused.
+func TestStreamedAttachments(t *testing.T) {
+	data := [][]byte{bytes.Repeat([]byte{0, 1, 2, 250}, 70000), []byte("kort")}
+	opened := 0
+	stream := func(b []byte) Attachment {
+		return Attachment{Name: "f.bin", Size: int64(len(b)), Open: func() (io.ReadCloser, error) {
+			opened++
+			return io.NopCloser(bytes.NewReader(b)), nil
+		}}
+	}
+	d := Draft{Body: "Se bilag.\n", Attachments: []Attachment{stream(data[0]), stream(data[1])}}
+	if d.Attachments[0].Len() != int64(len(data[0])) {
+		t.Fatal("Len of a stream")
+	}
+	var b bytes.Buffer
+	if err := WriteEntity(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Parse(b.Bytes())
+	if err != nil || opened != 2 || len(r.Attachments) != 2 {
+		t.Fatalf("%v, opened %d", err, opened)
+	}
+	for i, a := range r.Attachments {
+		if !bytes.Equal(a.Data, data[i]) {
+			t.Errorf("attachment %d differs", i)
+		}
+	}
+	short := stream(data[1])
+	short.Size++
+	if err := WriteEntity(io.Discard, Draft{Attachments: []Attachment{short}}); err == nil {
+		t.Error("a stream shorter than its size was taken")
 	}
 }
