@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -195,41 +195,36 @@ func judgeAt(at string) (smime.Judge, time.Time, error) {
 // signEncrypt streams the file (or standard input) in, signed and
 // encrypted, to the file (or standard output) out.
 func (c *cli) signEncrypt(in, out string, id smime.Identity, rs []smime.Recipient, cipher smime.Cipher) error {
-	var r io.Reader
-	var size int64
+	src := smime.FileSource(in)
 	if in == "-" {
+		// Standard input is read twice by nobody: it is kept.
 		b, err := io.ReadAll(c.stdin)
 		if err != nil {
 			return err
 		}
-		r, size = bytes.NewReader(b), int64(len(b))
-	} else {
-		f, err := os.Open(in)
-		if err != nil {
-			return &core.FileError{File: in, Err: err}
-		}
-		defer f.Close()
-		st, err := f.Stat()
-		if err != nil {
-			return &core.FileError{File: in, Err: err}
-		}
-		r, size = f, st.Size()
+		src = smime.BytesSource(b)
+	} else if _, err := os.Stat(in); err != nil {
+		return &core.FileError{File: in, Err: err}
 	}
 	if out == "-" {
-		return smime.SignEncrypt(c.stdout, r, size, id, rs, cipher)
+		return smime.SignEncrypt(c.stdout, src, id, rs, cipher)
 	}
 	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return &core.FileError{File: out, Err: err}
 	}
-	if err := smime.SignEncrypt(f, r, size, id, rs, cipher); err != nil {
-		f.Close()
-		return err
+	err = smime.SignEncrypt(f, src, id, rs, cipher)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = &core.FileError{File: out, Err: cerr}
 	}
-	if err := f.Close(); err != nil {
-		return &core.FileError{File: out, Err: err}
+	if err != nil {
+		// Half a message is no message.
+		os.Remove(out)
+		if errors.Is(err, smime.ErrChanged) {
+			err = &core.FileError{File: in, Err: err}
+		}
 	}
-	return nil
+	return err
 }
 
 // report tells, on standard error, what each layer was.

@@ -489,7 +489,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		// Signed and encrypted in one buffer (smime.SignEncrypt).
 		var enc bytes.Buffer
 		enc.Grow(len(entity)*4/3 + 32<<10)
-		if err := smime.SignEncrypt(&enc, bytes.NewReader(entity), int64(len(entity)), *id, rcpts, smime.ChooseCipher(known...)); err != nil {
+		if err := smime.SignEncrypt(&enc, smime.BytesSource(entity), *id, rcpts, smime.ChooseCipher(known...)); err != nil {
 			return nil, err
 		}
 		if b.External, err = message.Compose(h, enc.Bytes()); err != nil {

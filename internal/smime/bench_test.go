@@ -54,7 +54,7 @@ func BenchmarkOpen25MB(b *testing.B) {
 	id := Identity{Cert: cert, Key: key}
 	entity := benchEntity(25 << 20)
 	var out bytes.Buffer
-	if err := SignEncrypt(&out, bytes.NewReader(entity), int64(len(entity)), id, []Recipient{{Cert: cert}}, AES256GCM); err != nil {
+	if err := SignEncrypt(&out, BytesSource(entity), id, []Recipient{{Cert: cert}}, AES256GCM); err != nil {
 		b.Fatal(err)
 	}
 	msg := out.Bytes()

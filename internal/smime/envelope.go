@@ -78,15 +78,21 @@ func Encrypt(content []byte, recipients []Recipient, c Cipher) ([]byte, error) {
 	if len(recipients) == 0 {
 		return nil, &Error{Reason: NoRecipients}
 	}
-	// A copy, with room for the tag or the padding, encrypted in place.
-	buf := make([]byte, len(content), len(content)+aes.BlockSize)
-	copy(buf, content)
-	env, err := newEnvelope(buf, recipients, c)
+	env, err := newEnvelope(int64(len(content)), recipients, c)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(env.head)+len(env.content)+len(env.tail))
-	return append(append(append(out, env.head...), env.content...), env.tail...), nil
+	out := bytes.NewBuffer(make([]byte, 0, len(env.head)+int(ciphertextLen(int64(len(content)), c))+tlvLen(tagSize)))
+	out.Write(env.head)
+	w, err := env.encrypter(out)
+	if err != nil {
+		return nil, err
+	}
+	w.Write(content)
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // sortedSet returns DER elements in the order DER requires for a SET OF.

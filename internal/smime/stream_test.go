@@ -28,7 +28,7 @@ func TestSignEncryptStream(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := SignEncrypt(&out, bytes.NewReader(tc.entity), int64(len(tc.entity)), id,
+			err := SignEncrypt(&out, BytesSource(tc.entity), id,
 				[]Recipient{{Cert: ec.Cert}, {Cert: id.Cert, KeyID: true}}, tc.c)
 			if err != nil {
 				t.Fatal(err)
