@@ -30,6 +30,7 @@ import (
 	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/revocation"
+	"sikkermail/internal/sealed"
 	"sikkermail/internal/smime"
 )
 
@@ -60,9 +61,10 @@ type Core struct {
 	// trace receives protocol traces instead of standard error (tests).
 	trace io.Writer
 
-	idMu sync.Mutex
-	ids  map[string]*smime.Identity
-	last lastBuilt
+	idMu     sync.Mutex
+	ids      map[string]*smime.Identity
+	sealKeys map[*smime.Identity]*sealed.Keys
+	last     lastBuilt
 }
 
 func (c *Core) now() time.Time {
@@ -143,6 +145,10 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 	c.Policy = c.Audit
 	if c.Outbox, err = outbox.Open(c.db, path+".lock", c.steps()...); err != nil {
 		return &FileError{File: path, Err: err}
+	}
+	// Beside the database: the sealed files of the mails on their way.
+	if err := c.Outbox.KeepFilesIn(path + ".outbox"); err != nil {
+		return &FileError{File: path + ".outbox", Err: err}
 	}
 	if l := cfg.Policy.LDAP; l.URL != "" {
 		store := &policy.LDAP{Local: c.Audit, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}

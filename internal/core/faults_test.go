@@ -156,7 +156,14 @@ func TestFullDisk(t *testing.T) {
 		if _, err := c.db.ExecContext(ctx, fmt.Sprintf("PRAGMA max_page_count = %d", limit)); err != nil {
 			t.Fatal(err)
 		}
+		// The outbox's files cannot grow either.
+		if on {
+			fileSizeLimit(t, 64<<10)
+		} else {
+			fileSizeLimit(t, -1)
+		}
 	}
+	t.Cleanup(func() { fileSizeLimit(t, -1) })
 	big := draft
 	big.Attachments = []message.Attachment{{Name: "scanning.pdf", Data: bytes.Repeat([]byte("%PDF scanning "), 200<<10)}}
 

@@ -216,7 +216,7 @@ func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {
 func deliver(t *testing.T, srv mailstore.Server, acc mailstore.Account, mails ...incoming) {
 	t.Helper()
 	for _, m := range mails {
-		if err := srv.AppendInbox(context.Background(), acc, "", m.raw); err != nil {
+		if err := srv.AppendInbox(context.Background(), acc, "", bytes.NewReader(m.raw)); err != nil {
 			t.Fatal(err)
 		}
 	}

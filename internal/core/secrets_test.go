@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"sikkermail/internal/outbox"
 )
 
 // No password, private key or mail content is ever written down: not to
@@ -21,12 +24,6 @@ func TestSecretsNeverWritten(t *testing.T) {
 	var trace bytes.Buffer
 	c.trace = &trace
 	ctx := context.Background()
-	if _, err := c.Send(ctx, draft, sendMailbox, []string{external}, []string{colleague}); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
-		t.Fatal(n, err)
-	}
 	id := identity(t, "mailbox-rsa.p12")
 	key, err := x509.MarshalPKCS8PrivateKey(id.Key)
 	if err != nil {
@@ -41,18 +38,45 @@ func TestSecretsNeverWritten(t *testing.T) {
 		"the mail's text":           []byte("Hermed afgørelsen"),
 		"the attachment":            draft.Attachments[0].Data[:64],
 	}
+	// Every file of the database's, the outbox's sealed files included.
+	scan := func(when string) (files int) {
+		paths, _ := filepath.Glob(e.cfg.Database + "*")
+		for _, p := range paths {
+			filepath.WalkDir(p, func(f string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				files++
+				for what, s := range secrets {
+					if bytes.Contains(b, s) {
+						t.Errorf("%s: %s holds %s", when, f, what)
+					}
+				}
+				return nil
+			})
+		}
+		return files
+	}
+	var during int
+	c.Outbox.Hook = func(point string, _ *outbox.Mail) {
+		if point == "after:"+stepSubmit {
+			during = scan("while sending")
+		}
+	}
+	if _, err := c.Send(ctx, draft, sendMailbox, []string{external}, []string{colleague}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
 	c.Close()
-	files, _ := filepath.Glob(e.cfg.Database + "*")
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for what, s := range secrets {
-			if bytes.Contains(b, s) {
-				t.Errorf("%s holds %s", filepath.Base(f), what)
-			}
-		}
+	// While sending: the database, its WAL, the attachments, both messages.
+	if after := scan("after"); during < after+3 {
+		t.Errorf("%d files scanned while sending, %d after: the outbox's files were not looked at", during, after)
 	}
 	got := trace.String()
 	for what, s := range secrets {

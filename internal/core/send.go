@@ -25,6 +25,7 @@ import (
 	"sikkermail/internal/policy"
 	"sikkermail/internal/protolog"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/sealed"
 	"sikkermail/internal/smime"
 	"sikkermail/internal/submit"
 )
@@ -104,13 +105,20 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	// The outbox lists CPR numbers masked; the numbers themselves are
 	// sealed with the draft.
 	m := &outbox.Mail{User: c.actor.User, Mailbox: mailbox, Recipients: masked(rs.To, vs[:len(rs.To)]), Cc: masked(rs.Cc, vs[len(rs.To):]),
-		Subject: d.Subject}
-	if m.Content, err = seal(id, sealedDraft{Draft: d, To: rs.To, Cc: rs.Cc, Attention: rs.Attention}); err != nil {
-		return nil, err
+		Subject: d.Subject, MessageID: message.NewMessageID(domainOf(mailbox))}
+	// The attachments go to the mail's files, sealed; the rest of the
+	// draft, sealed too, to the database.
+	sd := sealedDraft{Draft: d, To: rs.To, Cc: rs.Cc, Attention: rs.Attention}
+	err = c.spoolAttachments(m, id, &sd)
+	if err == nil {
+		m.Content, err = seal(id, sd)
 	}
-	m.MessageID = message.NewMessageID(domainOf(mailbox))
-	n, err := c.Outbox.Add(ctx, m)
+	var n int64
+	if err == nil {
+		n, err = c.Outbox.Add(ctx, m)
+	}
 	if err != nil {
+		c.Outbox.RemoveFiles(m.MessageID)
 		return nil, err
 	}
 	return &Queued{ID: n, MessageID: m.MessageID}, nil
@@ -155,7 +163,7 @@ func EncryptedSize(n int64) int64 { return n*4/3*4/3 + 16<<10 }
 func DraftSize(d message.Draft) int64 {
 	n := int64(len(d.Body))
 	for _, a := range d.Attachments {
-		n += int64(len(a.Data))
+		n += a.Len()
 	}
 	return n
 }
@@ -224,17 +232,171 @@ type sealedDraft struct {
 	Draft     message.Draft
 	To, Cc    []string
 	Attention map[string]Attention
+	// Files: the attachments' bytes are in the mail's fileAttachments,
+	// one after the other, not in Draft (mails queued before the files
+	// hold them here).
+	Files bool
+}
+
+// The files of a mail on its way, each sealed for the mailbox: the
+// attachments as queued, the entity while it is built, and the two
+// messages as they go out.
+const (
+	fileAttachments = "attachments"
+	fileEntity      = "entity"
+	fileExternal    = "external.eml"
+	fileInternal    = "internal.eml"
+)
+
+// spoolFile is the path of one of the mail's files.
+func (c *Core) spoolFile(m *outbox.Mail, name string) (string, error) {
+	dir, err := c.Outbox.Files(m.MessageID)
+	if err != nil {
+		return "", &outbox.WriteError{File: dir, Err: err}
+	}
+	return filepath.Join(dir, name), nil
+}
+
+// spoolAttachments writes the draft's attachments, one after the other,
+// sealed, to the mail's files, and leaves in sd only their names and
+// sizes. A file that cannot be written is a mail not queued.
+func (c *Core) spoolAttachments(m *outbox.Mail, id *smime.Identity, sd *sealedDraft) error {
+	if len(sd.Draft.Attachments) == 0 {
+		return nil
+	}
+	path, err := c.spoolFile(m, fileAttachments)
+	if err == nil {
+		err = writeSealed(path, c.keys(id), func(w io.Writer) error {
+			for _, a := range sd.Draft.Attachments {
+				if err := message.WriteContent(w, a); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	var we *outbox.WriteError
+	if errors.As(err, &we) {
+		we.NotQueued = true
+		return we
+	}
+	if err != nil {
+		return err
+	}
+	as := make([]message.Attachment, len(sd.Draft.Attachments))
+	for i, a := range sd.Draft.Attachments {
+		as[i] = message.Attachment{Name: a.Name, ContentType: a.ContentType, Size: a.Len()}
+	}
+	sd.Draft.Attachments, sd.Files = as, true
+	return nil
+}
+
+// writeSealed writes the file at path, sealed for the mailbox, with
+// what write gives it; the file is there, whole, only if all went well.
+// An error of the file's own is a *outbox.WriteError.
+func writeSealed(path string, keys *sealed.Keys, write func(io.Writer) error) error {
+	f, err := keys.Create(path)
+	if err != nil {
+		return &outbox.WriteError{File: path, Err: err}
+	}
+	fw := &fileWriter{w: f, path: path}
+	if err := write(fw); err != nil {
+		f.Abort()
+		if fw.err != nil {
+			return fw.err
+		}
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return &outbox.WriteError{File: path, Err: err}
+	}
+	return nil
+}
+
+// fileWriter tells its own write errors from its source's.
+type fileWriter struct {
+	w    io.Writer
+	path string
+	err  error
+}
+
+func (f *fileWriter) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	if err != nil {
+		f.err = &outbox.WriteError{File: f.path, Err: err}
+		return n, f.err
+	}
+	return n, nil
+}
+
+// openSealed opens one of the mail's files. What goes wrong while it is
+// read is a *FileError that names it.
+func openSealed(path string, keys *sealed.Keys) (*sealedFile, error) {
+	o, err := keys.Open(path)
+	if err != nil {
+		return nil, &FileError{File: path, Err: err}
+	}
+	return &sealedFile{o, path}, nil
+}
+
+type sealedFile struct {
+	*sealed.Opened
+	path string
+}
+
+func (f *sealedFile) Read(p []byte) (int, error) {
+	n, err := f.Opened.Read(p)
+	if err != nil && err != io.EOF {
+		err = &FileError{File: f.path, Err: err}
+	}
+	return n, err
 }
 
 // unsealDraft opens what SendTo sealed; a mail queued before recipients
-// were sealed holds the draft alone, its recipients in the outbox.
-func unsealDraft(id *smime.Identity, m *outbox.Mail) (*sealedDraft, error) {
+// were sealed holds the draft alone, its recipients in the outbox. The
+// attachments of a draft with files are streams, to be read once, in
+// order, before close is called.
+func (c *Core) unsealDraft(id *smime.Identity, m *outbox.Mail) (sd *sealedDraft, close func(), err error) {
 	var s sealedDraft
-	if err := unseal(id, m.Content, &s); err == nil && len(s.To)+len(s.Cc) > 0 {
-		return &s, nil
+	if err := unseal(id, m.Content, &s); err != nil || len(s.To)+len(s.Cc) == 0 {
+		s = sealedDraft{To: m.Recipients, Cc: m.Cc}
+		if err := unseal(id, m.Content, &s.Draft); err != nil {
+			return nil, nil, err
+		}
 	}
-	s = sealedDraft{To: m.Recipients, Cc: m.Cc}
-	return &s, unseal(id, m.Content, &s.Draft)
+	if !s.Files || len(s.Draft.Attachments) == 0 {
+		return &s, func() {}, nil
+	}
+	path, err := c.spoolFile(m, fileAttachments)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := openSealed(path, c.keys(id))
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range s.Draft.Attachments {
+		s.Draft.Attachments[i].Open = func() (io.ReadCloser, error) { return io.NopCloser(f), nil }
+	}
+	return &s, func() { f.Close() }, nil
+}
+
+// loadAttachments reads a draft's streamed attachments into memory, for
+// the Digital Post letters (which carry them whole, within that
+// channel's smaller limit).
+func loadAttachments(d *message.Draft) error {
+	for i, a := range d.Attachments {
+		if a.Data != nil || a.Open == nil {
+			continue
+		}
+		var b bytes.Buffer
+		b.Grow(int(a.Size))
+		if err := message.WriteContent(&b, a); err != nil {
+			return err
+		}
+		d.Attachments[i].Data, d.Attachments[i].Open = b.Bytes(), nil
+	}
+	return nil
 }
 
 // masked returns the recipients as typed with CPR numbers shown as
@@ -361,7 +523,11 @@ func (c *Core) Run(ctx context.Context) error { return c.Outbox.Run(ctx) }
 // external recipients (signed and encrypted) and to internal ones
 // (signed), with who gets which.
 type built struct {
+	// External and Internal are the messages of mails built before the
+	// files; now they are the mail's fileExternal and fileInternal, and
+	// Encrypted says the first is there.
 	External, Internal     []byte
+	Files, Encrypted       bool
 	ExternalTo, InternalTo []string
 	// Letters go through Digital Post, one per CPR or CVR recipient.
 	Letters []letter
@@ -378,23 +544,49 @@ type letter struct {
 	MeMo            []byte
 }
 
-func (b *built) copy() []byte {
-	if b.External != nil {
-		return b.External
+// encrypted reports whether the mail has its encrypted form.
+func (b *built) encrypted() bool { return b.External != nil || b.Encrypted }
+
+// builtMessage opens one of the mail's messages: external (signed and
+// encrypted) or internal (signed). The caller closes it.
+func (c *Core) builtMessage(ctx context.Context, m *outbox.Mail, b *built, external bool) (interface {
+	io.Reader
+	Size() int64
+	Close() error
+}, error) {
+	if !b.Files {
+		msg := b.Internal
+		if external {
+			msg = b.External
+		}
+		return struct {
+			*bytes.Reader
+			io.Closer
+		}{bytes.NewReader(msg), io.NopCloser(nil)}, nil
 	}
-	return b.Internal
+	id, err := c.identity(ctx, m.Mailbox)
+	if err != nil {
+		return nil, err
+	}
+	name := fileInternal
+	if external {
+		name = fileExternal
+	}
+	path, err := c.spoolFile(m, name)
+	if err != nil {
+		return nil, err
+	}
+	return openSealed(path, c.keys(id))
 }
 
 func (c *Core) steps() []outbox.Step {
 	return []outbox.Step{
 		{Name: stepBuild, Run: c.build},
 		{Name: stepSubmit, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
-			err := c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.External, b.ExternalTo })
-			return nil, c.partly(ctx, m, nil, err)
+			return nil, c.partly(ctx, m, nil, c.submitStep(ctx, m, true))
 		}},
 		{Name: stepSubmitInternal, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
-			err := c.submitStep(ctx, m, func(b *built) ([]byte, []string) { return b.Internal, b.InternalTo })
-			return nil, c.partly(ctx, m, nil, err)
+			return nil, c.partly(ctx, m, nil, c.submitStep(ctx, m, false))
 		}},
 		{Name: stepDigitalPost, Run: c.digitalPostStep},
 		{Name: stepAudit, Run: c.audit},
@@ -415,7 +607,8 @@ func (c *Core) steps() []outbox.Step {
 // build checks rights and recipients again (a verdict older than the
 // cache allows is looked up again), then builds the MIME message, signs
 // it with the mailbox's key and encrypts it for every S/MIME recipient
-// and the mailbox itself.
+// and the mailbox itself. It streams: the entity and the messages are
+// written to the mail's files, sealed, and never whole in memory.
 func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err := c.MaySend(ctx, m.Mailbox); err != nil {
 		return nil, err
@@ -424,10 +617,11 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sd, err := unsealDraft(id, m)
+	sd, closeDraft, err := c.unsealDraft(id, m)
 	if err != nil {
 		return nil, err
 	}
+	defer closeDraft()
 	d := sd.Draft
 	vs, err := c.green(ctx, append(slices.Clone(sd.To), sd.Cc...))
 	if err != nil {
@@ -440,17 +634,16 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	entity, err := message.Entity(d)
-	if err != nil {
-		return nil, err
-	}
 	h := message.Header{From: message.Address{Name: mb.Name, Address: mb.Address}, Sender: message.Address{Name: c.cfg.User.Name, Address: m.User},
 		Subject: d.Subject, Date: m.Created, MessageID: m.MessageID}
-	b := &built{}
+	b := &built{Files: true}
 	rcpts := []smime.Recipient{{Cert: id.Cert}}
 	var known []smime.Known
 	for i, v := range vs {
 		if v.Channel == directory.DigitalPost {
+			if err := loadAttachments(&d); err != nil {
+				return nil, err
+			}
 			l, err := c.letter(m, mb, d, v, sd.Attention[v.Recipient.Number])
 			if err != nil {
 				return nil, err
@@ -474,31 +667,65 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		}
 		known = append(known, smime.Known{NeedsCBC: v.Cipher == smime.AES256CBC})
 	}
+	// The Sent copies are encrypted (to the mailbox at least) whenever
+	// anyone outside gets the mail.
+	b.Encrypted = b.ExternalTo != nil || b.Letters != nil
+	// The entity once, sealed, for the messages to read (SignEncrypt
+	// reads it twice).
+	entity, err := c.spoolFile(m, fileEntity)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(entity)
+	keys := c.keys(id)
+	if err := writeSealed(entity, keys, func(w io.Writer) error { return message.WriteEntity(w, d) }); err != nil {
+		return nil, err
+	}
+	source := func() (io.ReadCloser, error) { return openSealed(entity, keys) }
 	if b.InternalTo != nil {
-		signed, err := smime.SignEntity(entity, *id, smime.SignOptions{Detached: true})
+		err := c.writeMessage(m, id, fileInternal, h, func(w io.Writer) error {
+			r, err := source()
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			return smime.ClearSign(w, r, *id, smime.SignOptions{})
+		})
 		if err != nil {
 			return nil, err
 		}
-		if b.Internal, err = message.Compose(h, signed); err != nil {
+	}
+	if b.Encrypted {
+		err := c.writeMessage(m, id, fileExternal, h, func(w io.Writer) error {
+			return smime.SignEncrypt(w, source, *id, rcpts, smime.ChooseCipher(known...))
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
-	// The Sent copies are encrypted (to the mailbox at least) whenever
-	// anyone outside gets the mail.
-	if b.ExternalTo != nil || b.Letters != nil {
-		// Signed and encrypted in one buffer (smime.SignEncrypt).
-		var enc bytes.Buffer
-		enc.Grow(len(entity)*4/3 + 32<<10)
-		if err := smime.SignEncrypt(&enc, smime.BytesSource(entity), *id, rcpts, smime.ChooseCipher(known...)); err != nil {
-			return nil, err
-		}
-		if b.External, err = message.Compose(h, enc.Bytes()); err != nil {
-			return nil, err
-		}
-	}
-	// The internal form is signed, not encrypted: seal it at rest.
 	c.remember(m, b)
 	return seal(id, b)
+}
+
+// writeMessage writes one of the mail's messages to its file, sealed:
+// the transport header h on the entity that entity writes.
+func (c *Core) writeMessage(m *outbox.Mail, id *smime.Identity, name string, h message.Header, entity func(io.Writer) error) error {
+	path, err := c.spoolFile(m, name)
+	if err != nil {
+		return err
+	}
+	return writeSealed(path, c.keys(id), func(w io.Writer) error {
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func() {
+			pw.CloseWithError(entity(pw))
+			close(done)
+		}()
+		err := message.ComposeTo(w, h, pr)
+		pr.CloseWithError(errors.Join(err, io.ErrClosedPipe))
+		<-done
+		return err
+	})
 }
 
 // builtOf opens the build step's output. The mail being worked on is
@@ -535,12 +762,15 @@ type lastBuilt struct {
 	b         *built
 }
 
-func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, which func(*built) ([]byte, []string)) error {
+func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, external bool) error {
 	b, err := c.builtOf(ctx, m)
 	if err != nil {
 		return err
 	}
-	msg, to := which(b)
+	to := b.InternalTo
+	if external {
+		to = b.ExternalTo
+	}
 	if len(to) == 0 {
 		return nil
 	}
@@ -551,6 +781,11 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, which func(*built
 	if err != nil {
 		return err
 	}
+	msg, err := c.builtMessage(ctx, m, b, external)
+	if err != nil {
+		return err
+	}
+	defer msg.Close()
 	return submit.Send(ctx, srv, m.Mailbox, to, msg)
 }
 
@@ -677,7 +912,7 @@ func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := Receipt{MessageID: m.MessageID, Mailbox: m.Mailbox, User: m.User, Time: c.now().UTC(), CopyInClear: b.External == nil}
+	r := Receipt{MessageID: m.MessageID, Mailbox: m.Mailbox, User: m.User, Time: c.now().UTC(), CopyInClear: !b.encrypted()}
 	all := append(slices.Clone(b.ExternalTo), b.InternalTo...)
 	if len(all) > 0 {
 		r.Server = c.cfg.SMTP.Server
@@ -730,7 +965,17 @@ func (c *Core) appendSent(ctx context.Context, m *outbox.Mail, mailbox, fallback
 	if fallback == "" {
 		fallback = "Sent"
 	}
-	_, err = srv.AppendSent(ctx, acc, fallback, m.MessageID, b.copy())
+	// The copy is the encrypted form whenever there is one.
+	msg, err := c.builtMessage(ctx, m, b, b.encrypted())
+	if err != nil {
+		return err
+	}
+	defer msg.Close()
+	_, err = srv.AppendSent(ctx, acc, fallback, m.MessageID, msg)
+	var re *mailstore.ReadError
+	if errors.As(err, &re) {
+		return re.Err // the file, named
+	}
 	return err
 }
 
@@ -754,7 +999,7 @@ func (c *Core) receiptStep(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return nil, srv.AppendInbox(ctx, acc, id, msg)
+	return nil, srv.AppendInbox(ctx, acc, id, bytes.NewReader(msg))
 }
 
 // Receipt (kvittering) is the proof that a mail was handed to the
@@ -885,6 +1130,22 @@ func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, e
 	}
 	c.ids[mailbox] = id
 	return id, nil
+}
+
+// keys seals the mail's files for the mailbox's identity and opens them,
+// one private-key operation per file at most.
+func (c *Core) keys(id *smime.Identity) *sealed.Keys {
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	if k, ok := c.sealKeys[id]; ok {
+		return k
+	}
+	if c.sealKeys == nil {
+		c.sealKeys = map[*smime.Identity]*sealed.Keys{}
+	}
+	k := &sealed.Keys{Cert: id.Cert, Key: id.Key}
+	c.sealKeys[id] = k
+	return k
 }
 
 // MailboxCertificate returns a mailbox's own certificate, from its

@@ -63,7 +63,7 @@ type Account struct {
 
 // AppendSent stores msg in the account's Sent folder: the one marked
 // \Sent, else fallback (created when missing). It returns the folder.
-func (s Server) AppendSent(ctx context.Context, acc Account, fallback, messageID string, msg []byte) (string, error) {
+func (s Server) AppendSent(ctx context.Context, acc Account, fallback, messageID string, msg Message) (string, error) {
 	var folder string
 	err := s.session(ctx, acc, func(c *imapclient.Client) error {
 		var err error
@@ -76,7 +76,7 @@ func (s Server) AppendSent(ctx context.Context, acc Account, fallback, messageID
 }
 
 // AppendInbox stores msg in the account's INBOX.
-func (s Server) AppendInbox(ctx context.Context, acc Account, messageID string, msg []byte) error {
+func (s Server) AppendInbox(ctx context.Context, acc Account, messageID string, msg Message) error {
 	err := s.session(ctx, acc, func(c *imapclient.Client) error { return appendOnce(c, "INBOX", messageID, msg) })
 	return s.wrap(err, acc, "INBOX")
 }
@@ -211,9 +211,41 @@ func findSent(c *imapclient.Client, fallback string) (string, error) {
 	return fallback, errNoSent
 }
 
+// Message is a message to store: read once, of a known size (IMAP's
+// APPEND says it first). *bytes.Reader is one; so is a sealed file of
+// the outbox.
+type Message interface {
+	io.Reader
+	Size() int64
+}
+
+// ReadError is a message that could not be read to its end: the APPEND
+// was cut off with the connection, so the server stored nothing.
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return "mailstore: reading the message: " + e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// countingReader keeps the error of the reader it wraps apart from the
+// connection's, and counts what it gave.
+type countingReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.n += int64(n)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
 // appendOnce appends msg to folder, flagged \Seen, unless a message with
 // the same Message-ID is there already.
-func appendOnce(c *imapclient.Client, folder, messageID string, msg []byte) error {
+func appendOnce(c *imapclient.Client, folder, messageID string, msg Message) error {
 	if _, err := c.Select(folder, nil).Wait(); err != nil {
 		return err
 	}
@@ -221,8 +253,19 @@ func appendOnce(c *imapclient.Client, folder, messageID string, msg []byte) erro
 	if err != nil || len(uids) > 0 {
 		return err
 	}
-	cmd := c.Append(folder, int64(len(msg)), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: time.Now()})
-	if _, err := cmd.Write(msg); err != nil {
+	cmd := c.Append(folder, msg.Size(), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: time.Now()})
+	r := &countingReader{r: msg}
+	_, err = io.Copy(cmd, r)
+	if r.err == nil && err == nil && r.n != msg.Size() {
+		r.err = io.ErrUnexpectedEOF
+	}
+	if r.err != nil {
+		// Half a literal must never be ended: the rest of the session
+		// would be read as the message's bytes.
+		c.Close()
+		return &ReadError{Err: r.err}
+	}
+	if err != nil {
 		cmd.Close()
 		return err
 	}
@@ -284,8 +327,9 @@ func (e *Error) Unwrap() error { return e.Err }
 func (e *Error) IsTemporary() bool { return e.Temporary }
 
 func (s Server) wrap(err error, acc Account, folder string) error {
-	if err == nil {
-		return nil
+	var re *ReadError
+	if err == nil || errors.As(err, &re) {
+		return err // our own message, not the server, failed
 	}
 	e := &Error{Server: s.Addr, Account: acc.Username, Folder: folder, Err: err}
 	var ierr *imap.Error

@@ -51,7 +51,7 @@ func TestAppendSentBySpecialUse(t *testing.T) {
 		} {
 			id := "<a1@hoejskole.example>"
 			for range 2 {
-				folder, err := s.AppendSent(ctx, c.acc, "Sent", id, message(id))
+				folder, err := s.AppendSent(ctx, c.acc, "Sent", id, bytes.NewReader(message(id)))
 				if err != nil || folder != c.want {
 					t.Fatalf("%s %s: folder %q, %v", sec, c.acc.Username, folder, err)
 				}
@@ -74,7 +74,7 @@ func TestAppendSentFallback(t *testing.T) {
 	srv.AddAccount(t, "ny@hoejskole.example", "pw", "")
 	acc := mailstore.Account{Username: "ny@hoejskole.example", Secret: "pw"}
 	id := "<b@hoejskole.example>"
-	folder, err := s.AppendSent(context.Background(), acc, "Sent Items", id, message(id))
+	folder, err := s.AppendSent(context.Background(), acc, "Sent Items", id, bytes.NewReader(message(id)))
 	if err != nil || folder != "Sent Items" {
 		t.Fatalf("folder %q, %v", folder, err)
 	}
@@ -87,7 +87,7 @@ func TestAppendInbox(t *testing.T) {
 	_, s := memServer(t, mailstore.StartTLS)
 	acc := mailstore.Account{Username: user, Secret: "pw"}
 	id := "<kvittering@hoejskole.example>"
-	if err := s.AppendInbox(context.Background(), acc, id, message(id)); err != nil {
+	if err := s.AppendInbox(context.Background(), acc, id, bytes.NewReader(message(id))); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.Fetch(context.Background(), acc, "INBOX", id); err != nil || len(got) != 1 {
@@ -109,20 +109,20 @@ func TestFailures(t *testing.T) {
 		}
 	}
 	// A wrong password, and a user without the right to the mailbox.
-	_, err := s.AppendSent(ctx, mailstore.Account{Username: user, Secret: "wrong"}, "Sent", "<x@y>", message("<x@y>"))
+	_, err := s.AppendSent(ctx, mailstore.Account{Username: user, Secret: "wrong"}, "Sent", "<x@y>", bytes.NewReader(message("<x@y>")))
 	check(err, false, true, "mailstore.login")
-	_, err = s.AppendSent(ctx, mailstore.Account{Username: "sikkerpost-hr@hoejskole.example*" + user, Secret: "pw"}, "Sent", "<x@y>", message("<x@y>"))
+	_, err = s.AppendSent(ctx, mailstore.Account{Username: "sikkerpost-hr@hoejskole.example*" + user, Secret: "pw"}, "Sent", "<x@y>", bytes.NewReader(message("<x@y>")))
 	check(err, false, true, "mailstore.login")
 	// A certificate from another CA: refused, not retried.
 	other := s
 	other.TLS = &tls.Config{RootCAs: mailtest.NewTLS(t).Roots}
-	_, err = other.AppendSent(ctx, mailstore.Account{Username: user, Secret: "pw"}, "Sent", "<x@y>", message("<x@y>"))
+	_, err = other.AppendSent(ctx, mailstore.Account{Username: user, Secret: "pw"}, "Sent", "<x@y>", bytes.NewReader(message("<x@y>")))
 	check(err, false, false, "mailstore.failed")
 	// Nobody listening: try later.
 	gone := s
 	gone.Addr = mailtest.SilentServer(t)
 	gone.Timeout = 200 * time.Millisecond
-	_, err = gone.AppendSent(ctx, mailstore.Account{Username: user, Secret: "pw"}, "Sent", "<x@y>", message("<x@y>"))
+	_, err = gone.AppendSent(ctx, mailstore.Account{Username: user, Secret: "pw"}, "Sent", "<x@y>", bytes.NewReader(message("<x@y>")))
 	var e *mailstore.Error
 	if !errors.As(err, &e) || !e.Temporary {
 		t.Fatalf("got %#v", err)
@@ -145,7 +145,7 @@ func TestDovecot(t *testing.T) {
 	} {
 		id := "<dovecot-1@hoejskole.example>"
 		for range 2 {
-			folder, err := s.AppendSent(ctx, c.acc, "Sent", id, message(id))
+			folder, err := s.AppendSent(ctx, c.acc, "Sent", id, bytes.NewReader(message(id)))
 			if err != nil || folder != mailtest.SentFolder {
 				t.Fatalf("%s: folder %q, %v", c.account, folder, err)
 			}
@@ -158,16 +158,52 @@ func TestDovecot(t *testing.T) {
 		if flags := d.Flags(t, c.account, mailtest.SentFolder); len(flags) != 1 || !bytes.Contains([]byte(flags[0]), []byte("S")) {
 			t.Fatalf("%s: flags %q", c.account, flags)
 		}
-		if err := s.AppendInbox(ctx, c.acc, id, message(id)); err != nil {
+		if err := s.AppendInbox(ctx, c.acc, id, bytes.NewReader(message(id))); err != nil {
 			t.Fatal(err)
 		}
 		if got := d.Messages(t, c.account, "INBOX"); len(got) != 1 {
 			t.Fatalf("%s: INBOX holds %d", c.account, len(got))
 		}
 	}
-	_, err := s.AppendSent(ctx, mailstore.Account{Username: user, Secret: "wrong"}, "Sent", "<x@y>", message("<x@y>"))
+	_, err := s.AppendSent(ctx, mailstore.Account{Username: user, Secret: "wrong"}, "Sent", "<x@y>", bytes.NewReader(message("<x@y>")))
 	var e *mailstore.Error
 	if !errors.As(err, &e) || !e.Login {
 		t.Fatalf("got %#v", err)
+	}
+}
+
+// failing gives the first n bytes of msg, then fails, as a damaged
+// sealed file does.
+type failing struct {
+	r   *bytes.Reader
+	n   int
+	err error
+}
+
+func (f *failing) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, f.err
+	}
+	k, _ := f.r.Read(p[:min(len(p), f.n)])
+	f.n -= k
+	return k, nil
+}
+
+func (f *failing) Size() int64 { return f.r.Size() }
+
+// A message that cannot be read to its end is not stored: the APPEND is
+// cut off with the connection, and the error says it was our message.
+func TestAppendUnreadable(t *testing.T) {
+	_, s := memServer(t, mailstore.StartTLS)
+	acc := mailstore.Account{Username: user, Secret: "pw"}
+	id := "<halv@hoejskole.example>"
+	damaged := errors.New("damaged")
+	folder, err := s.AppendSent(context.Background(), acc, "Sent", id, &failing{bytes.NewReader(message(id)), 40, damaged})
+	var re *mailstore.ReadError
+	if !errors.As(err, &re) || !errors.Is(err, damaged) {
+		t.Fatalf("%v", err)
+	}
+	if got, err := s.Fetch(context.Background(), acc, folder, id); err != nil || len(got) != 0 {
+		t.Fatalf("%d stored in %q, %v", len(got), folder, err)
 	}
 }

@@ -163,7 +163,7 @@ func WriteEntity(w io.Writer, d Draft) error {
 		if err != nil {
 			return err
 		}
-		if err := writeContent(aw, a); err != nil {
+		if err := WriteContent(aw, a); err != nil {
 			return err
 		}
 		if err := aw.Close(); err != nil {
@@ -176,10 +176,10 @@ func WriteEntity(w io.Writer, d Draft) error {
 	return buf.Flush()
 }
 
-// writeContent writes an attachment's bytes: from Data, or all Size
+// WriteContent writes an attachment's bytes: from Data, or all Size
 // bytes of its stream (fewer or more is an error: the stream is not the
 // file that was queued).
-func writeContent(w io.Writer, a Attachment) error {
+func WriteContent(w io.Writer, a Attachment) error {
 	if a.Data != nil || a.Open == nil {
 		_, err := w.Write(a.Data)
 		return err

@@ -268,6 +268,9 @@ func (o *Outbox) Files(messageID string) (string, error) {
 	return dir, os.MkdirAll(dir, 0o700)
 }
 
+// RemoveFiles removes the files of a mail that was not queued after all.
+func (o *Outbox) RemoveFiles(messageID string) { o.removeFiles(messageID) }
+
 // removeFiles removes a mail's files.
 func (o *Outbox) removeFiles(messageID string) {
 	if o.files != "" {
@@ -531,10 +534,16 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 			continue
 		}
 		out, err := st.Run(ctx, m)
-		if err != nil {
-			if ctx.Err() != nil {
-				return false, ctx.Err()
-			}
+		var we *WriteError
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return false, ctx.Err()
+		case errors.As(err, &we):
+			// A step that could not write its files meets the disk, not
+			// the mail: the mail waits at the step, as for the database.
+			return false, we
+		default:
 			return false, o.fail(ctx, m, err)
 		}
 		o.hook("before:"+st.Name, m)

@@ -24,6 +24,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
@@ -32,6 +33,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"sikkermail/internal/smime"
 )
@@ -57,12 +59,70 @@ type Writer struct {
 	err   error
 }
 
+// Keys seals for one certificate and opens with its private key (Key
+// may be nil for a Keys that only seals). It remembers the file keys of
+// the streams it sealed or opened lately, so that a file read again —
+// the outbox reads each of a mail's files several times — takes no
+// private-key operation.
+type Keys struct {
+	Cert *x509.Certificate
+	Key  crypto.PrivateKey
+
+	mu    sync.Mutex
+	known map[[32]byte][]byte // SHA-256 of the header → file key
+	order [][32]byte
+}
+
+// remembered is how many file keys a Keys keeps.
+const remembered = 64
+
+func (k *Keys) remember(header, key []byte) {
+	sum := sha256.Sum256(header)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.known == nil {
+		k.known = map[[32]byte][]byte{}
+	}
+	if _, ok := k.known[sum]; ok {
+		return
+	}
+	if len(k.order) == remembered {
+		delete(k.known, k.order[0])
+		k.order = k.order[1:]
+	}
+	k.known[sum] = key
+	k.order = append(k.order, sum)
+}
+
+// fileKey opens the file key in header.
+func (k *Keys) fileKey(header []byte) ([]byte, error) {
+	sum := sha256.Sum256(header)
+	k.mu.Lock()
+	key, ok := k.known[sum]
+	k.mu.Unlock()
+	if ok {
+		return key, nil
+	}
+	if k.Key == nil {
+		return nil, errors.New("sealed: no private key to open with")
+	}
+	d, err := smime.Decrypt(header, k.Cert, k.Key)
+	if err != nil {
+		return nil, err
+	}
+	if len(d.Content) != 32 {
+		return nil, ErrDamaged
+	}
+	k.remember(header, d.Content)
+	return d.Content, nil
+}
+
 // NewWriter writes the header to w and returns a Writer that seals for
-// the holder of cert's key.
-func NewWriter(w io.Writer, cert *x509.Certificate) (*Writer, error) {
+// the holder of the certificate's key.
+func (k *Keys) NewWriter(w io.Writer) (*Writer, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
-	header, err := smime.Encrypt(key, []smime.Recipient{{Cert: cert}}, smime.AES256GCM)
+	header, err := smime.Encrypt(key, []smime.Recipient{{Cert: k.Cert}}, smime.AES256GCM)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +137,7 @@ func NewWriter(w io.Writer, cert *x509.Certificate) (*Writer, error) {
 	if _, err := w.Write(append(head, header...)); err != nil {
 		return nil, err
 	}
+	k.remember(header, key)
 	return &Writer{w: w, aead: aead, buf: make([]byte, 0, chunkSize), out: make([]byte, 0, chunkSize+tagSize)}, nil
 }
 
@@ -155,7 +216,7 @@ type Reader struct {
 
 // NewReader reads the header from r and opens the file key with the
 // certificate's private key.
-func NewReader(r io.Reader, cert *x509.Certificate, key crypto.PrivateKey) (*Reader, error) {
+func (k *Keys) NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, chunkSize+tagSize)
 	head := make([]byte, len(magic)+4)
 	if _, err := io.ReadFull(br, head); err != nil || string(head[:len(magic)]) != magic {
@@ -169,14 +230,11 @@ func NewReader(r io.Reader, cert *x509.Certificate, key crypto.PrivateKey) (*Rea
 	if _, err := io.ReadFull(br, header); err != nil {
 		return nil, ErrDamaged
 	}
-	d, err := smime.Decrypt(header, cert, key)
+	key, err := k.fileKey(header)
 	if err != nil {
 		return nil, err
 	}
-	if len(d.Content) != 32 {
-		return nil, ErrDamaged
-	}
-	aead, err := newAEAD(d.Content)
+	aead, err := newAEAD(key)
 	if err != nil {
 		return nil, err
 	}
@@ -263,14 +321,14 @@ type File struct {
 }
 
 // Create starts a sealed file at path (readable by the user alone) for
-// the holder of cert's key. Until Close it is written beside the path;
-// Abort removes it.
-func Create(path string, cert *x509.Certificate) (*File, error) {
+// the holder of the certificate's key. Until Close it is written beside
+// the path; Abort removes it.
+func (k *Keys) Create(path string) (*File, error) {
 	f, err := os.OpenFile(path+".part", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	w, err := NewWriter(bufio.NewWriterSize(f, chunkSize+tagSize), cert)
+	w, err := k.NewWriter(bufio.NewWriterSize(f, chunkSize+tagSize))
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
@@ -331,8 +389,8 @@ type Opened struct {
 	size int64
 }
 
-// Open opens the sealed file at path with the certificate's key.
-func Open(path string, cert *x509.Certificate, key crypto.PrivateKey) (*Opened, error) {
+// Open opens the sealed file at path.
+func (k *Keys) Open(path string) (*Opened, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -340,7 +398,7 @@ func Open(path string, cert *x509.Certificate, key crypto.PrivateKey) (*Opened, 
 	st, err := f.Stat()
 	if err == nil {
 		var r *Reader
-		if r, err = NewReader(f, cert, key); err == nil {
+		if r, err = k.NewReader(f); err == nil {
 			size := plainSize(st.Size(), int64(len(magic)+4+r.headerLen))
 			if size < 0 {
 				err = ErrDamaged

@@ -26,7 +26,7 @@ func identity(t *testing.T, name string) *smime.Identity {
 func seal(t *testing.T, id *smime.Identity, data []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	w, err := NewWriter(&b, id.Cert)
+	w, err := (&Keys{Cert: id.Cert}).NewWriter(&b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func seal(t *testing.T, id *smime.Identity, data []byte) []byte {
 }
 
 func open(id *smime.Identity, sealed []byte) ([]byte, error) {
-	r, err := NewReader(bytes.NewReader(sealed), id.Cert, id.Key)
+	r, err := (&Keys{Cert: id.Cert, Key: id.Key}).NewReader(bytes.NewReader(sealed))
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +119,8 @@ func TestFile(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "draft")
 	secret := bytes.Repeat([]byte("CPR 010190-1009 "), chunkSize/8)
-	f, err := Create(path, id.Cert)
+	keys := &Keys{Cert: id.Cert, Key: id.Key}
+	f, err := keys.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +142,7 @@ func TestFile(t *testing.T) {
 	if bytes.Contains(raw, []byte("010190")) {
 		t.Error("plaintext on disk")
 	}
-	o, err := Open(path, id.Cert, id.Key)
+	o, err := keys.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestFile(t *testing.T) {
 	}
 
 	// Aborted: nothing left behind.
-	g, err := Create(filepath.Join(dir, "other"), id.Cert)
+	g, err := keys.Create(filepath.Join(dir, "other"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +167,29 @@ func TestFile(t *testing.T) {
 	// A file whose length fits no sealed stream is damaged: its last
 	// chunk is shorter than a tag.
 	os.WriteFile(path, raw[:len(raw)-(chunkSize+tagSize)+tagSize-1], 0o600)
-	if _, err := Open(path, id.Cert, id.Key); !errors.Is(err, ErrDamaged) {
+	if _, err := keys.Open(path); !errors.Is(err, ErrDamaged) {
 		t.Errorf("short file: %v", err)
+	}
+}
+
+// A Keys opens what it sealed without the private key, and what another
+// sealed with it; without the key and unknown, it cannot.
+func TestKeysRemember(t *testing.T) {
+	id := identity(t, "mailbox-rsa.p12")
+	sealer := &Keys{Cert: id.Cert}
+	var b bytes.Buffer
+	w, _ := sealer.NewWriter(&b)
+	w.Write([]byte("journal"))
+	w.Close()
+	if r, err := sealer.NewReader(bytes.NewReader(b.Bytes())); err != nil {
+		t.Fatalf("the sealer does not open its own stream: %v", err)
+	} else if got, _ := io.ReadAll(r); string(got) != "journal" {
+		t.Fatalf("%q", got)
+	}
+	if _, err := (&Keys{Cert: id.Cert}).NewReader(bytes.NewReader(b.Bytes())); err == nil {
+		t.Fatal("opened without a key")
+	}
+	if got, err := open(id, b.Bytes()); err != nil || string(got) != "journal" {
+		t.Fatalf("%q %v", got, err)
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/mail"
 	"net/textproto"
@@ -23,20 +25,40 @@ import (
 // (clear-signed: readable without S/MIME), otherwise the result is an
 // opaque application/pkcs7-mime; smime-type=signed-data entity.
 func SignEntity(entity []byte, id Identity, opts SignOptions) ([]byte, error) {
-	entity = canonical(entity)
-	der, err := Sign(entity, id, opts)
+	if opts.Detached {
+		var b bytes.Buffer
+		b.Grow(len(entity) + 8<<10)
+		err := ClearSign(&b, bytes.NewReader(entity), id, opts)
+		return b.Bytes(), err
+	}
+	der, err := Sign(canonical(entity), id, opts)
 	if err != nil {
 		return nil, err
 	}
-	if !opts.Detached {
-		return pkcs7Entity("signed-data", der), nil
-	}
+	return pkcs7Entity("signed-data", der), nil
+}
+
+// ClearSign writes the entity clear-signed (multipart/signed, as
+// SignEntity with Detached) to w. It reads the entity once, as it
+// writes it: memory does not grow with the entity. Bare LF line ends
+// are made CRLF.
+func ClearSign(w io.Writer, entity io.Reader, id Identity, opts SignOptions) error {
 	boundary := newBoundary()
-	var b bytes.Buffer
-	b.WriteString(signedHead(boundary))
-	b.Write(entity)
-	writeSignaturePart(&b, boundary, der)
-	return b.Bytes(), nil
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(signedHead(boundary))
+	h := sha256.New()
+	if _, err := io.Copy(&canonicalWriter{w: io.MultiWriter(bw, h)}, entity); err != nil {
+		return err
+	}
+	opts.Detached = true
+	der, err := signDigest(h.Sum(nil), nil, id, opts)
+	if err != nil {
+		return err
+	}
+	var tail bytes.Buffer
+	writeSignaturePart(&tail, boundary, der)
+	bw.Write(tail.Bytes())
+	return bw.Flush()
 }
 
 // signedHead is a multipart/signed entity up to its first part.

@@ -122,31 +122,49 @@ func hashCanonical(entity Source, also io.Writer) ([]byte, int64, error) {
 }
 
 // canonicalWriter writes what it is given with bare LF line ends made
-// CRLF, also across writes, and counts what it wrote.
+// CRLF, also across writes, and counts what it wrote. Canonical input
+// (all that sikkermail builds) passes through in one write.
 type canonicalWriter struct {
 	w      io.Writer
 	lastCR bool
 	n      int64
-	buf    []byte
 }
 
 func (c *canonicalWriter) Write(p []byte) (int, error) {
-	c.buf = c.buf[:0]
-	for i, b := range p {
-		if b == '\n' && !(i == 0 && c.lastCR) && !(i > 0 && p[i-1] == '\r') {
-			c.buf = append(c.buf, '\r')
+	start := 0
+	for i := 0; i < len(p); {
+		j := bytes.IndexByte(p[i:], '\n')
+		if j < 0 {
+			break
 		}
-		c.buf = append(c.buf, b)
+		at := i + j
+		if !(at == 0 && c.lastCR) && !(at > 0 && p[at-1] == '\r') {
+			if err := c.put(p[start:at]); err != nil {
+				return 0, err
+			}
+			if err := c.put([]byte{'\r'}); err != nil {
+				return 0, err
+			}
+			start = at
+		}
+		i = at + 1
+	}
+	if err := c.put(p[start:]); err != nil {
+		return 0, err
 	}
 	if len(p) > 0 {
 		c.lastCR = p[len(p)-1] == '\r'
 	}
-	k, err := c.w.Write(c.buf)
-	c.n += int64(k)
-	if err != nil {
-		return 0, err
-	}
 	return len(p), nil
+}
+
+func (c *canonicalWriter) put(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	k, err := c.w.Write(b)
+	c.n += int64(k)
+	return err
 }
 
 // envelope is an EnvelopedData or AuthEnvelopedData ContentInfo for a

@@ -86,3 +86,22 @@ func mustHex(s string) []byte {
 	}
 	return b
 }
+
+// canonicalWriter makes bare LFs CRLF however the input is cut, and
+// leaves CRLF alone, also when CR and LF arrive in two writes.
+func TestCanonicalWriter(t *testing.T) {
+	in := []byte("a\nb\r\nc\n\nd\r\n\re\n")
+	want := canonical(in)
+	for cut := 0; cut <= len(in); cut++ {
+		for cut2 := cut; cut2 <= len(in); cut2++ {
+			var b bytes.Buffer
+			w := &canonicalWriter{w: &b}
+			w.Write(in[:cut])
+			w.Write(in[cut:cut2])
+			w.Write(in[cut2:])
+			if !bytes.Equal(b.Bytes(), want) || w.n != int64(len(want)) {
+				t.Fatalf("cut at %d,%d: %q (n %d), want %q", cut, cut2, b.Bytes(), w.n, want)
+			}
+		}
+	}
+}

@@ -69,9 +69,18 @@ type Server struct {
 	Debug io.Writer
 }
 
+// Message is a message to submit: read once, of a known size.
+// *bytes.Reader is one; so is a sealed file of the outbox.
+type Message interface {
+	io.Reader
+	Size() int64
+}
+
 // Send submits msg from the envelope sender from to every address in to,
-// in one transaction. The error, if any, is an *Error.
-func Send(ctx context.Context, s Server, from string, to []string, msg []byte) error {
+// in one transaction. The error, if any, is an *Error — or, when msg
+// could not be read to its end, msg's own error: the transaction is then
+// cut off before the end of the data, so that the server takes nothing.
+func Send(ctx context.Context, s Server, from string, to []string, msg Message) error {
 	c, err := s.connect(ctx)
 	if err != nil {
 		return err
@@ -81,7 +90,7 @@ func Send(ctx context.Context, s Server, from string, to []string, msg []byte) e
 		return err
 	}
 	// SIZE (RFC 1870): a server that takes less says so before the data.
-	if err := c.Mail(from, &smtp.MailOptions{Size: int64(len(msg))}); err != nil {
+	if err := c.Mail(from, &smtp.MailOptions{Size: msg.Size()}); err != nil {
 		return s.fail(StageMail, from, err)
 	}
 	for _, r := range to {
@@ -93,7 +102,10 @@ func Send(ctx context.Context, s Server, from string, to []string, msg []byte) e
 	if err != nil {
 		return s.fail(StageData, "", err)
 	}
-	if _, err := w.Write(msg); err != nil {
+	r := &reader{r: msg}
+	if _, err := io.Copy(w, r); r.err != nil {
+		return r.err // no final dot: c.Close drops the connection
+	} else if err != nil {
 		return s.fail(StageData, "", err)
 	}
 	if err := w.Close(); err != nil {
@@ -101,6 +113,21 @@ func Send(ctx context.Context, s Server, from string, to []string, msg []byte) e
 	}
 	c.Quit() // the message is accepted; a failed goodbye changes nothing
 	return nil
+}
+
+// reader keeps the error of the reader it wraps apart from the
+// connection's.
+type reader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 // connect dials, brings TLS up and verifies it, and returns a client

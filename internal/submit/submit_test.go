@@ -1,6 +1,7 @@
 package submit_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -45,7 +46,7 @@ func TestSendEachWayAndMechanism(t *testing.T) {
 			srv, s := start(t, implicit)
 			s.Mechanism = mech
 			to := []string{"a@b.example", "c@d.example"}
-			if err := submit.Send(context.Background(), s, mailbox, to, msg); err != nil {
+			if err := submit.Send(context.Background(), s, mailbox, to, bytes.NewReader(msg)); err != nil {
 				t.Fatalf("implicit=%v %q: %v", implicit, mech, err)
 			}
 			got := srv.Received()
@@ -119,7 +120,7 @@ func TestFaults(t *testing.T) {
 			srv, s := start(t, false)
 			s.Timeout = 300 * time.Millisecond
 			srv.SetFault(c.fault)
-			err := submit.Send(context.Background(), s, mailbox, []string{"a@b.example", "c@d.example"}, msg)
+			err := submit.Send(context.Background(), s, mailbox, []string{"a@b.example", "c@d.example"}, bytes.NewReader(msg))
 			e := asError(t, err)
 			if e.Stage != c.stage || e.Temporary != c.temporary || e.Code != c.code || e.Recipient != c.recipient {
 				t.Fatalf("got %+v", e)
@@ -141,7 +142,7 @@ func TestFaults(t *testing.T) {
 func TestWrongPassword(t *testing.T) {
 	srv, s := start(t, false)
 	s.Secret = "wrong"
-	e := asError(t, submit.Send(context.Background(), s, mailbox, []string{"a@b.example"}, msg))
+	e := asError(t, submit.Send(context.Background(), s, mailbox, []string{"a@b.example"}, bytes.NewReader(msg)))
 	if e.Stage != submit.StageAuth || e.Temporary || e.Code != 535 || e.User != user {
 		t.Fatalf("got %+v", e)
 	}
@@ -152,7 +153,7 @@ func TestWrongPassword(t *testing.T) {
 
 func TestRefusedSenderIsPermanent(t *testing.T) {
 	_, s := start(t, false)
-	e := asError(t, submit.Send(context.Background(), s, "sikkerpost-hr@hoejskole.example", []string{"a@b.example"}, msg))
+	e := asError(t, submit.Send(context.Background(), s, "sikkerpost-hr@hoejskole.example", []string{"a@b.example"}, bytes.NewReader(msg)))
 	if e.Stage != submit.StageMail || e.Temporary || e.Code != 550 {
 		t.Fatalf("got %+v", e)
 	}
@@ -164,7 +165,7 @@ func TestUntrustedCertificate(t *testing.T) {
 	for _, implicit := range []bool{false, true} {
 		srv, s := start(t, implicit)
 		s.TLS = &tls.Config{RootCAs: mailtest.NewTLS(t).Roots} // some other CA
-		e := asError(t, submit.Send(context.Background(), s, mailbox, []string{"a@b.example"}, msg))
+		e := asError(t, submit.Send(context.Background(), s, mailbox, []string{"a@b.example"}, bytes.NewReader(msg)))
 		if e.Stage != submit.StageTLS || e.Temporary {
 			t.Fatalf("implicit=%v: got %+v", implicit, e)
 		}
@@ -189,7 +190,7 @@ func TestNoStartTLS(t *testing.T) {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	e := asError(t, submit.Send(context.Background(), submit.Server{Addr: l.Addr().String(), Security: submit.StartTLS, Username: user, Secret: "pw"},
-		mailbox, []string{"a@b.example"}, msg))
+		mailbox, []string{"a@b.example"}, bytes.NewReader(msg)))
 	if e.Stage != submit.StageStartTLS || e.Temporary || authed {
 		t.Fatalf("got %+v, authed %v", e, authed)
 	}
@@ -218,8 +219,42 @@ func TestCancelled(t *testing.T) {
 		}
 		return nil
 	})
-	e := asError(t, submit.Send(ctx, s, mailbox, []string{"a@b.example"}, msg))
+	e := asError(t, submit.Send(ctx, s, mailbox, []string{"a@b.example"}, bytes.NewReader(msg)))
 	if !e.Temporary || len(srv.Received()) != 0 {
 		t.Fatalf("got %+v", e)
+	}
+}
+
+// failing gives the first n bytes of msg, then fails, as a damaged
+// sealed file does.
+type failing struct {
+	r   *bytes.Reader
+	n   int
+	err error
+}
+
+func (f *failing) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, f.err
+	}
+	k, _ := f.r.Read(p[:min(len(p), f.n)])
+	f.n -= k
+	return k, nil
+}
+
+func (f *failing) Size() int64 { return f.r.Size() }
+
+// A message that cannot be read to its end is not sent at all: the
+// data is cut off without its final dot, and the reader's error comes
+// back as it was.
+func TestMessageUnreadable(t *testing.T) {
+	srv, s := start(t, false)
+	damaged := errors.New("damaged")
+	err := submit.Send(context.Background(), s, mailbox, []string{"a@b.example"}, &failing{bytes.NewReader(msg), 40, damaged})
+	if !errors.Is(err, damaged) {
+		t.Fatalf("%v", err)
+	}
+	if got := srv.Received(); len(got) != 0 {
+		t.Fatalf("the server took %q", got[0].Data)
 	}
 }
