@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -176,7 +177,12 @@ func (c *Client) Send(ctx context.Context, uuid string, memo []byte, display str
 	if err != nil {
 		return Receipt{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: err}
 	}
-	return parseReceipt(c.Name(), display, uuid, code, body)
+	r, err := parseReceipt(c.Name(), display, uuid, code, body)
+	var rej *RejectedError
+	if errors.As(err, &rej) {
+		rej.Detail = redact(rej.Detail, memo)
+	}
+	return r, err
 }
 
 // parseReceipt reads the memos API's answer (status code and body) to

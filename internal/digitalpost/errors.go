@@ -1,9 +1,12 @@
 package digitalpost
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"sikkermail/internal/i18n"
 )
@@ -111,4 +114,30 @@ func (e *RejectedError) Localize() i18n.Message {
 		key = "digitalpost.not_allowed"
 	}
 	return i18n.Message{Key: key, Args: map[string]any{"Input": e.Recipient, "Detail": e.Detail}}
+}
+
+// quoted is what a service's words quote: a value in quotes (xmllint
+// quotes the text it refuses in single quotes), and a run of six or more
+// digits (a CPR or CVR number).
+var quoted = regexp.MustCompile(`'[^']*'|"[^"]*"|«[^»]*»|‘[^’]*’|“[^”]*”|[0-9]{6,}`)
+
+// redact makes a refusal's detail safe to show and to keep: the service
+// may quote the letter (a schema validator quotes the element it
+// refuses, attachment text included). Quoted values and long numbers
+// become "…"; and what then still shares 16 bytes with the letter is
+// dropped whole. At most 200 bytes are kept.
+func redact(detail string, memo []byte) string {
+	detail = quoted.ReplaceAllString(detail, "…")
+	if len(detail) > 200 {
+		detail = detail[:200]
+		for !utf8.ValidString(detail) {
+			detail = detail[:len(detail)-1]
+		}
+	}
+	for i := 0; i+16 <= len(detail); i += 8 {
+		if bytes.Contains(memo, []byte(detail[i:i+16])) {
+			return ""
+		}
+	}
+	return detail
 }
