@@ -299,13 +299,20 @@ func Demo() *Config {
 	}
 }
 
-// DefaultPath returns where the settings file lives by default.
-func DefaultPath() (string, error) {
+// DefaultDir is the user's settings folder: the settings file and the
+// database live there unless told otherwise.
+func DefaultDir() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "", fmt.Errorf("config: %w", err)
 	}
-	return filepath.Join(dir, "sikkermail", "config.toml"), nil
+	return filepath.Join(dir, "sikkermail"), nil
+}
+
+// DefaultPath returns where the settings file lives by default.
+func DefaultPath() (string, error) {
+	dir, err := DefaultDir()
+	return filepath.Join(dir, "config.toml"), err
 }
 
 // Load reads the settings file at path. An empty path means DefaultPath,
@@ -478,15 +485,15 @@ func (c *Config) DatabasePath() (string, error) {
 	if c.Database != "" {
 		return c.Database, nil
 	}
-	dir, err := os.UserConfigDir()
+	dir, err := DefaultDir()
 	if err != nil {
-		return "", fmt.Errorf("config: %w", err)
+		return "", err
 	}
 	name := "sikkermail.db"
 	if c.Demo {
 		name = "demo.db"
 	}
-	return filepath.Join(dir, "sikkermail", name), nil
+	return filepath.Join(dir, name), nil
 }
 
 // Lang returns the configured language, Danish when unset.

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -229,6 +230,16 @@ func tlsConfig(caFile string) (*tls.Config, error) {
 func openDB(path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &FileError{File: path, Err: err}
+	}
+	// The settings folder, made open to others by an older version or by
+	// hand, is the user's alone again (a folder of the user's choosing is
+	// left as it is).
+	if def, err := config.DefaultDir(); err == nil && filepath.Clean(filepath.Dir(path)) == filepath.Clean(def) && runtime.GOOS != "windows" {
+		if st, err := os.Stat(def); err == nil && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(def, 0o700); err != nil {
+				return nil, &FileError{File: def, Err: err}
+			}
+		}
 	}
 	// The database holds the outbox, rights and audit log: for the user
 	// alone. SQLite gives its -wal and -shm files the database's mode, so

@@ -205,6 +205,36 @@ func TestDatabaseIsPrivate(t *testing.T) {
 	}
 }
 
+// The settings folder an older version left open to others is narrowed
+// to the user; a folder the settings name for the database is not the
+// program's to change.
+func TestSettingsFolderIsPrivate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes are ACLs on Windows")
+	}
+	home := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", home)
+	def := filepath.Join(home, "sikkermail")
+	other := filepath.Join(home, "fælles")
+	for _, d := range []string{def, other} {
+		os.Mkdir(d, 0o755)
+		os.Chmod(d, 0o755)
+	}
+	for _, path := range []string{filepath.Join(def, "sikkermail.db"), filepath.Join(other, "sikkermail.db")} {
+		db, err := openDB(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	if st, _ := os.Stat(def); st.Mode().Perm() != 0o700 {
+		t.Errorf("the settings folder is %v", st.Mode().Perm())
+	}
+	if st, _ := os.Stat(other); st.Mode().Perm() != 0o755 {
+		t.Errorf("a folder of the user's choosing became %v", st.Mode().Perm())
+	}
+}
+
 // TestDamagedDatabase: a database cut short, or a file that is no
 // database, is told at start with the sentence, and left as it is.
 func TestDamagedDatabase(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -219,6 +220,12 @@ func Open(db *sql.DB, lockFile string, steps ...Step) (*Outbox, error) {
 func (o *Outbox) KeepFilesIn(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
+	}
+	if runtime.GOOS != "windows" {
+		// Ours alone, also if it was made otherwise.
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return err
+		}
 	}
 	o.files = dir
 	rows, err := o.db.Query(`SELECT message_id FROM outbox WHERE state != ?`, Done)
