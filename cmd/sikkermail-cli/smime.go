@@ -46,12 +46,14 @@ func (c *cli) smimeCmd(args []string) error {
 		c.usageError(err)
 		return errUsage
 	}
-	// sign-encrypt streams: one copy of the mail in memory, whatever its
-	// size (smime.SignEncrypt).
+	// sign-encrypt streams, in memory that does not grow with the mail
+	// (smime.SignEncrypt); decrypt and verify read the message as they
+	// open it (smime.OpenReader).
 	streaming := op == "sign-encrypt" && !*opaque
+	reading := op == "decrypt" || op == "verify"
 	var input []byte
 	var err error
-	if !streaming {
+	if !streaming && !reading {
 		if input, err = c.readInput(*in); err != nil {
 			return err
 		}
@@ -134,7 +136,7 @@ func (c *cli) smimeCmd(args []string) error {
 		if id != nil {
 			ids = append(ids, *id)
 		}
-		return c.open(op, *out, input, ids, p)
+		return c.open(op, *out, *in, ids, p)
 	default:
 		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": "smime " + op}))
 		return errUsage
@@ -145,12 +147,25 @@ func (c *cli) smimeCmd(args []string) error {
 	return c.writeOutput(*out, result)
 }
 
-// open decrypts and verifies input, tells on standard error what each
+// open decrypts and verifies the message in the file in ("-": standard
+// input), tells on standard error what each
 // layer was (also when opening fails part way), writes what could be
 // opened, and exits 1 when the message is not valid, not encrypted
 // (decrypt), not signed, or not signed by its From address.
-func (c *cli) open(op, out string, input []byte, ids []smime.Identity, p *smime.Policy) error {
-	o, err := smime.Open(input, ids, p)
+func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Policy) error {
+	r, size := io.Reader(c.stdin), int64(-1)
+	if in != "-" {
+		f, err := os.Open(in)
+		if err != nil {
+			return &core.FileError{File: in, Err: err}
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil {
+			size = st.Size()
+		}
+		r = f
+	}
+	o, err := smime.OpenReader(r, size, ids, p)
 	c.report(o)
 	if err != nil {
 		c.fail(c.lang.Error(err))

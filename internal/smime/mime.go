@@ -269,7 +269,97 @@ const maxLayers = 8
 // lists wrap them) are not layers: such a message is not signed as a
 // whole, and Open reports it as it is.
 func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
-	o := &Opened{Entity: canonical(entity)}
+	return open(canonical(entity), nil, ids, p)
+}
+
+// OpenReader is Open for a message read from r, of size bytes when that
+// is known (a file's; -1 if not). An application/pkcs7-mime message is
+// decoded from base64 as it is read, into one buffer, and decrypted
+// where it lies: the message itself is never held whole, so a large mail
+// takes about its own size in memory, once. Any other message is read
+// and opened as Open does. When the first layer cannot be opened, Entity
+// holds the message's header only.
+func OpenReader(r io.Reader, size int64, ids []Identity, p *Policy) (*Opened, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := readHeaderBlock(br)
+	if err != nil {
+		return &Opened{}, &Error{Reason: Malformed, Detail: "MIME header", Err: err}
+	}
+	head = canonical(head)
+	h, _, err := splitEntity(head)
+	if err != nil {
+		return &Opened{Entity: head}, err
+	}
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	base64CTE := strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "base64")
+	if (mt != "application/pkcs7-mime" && mt != "application/x-pkcs7-mime") || !base64CTE {
+		var b bytes.Buffer
+		if size > 0 {
+			b.Grow(int(size) + len(head))
+		}
+		b.Write(head)
+		if _, err := b.ReadFrom(br); err != nil {
+			return &Opened{Entity: head}, err
+		}
+		return Open(b.Bytes(), ids, p)
+	}
+	var der bytes.Buffer
+	if size > 0 {
+		der.Grow(int(size/4*3) + 3)
+	}
+	if _, err := der.ReadFrom(base64.NewDecoder(base64.StdEncoding, &blankless{r: br})); err != nil {
+		return &Opened{Entity: head}, &Error{Reason: Malformed, Detail: "base64", Err: err}
+	}
+	return open(head, der.Bytes(), ids, p)
+}
+
+// readHeaderBlock reads a MIME header block up to and with its blank
+// line, at most 1 MiB of it.
+func readHeaderBlock(br *bufio.Reader) ([]byte, error) {
+	var head []byte
+	for start := 0; ; start = len(head) {
+		line, err := br.ReadSlice('\n')
+		for head = append(head, line...); err == bufio.ErrBufferFull; head = append(head, line...) {
+			if len(head) > 1<<20 {
+				return nil, errors.New("header larger than 1 MiB")
+			}
+			line, err = br.ReadSlice('\n')
+		}
+		if err == io.EOF {
+			return head, nil // a header without a body
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(head) > 1<<20 {
+			return nil, errors.New("header larger than 1 MiB")
+		}
+		if l := string(head[start:]); l == "\r\n" || l == "\n" {
+			return head, nil
+		}
+	}
+}
+
+// blankless leaves out the spaces and tabs some senders put at the end
+// of base64 lines (the decoder skips CR and LF itself).
+type blankless struct{ r io.Reader }
+
+func (b *blankless) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	k := 0
+	for _, c := range p[:n] {
+		if c != ' ' && c != '\t' {
+			p[k] = c
+			k++
+		}
+	}
+	return k, err
+}
+
+// open opens the canonical entity; when der is given, entity is the
+// header of an application/pkcs7-mime message and der its body, decoded.
+func open(entity, der0 []byte, ids []Identity, p *Policy) (*Opened, error) {
+	o := &Opened{Entity: entity}
 	for depth := 0; ; depth++ {
 		hdr, body, err := splitEntity(o.Entity)
 		if err != nil {
@@ -300,13 +390,16 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 			if strings.EqualFold(params["smime-type"], "signed-data") {
 				kind = LayerSigned
 			}
-			der, err := decodeBody(hdr, body)
+			der, err := der0, error(nil)
+			if depth > 0 || der == nil {
+				der, err = decodeBody(hdr, body)
+			}
 			if err != nil {
 				return o.fail(kind, err)
 			}
 			// Decoded from base64, the DER is a buffer of ours, not the
 			// caller's message.
-			owned := len(der) > 0 && len(body) > 0 && &der[0] != &body[0]
+			owned := len(der) > 0 && (depth == 0 && der0 != nil || len(body) > 0 && &der[0] != &body[0])
 			typ, _, err := readContentInfo(der)
 			if err != nil {
 				return o.fail(kind, err)
