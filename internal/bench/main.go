@@ -87,6 +87,13 @@ func payload(path string, n int) error {
 }
 
 func main() {
+	if limit := os.Getenv(serveEnv); limit != "" {
+		n, _ := strconv.ParseInt(limit, 10, 64)
+		if err := serve(n); err != nil {
+			fail(err)
+		}
+		return
+	}
 	sizes := flag.String("sizes", "100k,1m,25m,100m", "payload sizes (k or m), comma-separated")
 	runs := flag.Int("runs", 3, "runs per measurement (the median is reported)")
 	sendSize := flag.String("send", "100m", "attachment size for the whole send path")

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"sikkermail/internal/mailtest"
@@ -16,31 +19,37 @@ import (
 // send`: queue, seal, build, sign, encrypt, two submissions, audit, both
 // Sent copies and the receipt) with an attachment of n bytes, to one
 // external (S/MIME) and one internal recipient. The servers (go-smtp and
-// go-imap on loopback, with TLS) run in this process, so that the peak
-// RSS measured is the client's alone.
+// go-imap on loopback, with TLS) run in a process of their own (this
+// program again, as servers), so that the peak RSS measured is the
+// client's alone: a child's peak RSS counts its parent's pages until its
+// exec, and the servers hold every mail they take.
 func sendPath(cli, certs string, n int64, runs int) (result, error) {
-	var r mailtest.Runner
-	defer r.Close()
 	dir, err := os.MkdirTemp("", "sikkermail-bench-send")
 	if err != nil {
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
-	const user, mailbox = "medarbejder@hoejskole.example", "sikkerpost-uddservice@hoejskole.example"
-	var smtpSrv *mailtest.SMTP
-	var imapSrv *mailtest.IMAP
-	err = r.Run(func() {
-		may := func(u, m string) bool { return u == user && m == mailbox }
-		smtpSrv = mailtest.StartSMTP(&r, map[string]string{user: "mail-pw"}, may)
-		smtpSrv.AcceptUpTo(4 * n)
-		imapSrv = mailtest.StartIMAPS(&r)
-		imapSrv.MayUse = may
-		imapSrv.AppendLimit = uint32(min(4*n, 1<<32-1))
-		imapSrv.AddAccount(&r, user, "mail-pw", "Sendte elementer")
-		imapSrv.AddAccount(&r, mailbox, "unused", "Sendt post")
-	})
+	servers := exec.Command(os.Args[0])
+	servers.Env = append(os.Environ(), serveEnv+"="+strconv.FormatInt(4*n, 10))
+	servers.Stderr = os.Stderr
+	stdin, err := servers.StdinPipe()
 	if err != nil {
 		return result{}, err
+	}
+	stdout, err := servers.StdoutPipe()
+	if err != nil {
+		return result{}, err
+	}
+	if err := servers.Start(); err != nil {
+		return result{}, err
+	}
+	defer servers.Wait()
+	defer stdin.Close()
+	out := bufio.NewReader(stdout)
+	var addr served
+	line, err := out.ReadBytes('\n')
+	if err != nil || json.Unmarshal(line, &addr) != nil {
+		return result{}, fmt.Errorf("send path: the servers did not start (%v)", err)
 	}
 	at := func(name string) string { return filepath.Join(dir, name) }
 	if err := os.MkdirAll(at("store"), 0o700); err != nil {
@@ -82,7 +91,7 @@ max_message_size = "%dB"
 server = %q
 ca = %q
 password = "env:MAILPW"
-`, user, filepath.Join(certs, "ca.pem"), smtpSrv.Addr, smtpSrv.TLS.CAFile, 4*n, imapSrv.Addr, imapSrv.TLS.CAFile),
+`, user, filepath.Join(certs, "ca.pem"), addr.SMTP, addr.SMTPCA, 4*n, addr.IMAP, addr.IMAPCA),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(at(name), []byte(text), 0o600); err != nil {
@@ -130,8 +139,49 @@ password = "env:MAILPW"
 	if err != nil {
 		return result{}, err
 	}
-	if got := len(smtpSrv.Received()); got != 2*runs {
-		return result{}, fmt.Errorf("send path: the server took %d messages, want %d", got, 2*runs)
+	stdin.Close()
+	var got int
+	if _, err := fmt.Fscan(out, &got); err != nil || got != 2*runs {
+		return result{}, fmt.Errorf("send path: the server took %d messages, want %d (%v)", got, 2*runs, err)
 	}
 	return res, nil
+}
+
+// The user who sends, and the secure mailbox.
+const user, mailbox = "medarbejder@hoejskole.example", "sikkerpost-uddservice@hoejskole.example"
+
+// serveEnv, set to a size limit, makes this program the servers of
+// sendPath.
+const serveEnv = "SIKKERMAIL_BENCH_SERVE"
+
+// served is where the servers listen, and their CA files.
+type served struct{ SMTP, SMTPCA, IMAP, IMAPCA string }
+
+// serve runs the servers of sendPath: it prints where they are as JSON,
+// and when its standard input ends, how many messages the SMTP server
+// took.
+func serve(limit int64) error {
+	var r mailtest.Runner
+	defer r.Close()
+	var smtpSrv *mailtest.SMTP
+	var imapSrv *mailtest.IMAP
+	err := r.Run(func() {
+		may := func(u, m string) bool { return u == user && m == mailbox }
+		smtpSrv = mailtest.StartSMTP(&r, map[string]string{user: "mail-pw"}, may)
+		smtpSrv.AcceptUpTo(limit)
+		imapSrv = mailtest.StartIMAPS(&r)
+		imapSrv.MayUse = may
+		imapSrv.AppendLimit = uint32(min(limit, 1<<32-1))
+		imapSrv.AddAccount(&r, user, "mail-pw", "Sendte elementer")
+		imapSrv.AddAccount(&r, mailbox, "unused", "Sendt post")
+	})
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(served{smtpSrv.Addr, smtpSrv.TLS.CAFile, imapSrv.Addr, imapSrv.TLS.CAFile}); err != nil {
+		return err
+	}
+	io.Copy(io.Discard, os.Stdin)
+	fmt.Println(len(smtpSrv.Received()))
+	return nil
 }
