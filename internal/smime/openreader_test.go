@@ -57,7 +57,7 @@ func TestOpenReaderAgreesWithOpen(t *testing.T) {
 	p := testPolicy(t)
 	check("ours", ours, []Identity{ec}, p)
 	head, body, _ := bytes.Cut(ours, []byte("\r\n\r\n"))
-	blanks := append(append(head, "\r\n\r\n"...), bytes.ReplaceAll(body, []byte("\r\n"), []byte(" \t\r\n"))...)
+	blanks := append(append(bytes.Clone(head), "\r\n\r\n"...), bytes.ReplaceAll(body, []byte("\r\n"), []byte(" \t\r\n"))...)
 	if o, err := Open(blanks, []Identity{ec}, p); err != nil || !o.Valid() {
 		t.Fatalf("blanks: %v", err)
 	}
