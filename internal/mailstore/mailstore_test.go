@@ -172,25 +172,6 @@ func TestDovecot(t *testing.T) {
 	}
 }
 
-// failing gives the first n bytes of msg, then fails, as a damaged
-// sealed file does.
-type failing struct {
-	r   *bytes.Reader
-	n   int
-	err error
-}
-
-func (f *failing) Read(p []byte) (int, error) {
-	if f.n <= 0 {
-		return 0, f.err
-	}
-	k, _ := f.r.Read(p[:min(len(p), f.n)])
-	f.n -= k
-	return k, nil
-}
-
-func (f *failing) Size() int64 { return f.r.Size() }
-
 // A message that cannot be read to its end is not stored: the APPEND is
 // cut off with the connection, and the error says it was our message.
 func TestAppendUnreadable(t *testing.T) {
@@ -198,7 +179,7 @@ func TestAppendUnreadable(t *testing.T) {
 	acc := mailstore.Account{Username: user, Secret: "pw"}
 	id := "<halv@hoejskole.example>"
 	damaged := errors.New("damaged")
-	folder, err := s.AppendSent(context.Background(), acc, "Sent", id, &failing{bytes.NewReader(message(id)), 40, damaged})
+	folder, err := s.AppendSent(context.Background(), acc, "Sent", id, mailtest.Failing(message(id), 40, damaged))
 	var re *mailstore.ReadError
 	if !errors.As(err, &re) || !errors.Is(err, damaged) {
 		t.Fatalf("%v", err)

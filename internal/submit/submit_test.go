@@ -225,32 +225,13 @@ func TestCancelled(t *testing.T) {
 	}
 }
 
-// failing gives the first n bytes of msg, then fails, as a damaged
-// sealed file does.
-type failing struct {
-	r   *bytes.Reader
-	n   int
-	err error
-}
-
-func (f *failing) Read(p []byte) (int, error) {
-	if f.n <= 0 {
-		return 0, f.err
-	}
-	k, _ := f.r.Read(p[:min(len(p), f.n)])
-	f.n -= k
-	return k, nil
-}
-
-func (f *failing) Size() int64 { return f.r.Size() }
-
 // A message that cannot be read to its end is not sent at all: the
 // data is cut off without its final dot, and the reader's error comes
 // back as it was.
 func TestMessageUnreadable(t *testing.T) {
 	srv, s := start(t, false)
 	damaged := errors.New("damaged")
-	err := submit.Send(context.Background(), s, mailbox, []string{"a@b.example"}, &failing{bytes.NewReader(msg), 40, damaged})
+	err := submit.Send(context.Background(), s, mailbox, []string{"a@b.example"}, mailtest.Failing(msg, 40, damaged))
 	if !errors.Is(err, damaged) {
 		t.Fatalf("%v", err)
 	}
