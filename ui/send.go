@@ -231,12 +231,20 @@ func (p *SendPane) show(verdicts []directory.Verdict) {
 		label.Wrapping = fyne.TextWrapWord
 		p.Results.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), nil, label))
 	}
-	if red == 0 {
-		p.Status.SetText(l.T("send.all_green", nil))
-	} else {
-		p.Status.SetText(l.T("send.some_red", map[string]any{"Count": red}))
-	}
 	p.green = red == 0 && len(verdicts) > 0
+	switch {
+	case red > 0:
+		p.Status.SetText(l.T("send.some_red", map[string]any{"Count": red}))
+	case p.green:
+		// What Send would refuse in the draft (a file type Digital Post
+		// does not take, a size) is said now, not after the green.
+		if err := p.u.core.CheckDraft(p.u.Compose.Draft(), verdicts); err != nil {
+			p.green = false
+			p.Status.SetText(l.Error(err))
+			break
+		}
+		p.Status.SetText(l.T("send.all_green", nil))
+	}
 	p.verdicts = verdicts
 	p.Check.Enable()
 	p.updateSend()

@@ -693,3 +693,30 @@ func TestPasteFromOutlook(t *testing.T) {
 		t.Errorf("hints %q", p.EmailHints.Text)
 	}
 }
+
+// A file Digital Post does not take is said at the check, with its
+// name, and Send mail stays off: not after the check said green.
+func TestCheckSaysFileType(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Type(u.Compose.Subject, "Program")
+	test.Type(u.Compose.Body, "Se vedhæftede.")
+	file := filepath.Join(t.TempDir(), "installer.exe")
+	os.WriteFile(file, []byte("MZ"), 0o600)
+	u.Compose.AddFile(file)
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	p.Sender.SetSelected(p.Sender.Options[0])
+	p.Numbers.SetText("010190-1009")
+	test.Tap(p.Check)
+	p.Wait()
+	if !strings.Contains(p.Status.Text, "installer.exe") || !strings.Contains(p.Status.Text, "Digital Post") || !p.SendMail.Disabled() {
+		t.Errorf("status %q, Send mail enabled %v", p.Status.Text, !p.SendMail.Disabled())
+	}
+	// Without the file, the same check is green.
+	u.Compose.Remove(0)
+	test.Tap(p.Check)
+	p.Wait()
+	if p.Status.Text != "Alle modtagere kan modtage sikkert." || p.SendMail.Disabled() {
+		t.Errorf("status %q, Send mail enabled %v", p.Status.Text, !p.SendMail.Disabled())
+	}
+}

@@ -414,6 +414,17 @@ func masked(in []string, vs []directory.Verdict) []string {
 
 func maskCPR(r *recipient.Recipient) string { return r.Number[:6] + "-xxxx" }
 
+// CheckDraft says at the check what Send would refuse in the draft for
+// these recipients' channels: an attachment of a type Digital Post does
+// not deliver, a mail larger than a channel takes. vs are the check's
+// verdicts, all green.
+func (c *Core) CheckDraft(d message.Draft, vs []directory.Verdict) error {
+	if err := checkLetters(vs, d, nil); err != nil {
+		return err
+	}
+	return c.checkSize(vs, d)
+}
+
 // checkLetters refuses what Digital Post would: attachments of a type it
 // does not deliver, and attention data that is not for a CVR recipient
 // of this mail or whose P-nummer is not 10 digits.
