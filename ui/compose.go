@@ -85,14 +85,7 @@ func (c *Compose) askDiscard(w fyne.Window, then func()) {
 		then()
 		return
 	}
-	d := dialog.NewConfirm(c.u.t("compose.discard_title"), c.u.t("compose.discard_text"), func(ok bool) {
-		if ok {
-			then()
-		}
-	}, w)
-	d.SetConfirmText(c.u.t("compose.discard"))
-	d.SetDismissText(c.u.t("compose.keep"))
-	d.Show()
+	ask(w, c.u.t("compose.discard_title"), c.u.t("compose.discard_text"), c.u.t("compose.keep"), c.u.t("compose.discard"), then)
 }
 
 // Clear empties compose for a new mail: the last one is in the outbox.

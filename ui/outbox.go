@@ -82,11 +82,17 @@ func (o *OutboxWindow) Refresh() {
 			}))
 		}
 		buttons.Add(widget.NewButtonWithIcon(l.T("outbox.remove", nil), theme.DeleteIcon(), func() {
-			if err := o.u.core.Outbox.Remove(context.Background(), id); err != nil {
-				info.SetText(l.Error(err))
-				return
+			text := "outbox.remove_text"
+			if m.State == outbox.Done {
+				text = "outbox.remove_done_text"
 			}
-			o.Refresh()
+			ask(o.Window, l.T("outbox.remove_title", map[string]any{"ID": id}), l.T(text, nil), l.T("outbox.keep", nil), l.T("outbox.remove", nil), func() {
+				if err := o.u.core.Outbox.Remove(context.Background(), id); err != nil {
+					info.SetText(l.Error(err))
+					return
+				}
+				o.Refresh()
+			})
 		}))
 		o.Rows.Add(container.NewBorder(nil, nil, nil, buttons, row))
 		o.Rows.Add(widget.NewSeparator())

@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -306,22 +305,33 @@ func (p *SendPane) attention() map[string]core.Attention {
 // unencrypted, or in the text of a mail to internal addresses only,
 // which is not encrypted, before sending.
 func (p *SendPane) confirmSend() {
-	if err := core.SendWarning(p.u.Compose.Draft(), p.verdicts); err != nil {
+	d := p.u.Compose.Draft()
+	if err := core.SendWarning(d, p.verdicts); err != nil {
 		title := p.u.t("send.subject_warning")
 		var se *core.SendError
 		if errors.As(err, &se) && se.Reason == "cpr_in_internal_body" {
 			title = p.u.t("send.body_warning")
 		}
-		d := dialog.NewConfirm(title, p.u.lang.Error(err), func(ok bool) {
-			if ok {
-				p.send()
-			}
-		}, p.Window)
-		d.SetConfirmText(p.u.t("send.send_anyway"))
-		d.Show()
+		ask(p.Window, title, p.u.lang.Error(err), p.u.t("send.correct"), p.u.t("send.send_anyway"), p.sendUnlessEmpty)
 		return
 	}
-	p.send()
+	p.sendUnlessEmpty()
+}
+
+// sendUnlessEmpty asks before a mail without a subject or a text goes.
+func (p *SendPane) sendUnlessEmpty() {
+	d := p.u.Compose.Draft()
+	var key string
+	switch {
+	case strings.TrimSpace(d.Subject) == "":
+		key = "send.empty_subject"
+	case strings.TrimSpace(d.Body) == "":
+		key = "send.empty_body"
+	default:
+		p.send()
+		return
+	}
+	ask(p.Window, p.u.t(key+"_title"), p.u.t(key), p.u.t("send.correct"), p.u.t("send.send_anyway"), p.send)
 }
 
 // send queues the mail and waits for its receipt, in the background:

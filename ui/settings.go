@@ -46,6 +46,8 @@ type RightsPane struct {
 	Status  *widget.Label
 	Audit   *fyne.Container
 	u       *UI
+	// window asks before a right is taken away (the settings window).
+	window fyne.Window
 }
 
 // OpenSettings opens the settings window, or brings it to the front.
@@ -59,6 +61,7 @@ func (u *UI) OpenSettings() *Settings {
 	ctx := context.Background()
 	if ok, err := u.core.Policy.IsHelpdesk(ctx, u.core.User()); err == nil && ok {
 		s.Rights = newRightsPane(u)
+		s.Rights.window = s.Window
 		s.Tabs.Append(container.NewTabItemWithIcon(u.t("settings.rights"), theme.SettingsIcon(), s.Rights.content()))
 	}
 	s.Window.SetContent(s.Tabs)
@@ -128,11 +131,19 @@ func newRightsPane(u *UI) *RightsPane {
 	}
 	r.Mailbox = widget.NewSelect(addrs, nil)
 	r.Mailbox.PlaceHolder = u.t("settings.choose_mailbox") // Fyne's own is not translatable
-	r.Right = widget.NewRadioGroup([]string{string(policy.Send), string(policy.Read)}, nil)
+	r.Right = widget.NewRadioGroup([]string{u.rightName(policy.Send), u.rightName(policy.Read)}, nil)
 	r.Right.Horizontal = true
-	r.Right.SetSelected(string(policy.Send))
+	r.Right.SetSelected(u.rightName(policy.Send))
 	r.Grant = widget.NewButtonWithIcon(u.t("settings.grant"), theme.ContentAddIcon(), func() { r.change(true) })
-	r.Revoke = widget.NewButtonWithIcon(u.t("settings.revoke"), theme.ContentRemoveIcon(), func() { r.change(false) })
+	r.Revoke = widget.NewButtonWithIcon(u.t("settings.revoke"), theme.ContentRemoveIcon(), func() {
+		if r.window == nil {
+			r.change(false)
+			return
+		}
+		user := strings.ToLower(strings.TrimSpace(r.User.Text))
+		ask(r.window, u.t("settings.revoke_title"), u.lang.T("settings.revoke_text", map[string]any{"User": user, "Mailbox": r.Mailbox.Selected}),
+			u.t("settings.keep_right"), u.t("settings.revoke"), func() { r.change(false) })
+	})
 	r.Refresh()
 	return r
 }
@@ -155,7 +166,10 @@ func (r *RightsPane) content() fyne.CanvasObject {
 // happened, or why not.
 func (r *RightsPane) change(grant bool) {
 	l := r.u.lang
-	user, mailbox, right := strings.ToLower(strings.TrimSpace(r.User.Text)), r.Mailbox.Selected, policy.Right(r.Right.Selected)
+	user, mailbox, right := strings.ToLower(strings.TrimSpace(r.User.Text)), r.Mailbox.Selected, policy.Send
+	if r.Right.Selected == r.u.rightName(policy.Read) {
+		right = policy.Read
+	}
 	do, done := r.u.core.Policy.Grant, "cli.rights.granted"
 	if !grant {
 		do, done = r.u.core.Policy.Revoke, "cli.rights.revoked"
@@ -164,9 +178,12 @@ func (r *RightsPane) change(grant bool) {
 		r.Status.SetText(l.Error(err))
 		return
 	}
-	r.Status.SetText(l.T(done, map[string]any{"User": user, "Mailbox": mailbox, "Right": string(right)}))
+	r.Status.SetText(l.T(done, map[string]any{"User": user, "Mailbox": mailbox, "Right": i18n.Message{Key: "right." + string(right)}}))
 	r.Refresh()
 }
+
+// rightName is a right as the user's language says it.
+func (u *UI) rightName(r policy.Right) string { return u.t("right." + string(r)) }
 
 // Refresh shows each mailbox's holders and the audit log, newest first.
 func (r *RightsPane) Refresh() {
@@ -182,7 +199,7 @@ func (r *RightsPane) Refresh() {
 		for _, who := range slices.Sorted(maps.Keys(holders)) {
 			var rights []string
 			for _, x := range holders[who] {
-				rights = append(rights, string(x))
+				rights = append(rights, r.u.rightName(x))
 			}
 			lines = append(lines, "  "+who+": "+strings.Join(rights, ", "))
 		}
@@ -201,6 +218,13 @@ func (r *RightsPane) Refresh() {
 		return
 	}
 	for _, e := range slices.Backward(entries) {
-		r.Audit.Add(widget.NewLabel(fmt.Sprintf("%s  %s  %s  %s  %s %s", e.Time.Local().Format("2006-01-02 15:04"), e.Actor.User, e.Action, e.Mailbox, e.Subject, e.Right)))
+		right := ""
+		if e.Right != "" {
+			right = r.u.rightName(e.Right)
+		}
+		line := widget.NewLabel(fmt.Sprintf("%s  %s  %s  %s  %s %s", e.Time.Local().Format("2006-01-02 15:04"), e.Actor.User,
+			r.u.t("audit.action."+e.Action), e.Mailbox, e.Subject, right))
+		line.Wrapping = fyne.TextWrapWord
+		r.Audit.Add(line)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,6 +56,10 @@ func findButton(o fyne.CanvasObject, text string) *widget.Button {
 		case *widget.Button:
 			if w.Text == text {
 				found = w
+			}
+		case *keyButton:
+			if w.Text == text {
+				found = &w.Button
 			}
 		case *fyne.Container:
 			for _, x := range w.Objects {
@@ -334,7 +339,22 @@ func TestOutboxWindow(t *testing.T) {
 	if !strings.Contains(got, "Venter|venter · ") || !strings.Contains(got, "jens.hansen@kommune.example") {
 		t.Fatalf("rows %q", got)
 	}
+	// Fjern asks first; the safe answer has the focus, and Escape keeps.
 	test.Tap(findButton(o.Rows, "Fjern"))
+	ask := o.Window.Canvas().Overlays().Top()
+	if ask == nil || !strings.Contains(strings.Join(labels(ask), "\n"), "Det kan ikke fortrydes") {
+		t.Fatalf("no question before removal: %v", ask)
+	}
+	focused, ok := o.Window.Canvas().Focused().(*keyButton)
+	if !ok || focused.Text != "Behold den" {
+		t.Fatalf("focus on %v, want Behold den", o.Window.Canvas().Focused())
+	}
+	focused.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if list, _ := u.core.OutboxList(context.Background()); len(list) != 1 || o.Window.Canvas().Overlays().Top() != nil {
+		t.Fatalf("Escape: %d in the outbox, dialog %v", len(list), o.Window.Canvas().Overlays().Top())
+	}
+	test.Tap(findButton(o.Rows, "Fjern"))
+	test.Tap(findButton(o.Window.Canvas().Overlays().Top(), "Fjern"))
 	if got := strings.Join(labels(o.Rows), "|"); got != "Udbakken er tom." {
 		t.Fatalf("after remove %q", got)
 	}
@@ -387,14 +407,14 @@ func TestSettingsRights(t *testing.T) {
 	r.Mailbox.SetSelected("sikkerpost-hr@hoejskole.example")
 	r.Right.SetSelected("send")
 	test.Tap(r.Grant)
-	if r.Status.Text != "anna@hoejskole.example har nu retten »send« til sikkerpost-hr@hoejskole.example." {
+	if r.Status.Text != "anna@hoejskole.example har nu retten »sende« til sikkerpost-hr@hoejskole.example." {
 		t.Fatalf("status %q", r.Status.Text)
 	}
-	if h := strings.Join(labels(r.Holders), "\n"); !strings.Contains(h, "anna@hoejskole.example: send") || !strings.Contains(h, "sikkerpost-hr@hoejskole.example — certifikat udløber 20") {
+	if h := strings.Join(labels(r.Holders), "\n"); !strings.Contains(h, "anna@hoejskole.example: sende") || !strings.Contains(h, "sikkerpost-hr@hoejskole.example — certifikat udløber 20") {
 		t.Fatalf("holders %q", labels(r.Holders))
 	}
 	audit := labels(r.Audit)
-	if len(audit) == 0 || !strings.Contains(audit[0], "helpdesk@hoejskole.example  grant  sikkerpost-hr@hoejskole.example  anna@hoejskole.example send") {
+	if len(audit) == 0 || !strings.Contains(audit[0], "helpdesk@hoejskole.example  gav ret  sikkerpost-hr@hoejskole.example  anna@hoejskole.example sende") {
 		t.Fatalf("audit %q", audit)
 	}
 	// An outsider cannot be given a right; the sentence says why.
@@ -718,5 +738,86 @@ func TestCheckSaysFileType(t *testing.T) {
 	p.Wait()
 	if p.Status.Text != "Alle modtagere kan modtage sikkert." || p.SendMail.Disabled() {
 		t.Errorf("status %q, Send mail enabled %v", p.Status.Text, !p.SendMail.Disabled())
+	}
+}
+
+// A mail without a subject asks first; the safe answer (focused) sends
+// nothing, Send alligevel sends it.
+func TestEmptySubjectAsks(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Type(u.Compose.Body, "Kun tekst.")
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	for _, o := range p.Sender.Options {
+		if strings.Contains(o, "sikkerpost-uddservice@") {
+			p.Sender.SetSelected(o)
+		}
+	}
+	p.Emails.SetText("kollega@hoejskole.example")
+	test.Tap(p.Check)
+	p.Wait()
+	test.Tap(p.SendMail)
+	top := p.Window.Canvas().Overlays().Top()
+	if top == nil || !strings.Contains(strings.Join(labels(top), "\n"), "Mailen har intet emne") {
+		t.Fatalf("no question: %v", top)
+	}
+	focused, ok := p.Window.Canvas().Focused().(*keyButton)
+	if !ok || focused.Text != "Ret mailen" {
+		t.Fatalf("focus on %v", p.Window.Canvas().Focused())
+	}
+	focused.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if list, _ := u.core.OutboxList(context.Background()); len(list) != 0 {
+		t.Fatalf("Enter on the safe answer queued %d", len(list))
+	}
+	runWorker(t, u)
+	test.Tap(p.SendMail)
+	test.Tap(findButton(p.Window.Canvas().Overlays().Top(), "Send alligevel"))
+	p.Wait()
+	if list, _ := u.core.OutboxList(context.Background()); len(list) != 1 {
+		t.Fatalf("%d queued after Send alligevel", len(list))
+	}
+}
+
+// Fjern ret asks, naming the person and the mailbox, before the right goes.
+func TestRevokeAsks(t *testing.T) {
+	cfg := config.Demo()
+	cfg.User.Address = cfg.Policy.Helpdesk[0]
+	u := newTestUI(t, cfg)
+	s := u.OpenSettings()
+	r := s.Rights
+	if r == nil {
+		t.Fatal("no rights pane for helpdesk")
+	}
+	r.User.SetText("medarbejder@hoejskole.example")
+	for _, m := range r.Mailbox.Options {
+		if strings.HasPrefix(m, "sikkerpost-uddservice@") {
+			r.Mailbox.SetSelected(m)
+		}
+	}
+	before := strings.Join(labels(r.Holders), "|")
+	test.Tap(r.Revoke)
+	top := s.Window.Canvas().Overlays().Top()
+	if top == nil || !strings.Contains(strings.Join(labels(top), "\n"), "medarbejder@hoejskole.example mister retten") {
+		t.Fatalf("no question: %v", top)
+	}
+	test.Tap(findButton(top, "Behold retten"))
+	if after := strings.Join(labels(r.Holders), "|"); after != before || r.Status.Text != "" {
+		t.Fatalf("kept: status %q, holders changed %v", r.Status.Text, after != before)
+	}
+	test.Tap(r.Revoke)
+	test.Tap(findButton(s.Window.Canvas().Overlays().Top(), "Fjern ret"))
+	if !strings.Contains(r.Status.Text, "»sende«") {
+		t.Fatalf("Fjern ret said %q", r.Status.Text)
+	}
+	// Rights and audit actions in Danish, not the program's own words.
+	if strings.Join(r.Right.Options, ",") != "sende,læse" {
+		t.Errorf("rights offered: %v", r.Right.Options)
+	}
+	audit := strings.Join(labels(r.Audit), "\n")
+	if !strings.Contains(audit, "fjernede ret") || strings.Contains(audit, " revoke ") || strings.Contains(audit, " grant ") {
+		t.Errorf("audit lines:\n%s", audit)
+	}
+	if holders := strings.Join(labels(r.Holders), "\n"); regexp.MustCompile(`: (send|read)(,|$)`).MatchString(holders) {
+		t.Errorf("holders:\n%s", holders)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/policy"
 )
 
@@ -179,7 +180,7 @@ func (c *cli) rightsCmd(args []string) error {
 		if err := change(ctx, co.Actor(), args[1], args[2], r); err != nil {
 			return err
 		}
-		fmt.Fprintln(c.stdout, c.lang.T(done, map[string]any{"User": strings.ToLower(args[1]), "Mailbox": strings.ToLower(args[2]), "Right": string(r)}))
+		fmt.Fprintln(c.stdout, c.lang.T(done, map[string]any{"User": strings.ToLower(args[1]), "Mailbox": strings.ToLower(args[2]), "Right": i18n.Message{Key: "right." + string(r)}}))
 		return nil
 	}
 	c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": "rights " + args[0]}))

@@ -147,5 +147,11 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *Error) Localize() i18n.Message {
-	return i18n.Message{Key: "policy." + string(e.Reason), Args: map[string]any{"User": e.User, "Mailbox": e.Mailbox, "Right": string(e.Right)}}
+	// The sentences about a right held or not name it in the reader's
+	// words; the others quote it, or choose their words by it.
+	var right any = string(e.Right)
+	if e.Reason == AlreadyGranted || e.Reason == NotGranted {
+		right = i18n.Message{Key: "right." + string(e.Right)}
+	}
+	return i18n.Message{Key: "policy." + string(e.Reason), Args: map[string]any{"User": e.User, "Mailbox": e.Mailbox, "Right": right}}
 }
