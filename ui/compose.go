@@ -19,7 +19,7 @@ import (
 // the recipients wait for the secure-send pane, as the staff guide says.
 type Compose struct {
 	Subject    *widget.Entry
-	Body       *widget.Entry
+	Body       *textField
 	SendSecure *widget.Button
 	Attach     *widget.Button
 	// InboxButton opens Indbakke, OutboxButton Udbakke, SettingsButton
@@ -40,7 +40,7 @@ func newCompose(u *UI) *Compose {
 	c := &Compose{
 		u:        u,
 		Subject:  widget.NewEntry(),
-		Body:     widget.NewMultiLineEntry(),
+		Body:     newTextField(),
 		Files:    container.NewVBox(),
 		TooLarge: widget.NewLabel(""),
 	}
@@ -49,7 +49,6 @@ func newCompose(u *UI) *Compose {
 	c.TooLarge.Hide()
 	c.Subject.SetPlaceHolder(u.t("compose.subject"))
 	c.Body.SetPlaceHolder(u.t("compose.body"))
-	c.Body.Wrapping = fyne.TextWrapWord
 	c.SendSecure = widget.NewButtonWithIcon(u.t("compose.send_secure"), theme.MailSendIcon(), func() { u.OpenSend() })
 	c.SendSecure.Importance = widget.HighImportance
 	c.Attach = widget.NewButtonWithIcon(u.t("compose.attach"), theme.MailAttachmentIcon(), c.chooseFile)
@@ -57,18 +56,31 @@ func newCompose(u *UI) *Compose {
 	c.OutboxButton = widget.NewButtonWithIcon(u.t("outbox.title"), theme.StorageIcon(), func() { u.OpenOutbox() })
 	c.SettingsButton = widget.NewButtonWithIcon(u.t("settings.title"), theme.SettingsIcon(), func() { u.OpenSettings() })
 	form := widget.NewForm(widget.NewFormItem(u.t("compose.subject"), c.Subject))
-	top := container.NewVBox(container.NewHBox(c.SendSecure, c.Attach, layout.NewSpacer(), c.InboxButton, c.OutboxButton, c.SettingsButton), form, c.Files, c.TooLarge)
+	// The focus goes Emne → text → attachments → buttons (Tab), while the
+	// buttons stay on top and Send som sikker e-mail first.
+	buttons := container.New(&tabOrder{inner: layout.NewHBoxLayout(), visual: []int{1, 0, 2, 3, 4, 5}},
+		c.Attach, c.SendSecure, layout.NewSpacer(), c.InboxButton, c.OutboxButton, c.SettingsButton)
+	objects := []fyne.CanvasObject{form, c.Body, c.Files, buttons, c.TooLarge}
+	visual := []int{3, 0, 2, 4, 1}
 	if u.core.Config().Demo {
 		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		banner.Importance = widget.WarningImportance
-		top.Objects = append([]fyne.CanvasObject{banner}, top.Objects...)
+		objects = append(objects, banner)
+		visual = append([]int{len(objects) - 1}, visual...)
 	}
-	c.Content = container.NewBorder(
-		top,
-		nil, nil, nil,
-		c.Body,
-	)
+	c.Content = container.New(&tabOrder{inner: fillLast{}, visual: visual}, objects...)
 	return c
+}
+
+// menu is the compose window's menu: its shortcuts work wherever the
+// focus is, and it shows them.
+func (c *Compose) menu() *fyne.MainMenu {
+	return fyne.NewMainMenu(fyne.NewMenu(c.u.t("menu.mail"),
+		menuItem(c.SendSecure, fyne.KeyReturn),
+		menuItem(c.Attach, fyne.KeyO),
+		menuItem(c.InboxButton, fyne.KeyI),
+		menuItem(c.OutboxButton, fyne.KeyU),
+	))
 }
 
 // HasDraft reports whether the user has written anything that is not

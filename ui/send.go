@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -25,8 +26,8 @@ type SendPane struct {
 	// shows the others, disabled, with whom to ask.
 	Sender      *widget.RadioGroup
 	Unavailable *fyne.Container
-	Emails      *widget.Entry
-	Numbers     *widget.Entry
+	Emails      *textField
+	Numbers     *textField
 	// EmailHints and NumberHints tell, as the user types, which lines are
 	// not of the right form; they never block.
 	EmailHints, NumberHints *widget.Label
@@ -62,8 +63,8 @@ func newSendPane(u *UI) *SendPane {
 	p := &SendPane{
 		u:           u,
 		Window:      u.app.NewWindow(u.t("compose.send_secure")),
-		Emails:      widget.NewMultiLineEntry(),
-		Numbers:     widget.NewMultiLineEntry(),
+		Emails:      newTextField(),
+		Numbers:     newTextField(),
 		EmailHints:  hintLabel(),
 		NumberHints: hintLabel(),
 		AttPerson:   widget.NewEntry(),
@@ -123,9 +124,12 @@ func newSendPane(u *UI) *SendPane {
 		container.NewVScroll(container.NewVBox(p.Receipt, p.Results)))
 	split := container.NewVSplit(container.NewBorder(bold("send.recipients"), nil, nil, nil, recipients), verdicts)
 	split.SetOffset(0.5)
-	p.Window.SetContent(container.NewBorder(
-		container.NewVBox(bold("send.sender"), p.Sender, p.Unavailable),
-		nil, nil, nil, split))
+	// The focus goes as the guide's steps: sender, recipients, check, send.
+	top := container.NewVBox(bold("send.sender"), p.Sender, p.Unavailable)
+	p.Window.SetContent(container.New(layout.NewBorderLayout(top, nil, nil, nil), top, split))
+	p.Window.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu(u.t("menu.mail"),
+		menuItem(p.Check, fyne.KeyK), menuItem(p.SendMail, fyne.KeyReturn))))
+	p.Window.Canvas().Focus(p.Emails)
 	p.Window.SetIcon(Icon)
 	p.Window.Resize(fyne.NewSize(900, 780))
 	return p
@@ -174,7 +178,7 @@ func (p *SendPane) hint(l *widget.Label, text string, emails bool) {
 // Inputs returns the recipients typed on both sides, one per non-empty line.
 func (p *SendPane) Inputs() []string {
 	var in []string
-	for _, e := range []*widget.Entry{p.Emails, p.Numbers} {
+	for _, e := range []*textField{p.Emails, p.Numbers} {
 		for _, line := range strings.Split(e.Text, "\n") {
 			if strings.TrimSpace(line) != "" {
 				in = append(in, line)

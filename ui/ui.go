@@ -80,6 +80,8 @@ func New(a fyne.App, c *core.Core) *UI {
 	u.Main.SetIcon(Icon)
 	u.Compose = newCompose(u)
 	u.Main.SetContent(u.Compose.Content)
+	u.Main.SetMainMenu(u.Compose.menu())
+	u.Main.Canvas().Focus(u.Compose.Subject)
 	u.Main.SetOnDropped(u.Compose.dropped)
 	u.Main.Resize(fyne.NewSize(900, 640))
 	u.Main.SetMaster()

@@ -821,3 +821,89 @@ func TestRevokeAsks(t *testing.T) {
 		t.Errorf("holders:\n%s", holders)
 	}
 }
+
+// pressShortcut does what the desktop driver does with a key and Ctrl: a
+// main-menu item with that shortcut runs, wherever the focus is.
+func pressShortcut(t *testing.T, w fyne.Window, key fyne.KeyName) {
+	t.Helper()
+	want := shortcut(key).ShortcutName()
+	for _, m := range w.MainMenu().Items {
+		for _, it := range m.Items {
+			if it.Shortcut != nil && it.Shortcut.ShortcutName() == want {
+				it.Action()
+				return
+			}
+		}
+	}
+	t.Fatalf("no menu item for %s", want)
+}
+
+// pressSpace is the Space bar as the desktop driver gives it: the key,
+// then its character (buttons take the one, radio items the other).
+func pressSpace(f fyne.Focusable) {
+	f.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	f.TypedRune(' ')
+}
+
+// The whole send by keyboard alone: the focus starts in Emne, Tab goes
+// Emne → text → attachments → buttons and leaves the text field (Ctrl+Tab
+// types a tab), Space presses a button, and Ctrl+K and Ctrl+Enter check
+// and send in the secure-send pane, whose focus goes sender → recipients.
+func TestKeyboardOnlySend(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	runWorker(t, u)
+	c := u.Main.Canvas()
+	if c.Focused() != u.Compose.Subject {
+		t.Fatalf("the focus starts on %T, not Emne", c.Focused())
+	}
+	test.Type(c.Focused(), "Journalnotat")
+	test.FocusNext(c)
+	if c.Focused() != u.Compose.Body {
+		t.Fatalf("Tab from Emne went to %T", c.Focused())
+	}
+	if u.Compose.Body.AcceptsTab() {
+		t.Fatal("the text field keeps Tab for itself")
+	}
+	test.Type(c.Focused(), "Hermed notatet.")
+	u.Compose.Body.TypedShortcut(shortcut(fyne.KeyTab))
+	if u.Compose.Body.Text != "Hermed notatet.\t" {
+		t.Fatalf("Ctrl+Tab: %q", u.Compose.Body.Text)
+	}
+	test.FocusNext(c)
+	if c.Focused() != u.Compose.Attach {
+		t.Fatalf("Tab from the text went to %T", c.Focused())
+	}
+	test.FocusNext(c)
+	if c.Focused() != u.Compose.SendSecure {
+		t.Fatalf("Tab from Vedhæft fil went to %T", c.Focused())
+	}
+	pressSpace(c.Focused())
+	p := u.Send
+	if p == nil {
+		t.Fatal("Space on Send som sikker e-mail opened nothing")
+	}
+	pc := p.Window.Canvas()
+	if pc.Focused() != p.Emails {
+		t.Fatalf("the pane's focus starts on %T", pc.Focused())
+	}
+	test.Type(pc.Focused(), "kollega@hoejskole.example")
+	pressShortcut(t, p.Window, fyne.KeyK)
+	p.Wait()
+	if !strings.Contains(p.Status.Text, "Alle modtagere kan modtage sikkert") {
+		t.Fatalf("Ctrl+K: %q", p.Status.Text)
+	}
+	// Shift+Tab from the recipients reaches the sender; Space chooses it.
+	test.FocusPrevious(pc)
+	if pc.Focused() == nil || pc.Focused() == fyne.Focusable(p.Emails) {
+		t.Fatalf("Shift+Tab from the recipients went to %T", pc.Focused())
+	}
+	pressSpace(pc.Focused())
+	if p.Sender.Selected == "" || p.SendMail.Disabled() {
+		t.Fatalf("Space chose %q; Send mail enabled %v", p.Sender.Selected, !p.SendMail.Disabled())
+	}
+	pressShortcut(t, p.Window, fyne.KeyReturn)
+	p.Wait()
+	if !strings.HasPrefix(p.Status.Text, "Din sikre mail er sendt.") {
+		t.Fatalf("Ctrl+Enter: %q", p.Status.Text)
+	}
+}
