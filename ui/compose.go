@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -23,8 +27,10 @@ type Compose struct {
 	SendSecure *widget.Button
 	Attach     *widget.Button
 	// InboxButton opens Indbakke, OutboxButton Udbakke, SettingsButton
-	// Indstillinger.
-	InboxButton, OutboxButton, SettingsButton *widget.Button
+	// Indstillinger, DraftsButton Kladder.
+	InboxButton, OutboxButton, SettingsButton, DraftsButton *widget.Button
+	// DraftStatus says when the draft was last kept, or why it cannot be.
+	DraftStatus *widget.Label
 	// Files lists the attachments: name, size, and a remove button each.
 	Files *fyne.Container
 	// TooLarge warns when the encrypted mail would pass what mail
@@ -34,16 +40,26 @@ type Compose struct {
 
 	u           *UI
 	attachments []message.Attachment
+	// draftID is the kept draft this mail is ("" until first kept).
+	draftID string
+	// pending is the draft to keep when the wait after the last change
+	// ends (keepSoon), nil when there is none.
+	pendingMu sync.Mutex
+	pending   *message.Draft
 }
 
 func newCompose(u *UI) *Compose {
 	c := &Compose{
-		u:        u,
-		Subject:  widget.NewEntry(),
-		Body:     newTextField(),
-		Files:    container.NewVBox(),
-		TooLarge: widget.NewLabel(""),
+		u:           u,
+		Subject:     widget.NewEntry(),
+		Body:        newTextField(),
+		Files:       container.NewVBox(),
+		TooLarge:    widget.NewLabel(""),
+		DraftStatus: widget.NewLabel(""),
 	}
+	c.DraftStatus.Importance = widget.LowImportance
+	c.DraftStatus.Wrapping = fyne.TextWrapWord
+	c.DraftStatus.Hide()
 	c.TooLarge.Importance = widget.WarningImportance
 	c.TooLarge.Wrapping = fyne.TextWrapWord
 	c.TooLarge.Hide()
@@ -55,13 +71,16 @@ func newCompose(u *UI) *Compose {
 	c.InboxButton = widget.NewButtonWithIcon(u.t("inbox.title"), theme.MailComposeIcon(), func() { u.OpenInbox() })
 	c.OutboxButton = widget.NewButtonWithIcon(u.t("outbox.title"), theme.StorageIcon(), func() { u.OpenOutbox() })
 	c.SettingsButton = widget.NewButtonWithIcon(u.t("settings.title"), theme.SettingsIcon(), func() { u.OpenSettings() })
+	c.DraftsButton = widget.NewButtonWithIcon(u.t("drafts.title"), theme.DocumentIcon(), func() { u.OpenDrafts() })
+	c.Subject.OnChanged = func(string) { c.changed() }
+	c.Body.OnChanged = func(string) { c.changed() }
 	form := widget.NewForm(widget.NewFormItem(u.t("compose.subject"), c.Subject))
 	// The focus goes Emne → text → attachments → buttons (Tab), while the
 	// buttons stay on top and Send som sikker e-mail first.
-	buttons := container.New(&tabOrder{inner: layout.NewHBoxLayout(), visual: []int{1, 0, 2, 3, 4, 5}},
-		c.Attach, c.SendSecure, layout.NewSpacer(), c.InboxButton, c.OutboxButton, c.SettingsButton)
-	objects := []fyne.CanvasObject{form, c.Body, c.Files, buttons, c.TooLarge}
-	visual := []int{3, 0, 2, 4, 1}
+	buttons := container.New(&tabOrder{inner: layout.NewHBoxLayout(), visual: []int{1, 0, 2, 3, 4, 5, 6}},
+		c.Attach, c.SendSecure, layout.NewSpacer(), c.DraftsButton, c.InboxButton, c.OutboxButton, c.SettingsButton)
+	objects := []fyne.CanvasObject{form, c.Body, c.Files, buttons, c.TooLarge, c.DraftStatus}
+	visual := []int{3, 0, 2, 4, 5, 1}
 	if u.core.Config().Demo {
 		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		banner.Importance = widget.WarningImportance
@@ -97,15 +116,100 @@ func (c *Compose) askDiscard(w fyne.Window, then func()) {
 		then()
 		return
 	}
-	ask(w, c.u.t("compose.discard_title"), c.u.t("compose.discard_text"), c.u.t("compose.keep"), c.u.t("compose.discard"), then)
+	ask(w, c.u.t("compose.discard_title"), c.u.t("compose.discard_text"), c.u.t("compose.keep"), c.u.t("compose.discard"), func() {
+		c.discardDraft()
+		then()
+	})
 }
 
-// Clear empties compose for a new mail: the last one is in the outbox.
+// Clear empties compose for a new mail: the last one is in the outbox,
+// so its kept draft goes.
 func (c *Compose) Clear() {
-	c.Subject.SetText("")
-	c.Body.SetText("")
-	c.attachments = nil
+	c.discardDraft()
+	c.Load("", message.Draft{})
+	c.setDraftStatus("")
+}
+
+// setDraftStatus says under the text what became of the draft; nothing
+// takes no room.
+func (c *Compose) setDraftStatus(text string) {
+	c.DraftStatus.SetText(text)
+	c.DraftStatus.Hidden = text == ""
+	c.DraftStatus.Refresh()
+	c.Content.Refresh()
+}
+
+// Load puts a draft in compose, with its kept draft's id ("" for a new
+// mail). The draft compose held before stays kept.
+func (c *Compose) Load(id string, d message.Draft) {
+	c.Subject.SetText(d.Subject)
+	c.Body.SetText(d.Body)
+	c.attachments = slices.Clone(d.Attachments)
 	c.showFiles()
+	c.draftID = id
+	// What was just put there is kept already (or nothing at all).
+	c.pendingMu.Lock()
+	c.pending = nil
+	c.pendingMu.Unlock()
+}
+
+// changed keeps the draft a moment after the last change (keepSoon), so
+// that it survives closing the program and a crash.
+func (c *Compose) changed() {
+	if !c.HasDraft() && c.draftID == "" {
+		return
+	}
+	d := c.Draft()
+	c.pendingMu.Lock()
+	first := c.pending == nil
+	c.pending = &d
+	c.pendingMu.Unlock()
+	if first {
+		c.u.after(draftDelay, func() { fyne.Do(func() { c.KeepDraft() }) })
+	}
+}
+
+// draftDelay is how long after the last change the draft is kept.
+const draftDelay = 2 * time.Second
+
+// KeepDraft keeps the draft now, if a change is waiting, and says so (or
+// why it cannot be kept) under the text.
+func (c *Compose) KeepDraft() error {
+	c.pendingMu.Lock()
+	d := c.pending
+	c.pending = nil
+	c.pendingMu.Unlock()
+	if d == nil {
+		return nil
+	}
+	id, err := c.u.core.SaveDraft(context.Background(), c.draftID, *d)
+	if err != nil {
+		c.setDraftStatus(c.u.lang.Error(err))
+		return err
+	}
+	c.draftID = id
+	c.setDraftStatus(c.u.lang.T("drafts.kept", map[string]any{"Time": time.Now().Format("15:04")}))
+	return nil
+}
+
+// keepNow keeps the draft as it is at once (the window closes).
+func (c *Compose) keepNow() error {
+	d := c.Draft()
+	c.pendingMu.Lock()
+	c.pending = &d
+	c.pendingMu.Unlock()
+	return c.KeepDraft()
+}
+
+// discardDraft forgets the kept draft of the mail in compose.
+func (c *Compose) discardDraft() {
+	c.pendingMu.Lock()
+	c.pending = nil
+	c.pendingMu.Unlock()
+	if c.draftID != "" {
+		c.u.core.DeleteDraft(c.draftID)
+		c.draftID = ""
+	}
 }
 
 // Draft is what the user composed.
@@ -143,12 +247,14 @@ func (c *Compose) AddFile(path string) {
 	}
 	c.attachments = append(c.attachments, a)
 	c.showFiles()
+	c.changed()
 }
 
 // Remove drops the i'th attachment.
 func (c *Compose) Remove(i int) {
 	c.attachments = append(c.attachments[:i], c.attachments[i+1:]...)
 	c.showFiles()
+	c.changed()
 }
 
 func (c *Compose) showFiles() {

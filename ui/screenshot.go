@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 
 	"sikkermail/internal/core"
+	"sikkermail/internal/message"
 )
 
 // demoRecipients fill the secure-send pane for screenshots: one of each
@@ -55,6 +56,24 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	if err := shoot(u.Main, "compose.png"); err != nil {
 		return files, err
 	}
+
+	// Kladder: the mail being written, kept, and an older one; both go
+	// again afterwards, so that the demo's own drafts stay as they were.
+	var dw *DraftsWindow
+	var older string
+	fyne.DoAndWait(func() {
+		older, _ = u.core.SaveDraft(context.Background(), "", message.Draft{Subject: "Svar til Studievejledningen", Body: "Tak for jeres henvendelse."})
+		u.Compose.keepNow()
+		dw = u.OpenDrafts()
+	})
+	if err := shoot(dw.Window, "drafts.png"); err != nil {
+		return files, err
+	}
+	fyne.DoAndWait(func() {
+		dw.Window.Close()
+		u.core.DeleteDraft(older)
+		u.Compose.discardDraft()
+	})
 
 	var p *SendPane
 	var inputs []string

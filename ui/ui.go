@@ -6,6 +6,7 @@ package ui
 
 import (
 	"os"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
@@ -70,11 +71,16 @@ type UI struct {
 	Settings *Settings
 	// Inbox is the secure mailboxes' inbox window, nil until opened.
 	Inbox *InboxWindow
+	// Drafts is the kept drafts' window, nil until opened.
+	Drafts *DraftsWindow
+
+	// after runs f once d has passed (time.AfterFunc; tests run it at once).
+	after func(d time.Duration, f func())
 }
 
 // New builds the main window for c in a.
 func New(a fyne.App, c *core.Core) *UI {
-	u := &UI{app: a, core: c, lang: c.Lang()}
+	u := &UI{app: a, core: c, lang: c.Lang(), after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
 	a.SetIcon(Icon)
 	u.Main = a.NewWindow(u.t("app.title"))
 	u.Main.SetIcon(Icon)
@@ -85,12 +91,22 @@ func New(a fyne.App, c *core.Core) *UI {
 	u.Main.SetOnDropped(u.Compose.dropped)
 	u.Main.Resize(fyne.NewSize(900, 640))
 	u.Main.SetMaster()
-	// Closing with a mail half written asks first.
-	u.Main.SetCloseIntercept(func() { u.Compose.askDiscard(u.Main, u.Main.Close) })
+	u.Main.SetCloseIntercept(u.closeRequested)
 	return u
 }
 
 func (u *UI) t(key string) string { return u.lang.T(key, nil) }
+
+// closeRequested is the main window's close button: the mail half
+// written is kept among the drafts, and only a draft that cannot be
+// kept asks first.
+func (u *UI) closeRequested() {
+	if !u.Compose.HasDraft() || u.Compose.keepNow() == nil {
+		u.Main.Close()
+		return
+	}
+	ask(u.Main, u.t("drafts.not_kept_title"), u.Compose.DraftStatus.Text, u.t("drafts.stay"), u.t("drafts.close_anyway"), u.Main.Close)
+}
 
 // OpenSend opens the secure-send pane for the composed mail, or brings it
 // to the front when it is already open.

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -31,8 +32,26 @@ func newTestUI(t *testing.T, cfg *config.Config) *UI {
 	}
 	t.Cleanup(func() { c.Close() })
 	u := New(a, c)
+	// The test's own clock: what waits (the draft kept after a change)
+	// runs when the test says (fireTimers), never behind its back.
+	timers := &[]func(){}
+	u.after = func(_ time.Duration, f func()) { *timers = append(*timers, f) }
+	testTimers[u] = timers
 	u.Main.Show()
 	return u
+}
+
+var testTimers = map[*UI]*[]func(){}
+
+// fireTimers runs what is waiting, as if the time had passed.
+func fireTimers(u *UI) int {
+	ts := testTimers[u]
+	fns := *ts
+	*ts = nil
+	for _, f := range fns {
+		f()
+	}
+	return len(fns)
 }
 
 // runWorker runs the outbox's worker beside the window, as cmd/sikkermail
@@ -905,5 +924,61 @@ func TestKeyboardOnlySend(t *testing.T) {
 	p.Wait()
 	if !strings.HasPrefix(p.Status.Text, "Din sikre mail er sendt.") {
 		t.Fatalf("Ctrl+Enter: %q", p.Status.Text)
+	}
+}
+
+// A mail being written is kept, encrypted, a moment after each change,
+// survives closing the window and a new start, is listed in Kladder and
+// opened from there; once sent, its draft is gone.
+func TestDraftsKeptAndReopened(t *testing.T) {
+	cfg := config.Demo()
+	u := newTestUI(t, cfg)
+	test.Type(u.Compose.Subject, "Notat om mødet")
+	test.Type(u.Compose.Body, "Første udkast.")
+	if n := fireTimers(u); n != 1 {
+		t.Fatalf("%d waits after typing, want one (changes are kept together)", n)
+	}
+	if !strings.Contains(u.Compose.DraftStatus.Text, "Kladden er gemt krypteret") {
+		t.Fatalf("status %q", u.Compose.DraftStatus.Text)
+	}
+	test.Type(u.Compose.Body, " Rettet.")
+	// Closing keeps it at once, without asking.
+	u.closeRequested()
+	if top := u.Main.Canvas().Overlays().Top(); top != nil {
+		t.Fatalf("closing asked: %v", labels(top))
+	}
+	list, err := u.core.Drafts(context.Background())
+	if err != nil || len(list) != 1 || list[0].Subject != "Notat om mødet" {
+		t.Fatalf("%+v %v", list, err)
+	}
+
+	// A new window on the same database, as after a new start.
+	v := New(test.NewTempApp(t), u.core)
+	v.after = func(time.Duration, func()) {}
+	d := v.OpenDrafts()
+	test.Tap(findButton(d.Rows, "Åbn"))
+	if v.Compose.Subject.Text != "Notat om mødet" || v.Compose.Body.Text != "Første udkast. Rettet." {
+		t.Fatalf("reopened %q / %q", v.Compose.Subject.Text, v.Compose.Body.Text)
+	}
+
+	// Sent: the draft is gone.
+	runWorker(t, v)
+	test.Tap(v.Compose.SendSecure)
+	p := v.Send
+	for _, o := range p.Sender.Options {
+		if strings.Contains(o, "sikkerpost-uddservice@") {
+			p.Sender.SetSelected(o)
+		}
+	}
+	p.Emails.SetText("kollega@hoejskole.example")
+	test.Tap(p.Check)
+	p.Wait()
+	test.Tap(p.SendMail)
+	p.Wait()
+	if !strings.HasPrefix(p.Status.Text, "Din sikre mail er sendt.") {
+		t.Fatalf("%q", p.Status.Text)
+	}
+	if list, _ := v.core.Drafts(context.Background()); len(list) != 0 {
+		t.Fatalf("%d drafts after the send", len(list))
 	}
 }

@@ -67,6 +67,9 @@ type Writer struct {
 type Keys struct {
 	Cert *x509.Certificate
 	Key  crypto.PrivateKey
+	// Also are more certificates the file key is encrypted for: the
+	// holder of any of their keys opens the stream too.
+	Also []*x509.Certificate
 
 	mu    sync.Mutex
 	known map[[32]byte][]byte // SHA-256 of the header → file key
@@ -122,7 +125,11 @@ func (k *Keys) fileKey(header []byte) ([]byte, error) {
 func (k *Keys) NewWriter(w io.Writer) (*Writer, error) {
 	key := make([]byte, 32)
 	rand.Read(key)
-	header, err := smime.Encrypt(key, []smime.Recipient{{Cert: k.Cert}}, smime.AES256GCM)
+	to := []smime.Recipient{{Cert: k.Cert}}
+	for _, c := range k.Also {
+		to = append(to, smime.Recipient{Cert: c})
+	}
+	header, err := smime.Encrypt(key, to, smime.AES256GCM)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package sealed
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"io"
 	"os"
@@ -191,5 +192,25 @@ func TestKeysRemember(t *testing.T) {
 	}
 	if got, err := open(id, b.Bytes()); err != nil || string(got) != "journal" {
 		t.Fatalf("%q %v", got, err)
+	}
+}
+
+// A stream sealed also for another certificate opens with either key.
+func TestAlso(t *testing.T) {
+	a, b := identity(t, "mailbox-rsa.p12"), identity(t, "mailbox-ec.p12")
+	var buf bytes.Buffer
+	w, err := (&Keys{Cert: a.Cert, Also: []*x509.Certificate{b.Cert}}).NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("kladde"))
+	w.Close()
+	for _, id := range []*smime.Identity{a, b} {
+		if got, err := open(id, buf.Bytes()); err != nil || string(got) != "kladde" {
+			t.Errorf("%s: %q %v", id.Cert.Subject, got, err)
+		}
+	}
+	if _, err := open(identity(t, "recipient-rsa.p12"), buf.Bytes()); err == nil {
+		t.Error("a third key opened it")
 	}
 }
