@@ -692,16 +692,7 @@ func TestSendWarnsCPRInUnencryptedMail(t *testing.T) {
 	u := newTestUI(t, config.Demo())
 	test.Type(u.Compose.Subject, "Sag")
 	test.Type(u.Compose.Body, "Borgeren 010190–1009 har ringet.")
-	test.Tap(u.Compose.SendSecure)
-	p := u.Send
-	for _, o := range p.Sender.Options {
-		if strings.Contains(o, "sikkerpost-uddservice@") {
-			p.Sender.SetSelected(o)
-		}
-	}
-	p.Emails.SetText("kollega@hoejskole.example")
-	test.Tap(p.Check)
-	p.Wait()
+	p := checkedPane(t, u, "kollega@hoejskole.example")
 	test.Tap(p.SendMail)
 	top := p.Window.Canvas().Overlays().Top()
 	if top == nil || !strings.Contains(strings.Join(labels(top), "\n"), "Mailen krypteres ikke") {
@@ -765,16 +756,7 @@ func TestCheckSaysFileType(t *testing.T) {
 func TestEmptySubjectAsks(t *testing.T) {
 	u := newTestUI(t, config.Demo())
 	test.Type(u.Compose.Body, "Kun tekst.")
-	test.Tap(u.Compose.SendSecure)
-	p := u.Send
-	for _, o := range p.Sender.Options {
-		if strings.Contains(o, "sikkerpost-uddservice@") {
-			p.Sender.SetSelected(o)
-		}
-	}
-	p.Emails.SetText("kollega@hoejskole.example")
-	test.Tap(p.Check)
-	p.Wait()
+	p := checkedPane(t, u, "kollega@hoejskole.example")
 	test.Tap(p.SendMail)
 	top := p.Window.Canvas().Overlays().Top()
 	if top == nil || !strings.Contains(strings.Join(labels(top), "\n"), "Mailen har intet emne") {
@@ -963,16 +945,7 @@ func TestDraftsKeptAndReopened(t *testing.T) {
 
 	// Sent: the draft is gone.
 	runWorker(t, v)
-	test.Tap(v.Compose.SendSecure)
-	p := v.Send
-	for _, o := range p.Sender.Options {
-		if strings.Contains(o, "sikkerpost-uddservice@") {
-			p.Sender.SetSelected(o)
-		}
-	}
-	p.Emails.SetText("kollega@hoejskole.example")
-	test.Tap(p.Check)
-	p.Wait()
+	p := checkedPane(t, v, "kollega@hoejskole.example")
 	test.Tap(p.SendMail)
 	p.Wait()
 	if !strings.HasPrefix(p.Status.Text, "Din sikre mail er sendt.") {
@@ -981,4 +954,21 @@ func TestDraftsKeptAndReopened(t *testing.T) {
 	if list, _ := v.core.Drafts(context.Background()); len(list) != 0 {
 		t.Fatalf("%d drafts after the send", len(list))
 	}
+}
+
+// checkedPane opens the secure-send pane for the mail in compose, sends
+// from Sikkerpost-uddservice, and checks the e-mail recipients given.
+func checkedPane(t *testing.T, u *UI, emails string) *SendPane {
+	t.Helper()
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	for _, o := range p.Sender.Options {
+		if strings.Contains(o, "sikkerpost-uddservice@") {
+			p.Sender.SetSelected(o)
+		}
+	}
+	p.Emails.SetText(emails)
+	test.Tap(p.Check)
+	p.Wait()
+	return p
 }
