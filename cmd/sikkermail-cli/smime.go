@@ -1,18 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/keystore"
 	"sikkermail/internal/message"
+	"sikkermail/internal/sealed"
 	"sikkermail/internal/smime"
 )
 
@@ -153,26 +156,45 @@ func (c *cli) smimeCmd(args []string) error {
 // opened, and exits 1 when the message is not valid, not encrypted
 // (decrypt), not signed, or not signed by its From address.
 func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Policy) error {
-	r, size := io.Reader(c.stdin), int64(-1)
-	if in != "-" {
-		f, err := os.Open(in)
-		if err != nil {
+	var o *smime.Opened
+	var err error
+	var entity bytes.Buffer
+	if in == "-" {
+		if o, err = smime.OpenReader(c.stdin, -1, ids, p); err == nil {
+			entity.Write(o.Entity)
+		}
+	} else {
+		// A file is read as a stream, more than once: what is decrypted
+		// waits in a sealed spool until it is verified.
+		if _, err := os.Stat(in); err != nil {
 			return &core.FileError{File: in, Err: err}
 		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil {
-			size = st.Size()
+		var spool smime.Spool
+		if len(ids) > 0 {
+			s := &sealedSpool{keys: &sealed.Keys{Cert: ids[0].Cert, Key: ids[0].Key}}
+			defer s.remove()
+			spool = s
 		}
-		r = f
+		w, werr := c.outputFile(out)
+		if werr != nil {
+			return werr
+		}
+		o, err = smime.OpenStream(smime.FileSource(in), ids, p, spool, w)
+		if err != nil {
+			w.discard()
+		} else if cerr := w.Close(); cerr != nil {
+			return &core.FileError{File: out, Err: cerr}
+		}
 	}
-	o, err := smime.OpenReader(r, size, ids, p)
 	c.report(o)
 	if err != nil {
 		c.fail(c.lang.Error(err))
 		return errRed{1}
 	}
-	if err := c.writeOutput(out, o.Entity); err != nil {
-		return err
+	if in == "-" {
+		if err := c.writeOutput(out, entity.Bytes()); err != nil {
+			return err
+		}
 	}
 	switch {
 	case op == "decrypt" && !o.Encrypted():
@@ -331,3 +353,67 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// sealedSpool keeps decrypted content in a sealed temporary file while
+// it is verified (smime.OpenStream).
+type sealedSpool struct {
+	keys *sealed.Keys
+	path string
+}
+
+func (s *sealedSpool) Create() (io.WriteCloser, error) {
+	f, err := os.CreateTemp("", "sikkermail-spool-*")
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	s.remove()
+	s.path = f.Name()
+	return s.keys.Create(s.path)
+}
+
+func (s *sealedSpool) Open() (io.ReadCloser, error) { return s.keys.Open(s.path) }
+
+func (s *sealedSpool) remove() {
+	if s.path != "" {
+		os.Remove(s.path)
+	}
+}
+
+// output is where an opened entity goes: standard output, or a file
+// that appears only when it is whole (discard removes it).
+type output struct {
+	io.Writer
+	f   *os.File
+	dst string
+}
+
+func (c *cli) outputFile(name string) (*output, error) {
+	if name == "-" {
+		return &output{Writer: c.stdout}, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), ".sikkermail-*")
+	if err != nil {
+		return nil, &core.FileError{File: name, Err: err}
+	}
+	return &output{Writer: f, f: f, dst: name}, nil
+}
+
+// Close puts the file in place.
+func (o *output) Close() error {
+	if o.f == nil {
+		return nil
+	}
+	if err := o.f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(o.f.Name(), o.dst)
+}
+
+// discard removes what was written; a file there before stays.
+func (o *output) discard() {
+	if o.f != nil {
+		o.f.Close()
+		os.Remove(o.f.Name())
+	}
+}

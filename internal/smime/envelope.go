@@ -629,19 +629,28 @@ func isGCM(oid asn1.ObjectIdentifier) bool {
 	return oid.Equal(oidAES128GCM) || oid.Equal(oidAES192GCM) || oid.Equal(oidAES256GCM)
 }
 
-func openCBC(alg algorithm, cek, ct []byte, inPlace bool) ([]byte, string, error) {
+// cbcParams checks a CBC algorithm and its key, and returns its name
+// and IV.
+func cbcParams(alg algorithm, cek []byte) (name string, iv []byte, err error) {
 	n, ok := aesKeyLen(alg.oid)
 	if !ok || isGCM(alg.oid) {
-		return nil, "", &Error{Reason: Unsupported, Detail: algName(alg.oid)}
+		return "", nil, &Error{Reason: Unsupported, Detail: algName(alg.oid)}
 	}
-	name := fmt.Sprintf("AES-%d-CBC", n*8)
+	name = fmt.Sprintf("AES-%d-CBC", n*8)
 	if len(cek) != n {
-		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("content key has the wrong length")}
+		return "", nil, &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("content key has the wrong length")}
 	}
-	var iv []byte
 	ps := cryptobyte.String(alg.params)
 	if !ps.ReadASN1Bytes(&iv, cbasn1.OCTET_STRING) || len(iv) != aes.BlockSize {
-		return nil, "", malformed("bad CBC parameters")
+		return "", nil, malformed("bad CBC parameters")
+	}
+	return name, iv, nil
+}
+
+func openCBC(alg algorithm, cek, ct []byte, inPlace bool) ([]byte, string, error) {
+	name, iv, err := cbcParams(alg, cek)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
 		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("ciphertext is not whole blocks")}
@@ -652,38 +661,56 @@ func openCBC(alg algorithm, cek, ct []byte, inPlace bool) ([]byte, string, error
 		pt = make([]byte, len(ct))
 	}
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(pt, ct)
-	pad := int(pt[len(pt)-1])
-	if pad == 0 || pad > aes.BlockSize {
-		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("bad padding")}
-	}
-	for _, b := range pt[len(pt)-pad:] {
-		if int(b) != pad {
-			return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("bad padding")}
-		}
+	pad, err := padding(pt, name)
+	if err != nil {
+		return nil, "", err
 	}
 	return pt[:len(pt)-pad], name, nil
 }
 
-func openGCM(alg algorithm, cek, ct, mac, aad []byte, inPlace bool) ([]byte, string, error) {
+// padding checks the PKCS #7 padding that ends pt and returns its length.
+func padding(pt []byte, name string) (int, error) {
+	pad := int(pt[len(pt)-1])
+	if pad == 0 || pad > aes.BlockSize {
+		return 0, &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("bad padding")}
+	}
+	for _, b := range pt[len(pt)-pad:] {
+		if int(b) != pad {
+			return 0, &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("bad padding")}
+		}
+	}
+	return pad, nil
+}
+
+// gcmParams checks a GCM algorithm, its key and the tag's length (macLen,
+// or -1 before the tag is read), and returns its name, nonce and tag
+// length.
+func gcmParams(alg algorithm, cek []byte, macLen int) (name string, nonce []byte, icvLen int, err error) {
 	n, ok := aesKeyLen(alg.oid)
 	if !ok || !isGCM(alg.oid) {
-		return nil, "", &Error{Reason: Unsupported, Detail: algName(alg.oid)}
+		return "", nil, 0, &Error{Reason: Unsupported, Detail: algName(alg.oid)}
 	}
-	name := fmt.Sprintf("AES-%d-GCM", n*8)
+	name = fmt.Sprintf("AES-%d-GCM", n*8)
 	if len(cek) != n {
-		return nil, "", &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("content key has the wrong length")}
+		return "", nil, 0, &Error{Reason: DecryptFailed, Detail: name, Err: errors.New("content key has the wrong length")}
 	}
 	ps := cryptobyte.String(alg.params)
 	var seq cryptobyte.String
-	var nonce []byte
-	var err error
-	icvLen := 12
+	icvLen = 12
 	if !ps.ReadASN1(&seq, cbasn1.SEQUENCE) || !seq.ReadASN1Bytes(&nonce, cbasn1.OCTET_STRING) || len(nonce) == 0 ||
 		(seq.PeekASN1Tag(cbasn1.INTEGER) && !seq.ReadASN1Integer(&icvLen)) || !seq.Empty() {
-		return nil, "", malformed("bad GCM parameters")
+		return "", nil, 0, malformed("bad GCM parameters")
 	}
-	if icvLen != len(mac) || icvLen < 12 || icvLen > 16 {
-		return nil, "", malformed("GCM tag of %d bytes, parameters say %d", len(mac), icvLen)
+	if macLen >= 0 && icvLen != macLen || icvLen < 12 || icvLen > 16 {
+		return "", nil, 0, malformed("GCM tag of %d bytes, parameters say %d", macLen, icvLen)
+	}
+	return name, nonce, icvLen, nil
+}
+
+func openGCM(alg algorithm, cek, ct, mac, aad []byte, inPlace bool) ([]byte, string, error) {
+	name, nonce, icvLen, err := gcmParams(alg, cek, len(mac))
+	if err != nil {
+		return nil, "", err
 	}
 	block, _ := aes.NewCipher(cek)
 	var gcm cipher.AEAD

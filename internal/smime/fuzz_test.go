@@ -192,3 +192,37 @@ func FuzzIDP(f *testing.F) {
 		certDPNames(c)
 	})
 }
+
+// FuzzOpenStream: whatever the message — fuzzed whole (the envelope's
+// BER), or a fuzzed entity encrypted for us (the streamed delimiters and
+// signature) — OpenStream tells what Open tells and writes Open's entity.
+func FuzzOpenStream(f *testing.F) {
+	p := testPolicy(f)
+	mb := testIdentity(f, "mailbox-rsa")
+	signed, _ := SignEntity(mimeEntity, mb, SignOptions{Detached: true})
+	enc, _ := EncryptEntity(signed, []Recipient{{Cert: mb.Cert}}, AES256GCM)
+	f.Add(signed, true)
+	f.Add(enc, false)
+	f.Add(bytes.Replace(signed, []byte("\r\n--"), []byte("\n--"), 1), true)
+	f.Add([]byte("Content-Type: multipart/signed; boundary=x\r\n\r\n--x\r\n\r\na\r\n--x \t\r\nContent-Type: application/pkcs7-signature\r\n\r\n\r\n--x--\r\n"), true)
+	ids := []Identity{mb}
+	f.Fuzz(func(t *testing.T, in []byte, encrypt bool) {
+		msg := in
+		if encrypt {
+			var err error
+			if msg, err = EncryptEntity(in, []Recipient{{Cert: mb.Cert}}, AES256GCM); err != nil {
+				return
+			}
+		}
+		want := summary(Open(msg, ids, p))
+		var out bytes.Buffer
+		o, err := OpenStream(BytesSource(msg), ids, p, &memSpool{}, &out)
+		o.Entity = out.Bytes()
+		if err != nil {
+			o.Entity = nil
+		}
+		if got := summary(o, err); got != want {
+			t.Fatalf("OpenStream %.300s\nOpen       %.300s", got, want)
+		}
+	})
+}

@@ -82,19 +82,23 @@ func (x gf) pow(n int) gf {
 func lengths(aad, ct int) gf { return gf{uint64(aad) * 8, uint64(ct) * 8} }
 
 // gcmSealer encrypts a stream as one AES-GCM message with a 12-byte
-// nonce.
+// nonce, or (opening) decrypts one: both hash the ciphertext.
 type gcmSealer struct {
-	gcm   cipher.AEAD
-	ctr   cipher.Stream
-	nonce []byte
-	ej0   gf // E(K, J0)
-	h     gf
-	hn    gf // H^(gcmChunk/16)
-	lh    gf // lengths(gcmChunk, 0)·H
-	z     gf // the running GHASH state times H
-	buf   []byte
-	n     int64
-	emit  func([]byte) error
+	// opening: what is written is ciphertext, what is emitted plaintext
+	// (not yet authenticated: the caller holds it until sum's tag is
+	// checked).
+	opening bool
+	gcm     cipher.AEAD
+	ctr     cipher.Stream
+	nonce   []byte
+	ej0     gf // E(K, J0)
+	h       gf
+	hn      gf // H^(gcmChunk/16)
+	lh      gf // lengths(gcmChunk, 0)·H
+	z       gf // the running GHASH state times H
+	buf     []byte
+	n       int64
+	emit    func([]byte) error
 }
 
 // newGCMSealer starts a GCM message under block with nonce; emit gets
@@ -131,7 +135,11 @@ func (s *gcmSealer) Write(p []byte) (int, error) {
 		k := min(gcmChunk-len(s.buf), len(p))
 		at := len(s.buf)
 		s.buf = s.buf[:at+k]
-		s.ctr.XORKeyStream(s.buf[at:], p[:k])
+		if s.opening {
+			copy(s.buf[at:], p[:k])
+		} else {
+			s.ctr.XORKeyStream(s.buf[at:], p[:k])
+		}
 		p = p[k:]
 		if len(s.buf) == gcmChunk {
 			if err := s.flush(); err != nil {
@@ -158,16 +166,32 @@ func (s *gcmSealer) flush() error {
 		hn, lh = s.h.pow(blocks), lengths(len(s.buf), 0).mul(s.h)
 	}
 	s.z = s.z.mul(hn).xor(chunk).xor(lh)
+	if s.opening {
+		s.ctr.XORKeyStream(s.buf, s.buf)
+	}
 	err := s.emit(s.buf)
 	s.buf = s.buf[:0]
 	return err
 }
 
-// Close emits the last ciphertext and returns the 16-byte tag.
-func (s *gcmSealer) Close() ([]byte, error) {
+// Close emits the last of the output and returns the 16-byte tag.
+func (s *gcmSealer) Close() ([]byte, error) { return s.sum(nil) }
+
+// sum emits the last of the output and returns the 16-byte tag over aad
+// and the ciphertext. The additional data comes last here (an
+// AuthEnvelopedData carries it after the content), and GHASH is linear:
+// the state over A‖C is A's state times H^blocks(C), plus C's.
+func (s *gcmSealer) sum(aad []byte) ([]byte, error) {
 	if err := s.flush(); err != nil {
 		return nil, err
 	}
-	// T = E(K, J0) ⊕ GHASH(C‖L) = E(K, J0) ⊕ Z ⊕ L·H.
-	return s.ej0.xor(s.z).xor(lengths(0, int(s.n)).mul(s.h)).bytes(), nil
+	z := s.z
+	if len(aad) > 0 {
+		// A's state times H, from "no plaintext, A as additional data".
+		za := gfOf(s.gcm.Seal(nil, s.nonce, nil, aad)).xor(s.ej0).xor(lengths(len(aad), 0).mul(s.h))
+		blocks := int((s.n + aes.BlockSize - 1) / aes.BlockSize)
+		z = za.mul(s.h.pow(blocks)).xor(z)
+	}
+	// T = E(K, J0) ⊕ GHASH(A‖C‖L) = E(K, J0) ⊕ Z ⊕ L·H.
+	return s.ej0.xor(z).xor(lengths(len(aad), int(s.n)).mul(s.h)).bytes(), nil
 }

@@ -60,3 +60,29 @@ func TestGFMul(t *testing.T) {
 		t.Fatal("pow")
 	}
 }
+
+// Opened as a stream, with additional data that comes after the content
+// (as an AuthEnvelopedData's authenticated attributes do), the standard
+// library's message gives its plaintext and its tag.
+func TestGCMOpenerMatchesStandardLibrary(t *testing.T) {
+	key, nonce := make([]byte, 32), make([]byte, 12)
+	rand.Read(key)
+	rand.Read(nonce)
+	block, _ := aes.NewCipher(key)
+	gcm, _ := cipher.NewGCM(block)
+	for _, n := range []int{0, 1, 17, gcmChunk, 2*gcmChunk + 5} {
+		for _, aad := range [][]byte{nil, []byte("x"), bytes.Repeat([]byte("attrs"), 7)} {
+			plain := make([]byte, n)
+			rand.Read(plain)
+			sealed := gcm.Seal(nil, nonce, plain, aad)
+			var got bytes.Buffer
+			s, _ := newGCMSealer(block, nonce, func(b []byte) error { got.Write(b); return nil })
+			s.opening = true
+			s.Write(sealed[:n])
+			tag, err := s.sum(aad)
+			if err != nil || !bytes.Equal(got.Bytes(), plain) || !bytes.Equal(tag, sealed[n:]) {
+				t.Fatalf("%d bytes, %d of aad: plaintext %v, tag %v", n, len(aad), bytes.Equal(got.Bytes(), plain), bytes.Equal(tag, sealed[n:]))
+			}
+		}
+	}
+}

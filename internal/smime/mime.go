@@ -290,7 +290,7 @@ func OpenReader(r io.Reader, size int64, ids []Identity, p *Policy) (*Opened, er
 	if err != nil {
 		return &Opened{Entity: head}, err
 	}
-	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	base64CTE := strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "base64")
 	if (mt != "application/pkcs7-mime" && mt != "application/x-pkcs7-mime") || !base64CTE {
 		var b bytes.Buffer
@@ -308,7 +308,13 @@ func OpenReader(r io.Reader, size int64, ids []Identity, p *Policy) (*Opened, er
 		der.Grow(int(size/4*3) + 3)
 	}
 	if _, err := der.ReadFrom(base64.NewDecoder(base64.StdEncoding, &blankless{r: br})); err != nil {
-		return &Opened{Entity: head}, &Error{Reason: Malformed, Detail: "base64", Err: err}
+		// As Open tells it: the layer that could not be decoded.
+		o := &Opened{Entity: head, From: addresses(h.Get("From")), Sender: addresses(h.Get("Sender"))}
+		kind := LayerEncrypted
+		if strings.EqualFold(params["smime-type"], "signed-data") {
+			kind = LayerSigned
+		}
+		return o.fail(kind, &Error{Reason: Malformed, Detail: "base64", Err: err})
 	}
 	return open(head, der.Bytes(), ids, p)
 }
@@ -359,8 +365,13 @@ func (b *blankless) Read(p []byte) (int, error) {
 // open opens the canonical entity; when der is given, entity is the
 // header of an application/pkcs7-mime message and der its body, decoded.
 func open(entity, der0 []byte, ids []Identity, p *Policy) (*Opened, error) {
-	o := &Opened{Entity: entity}
-	for depth := 0; ; depth++ {
+	return (&Opened{Entity: entity}).open(0, der0, ids, p)
+}
+
+// open goes on opening o.Entity, the layer at depth; der0, when given,
+// is its body decoded (OpenReader, OpenStream).
+func (o *Opened) open(start int, der0 []byte, ids []Identity, p *Policy) (*Opened, error) {
+	for depth := start; ; depth++ {
 		hdr, body, err := splitEntity(o.Entity)
 		if err != nil {
 			return o, err
@@ -391,7 +402,7 @@ func open(entity, der0 []byte, ids []Identity, p *Policy) (*Opened, error) {
 				kind = LayerSigned
 			}
 			der, err := der0, error(nil)
-			if depth > 0 || der == nil {
+			if depth > start || der == nil {
 				der, err = decodeBody(hdr, body)
 			}
 			if err != nil {
@@ -399,7 +410,7 @@ func open(entity, der0 []byte, ids []Identity, p *Policy) (*Opened, error) {
 			}
 			// Decoded from base64, the DER is a buffer of ours, not the
 			// caller's message.
-			owned := len(der) > 0 && (depth == 0 && der0 != nil || len(body) > 0 && &der[0] != &body[0])
+			owned := len(der) > 0 && (depth == start && der0 != nil || len(body) > 0 && &der[0] != &body[0])
 			typ, _, err := readContentInfo(der)
 			if err != nil {
 				return o.fail(kind, err)

@@ -219,11 +219,32 @@ func Verify(in, content []byte, p *Policy) (*Verified, error) {
 	case content == nil:
 		return nil, malformed("detached signature without its content")
 	}
+	verdict, bad := verifySigners(v, sd, digestOf(v.Content), p)
+	if bad != nil {
+		return nil, bad
+	}
+	return v, verdict
+}
+
+// digestOf hashes content with whichever function a signer names.
+func digestOf(content []byte) func(crypto.Hash) []byte {
+	return func(h crypto.Hash) []byte {
+		d := h.New()
+		d.Write(content)
+		return d.Sum(nil)
+	}
+}
+
+// verifySigners checks every signer of sd over the content whose digest
+// digest gives, and judges the certificates: the verdict is the first
+// signer's failure (each signer's is in v.Signers); bad is a signer info
+// that is malformed, which fails the whole signature.
+func verifySigners(v *Verified, sd *signedData, digest func(crypto.Hash) []byte, p *Policy) (verdict, bad error) {
 	var firstErr error
 	for _, si := range sd.signerInfos {
-		s, err := verifySigner(si, sd.eType, v.Content, sd)
+		s, err := verifySigner(si, sd.eType, digest, sd)
 		if err != nil && s.Err == nil {
-			return nil, err // malformed
+			return nil, err
 		}
 		if s.Err == nil && s.Cert != nil {
 			s.Chains, s.Err = p.judge(&s, sd.certs, sd.crls)
@@ -234,9 +255,9 @@ func Verify(in, content []byte, p *Policy) (*Verified, error) {
 		v.Signers = append(v.Signers, s)
 	}
 	if len(v.Signers) == 0 {
-		return v, &Error{Reason: NoSignature}
+		return &Error{Reason: NoSignature}, nil
 	}
-	return v, firstErr
+	return firstErr, nil
 }
 
 // signedData is a parsed SignedData: its encapsulated content (nil when
@@ -356,7 +377,7 @@ func (sd *signedData) signerName() string {
 
 // verifySigner checks one SignerInfo. A malformed one is an error; a bad
 // signature is reported in Signer.Err.
-func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []byte, sd *signedData) (Signer, error) {
+func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, digest func(crypto.Hash) []byte, sd *signedData) (Signer, error) {
 	var s Signer
 	var version int
 	var id recipientID
@@ -418,9 +439,7 @@ func verifySigner(si cryptobyte.String, eType asn1.ObjectIdentifier, content []b
 		return s, nil
 	}
 	s.Digest = "SHA-" + hashName(h)[3:]
-	d := h.New()
-	d.Write(content)
-	contentDigest := d.Sum(nil)
+	contentDigest := digest(h)
 	signed := contentDigest
 	if attrsDER != nil {
 		a, err := readSignedAttributes(attrs)
