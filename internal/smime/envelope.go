@@ -294,31 +294,9 @@ func decrypt(in []byte, cert *x509.Certificate, key crypto.PrivateKey, inPlace b
 		return nil, malformed("no recipient infos")
 	}
 	out := &Decrypted{Authenticated: auth}
-	var cek []byte
-	var lastErr error
-	for !infos.Empty() {
-		var ri cryptobyte.String
-		var tag cbasn1.Tag
-		if !infos.ReadAnyASN1Element(&ri, &tag) {
-			return nil, malformed("bad recipient info")
-		}
-		out.Recipients++
-		if cek != nil {
-			continue
-		}
-		k, name, err := openRecipientInfo(ri, tag, cert, key)
-		switch {
-		case err == nil && k != nil:
-			cek, out.KeyTransport = k, name
-		case err != nil:
-			lastErr = err
-		}
-	}
-	if cek == nil {
-		if lastErr != nil {
-			return nil, lastErr
-		}
-		return nil, &Error{Reason: NotForUs, Subject: certName(cert)}
+	cek, err := contentKey(infos, cert, key, out)
+	if err != nil {
+		return nil, err
 	}
 	var eci cryptobyte.String
 	var ctype asn1.ObjectIdentifier
@@ -351,6 +329,39 @@ func decrypt(in []byte, cert *x509.Certificate, key crypto.PrivateKey, inPlace b
 		return nil, err
 	}
 	return out, nil
+}
+
+// contentKey finds the recipient info for cert among infos and opens the
+// content-encryption key with key; out counts the infos and names the
+// key transport.
+func contentKey(infos cryptobyte.String, cert *x509.Certificate, key crypto.PrivateKey, out *Decrypted) ([]byte, error) {
+	var cek []byte
+	var lastErr error
+	for !infos.Empty() {
+		var ri cryptobyte.String
+		var tag cbasn1.Tag
+		if !infos.ReadAnyASN1Element(&ri, &tag) {
+			return nil, malformed("bad recipient info")
+		}
+		out.Recipients++
+		if cek != nil {
+			continue
+		}
+		k, name, err := openRecipientInfo(ri, tag, cert, key)
+		switch {
+		case err == nil && k != nil:
+			cek, out.KeyTransport = k, name
+		case err != nil:
+			lastErr = err
+		}
+	}
+	if cek == nil {
+		if lastErr != nil {
+			return nil, lastErr
+		}
+		return nil, &Error{Reason: NotForUs, Subject: certName(cert)}
+	}
+	return cek, nil
 }
 
 // openRecipientInfo returns the content-encryption key if ri is for cert,

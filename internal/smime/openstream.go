@@ -448,6 +448,15 @@ func (b *ber) element(max int) ([]byte, error) {
 	}
 }
 
+// derElement reads one whole element, at most max bytes of it, as DER.
+func (b *ber) derElement(max int) ([]byte, error) {
+	e, err := b.element(max)
+	if err != nil {
+		return nil, err
+	}
+	return berToDER(e)
+}
+
 // end reads the end of a constructed element begun at start with length
 // n: the end-of-contents of an indefinite one; a definite one must end
 // where its length says.
@@ -563,11 +572,7 @@ func streamDecryptAny(r *bufio.Reader, ids []Identity, w io.Writer) (*Decrypted,
 			return nil, err
 		}
 	}
-	infosBER, err := b.element(maxPiece)
-	if err != nil {
-		return nil, err
-	}
-	infosDER, err := berToDER(infosBER)
+	infosDER, err := b.derElement(maxPiece)
 	if err != nil {
 		return nil, err
 	}
@@ -582,11 +587,7 @@ func streamDecryptAny(r *bufio.Reader, ids []Identity, w io.Writer) (*Decrypted,
 	if _, err := b.element(256); err != nil { // content type
 		return nil, err
 	}
-	algBER, err := b.element(maxPiece)
-	if err != nil {
-		return nil, err
-	}
-	algDER, err := berToDER(algBER)
+	algDER, err := b.derElement(maxPiece)
 	if err != nil {
 		return nil, err
 	}
@@ -636,11 +637,7 @@ func streamDecryptAny(r *bufio.Reader, ids []Identity, w io.Writer) (*Decrypted,
 	if auth {
 		var aad []byte
 		if b.peek() == 0xa1 {
-			a, err := b.element(maxPiece)
-			if err != nil {
-				return nil, err
-			}
-			d, err := berToDER(a)
+			d, err := b.derElement(maxPiece)
 			if err != nil {
 				return nil, err
 			}
@@ -692,32 +689,9 @@ func openInfos(infosDER []byte, ids []Identity, auth bool) (*Decrypted, []byte, 
 			return nil, nil, malformed("no recipient infos")
 		}
 		out := &Decrypted{Authenticated: auth}
-		var cek []byte
-		var lastErr error
-		for !infos.Empty() {
-			var ri cryptobyte.String
-			var tag cbasn1.Tag
-			if !infos.ReadAnyASN1Element(&ri, &tag) {
-				return nil, nil, malformed("bad recipient info")
-			}
-			out.Recipients++
-			if cek != nil {
-				continue
-			}
-			k, name, err := openRecipientInfo(ri, tag, id.Cert, id.Key)
-			switch {
-			case err == nil && k != nil:
-				cek, out.KeyTransport = k, name
-			case err != nil:
-				lastErr = err
-			}
-		}
-		if cek != nil {
-			return out, cek, nil
-		}
-		err := lastErr
+		cek, err := contentKey(infos, id.Cert, id.Key, out)
 		if err == nil {
-			err = &Error{Reason: NotForUs, Subject: certName(id.Cert)}
+			return out, cek, nil
 		}
 		if first == nil || reasonOf(first) == NotForUs {
 			first = err
