@@ -252,7 +252,8 @@ func x963KDF(h func() hash.Hash, z, info []byte, n int) []byte {
 
 // Decrypted is the result of Decrypt.
 type Decrypted struct {
-	// Content is the decrypted MIME entity.
+	// Content is the decrypted MIME entity (nil when OpenStream streamed
+	// it to its output).
 	Content []byte
 	// Cipher names the content encryption, e.g. "AES-256-GCM".
 	Cipher string

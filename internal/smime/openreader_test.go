@@ -3,6 +3,7 @@ package smime
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -159,4 +160,41 @@ func TestOpenStreamAgreesWithOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("opaque inside", enc, []Identity{ec}, p)
+}
+
+// swapSpool gives changed content on its second read (the first finds
+// the parts and verifies, the second copies), as a spool changed on the
+// disk between the reads would.
+type swapSpool struct {
+	memSpool
+	reads int
+}
+
+func (s *swapSpool) Open() (io.ReadCloser, error) {
+	s.reads++
+	if s.reads == 2 {
+		b := bytes.Clone(s.b.Bytes())
+		b[len(b)/2] ^= 1
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	return s.memSpool.Open()
+}
+
+// What OpenStream writes is what it verified: content that changed
+// between the verifying read and the writing one fails the opening.
+func TestOpenStreamChangedSpool(t *testing.T) {
+	p := testPolicy(t)
+	id, ec := testIdentity(t, "mailbox-rsa"), testIdentity(t, "recipient-ec")
+	var msg bytes.Buffer
+	if err := SignEncrypt(&msg, BytesSource(benchEntity(64<<10)), id, []Recipient{{Cert: ec.Cert}}, AES256GCM); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := OpenStream(BytesSource(msg.Bytes()), []Identity{ec}, p, &memSpool{}, &out); err != nil {
+		t.Fatalf("unchanged: %v", err)
+	}
+	s := &swapSpool{}
+	if _, err := OpenStream(BytesSource(msg.Bytes()), []Identity{ec}, p, s, io.Discard); !errors.Is(err, ErrChanged) || s.reads != 2 {
+		t.Fatalf("a changed spool: %v after %d reads", err, s.reads)
+	}
 }

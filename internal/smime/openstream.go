@@ -55,8 +55,9 @@ const maxPiece = 4 << 20
 
 // OpenStream opens the message src gives (read more than once) as Open
 // would, and writes what Open would return as Entity to out, only when
-// the opening succeeds. spool keeps the decrypted content between its
-// reads.
+// the opening succeeds; when it fails after writing began (the content
+// changed between reads: ErrChanged), what was written is to be thrown
+// away. spool keeps the decrypted content between its reads.
 func OpenStream(src Source, ids []Identity, p *Policy, spool Spool, out io.Writer) (*Opened, error) {
 	o, err := openStream(src, ids, p, spool, out)
 	if !errors.Is(err, errUnusual) {
@@ -196,8 +197,15 @@ func (o *Opened) streamSigned(depth int, open func() (io.ReadCloser, error), ids
 	if o.Protected == nil {
 		o.Protected = protectedHeader(ih)
 	}
-	if err := copyRange(open, out, parts.off, parts.n); err != nil {
+	// Written out as it is read a last time, and hashed again: what is
+	// written is what was verified, or the opening fails (a spool that
+	// changed in between), and the caller drops what it got.
+	h := sha256.New()
+	if err := copyRange(open, io.MultiWriter(out, h), parts.off, parts.n); err != nil {
 		return o, err
+	}
+	if !bytes.Equal(h.Sum(nil), parts.digest(crypto.SHA256)) {
+		return o, ErrChanged
 	}
 	return o, nil
 }
