@@ -180,6 +180,9 @@ func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Policy) er
 			return werr
 		}
 		o, err = smime.OpenStream(smime.FileSource(in), ids, p, spool, w)
+		if errors.Is(err, smime.ErrChanged) {
+			err = &core.FileError{File: in, Err: err} // changed while it was read
+		}
 		if err != nil {
 			w.discard()
 		} else if cerr := w.Close(); cerr != nil {
