@@ -43,7 +43,7 @@ type Compose struct {
 	// draftID is the kept draft this mail is ("" until first kept).
 	draftID string
 	// pending is the draft to keep when the wait after the last change
-	// ends (keepSoon), nil when there is none.
+	// ends (changed), nil when there is none.
 	pendingMu sync.Mutex
 	pending   *message.Draft
 }
@@ -153,7 +153,7 @@ func (c *Compose) Load(id string, d message.Draft) {
 	c.pendingMu.Unlock()
 }
 
-// changed keeps the draft a moment after the last change (keepSoon), so
+// changed keeps the draft a moment after the last change (KeepDraft), so
 // that it survives closing the program and a crash.
 func (c *Compose) changed() {
 	if !c.HasDraft() && c.draftID == "" {
