@@ -39,8 +39,10 @@ type SendPane struct {
 	// Results holds one row per recipient after a check.
 	Results *fyne.Container
 	// SendMail is enabled when a mailbox is chosen and every recipient
-	// of the last check is green.
+	// of the last check is green; SendWhy says what is missing while it
+	// is not.
 	SendMail *widget.Button
+	SendWhy  *widget.Label
 	// Progress shows how far the worker is with the mail; Checking spins
 	// while Kontrollér adresser asks the directories.
 	Progress *widget.ProgressBar
@@ -83,13 +85,15 @@ func newSendPane(u *UI) *SendPane {
 	p.Status.Wrapping = fyne.TextWrapWord
 	p.Check = widget.NewButtonWithIcon(u.t("send.check"), theme.ConfirmIcon(), p.startCheck)
 	p.SendMail = widget.NewButtonWithIcon(u.t("send.send"), theme.MailSendIcon(), p.confirmSend)
+	p.SendWhy = widget.NewLabel("")
+	p.SendWhy.Importance = widget.LowImportance
 	p.SendMail.Importance = widget.HighImportance
 	p.SendMail.Disable()
 	p.Receipt = widget.NewLabel("")
 	p.Receipt.Wrapping = fyne.TextWrapWord
 	p.Receipt.Hide() // until there is one, above the verdicts
 	// Changing a recipient clears the verdicts: they no longer hold.
-	clear := func() { p.Results.RemoveAll(); p.Status.SetText(""); p.green = false; p.updateSend() }
+	clear := func() { p.Results.RemoveAll(); p.Status.SetText(""); p.green, p.verdicts = false, nil; p.updateSend() }
 	p.Emails.OnChanged = func(text string) {
 		// Recipients pasted from Outlook ("Jens Hansen <…>; Anne <…>")
 		// become one per line.
@@ -120,7 +124,7 @@ func newSendPane(u *UI) *SendPane {
 		container.NewBorder(bold("send.recipients.number"), container.NewVBox(p.NumberHints, attention), nil, nil, p.Numbers),
 	)
 	verdicts := container.NewBorder(
-		container.NewVBox(container.NewHBox(p.Check, p.SendMail), p.Status, p.Checking, p.Progress), nil, nil, nil,
+		container.NewVBox(container.NewHBox(p.Check, p.SendMail, p.SendWhy), p.Status, p.Checking, p.Progress), nil, nil, nil,
 		container.NewVScroll(container.NewVBox(p.Receipt, p.Results)))
 	split := container.NewVSplit(container.NewBorder(bold("send.recipients"), nil, nil, nil, recipients), verdicts)
 	split.SetOffset(0.5)
@@ -130,8 +134,9 @@ func newSendPane(u *UI) *SendPane {
 	p.Window.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu(u.t("menu.mail"),
 		menuItem(p.Check, fyne.KeyK), menuItem(p.SendMail, fyne.KeyReturn))))
 	p.Window.Canvas().Focus(p.Emails)
+	p.updateSend()
 	p.Window.SetIcon(Icon)
-	p.Window.Resize(fyne.NewSize(900, 780))
+	p.Window.Resize(fyne.NewSize(980, 700)) // within a 1366×768 screen, taskbar and all
 	return p
 }
 
@@ -281,7 +286,24 @@ func (p *SendPane) senders() {
 }
 
 func (p *SendPane) updateSend() {
-	if p.green && p.Sender.Selected != "" {
+	why := ""
+	switch {
+	case p.sent:
+		why = "send.why.sent"
+	case p.Sender.Selected == "":
+		why = "send.why.sender"
+	case !p.green && p.verdicts != nil:
+		why = "send.why.red"
+	case !p.green:
+		why = "send.why.check"
+	}
+	if p.SendWhy != nil {
+		p.SendWhy.SetText("")
+		if why != "" {
+			p.SendWhy.SetText(p.u.t(why))
+		}
+	}
+	if why == "" {
 		p.SendMail.Enable()
 	} else {
 		p.SendMail.Disable()
@@ -367,6 +389,7 @@ func (p *SendPane) send() {
 			// The mail is in the outbox: as in Outlook, the draft is gone
 			// from compose and the pane is done with it.
 			p.sent = true
+			p.updateSend()
 			p.Emails.Disable()
 			p.Numbers.Disable()
 			p.u.Compose.Clear()

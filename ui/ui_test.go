@@ -290,7 +290,7 @@ func TestSendFlow(t *testing.T) {
 	}
 	for _, row := range p.Unavailable.Objects {
 		box := row.(*fyne.Container)
-		if !box.Objects[0].(*widget.RadioGroup).Disabled() || !strings.Contains(strings.Join(labels(box), ""), "Kontakt Helpdesk for rettigheder") {
+		if !box.Objects[0].(*widget.RadioGroup).Disabled() || !strings.Contains(strings.Join(labels(box), ""), "Kontakt Helpdesk (helpdesk@hoejskole.example, tlf. 7012 3456) for rettigheder") {
 			t.Fatalf("unavailable mailbox row %v", labels(box))
 		}
 	}
@@ -971,4 +971,40 @@ func checkedPane(t *testing.T, u *UI, emails string) *SendPane {
 	test.Tap(p.Check)
 	p.Wait()
 	return p
+}
+
+// Send mail that cannot be pressed says why, step by step: the sender,
+// the check, the red lines; and after the send, that the mail is sent.
+func TestSendMailSaysWhy(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Type(u.Compose.Subject, "Hvorfor")
+	test.Type(u.Compose.Body, "Tekst.")
+	runWorker(t, u)
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	say := func(want string) {
+		t.Helper()
+		if p.SendWhy.Text != want || p.SendMail.Disabled() != (want != "") {
+			t.Fatalf("why %q (Send mail enabled %v), want %q", p.SendWhy.Text, !p.SendMail.Disabled(), want)
+		}
+	}
+	say("Vælg afsender under 1.")
+	for _, o := range p.Sender.Options {
+		if strings.Contains(o, "sikkerpost-uddservice@") {
+			p.Sender.SetSelected(o)
+		}
+	}
+	say("Tryk Kontrollér adresser først.")
+	p.Emails.SetText("ukendt@andetsted.example")
+	test.Tap(p.Check)
+	p.Wait()
+	say("Ret det, der står nedenfor, og kontrollér igen.")
+	p.Emails.SetText("kollega@hoejskole.example")
+	say("Tryk Kontrollér adresser først.")
+	test.Tap(p.Check)
+	p.Wait()
+	say("")
+	test.Tap(p.SendMail)
+	p.Wait()
+	say("Mailen er sendt. Skriv en ny mail for at sende igen.")
 }

@@ -71,6 +71,9 @@ type User struct {
 type Policy struct {
 	// Helpdesk lists the addresses that may grant and revoke rights.
 	Helpdesk []string `toml:"helpdesk"`
+	// HelpdeskContact is how staff reach Helpdesk (an address, a phone
+	// number), named in every sentence that sends them there.
+	HelpdeskContact string `toml:"helpdesk_contact"`
 	// LDAP, when its URL is set, keeps rights as group membership in the
 	// institution's directory instead of the local database.
 	LDAP PolicyLDAP `toml:"ldap"`
@@ -294,7 +297,7 @@ func Demo() *Config {
 			Domains: []string{DemoDomain},
 		},
 		User:   User{Address: "medarbejder@" + DemoDomain, Name: "Demo Medarbejder"},
-		Policy: Policy{Helpdesk: []string{"helpdesk@" + DemoDomain}},
+		Policy: Policy{Helpdesk: []string{"helpdesk@" + DemoDomain}, HelpdeskContact: "helpdesk@" + DemoDomain + ", tlf. 7012 3456"},
 		Demo:   true,
 	}
 }

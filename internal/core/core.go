@@ -102,6 +102,7 @@ func New(cfg *config.Config) (*Core, error) {
 }
 
 func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
+	i18n.SetHelpdeskContact(cfg.Policy.HelpdeskContact)
 	internal, err := cfg.InternalDomains()
 	if err != nil {
 		return nil, err

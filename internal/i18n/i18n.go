@@ -106,13 +106,37 @@ func parseFile(l Lang, fsys fs.FS, name string) (catalogue, error) {
 	}
 	c := make(catalogue, len(raw))
 	for k, v := range raw {
-		t, err := template.New(k).Option("missingkey=error").Funcs(template.FuncMap{"size": l.Size, "msg": l.nested}).Parse(v)
+		t, err := template.New(k).Option("missingkey=error").Funcs(template.FuncMap{"size": l.Size, "msg": l.nested, "helpdesk": helpdesk}).Parse(v)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: key %q: %w", name, k, err)
 		}
 		c[k] = t
 	}
 	return c, nil
+}
+
+var (
+	contactMu sync.Mutex
+	contact   string
+)
+
+// SetHelpdeskContact gives the sentences that send the user to Helpdesk
+// how to reach it (an address, a phone number: the institution's
+// setting); "" names Helpdesk alone.
+func SetHelpdeskContact(s string) {
+	contactMu.Lock()
+	contact = strings.TrimSpace(s)
+	contactMu.Unlock()
+}
+
+// helpdesk is {{helpdesk}} in a sentence: Helpdesk, and how to reach it.
+func helpdesk() string {
+	contactMu.Lock()
+	defer contactMu.Unlock()
+	if contact == "" {
+		return "Helpdesk"
+	}
+	return "Helpdesk (" + contact + ")"
 }
 
 // Keys returns every key the translation for l defines.
