@@ -3,7 +3,10 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -20,6 +23,8 @@ type OutboxWindow struct {
 	Window fyne.Window
 	Rows   *fyne.Container
 	u      *UI
+	// shown is the state the list shows.
+	shown string
 }
 
 // OpenOutbox opens the outbox window, or brings it to the front.
@@ -34,17 +39,50 @@ func (u *UI) OpenOutbox() *OutboxWindow {
 	o.Window.SetContent(container.NewBorder(container.NewHBox(refresh), nil, nil, nil, container.NewVScroll(o.Rows)))
 	o.Window.SetIcon(Icon)
 	o.Window.Resize(fyne.NewSize(820, 480))
-	o.Window.SetOnClosed(func() { u.Outbox = nil })
+	// It follows the worker by itself: the list is read again every few
+	// seconds, and redrawn only when something changed.
+	stop := u.every(outboxPoll, func() { fyne.Do(o.refreshIfChanged) })
+	o.Window.SetOnClosed(func() {
+		stop()
+		u.Outbox = nil
+	})
 	o.Refresh()
 	o.Window.Show()
 	u.Outbox = o
 	return o
 }
 
-// Refresh reads the outbox again.
+// outboxPoll is how often an open Udbakke looks at the outbox.
+const outboxPoll = 2 * time.Second
+
+// refreshIfChanged redraws the list when a mail came, went, or moved on.
+func (o *OutboxWindow) refreshIfChanged() {
+	if o.u.Outbox != o {
+		return
+	}
+	if o.state() != o.shown {
+		o.Refresh()
+	}
+}
+
+// state sums up the outbox: each mail's number, state and steps done.
+func (o *OutboxWindow) state() string {
+	mails, err := o.u.core.OutboxList(context.Background())
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, m := range mails {
+		fmt.Fprintf(&b, "%d %s %d %d;", m.ID, m.State, len(m.Steps), m.Attempts)
+	}
+	return b.String()
+}
+
+// Refresh reads the outbox again and lists it, the newest mail first.
 func (o *OutboxWindow) Refresh() {
 	l := o.u.lang
 	o.Rows.RemoveAll()
+	o.shown = o.state()
 	mails, err := o.u.core.OutboxList(context.Background())
 	if err != nil {
 		o.Rows.Add(widget.NewLabel(l.Error(err)))
@@ -53,7 +91,7 @@ func (o *OutboxWindow) Refresh() {
 	if len(mails) == 0 {
 		o.Rows.Add(widget.NewLabel(l.T("outbox.empty", nil)))
 	}
-	for _, m := range mails {
+	for _, m := range slices.Backward(mails) {
 		head := widget.NewLabelWithStyle(m.Subject, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 		state := l.M(m.State.Localize())
 		if done, total := o.u.core.Progress(&m); m.State == outbox.Queued && done > 0 {

@@ -6,6 +6,7 @@ package ui
 
 import (
 	"os"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -74,13 +75,16 @@ type UI struct {
 	// Drafts is the kept drafts' window, nil until opened.
 	Drafts *DraftsWindow
 
-	// after runs f once d has passed (time.AfterFunc; tests run it at once).
+	// after runs f once d has passed (time.AfterFunc), every runs it each
+	// time d passes until stop is called (a ticker): tests run them when
+	// they choose.
 	after func(d time.Duration, f func())
+	every func(d time.Duration, f func()) (stop func())
 }
 
 // New builds the main window for c in a.
 func New(a fyne.App, c *core.Core) *UI {
-	u := &UI{app: a, core: c, lang: c.Lang(), after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
+	u := &UI{app: a, core: c, lang: c.Lang(), after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }, every: every}
 	a.SetIcon(Icon)
 	u.Main = a.NewWindow(u.t("app.title"))
 	u.Main.SetIcon(Icon)
@@ -96,6 +100,24 @@ func New(a fyne.App, c *core.Core) *UI {
 }
 
 func (u *UI) t(key string) string { return u.lang.T(key, nil) }
+
+// every runs f each time d passes, until stop is called.
+func every(d time.Duration, f func()) (stop func()) {
+	t := time.NewTicker(d)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-t.C:
+				f()
+			case <-done:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { t.Stop(); close(done) }) }
+}
 
 // closeRequested is the main window's close button: the mail half
 // written is kept among the drafts, and only a draft that cannot be

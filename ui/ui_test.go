@@ -36,12 +36,26 @@ func newTestUI(t *testing.T, cfg *config.Config) *UI {
 	// runs when the test says (fireTimers), never behind its back.
 	timers := &[]func(){}
 	u.after = func(_ time.Duration, f func()) { *timers = append(*timers, f) }
+	u.every = func(_ time.Duration, f func()) func() {
+		testTickers[u] = append(testTickers[u], f)
+		return func() {}
+	}
 	testTimers[u] = timers
 	u.Main.Show()
 	return u
 }
 
-var testTimers = map[*UI]*[]func(){}
+var (
+	testTimers  = map[*UI]*[]func(){}
+	testTickers = map[*UI][]func(){}
+)
+
+// tick runs each ticker once, as if its period had passed.
+func tick(u *UI) {
+	for _, f := range testTickers[u] {
+		f()
+	}
+}
 
 // fireTimers runs what is waiting, as if the time had passed.
 func fireTimers(u *UI) int {
@@ -1007,4 +1021,33 @@ func TestSendMailSaysWhy(t *testing.T) {
 	test.Tap(p.SendMail)
 	p.Wait()
 	say("Mailen er sendt. Skriv en ny mail for at sende igen.")
+}
+
+// Udbakke lists the newest first and follows the worker by itself.
+func TestOutboxFollows(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	ctx := context.Background()
+	for _, subject := range []string{"Først", "Sidst"} {
+		if _, err := u.core.Send(ctx, message.Draft{Subject: subject, Body: "x"}, "sikkerpost-uddservice@hoejskole.example",
+			[]string{"kollega@hoejskole.example"}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := u.OpenOutbox()
+	got := strings.Join(labels(o.Rows), "|")
+	if !strings.HasPrefix(got, "Sidst|venter") {
+		t.Fatalf("rows %q: the newest is not first", got)
+	}
+	rows := o.Rows.Objects[0]
+	tick(u) // nothing changed: the list is not drawn again
+	if o.Rows.Objects[0] != rows {
+		t.Error("redrawn with nothing changed")
+	}
+	if n, err := u.core.Outbox.Process(ctx); n != 2 || err != nil {
+		t.Fatal(n, err)
+	}
+	tick(u)
+	if got := strings.Join(labels(o.Rows), "|"); !strings.HasPrefix(got, "Sidst|sendt") || strings.Contains(got, "venter") {
+		t.Fatalf("after the worker: %q", got)
+	}
 }
