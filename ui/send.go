@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -227,6 +228,12 @@ func (p *SendPane) show(verdicts []directory.Verdict) {
 		if v.OK() {
 			icon = theme.NewSuccessThemedResource(theme.ConfirmIcon())
 			text = v.Recipient.String() + " — " + l.M(v.Channel.Localize())
+			// Whose certificate the mail is encrypted for, as the CLI says.
+			if v.Channel == directory.SMIME && len(v.Certs) > 0 {
+				c := v.Certs[0]
+				text += "\n" + l.T("send.holder", map[string]any{"Name": c.Subject.CommonName, "Org": strings.Join(c.Subject.Organization, ", "),
+					"Expiry": c.NotAfter.Local().Format(time.DateOnly)})
+			}
 		} else {
 			red++
 			icon = theme.NewErrorThemedResource(theme.CancelIcon())

@@ -1051,3 +1051,14 @@ func TestOutboxFollows(t *testing.T) {
 		t.Fatalf("after the worker: %q", got)
 	}
 }
+
+// A green S/MIME line names whose certificate the mail is encrypted for.
+func TestCheckNamesHolder(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Type(u.Compose.Subject, "Til Jens")
+	p := checkedPane(t, u, "jens.hansen@kommune.example")
+	got := strings.Join(labels(p.Results), "\n")
+	if !strings.Contains(got, "jens.hansen@kommune.example — S/MIME\ncertifikat til Jens Hansen (Demo Kommune), udløber 20") {
+		t.Fatalf("%q", got)
+	}
+}

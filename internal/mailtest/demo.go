@@ -33,6 +33,8 @@ const demoPassword = "demo"
 // states Kontrollér adresser can find.
 type DemoRecipient struct {
 	Address, Name string
+	// Org is the certificate's organisation.
+	Org string
 	// Expired gives the recipient only an expired certificate; none at
 	// all is given to those not listed.
 	Expired bool
@@ -41,9 +43,9 @@ type DemoRecipient struct {
 // DemoRecipients are the demo's external recipients with certificates.
 // Anyone else outside the institution has none.
 var DemoRecipients = []DemoRecipient{
-	{Address: "jens.hansen@kommune.example", Name: "Jens Hansen"},
-	{Address: "post@firma.example", Name: "Firma A/S"},
-	{Address: "udloebet@kommune.example", Name: "Udløbet Certifikat", Expired: true},
+	{Address: "jens.hansen@kommune.example", Name: "Jens Hansen", Org: "Demo Kommune"},
+	{Address: "post@firma.example", Name: "Firma A/S", Org: "Firma A/S"},
+	{Address: "udloebet@kommune.example", Name: "Udløbet Certifikat", Org: "Demo Kommune", Expired: true},
 }
 
 // DemoNumbers are the demo's CPR and CVR numbers known to its Digital
@@ -156,13 +158,13 @@ func (d *Demo) pki(dir string, mailboxes map[string]string) error {
 	if err := os.WriteFile(d.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o644); err != nil {
 		return err
 	}
-	person := func(addr, name string, from, until time.Time) *x509.Certificate {
-		return &x509.Certificate{Subject: pkix.Name{CommonName: name, Organization: []string{"Demo"}}, EmailAddresses: []string{addr},
+	person := func(addr, name, org string, from, until time.Time) *x509.Certificate {
+		return &x509.Certificate{Subject: pkix.Name{CommonName: name, Organization: []string{org}}, EmailAddresses: []string{addr},
 			NotBefore: from, NotAfter: until, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyAgreement,
 			ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}}
 	}
 	for m, name := range mailboxes {
-		cert, key, err := issue(ca, caKey, person(m, name, now.Add(-time.Hour), now.AddDate(3, 0, 0)))
+		cert, key, err := issue(ca, caKey, person(m, name, "Demo Professionshøjskole", now.Add(-time.Hour), now.AddDate(3, 0, 0)))
 		if err != nil {
 			return err
 		}
@@ -179,7 +181,7 @@ func (d *Demo) pki(dir string, mailboxes map[string]string) error {
 		if r.Expired {
 			from, until = now.AddDate(-2, 0, 0), now.AddDate(0, -1, 0)
 		}
-		cert, key, err := issue(ca, caKey, person(r.Address, r.Name, from, until))
+		cert, key, err := issue(ca, caKey, person(r.Address, r.Name, r.Org, from, until))
 		if err != nil {
 			return err
 		}
