@@ -89,6 +89,12 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	if err := shoot(p.Window, "secure-send-before.png"); err != nil {
 		return files, err
 	}
+	// Typing part of a known recipient: the completions.
+	fyne.DoAndWait(func() { p.Emails.SetText("kollega@hoejskole.example\njens") })
+	if err := shoot(p.Window, "secure-send-suggest.png"); err != nil {
+		return files, err
+	}
+	fyne.DoAndWait(func() { p.Emails.SetText(demoRecipients.emails) })
 	verdicts := u.core.Check(context.Background(), inputs)
 	fyne.DoAndWait(func() { p.show(verdicts) })
 	if err := shoot(p.Window, "secure-send.png"); err != nil {

@@ -44,6 +44,9 @@ type SendPane struct {
 	// is not.
 	SendMail *widget.Button
 	SendWhy  *widget.Label
+	// Suggestions offers known recipients for the line being typed in
+	// the e-mail field: tapped, one takes the line's place.
+	Suggestions *fyne.Container
 	// Progress shows how far the worker is with the mail; Checking spins
 	// while Kontrollér adresser asks the directories.
 	Progress *widget.ProgressBar
@@ -86,6 +89,7 @@ func newSendPane(u *UI) *SendPane {
 	p.Status.Wrapping = fyne.TextWrapWord
 	p.Check = widget.NewButtonWithIcon(u.t("send.check"), theme.ConfirmIcon(), p.startCheck)
 	p.SendMail = widget.NewButtonWithIcon(u.t("send.send"), theme.MailSendIcon(), p.confirmSend)
+	p.Suggestions = container.NewVBox()
 	p.SendWhy = widget.NewLabel("")
 	p.SendWhy.Importance = widget.LowImportance
 	p.SendMail.Importance = widget.HighImportance
@@ -106,6 +110,7 @@ func newSendPane(u *UI) *SendPane {
 		}
 		clear()
 		p.hint(p.EmailHints, text, true)
+		p.suggest(text)
 	}
 	p.Numbers.OnChanged = func(text string) { clear(); p.hint(p.NumberHints, text, false) }
 	for _, e := range []*widget.Entry{p.AttPerson, p.AttPNumber, p.AttUnit} {
@@ -121,7 +126,7 @@ func newSendPane(u *UI) *SendPane {
 		widget.NewFormItem(u.t("send.attention.pnumber"), p.AttPNumber),
 		widget.NewFormItem(u.t("send.attention.unit"), p.AttUnit))))
 	recipients := container.NewGridWithColumns(2,
-		container.NewBorder(bold("send.recipients.email"), p.EmailHints, nil, nil, p.Emails),
+		container.NewBorder(bold("send.recipients.email"), container.NewVBox(p.Suggestions, p.EmailHints), nil, nil, p.Emails),
 		container.NewBorder(bold("send.recipients.number"), container.NewVBox(p.NumberHints, attention), nil, nil, p.Numbers),
 	)
 	verdicts := container.NewBorder(
@@ -289,6 +294,32 @@ func (p *SendPane) senders() {
 	p.Sender = widget.NewRadioGroup(names, func(string) { p.updateSend() })
 	if len(names) == 1 {
 		p.Sender.SetSelected(names[0])
+	}
+}
+
+// suggest offers the recipients known here for the last line of the
+// e-mail field, while it is not a whole address yet.
+func (p *SendPane) suggest(text string) {
+	p.Suggestions.RemoveAll()
+	lines := strings.Split(text, "\n")
+	typed := strings.TrimSpace(lines[len(lines)-1])
+	for _, s := range p.u.core.Suggest(context.Background(), typed) {
+		if strings.EqualFold(s.Address, typed) {
+			continue
+		}
+		label := s.Address
+		if s.Name != "" {
+			label = s.Name + " <" + s.Address + ">"
+		}
+		b := widget.NewButtonWithIcon(label, theme.AccountIcon(), func() {
+			lines[len(lines)-1] = s.Address
+			p.Emails.SetText(strings.Join(lines, "\n") + "\n")
+			p.Emails.CursorRow = len(lines)
+			p.Window.Canvas().Focus(p.Emails)
+		})
+		b.Alignment = widget.ButtonAlignLeading
+		b.Importance = widget.LowImportance
+		p.Suggestions.Add(b)
 	}
 }
 

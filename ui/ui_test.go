@@ -1062,3 +1062,29 @@ func TestCheckNamesHolder(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// Typing part of a known recipient offers the whole address with its
+// holder's name; tapping it puts the address on the line.
+func TestSuggestRecipients(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	test.Type(p.Emails, "kollega@hoejskole.example\njens")
+	b := findButton(p.Suggestions, "Jens Hansen <jens.hansen@kommune.example>")
+	if b == nil {
+		t.Fatalf("suggestions %v", labels(p.Suggestions))
+	}
+	test.Tap(b)
+	if p.Emails.Text != "kollega@hoejskole.example\njens.hansen@kommune.example\n" || len(p.Suggestions.Objects) != 0 {
+		t.Fatalf("%q, %d suggestions left", p.Emails.Text, len(p.Suggestions.Objects))
+	}
+	// One letter offers nothing; a name offers by the name.
+	p.Emails.SetText("h")
+	if len(p.Suggestions.Objects) != 0 {
+		t.Errorf("one letter offered %d", len(p.Suggestions.Objects))
+	}
+	p.Emails.SetText("hansen")
+	if findButton(p.Suggestions, "Jens Hansen <jens.hansen@kommune.example>") == nil {
+		t.Errorf("by name: %v", labels(p.Suggestions))
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -408,6 +409,24 @@ func (c *Core) Check(ctx context.Context, inputs []string) []directory.Verdict {
 		out[at[j]] = v
 	}
 	return out
+}
+
+// Suggest offers the recipients known here whose address or certificate
+// holder's name holds what the user typed (two characters at least):
+// those green before (the directory cache) and those in the certificate
+// store, at most five, by address.
+func (c *Core) Suggest(ctx context.Context, typed string) []directory.Suggestion {
+	typed = strings.TrimSpace(typed)
+	if len([]rune(typed)) < 2 {
+		return nil
+	}
+	found, _ := c.dir.Cache.Suggest(ctx, typed)
+	if c.Store != nil {
+		found = append(found, c.Store.Suggest(typed)...)
+	}
+	slices.SortFunc(found, func(a, b directory.Suggestion) int { return strings.Compare(a.Address, b.Address) })
+	found = slices.CompactFunc(found, func(a, b directory.Suggestion) bool { return a.Address == b.Address })
+	return found[:min(len(found), 5)]
 }
 
 // SetLanguage makes l the language of sentences, receipts and the user

@@ -128,3 +128,34 @@ func (c *Cache) Forget(ctx context.Context, address string) error {
 	_, err := c.db.ExecContext(ctx, `DELETE FROM directory_cache WHERE address = ?`, strings.ToLower(address))
 	return err
 }
+
+// Suggest returns the recipients the cache has known (green once, at any
+// time) whose address or certificate holder's name holds typed.
+func (c *Cache) Suggest(ctx context.Context, typed string) ([]Suggestion, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT address, cert FROM directory_cache`)
+	if err != nil {
+		return nil, fmt.Errorf("directory: cache: %w", err)
+	}
+	defer rows.Close()
+	seen := map[string]bool{}
+	var out []Suggestion
+	for rows.Next() {
+		var addr string
+		var der []byte
+		if err := rows.Scan(&addr, &der); err != nil {
+			return nil, fmt.Errorf("directory: cache: %w", err)
+		}
+		if seen[addr] {
+			continue
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			continue
+		}
+		if matches(typed, addr, cert.Subject.CommonName) {
+			seen[addr] = true
+			out = append(out, Suggestion{Address: addr, Name: cert.Subject.CommonName})
+		}
+	}
+	return out, rows.Err()
+}

@@ -168,3 +168,29 @@ func (s *Store) Lookup(_ context.Context, addrs []string) (map[string][]*x509.Ce
 	}
 	return out, nil
 }
+
+// Suggestion is a recipient known here, offered as the user types.
+type Suggestion struct {
+	Address, Name string
+}
+
+// matches reports whether a recipient's address or name holds what is
+// typed (case folded).
+func matches(typed, address, name string) bool {
+	typed = strings.ToLower(typed)
+	return strings.Contains(strings.ToLower(address), typed) || strings.Contains(strings.ToLower(name), typed)
+}
+
+// Suggest returns the store's recipients whose address or certificate
+// holder's name holds typed.
+func (s *Store) Suggest(typed string) []Suggestion {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Suggestion
+	for addr, certs := range s.byAddr {
+		if name := certs[0].Subject.CommonName; matches(typed, addr, name) {
+			out = append(out, Suggestion{Address: addr, Name: name})
+		}
+	}
+	return out
+}
