@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 
@@ -261,30 +260,30 @@ func (w *InboxWindow) isHandled(uid uint32) bool {
 	return false
 }
 
+// chooseSave asks for a folder and saves the attachment there, under
+// its own name made safe, never over a file (core.SaveAttachment): so no
+// file is written over, and Fyne's own, English "Overwrite?" never shows.
 func (w *InboxWindow) chooseSave(i int) {
-	a := w.opened.Content.Attachments[i]
-	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
-		if err != nil || wc == nil {
+	d := dialog.NewFolderOpen(func(dir fyne.ListableURI, err error) {
+		if err != nil || dir == nil {
 			return
 		}
-		path := wc.URI().Path()
-		wc.Close()
-		if err := w.SaveAttachment(i, path); err != nil {
+		if _, err := w.SaveAttachment(i, dir.Path()); err != nil {
 			dialog.ShowError(errors.New(w.u.lang.Error(err)), w.Window)
 		}
 	}, w.Window)
-	d.SetFileName(message.SafeFileName(a.Name))
 	d.Show()
 }
 
-// SaveAttachment writes the opened message's i'th attachment to path.
-func (w *InboxWindow) SaveAttachment(i int, path string) error {
-	a := w.opened.Content.Attachments[i]
-	if err := os.WriteFile(path, a.Data, 0o600); err != nil {
-		return &core.FileError{File: path, Err: err}
+// SaveAttachment saves the opened message's i'th attachment in dir and
+// returns where it went.
+func (w *InboxWindow) SaveAttachment(i int, dir string) (string, error) {
+	path, err := core.SaveAttachment(dir, w.opened.Content.Attachments[i])
+	if err != nil {
+		return "", err
 	}
 	w.Status.SetText(w.u.lang.T("inbox.saved", map[string]any{"File": path}))
-	return nil
+	return path, nil
 }
 
 // forward sends the opened message to the colleagues typed, with the

@@ -624,12 +624,17 @@ func TestInboxFlow(t *testing.T) {
 	if got := strings.Join(labels(w.Files), "|"); !strings.HasPrefix(got, "Eksamensbevis.pdf (") {
 		t.Fatalf("files %q", got)
 	}
-	saved := filepath.Join(t.TempDir(), "bevis.pdf")
-	if err := w.SaveAttachment(0, saved); err != nil {
+	dir := t.TempDir()
+	saved, err := w.SaveAttachment(0, dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(saved); !strings.HasPrefix(string(b), "%PDF") {
-		t.Fatalf("saved %q", b)
+	if b, _ := os.ReadFile(saved); filepath.Base(saved) != "Eksamensbevis.pdf" || !strings.HasPrefix(string(b), "%PDF") {
+		t.Fatalf("saved %s: %q", saved, b)
+	}
+	// Saved again: beside it, never over it.
+	if again, err := w.SaveAttachment(0, dir); err != nil || filepath.Base(again) != "Eksamensbevis (2).pdf" || !strings.Contains(w.Status.Text, again) {
+		t.Fatalf("saved again: %s %v; %q", again, err, w.Status.Text)
 	}
 
 	test.Tap(w.Forward)

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -136,35 +133,11 @@ func (c *cli) saveAttachments(m *core.OpenedMail, dir string) error {
 		return &core.FileError{File: dir, Err: err}
 	}
 	for _, a := range m.Content.Attachments {
-		f, path, err := createNew(dir, message.SafeFileName(a.Name))
+		path, err := core.SaveAttachment(dir, a)
 		if err != nil {
-			return &core.FileError{File: path, Err: err}
-		}
-		_, werr := f.Write(a.Data)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return &core.FileError{File: path, Err: werr}
+			return err
 		}
 		fmt.Fprintln(c.stdout, message.Printable(path, false))
 	}
 	return nil
-}
-
-// createNew creates name in dir, or "name (2).ext", "name (3).ext", …
-// when it is taken: nothing is written over.
-func createNew(dir, name string) (*os.File, string, error) {
-	ext := filepath.Ext(name)
-	stem := strings.TrimSuffix(name, ext)
-	for n := 1; ; n++ {
-		path := filepath.Join(dir, name)
-		if n > 1 {
-			path = filepath.Join(dir, fmt.Sprintf("%s (%d)%s", stem, n, ext))
-		}
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil || !errors.Is(err, fs.ErrExist) || n == 1000 {
-			return f, path, err
-		}
-	}
 }

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"mime"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -636,4 +639,39 @@ func (e *InboxError) Error() string { return "core: inbox: " + e.Reason + " " + 
 // Localize names the sentence for a user.
 func (e *InboxError) Localize() i18n.Message {
 	return i18n.Message{Key: "inbox." + e.Reason, Args: map[string]any{"Recipient": e.Recipient}}
+}
+
+// SaveAttachment writes an attachment into dir under a name any PC takes
+// (message.SafeFileName), never over a file that is there (a second
+// "notat.pdf" is saved as "notat (2).pdf"), never outside dir, readable
+// by the user alone, and returns where it went.
+func SaveAttachment(dir string, a message.Attachment) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", &FileError{File: dir, Err: err}
+	}
+	name := message.SafeFileName(a.Name)
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for n := 1; ; n++ {
+		path := filepath.Join(dir, name)
+		if n > 1 {
+			path = filepath.Join(dir, fmt.Sprintf("%s (%d)%s", stem, n, ext))
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) && n < 1000 {
+			continue
+		}
+		if err != nil {
+			return "", &FileError{File: path, Err: err}
+		}
+		_, werr := f.Write(a.Data)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			os.Remove(path)
+			return "", &FileError{File: path, Err: werr}
+		}
+		return path, nil
+	}
 }
