@@ -4,6 +4,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
 )
@@ -33,6 +34,32 @@ func ask(w fyne.Window, title, text, safe, risky string, onRisky func()) dialog.
 	d.Show()
 	w.Canvas().Focus(safeButton)
 	return d
+}
+
+// tell shows content in w under title with one button, OK, which has
+// the focus, so that Enter, Space and Escape close it (Fyne's own
+// dialogs know no Escape).
+func tell(w fyne.Window, title string, content fyne.CanvasObject, size fyne.Size) dialog.Dialog {
+	var d dialog.Dialog
+	ok := &keyButton{}
+	ok.Text = lang.L("OK")
+	ok.Importance = widget.HighImportance
+	ok.OnTapped = func() { d.Hide() }
+	ok.ExtendBaseWidget(ok)
+	d = dialog.NewCustomWithoutButtons(title, container.NewBorder(nil, container.NewHBox(layout.NewSpacer(), ok), nil, nil, content), w)
+	if size.Width > 0 {
+		d.Resize(size)
+	}
+	d.Show()
+	w.Canvas().Focus(ok)
+	return d
+}
+
+// tellError is tell for a sentence that says what went wrong.
+func tellError(w fyne.Window, title, sentence string) {
+	l := widget.NewLabel(sentence)
+	l.Wrapping = fyne.TextWrapWord
+	tell(w, title, l, fyne.NewSize(480, 200))
 }
 
 // keyButton is a button that Enter and Escape press too, as Space does

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -242,7 +241,7 @@ func (c *Compose) dropped(_ fyne.Position, uris []fyne.URI) {
 func (c *Compose) AddFile(path string) {
 	a, err := c.u.core.ReadAttachment(path)
 	if err != nil {
-		dialog.ShowError(fmt.Errorf("%s", c.u.lang.Error(err)), c.u.Main)
+		tellError(c.u.Main, c.u.t("Error"), c.u.lang.Error(err))
 		return
 	}
 	c.attachments = append(c.attachments, a)

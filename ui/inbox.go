@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 
@@ -269,7 +268,7 @@ func (w *InboxWindow) chooseSave(i int) {
 			return
 		}
 		if _, err := w.SaveAttachment(i, dir.Path()); err != nil {
-			dialog.ShowError(errors.New(w.u.lang.Error(err)), w.Window)
+			tellError(w.Window, w.u.t("Error"), w.u.lang.Error(err))
 		}
 	}, w.Window)
 	d.Show()

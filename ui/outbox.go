@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -146,12 +144,10 @@ func (o *OutboxWindow) showReceipt(id int64) {
 		if err != nil {
 			msg = l.Error(err)
 		}
-		dialog.ShowError(errors.New(msg), o.Window)
+		tellError(o.Window, l.T("Error", nil), msg)
 		return
 	}
 	text := widget.NewLabel(r.Text(l))
 	text.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustom(l.T("outbox.receipt", nil), l.T("OK", nil), container.NewVScroll(text), o.Window)
-	d.Resize(fyne.NewSize(720, 460))
-	d.Show()
+	tell(o.Window, l.T("outbox.receipt", nil), container.NewVScroll(text), fyne.NewSize(720, 460))
 }

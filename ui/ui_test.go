@@ -417,6 +417,15 @@ func TestOutboxWindow(t *testing.T) {
 	if got := strings.Join(texts, "\n"); !strings.Contains(got, q.MessageID) || !strings.Contains(got, "010190-xxxx (Digital Post") {
 		t.Fatalf("receipt dialog %q", got)
 	}
+	// Its OK has the focus; Escape closes it.
+	okButton, isKey := o.Window.Canvas().Focused().(*keyButton)
+	if !isKey || okButton.Text != "OK" {
+		t.Fatalf("focus on %v", o.Window.Canvas().Focused())
+	}
+	okButton.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if o.Window.Canvas().Overlays().Top() != nil {
+		t.Fatal("Escape left the receipt open")
+	}
 }
 
 // Indstillinger: staff see no Rettigheder tab; helpdesk does, grants a
