@@ -324,10 +324,14 @@ func (p *SendPane) suggest(text string) {
 }
 
 func (p *SendPane) updateSend() {
+	if p.sent {
+		// The status says the mail is sent and what to do for another.
+		p.SendWhy.SetText("")
+		p.SendMail.Disable()
+		return
+	}
 	why := ""
 	switch {
-	case p.sent:
-		why = "send.why.sent"
 	case p.Sender.Selected == "":
 		why = "send.why.sender"
 	case !p.green && p.verdicts != nil:
@@ -335,11 +339,9 @@ func (p *SendPane) updateSend() {
 	case !p.green:
 		why = "send.why.check"
 	}
-	if p.SendWhy != nil {
-		p.SendWhy.SetText("")
-		if why != "" {
-			p.SendWhy.SetText(p.u.t(why))
-		}
+	p.SendWhy.SetText("")
+	if why != "" {
+		p.SendWhy.SetText(p.u.t(why))
 	}
 	if why == "" {
 		p.SendMail.Enable()

@@ -1034,7 +1034,10 @@ func TestSendMailSaysWhy(t *testing.T) {
 	say("")
 	test.Tap(p.SendMail)
 	p.Wait()
-	say("Mailen er sendt. Skriv en ny mail for at sende igen.")
+	// Sent: the status says so, and Send mail stays off.
+	if p.SendWhy.Text != "" || !p.SendMail.Disabled() || !strings.HasPrefix(p.Status.Text, "Din sikre mail er sendt.") {
+		t.Fatalf("why %q, status %q", p.SendWhy.Text, p.Status.Text)
+	}
 }
 
 // Udbakke lists the newest first and follows the worker by itself.
