@@ -45,7 +45,9 @@ type InboxWindow struct {
 	list      []core.InboxMessage
 	verdicts  map[uint32]bool // secure or not, of the mails opened
 	opened    *core.OpenedMail
-	running   sync.WaitGroup
+	// current is the UID of the message shown, marked in the list.
+	current uint32
+	running sync.WaitGroup
 }
 
 // OpenInbox opens the inbox window, or brings it to the front.
@@ -104,7 +106,10 @@ func (u *UI) OpenInbox() *InboxWindow {
 	if len(labels) == 1 {
 		w.Mailbox.SetSelected(labels[0])
 	}
-	w.Mailbox.OnChanged = func(string) { w.Refresh() }
+	w.Mailbox.OnChanged = func(string) {
+		w.current = 0 // another mailbox's numbers
+		w.Refresh()
+	}
 	w.Window.Show()
 	u.Inbox = w
 	w.Refresh() // last: its result is shown from the background
@@ -182,6 +187,9 @@ func (w *InboxWindow) rows() {
 		uid := m.UID
 		b := widget.NewButtonWithIcon(text, icon, func() { w.Open(uid) })
 		b.Alignment = widget.ButtonAlignLeading
+		if uid == w.current {
+			b.Importance = widget.HighImportance // the one shown
+		}
 		w.Rows.Add(b)
 	}
 }
@@ -195,6 +203,7 @@ func (w *InboxWindow) Open(uid uint32) {
 		return err
 	}, func() {
 		w.verdicts[uid] = m.Report.Secure()
+		w.current = uid
 		w.rows()
 		w.show(m)
 	})

@@ -624,6 +624,12 @@ func TestInboxFlow(t *testing.T) {
 	}
 	test.Tap(oldest)
 	w.Wait()
+	// The opened mail is marked in the list, and only it.
+	for i, o := range w.Rows.Objects {
+		if b := o.(*widget.Button); (b.Importance == widget.HighImportance) != (i == 2) {
+			t.Errorf("row %d %q: importance %v", i, b.Text, b.Importance)
+		}
+	}
 	if !strings.HasPrefix(w.Secure.Text, "Sendt sikkert: krypteret (AES-256-GCM) og signeret af Jens Hansen") || w.Secure.Importance != widget.SuccessImportance {
 		t.Fatalf("panel %q", w.Secure.Text)
 	}
