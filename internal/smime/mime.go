@@ -281,18 +281,12 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 // holds the message's header only.
 func OpenReader(r io.Reader, size int64, ids []Identity, p *Policy) (*Opened, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	head, err := readHeaderBlock(br)
+	outer, err := readOuter(br)
 	if err != nil {
-		return &Opened{}, &Error{Reason: Malformed, Detail: "MIME header", Err: err}
+		return &Opened{Entity: outer.head}, err
 	}
-	head = canonical(head)
-	h, _, err := splitEntity(head)
-	if err != nil {
-		return &Opened{Entity: head}, err
-	}
-	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	base64CTE := strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "base64")
-	if (mt != "application/pkcs7-mime" && mt != "application/x-pkcs7-mime") || !base64CTE {
+	head, h := outer.head, outer.header
+	if outer.body == nil {
 		var b bytes.Buffer
 		if size > 0 {
 			b.Grow(int(size) + len(head))
@@ -307,16 +301,47 @@ func OpenReader(r io.Reader, size int64, ids []Identity, p *Policy) (*Opened, er
 	if size > 0 {
 		der.Grow(int(size/4*3) + 3)
 	}
-	if _, err := der.ReadFrom(base64.NewDecoder(base64.StdEncoding, &blankless{r: br})); err != nil {
+	if _, err := der.ReadFrom(outer.body); err != nil {
 		// As Open tells it: the layer that could not be decoded.
 		o := &Opened{Entity: head, From: addresses(h.Get("From")), Sender: addresses(h.Get("Sender"))}
 		kind := LayerEncrypted
-		if strings.EqualFold(params["smime-type"], "signed-data") {
+		if outer.signed {
 			kind = LayerSigned
 		}
 		return o.fail(kind, &Error{Reason: Malformed, Detail: "base64", Err: err})
 	}
 	return open(head, der.Bytes(), ids, p)
+}
+
+// outerEntity is the header of a message read from a stream, and, for
+// an application/pkcs7-mime one in base64, its body decoded as it is
+// read (nil otherwise).
+type outerEntity struct {
+	head   []byte // canonical
+	header textproto.MIMEHeader
+	body   io.Reader
+	signed bool // smime-type=signed-data
+}
+
+// readOuter reads the header of the message br gives (OpenReader,
+// OpenStream).
+func readOuter(br *bufio.Reader) (*outerEntity, error) {
+	head, err := readHeaderBlock(br)
+	if err != nil {
+		return &outerEntity{}, &Error{Reason: Malformed, Detail: "MIME header", Err: err}
+	}
+	head = canonical(head)
+	h, _, err := splitEntity(head)
+	if err != nil {
+		return &outerEntity{head: head}, err
+	}
+	out := &outerEntity{head: head, header: h}
+	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	if isPKCS7(mt) && strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "base64") {
+		out.body = base64.NewDecoder(base64.StdEncoding, &blankless{r: br})
+		out.signed = strings.EqualFold(params["smime-type"], "signed-data")
+	}
+	return out, nil
 }
 
 // readHeaderBlock reads a MIME header block up to and with its blank
@@ -380,7 +405,7 @@ func (o *Opened) open(start int, der0 []byte, ids []Identity, p *Policy) (*Opene
 			o.From, o.Sender = addresses(hdr.Get("From")), addresses(hdr.Get("Sender"))
 		}
 		mt, params, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
-		layered := mt == "multipart/signed" || mt == "application/pkcs7-mime" || mt == "application/x-pkcs7-mime"
+		layered := isLayer(mt)
 		if layered && depth >= maxLayers {
 			return o, &Error{Reason: Malformed, Detail: "too many layers"}
 		}
@@ -613,14 +638,9 @@ func decodeBody(h textproto.MIMEHeader, body []byte) ([]byte, error) {
 // Per RFC 2046 a delimiter is "--boundary" at the start of a line, and the
 // CRLF before it belongs to the delimiter, not to the part.
 func splitSigned(body []byte, params map[string]string) (inner, sig []byte, err error) {
-	switch proto := strings.ToLower(params["protocol"]); proto {
-	case "", "application/pkcs7-signature", "application/x-pkcs7-signature":
-	default:
-		return nil, nil, &Error{Reason: Unsupported, Detail: "multipart/signed protocol " + proto}
-	}
-	boundary := params["boundary"]
-	if boundary == "" {
-		return nil, nil, &Error{Reason: Malformed, Detail: "multipart/signed without boundary"}
+	boundary, err := signedBoundary(params)
+	if err != nil {
+		return nil, nil, err
 	}
 	delim := []byte("--" + boundary)
 	var starts, ends []int
@@ -655,19 +675,47 @@ func splitSigned(body []byte, params map[string]string) (inner, sig []byte, err 
 	if !closed || len(starts) != 2 || len(ends) != 3 {
 		return nil, nil, &Error{Reason: Malformed, Detail: fmt.Sprintf("multipart/signed with %d parts", len(starts))}
 	}
-	h, sigBody, err := splitEntity(body[starts[1]:ends[2]])
-	if err != nil {
-		return nil, nil, err
-	}
-	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt != "application/pkcs7-signature" && mt != "application/x-pkcs7-signature" {
-		return nil, nil, &Error{Reason: Malformed, Detail: "second part is " + mt}
-	}
-	sig, err = decodeBody(h, sigBody)
-	if err != nil {
+	if sig, err = signaturePart(body[starts[1]:ends[2]]); err != nil {
 		return nil, nil, err
 	}
 	return body[starts[0]:ends[1]], sig, nil
 }
+
+// signedBoundary checks a multipart/signed entity's parameters (RFC 1847:
+// an S/MIME protocol, a boundary) and returns its boundary.
+func signedBoundary(params map[string]string) (string, error) {
+	switch proto := strings.ToLower(params["protocol"]); proto {
+	case "", "application/pkcs7-signature", "application/x-pkcs7-signature":
+	default:
+		return "", &Error{Reason: Unsupported, Detail: "multipart/signed protocol " + proto}
+	}
+	if params["boundary"] == "" {
+		return "", &Error{Reason: Malformed, Detail: "multipart/signed without boundary"}
+	}
+	return params["boundary"], nil
+}
+
+// signaturePart returns the DER of the signature in a multipart/signed
+// entity's second part, which must be application/pkcs7-signature.
+func signaturePart(part []byte) ([]byte, error) {
+	h, body, err := splitEntity(part)
+	if err != nil {
+		return nil, err
+	}
+	if mt, _, _ := mime.ParseMediaType(h.Get("Content-Type")); mt != "application/pkcs7-signature" && mt != "application/x-pkcs7-signature" {
+		return nil, &Error{Reason: Malformed, Detail: "second part is " + mt}
+	}
+	return decodeBody(h, body)
+}
+
+// isPKCS7 reports whether a media type is an S/MIME layer in one part
+// (application/pkcs7-mime, or its old x- name).
+func isPKCS7(mt string) bool {
+	return mt == "application/pkcs7-mime" || mt == "application/x-pkcs7-mime"
+}
+
+// isLayer reports whether a media type is an S/MIME layer.
+func isLayer(mt string) bool { return mt == "multipart/signed" || isPKCS7(mt) }
 
 // SignerMatches reports whether the signer's certificate is for the
 // address in the message's From or Sender header (RFC 8550 section 3).

@@ -75,6 +75,17 @@ func TestOpenReaderAgreesWithOpen(t *testing.T) {
 	}
 }
 
+// streamSummary is summary for OpenStream, with the entity it wrote.
+func streamSummary(msg []byte, ids []Identity, p *Policy) string {
+	var out bytes.Buffer
+	o, err := OpenStream(BytesSource(msg), ids, p, &memSpool{}, &out)
+	o.Entity = out.Bytes()
+	if err != nil {
+		o.Entity = nil
+	}
+	return summary(o, err)
+}
+
 // memSpool keeps the spool in memory, for tests.
 type memSpool struct{ b *bytes.Buffer }
 
@@ -98,15 +109,7 @@ func (nopWriteCloser) Close() error { return nil }
 func TestOpenStreamAgreesWithOpen(t *testing.T) {
 	check := func(name string, msg []byte, ids []Identity, p *Policy) {
 		t.Helper()
-		o, err := Open(msg, ids, p)
-		want := summary(o, err)
-		var out bytes.Buffer
-		so, serr := OpenStream(BytesSource(msg), ids, p, &memSpool{}, &out)
-		so.Entity = out.Bytes()
-		if serr != nil {
-			so.Entity = nil
-		}
-		if got := summary(so, serr); got != want {
+		if got, want := streamSummary(msg, ids, p), summary(Open(msg, ids, p)); got != want {
 			t.Errorf("%s:\nOpenStream %.400s\nOpen       %.400s", name, got, want)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/asn1"
-	"encoding/base64"
 	"errors"
 	"hash"
 	"io"
@@ -81,26 +80,15 @@ func openStream(src Source, ids []Identity, p *Policy, spool Spool, out io.Write
 		return &Opened{}, err
 	}
 	defer r.Close()
-	br := bufio.NewReaderSize(r, 64<<10)
-	head, err := readHeaderBlock(br)
-	if err != nil {
-		return nil, errUnusual
-	}
-	head = canonical(head)
-	h, _, err := splitEntity(head)
-	if err != nil {
-		return nil, errUnusual
-	}
-	mt, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	if (mt != "application/pkcs7-mime" && mt != "application/x-pkcs7-mime") || strings.EqualFold(params["smime-type"], "signed-data") ||
-		!strings.EqualFold(strings.TrimSpace(h.Get("Content-Transfer-Encoding")), "base64") || spool == nil {
+	outer, err := readOuter(bufio.NewReaderSize(r, 64<<10))
+	if err != nil || outer.body == nil || outer.signed || spool == nil {
 		return nil, errUnusual
 	}
 	w, err := spool.Create()
 	if err != nil {
 		return &Opened{}, err
 	}
-	der := bufio.NewReaderSize(base64.NewDecoder(base64.StdEncoding, &blankless{r: br}), 64<<10)
+	der := bufio.NewReaderSize(outer.body, 64<<10)
 	cw := &canonicalWriter{w: w}
 	d, err := streamDecryptAny(der, ids, cw)
 	if cerr := w.Close(); err == nil {
@@ -111,7 +99,8 @@ func openStream(src Source, ids []Identity, p *Policy, spool Spool, out io.Write
 		// so that its reason is exactly Open's.
 		return nil, errUnusual
 	}
-	o := &Opened{Entity: head, From: addresses(h.Get("From")), Sender: addresses(h.Get("Sender"))}
+	h := outer.header
+	o := &Opened{Entity: outer.head, From: addresses(h.Get("From")), Sender: addresses(h.Get("Sender"))}
 	o.Layers = append(o.Layers, Layer{Kind: LayerEncrypted, Decrypted: d})
 	return o.streamSigned(1, spool.Open, ids, p, out)
 }
@@ -154,25 +143,20 @@ func (o *Opened) streamSigned(depth int, open func() (io.ReadCloser, error), ids
 		return inMemory(0, -1, depth, true)
 	}
 	mt, params, _ := mime.ParseMediaType(hdr.Get("Content-Type"))
-	proto := strings.ToLower(params["protocol"])
-	if mt != "multipart/signed" || depth >= maxLayers || params["boundary"] == "" ||
-		proto != "" && proto != "application/pkcs7-signature" && proto != "application/x-pkcs7-signature" {
+	if mt != "multipart/signed" || depth >= maxLayers {
 		return inMemory(0, -1, depth, true)
 	}
 	// Streamed only while all is well: anything that fails is told by
 	// the opening in memory, so that it is told exactly as Open tells it.
-	parts, err := scanSigned(br, int64(len(head)), params["boundary"])
-	if err != nil || !parts.closed || parts.starts != 2 {
-		return inMemory(0, -1, depth, true)
-	}
-	sh, sigBody, err := splitEntity(parts.sig)
+	boundary, err := signedBoundary(params)
 	if err != nil {
 		return inMemory(0, -1, depth, true)
 	}
-	if mt, _, _ := mime.ParseMediaType(sh.Get("Content-Type")); mt != "application/pkcs7-signature" && mt != "application/x-pkcs7-signature" {
+	parts, err := scanSigned(br, int64(len(head)), boundary)
+	if err != nil || !parts.closed || parts.starts != 2 {
 		return inMemory(0, -1, depth, true)
 	}
-	sig, err := decodeBody(sh, sigBody)
+	sig, err := signaturePart(parts.sig)
 	if err != nil {
 		return inMemory(0, -1, depth, true)
 	}
@@ -180,18 +164,16 @@ func (o *Opened) streamSigned(depth int, open func() (io.ReadCloser, error), ids
 	if v == nil || verr != nil {
 		return inMemory(0, -1, depth, true)
 	}
+	ih, _, err := splitEntity(parts.head)
+	if err != nil {
+		return inMemory(0, -1, depth, true)
+	}
 	o.Layers = append(o.Layers, Layer{Kind: LayerSigned, Verified: v})
 	// The signed entity: a layer in turn is opened in memory; anything
 	// else ends the opening here, with its header as the protected one.
-	ih, _, err := splitEntity(parts.head)
-	if err != nil {
-		o.Layers = o.Layers[:len(o.Layers)-1]
-		return inMemory(0, -1, depth, true)
-	}
 	imt, iparams, _ := mime.ParseMediaType(ih.Get("Content-Type"))
 	whole := bytes.Contains(parts.head, []byte("\r\n\r\n")) || len(parts.head) < maxPiece
-	if imt == "multipart/signed" || imt == "application/pkcs7-mime" || imt == "application/x-pkcs7-mime" ||
-		imt == "message/rfc822" && !strings.EqualFold(iparams["forwarded"], "yes") || !whole {
+	if isLayer(imt) || imt == "message/rfc822" && !strings.EqualFold(iparams["forwarded"], "yes") || !whole {
 		return inMemory(parts.off, parts.n, depth+1, false)
 	}
 	if o.Protected == nil {
