@@ -107,10 +107,19 @@ func (nopWriteCloser) Close() error { return nil }
 // takes (GCM and CBC, RSA and EC, openssl's BER from -stream, a bare-LF
 // inner entity, a tampered tag, a signature over other content).
 func TestOpenStreamAgreesWithOpen(t *testing.T) {
-	check := func(name string, msg []byte, ids []Identity, p *Policy) {
+	n := 0
+	streamed = func() { n++ }
+	t.Cleanup(func() { streamed = nil })
+	// check compares; stream says whether the message must have gone the
+	// streaming way (what opens and verifies), or the in-memory one.
+	check := func(name string, msg []byte, ids []Identity, p *Policy, stream ...bool) {
 		t.Helper()
+		before := n
 		if got, want := streamSummary(msg, ids, p), summary(Open(msg, ids, p)); got != want {
 			t.Errorf("%s:\nOpenStream %.400s\nOpen       %.400s", name, got, want)
+		}
+		if len(stream) > 0 && stream[0] != (n > before) {
+			t.Errorf("%s: streamed %v, want %v", name, n > before, stream[0])
 		}
 	}
 	tb := tbPolicy(t)
@@ -132,15 +141,15 @@ func TestOpenStreamAgreesWithOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 		msg := out.Bytes()
-		check(c.String(), msg, []Identity{ec}, p)
-		check(c.String()+", the other key", msg, []Identity{id}, p)
-		check(c.String()+", not for these keys", msg, []Identity{testIdentity(t, "recipient-rsa")}, p)
-		check(c.String()+", cut short", msg[:len(msg)*2/3], []Identity{ec}, p)
+		check(c.String(), msg, []Identity{ec}, p, true)
+		check(c.String()+", the other key", msg, []Identity{id}, p, true)
+		check(c.String()+", not for these keys", msg, []Identity{testIdentity(t, "recipient-rsa")}, p, false)
+		check(c.String()+", cut short", msg[:len(msg)*2/3], []Identity{ec}, p, false)
 		// A byte of the ciphertext changed (far from the DER around it).
 		head, body, _ := bytes.Cut(msg, []byte("\r\n\r\n"))
 		der, _ := base64.StdEncoding.DecodeString(strings.ReplaceAll(string(body), "\r\n", ""))
 		der[len(der)/2] ^= 1
-		check(c.String()+", tampered", append(append(bytes.Clone(head), "\r\n\r\n"...), base64.StdEncoding.EncodeToString(der)...), []Identity{ec}, p)
+		check(c.String()+", tampered", append(append(bytes.Clone(head), "\r\n\r\n"...), base64.StdEncoding.EncodeToString(der)...), []Identity{ec}, p, false)
 	}
 	// openssl's BER (-stream), signed then enveloped, CBC and GCM.
 	dir := t.TempDir()
@@ -151,7 +160,7 @@ func TestOpenStreamAgreesWithOpen(t *testing.T) {
 	os.WriteFile(s, signed, 0o600)
 	for _, alg := range []string{"-aes-256-cbc", "-aes-256-gcm"} {
 		enc := openssl(t, nil, "cms", "-encrypt", "-stream", alg, "-in", s, "-recip", certPath("recipient-ec"))
-		check("openssl -stream "+alg, enc, []Identity{ec}, p)
+		check("openssl -stream "+alg, enc, []Identity{ec}, p, true)
 	}
 	// An opaque signature inside: opened in memory, told the same.
 	opaque, err := SignEntity(entity[:4096], id, SignOptions{})
@@ -162,7 +171,7 @@ func TestOpenStreamAgreesWithOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check("opaque inside", enc, []Identity{ec}, p)
+	check("opaque inside", enc, []Identity{ec}, p, false)
 }
 
 // swapSpool gives changed content on its second read (the first finds
