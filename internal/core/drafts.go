@@ -126,22 +126,23 @@ func (c *Core) SaveDraft(ctx context.Context, id string, d message.Draft) (strin
 
 // OpenDraft returns a kept draft.
 func (c *Core) OpenDraft(ctx context.Context, id string) (message.Draft, error) {
-	k, err := c.readDraft(ctx, id)
+	path, err := c.draftPath(id)
+	if err != nil {
+		return message.Draft{}, err
+	}
+	ids, err := c.draftKeys(ctx)
+	if err != nil {
+		return message.Draft{}, err
+	}
+	k, err := c.readDraft(path, ids)
 	if err != nil {
 		return message.Draft{}, err
 	}
 	return k.Draft, nil
 }
 
-func (c *Core) readDraft(ctx context.Context, id string) (*keptDraft, error) {
-	path, err := c.draftPath(id)
-	if err != nil {
-		return nil, err
-	}
-	ids, err := c.draftKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
+// readDraft opens the draft at path with whichever of ids opens it.
+func (c *Core) readDraft(path string, ids []*smime.Identity) (*keptDraft, error) {
 	var last error
 	for _, identity := range ids {
 		f, err := openSealed(path, c.keys(identity))
@@ -170,6 +171,9 @@ func (c *Core) Drafts(ctx context.Context) ([]DraftInfo, error) {
 	if err != nil {
 		return nil, &FileError{File: c.draftsDir(), Err: err}
 	}
+	// The keys once for all the drafts; none here leaves each listed by
+	// its time alone.
+	ids, _ := c.draftKeys(ctx)
 	var out []DraftInfo
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".draft")
@@ -177,7 +181,7 @@ func (c *Core) Drafts(ctx context.Context) ([]DraftInfo, error) {
 			continue
 		}
 		info := DraftInfo{ID: id}
-		if k, err := c.readDraft(ctx, id); err == nil {
+		if k, err := c.readDraft(filepath.Join(c.draftsDir(), e.Name()), ids); err == nil {
 			info.Subject, info.Saved, info.Attachments = k.Draft.Subject, k.Saved, len(k.Draft.Attachments)
 		} else if st, err := e.Info(); err == nil {
 			info.Saved = st.ModTime()
