@@ -58,14 +58,14 @@ func (o *OutboxWindow) refreshIfChanged() {
 	if o.u.Outbox != o {
 		return
 	}
-	if o.state() != o.shown {
-		o.Refresh()
+	mails, err := o.u.core.OutboxList(context.Background())
+	if stateOf(mails, err) != o.shown {
+		o.show(mails, err)
 	}
 }
 
-// state sums up the outbox: each mail's number, state and steps done.
-func (o *OutboxWindow) state() string {
-	mails, err := o.u.core.OutboxList(context.Background())
+// stateOf sums up the outbox: each mail's number, state and steps done.
+func stateOf(mails []outbox.Mail, err error) string {
 	if err != nil {
 		return err.Error()
 	}
@@ -77,11 +77,13 @@ func (o *OutboxWindow) state() string {
 }
 
 // Refresh reads the outbox again and lists it, the newest mail first.
-func (o *OutboxWindow) Refresh() {
+func (o *OutboxWindow) Refresh() { o.show(o.u.core.OutboxList(context.Background())) }
+
+// show lists mails (or the sentence for err).
+func (o *OutboxWindow) show(mails []outbox.Mail, err error) {
 	l := o.u.lang
 	o.Rows.RemoveAll()
-	o.shown = o.state()
-	mails, err := o.u.core.OutboxList(context.Background())
+	o.shown = stateOf(mails, err)
 	if err != nil {
 		o.Rows.Add(widget.NewLabel(l.Error(err)))
 		return
