@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"crypto/x509"
 	"errors"
 	"flag"
@@ -158,11 +157,8 @@ func (c *cli) smimeCmd(args []string) error {
 func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Policy) error {
 	var o *smime.Opened
 	var err error
-	var entity bytes.Buffer
 	if in == "-" {
-		if o, err = smime.OpenReader(c.stdin, -1, ids, p); err == nil {
-			entity.Write(o.Entity)
-		}
+		o, err = smime.OpenReader(c.stdin, -1, ids, p)
 	} else {
 		// A file is read as a stream, more than once: what is decrypted
 		// waits in a sealed spool until it is verified.
@@ -175,18 +171,16 @@ func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Policy) er
 			defer s.remove()
 			spool = s
 		}
-		w, werr := c.outputFile(out)
-		if werr != nil {
+		var opened error
+		werr := c.writeTo(out, func(w io.Writer) error {
+			o, opened = smime.OpenStream(smime.FileSource(in), ids, p, spool, w)
+			if errors.Is(opened, smime.ErrChanged) {
+				opened = &core.FileError{File: in, Err: opened} // changed while it was read
+			}
+			return opened
+		})
+		if err = opened; err == nil && werr != nil {
 			return werr
-		}
-		o, err = smime.OpenStream(smime.FileSource(in), ids, p, spool, w)
-		if errors.Is(err, smime.ErrChanged) {
-			err = &core.FileError{File: in, Err: err} // changed while it was read
-		}
-		if err != nil {
-			w.discard()
-		} else if cerr := w.Close(); cerr != nil {
-			return &core.FileError{File: out, Err: cerr}
 		}
 	}
 	c.report(o)
@@ -195,7 +189,7 @@ func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Policy) er
 		return errRed{1}
 	}
 	if in == "-" {
-		if err := c.writeOutput(out, entity.Bytes()); err != nil {
+		if err := c.writeOutput(out, o.Entity); err != nil {
 			return err
 		}
 	}
@@ -237,7 +231,7 @@ func judgeAt(at string) (smime.Judge, time.Time, error) {
 func (c *cli) signEncrypt(in, out string, id smime.Identity, rs []smime.Recipient, cipher smime.Cipher) error {
 	src := smime.FileSource(in)
 	if in == "-" {
-		// Standard input is read twice by nobody: it is kept.
+		// Standard input cannot be read twice: it is kept in memory.
 		b, err := io.ReadAll(c.stdin)
 		if err != nil {
 			return err
@@ -246,23 +240,9 @@ func (c *cli) signEncrypt(in, out string, id smime.Identity, rs []smime.Recipien
 	} else if _, err := os.Stat(in); err != nil {
 		return &core.FileError{File: in, Err: err}
 	}
-	if out == "-" {
-		return smime.SignEncrypt(c.stdout, src, id, rs, cipher)
-	}
-	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return &core.FileError{File: out, Err: err}
-	}
-	err = smime.SignEncrypt(f, src, id, rs, cipher)
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = &core.FileError{File: out, Err: cerr}
-	}
-	if err != nil {
-		// Half a message is no message.
-		os.Remove(out)
-		if errors.Is(err, smime.ErrChanged) {
-			err = &core.FileError{File: in, Err: err}
-		}
+	err := c.writeTo(out, func(w io.Writer) error { return smime.SignEncrypt(w, src, id, rs, cipher) })
+	if errors.Is(err, smime.ErrChanged) {
+		err = &core.FileError{File: in, Err: err}
 	}
 	return err
 }
@@ -341,11 +321,26 @@ func (c *cli) readInput(name string) ([]byte, error) {
 }
 
 func (c *cli) writeOutput(name string, b []byte) error {
-	if name == "-" {
-		_, err := c.stdout.Write(b)
+	return c.writeTo(name, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeTo runs write on the output name ("-": standard output). A file
+// appears, readable by the user alone, only when write succeeded: half a
+// message is no message, and a file that was there stays as it was.
+func (c *cli) writeTo(name string, write func(io.Writer) error) error {
+	w, err := c.outputFile(name)
+	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(name, b, 0o600); err != nil {
+	if err := write(w); err != nil {
+		w.discard()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		w.discard()
 		return &core.FileError{File: name, Err: err}
 	}
 	return nil
