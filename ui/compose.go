@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -42,9 +41,10 @@ type Compose struct {
 	// draftID is the kept draft this mail is ("" until first kept).
 	draftID string
 	// pending is the draft to keep when the wait after the last change
-	// ends (changed), nil when there is none.
-	pendingMu sync.Mutex
-	pending   *message.Draft
+	// ends (changed), nil when there is none. Like the widgets, it is
+	// touched on Fyne's goroutine only: the timer's goroutine just asks
+	// fyne.Do to keep the draft.
+	pending *message.Draft
 }
 
 func newCompose(u *UI) *Compose {
@@ -147,9 +147,7 @@ func (c *Compose) Load(id string, d message.Draft) {
 	c.showFiles()
 	c.draftID = id
 	// What was just put there is kept already (or nothing at all).
-	c.pendingMu.Lock()
 	c.pending = nil
-	c.pendingMu.Unlock()
 }
 
 // changed keeps the draft a moment after the last change (KeepDraft), so
@@ -159,10 +157,8 @@ func (c *Compose) changed() {
 		return
 	}
 	d := c.Draft()
-	c.pendingMu.Lock()
 	first := c.pending == nil
 	c.pending = &d
-	c.pendingMu.Unlock()
 	if first {
 		c.u.after(draftDelay, func() { fyne.Do(func() { c.KeepDraft() }) })
 	}
@@ -174,10 +170,8 @@ const draftDelay = 2 * time.Second
 // KeepDraft keeps the draft now, if a change is waiting, and says so (or
 // why it cannot be kept) under the text.
 func (c *Compose) KeepDraft() error {
-	c.pendingMu.Lock()
 	d := c.pending
 	c.pending = nil
-	c.pendingMu.Unlock()
 	if d == nil {
 		return nil
 	}
@@ -194,17 +188,13 @@ func (c *Compose) KeepDraft() error {
 // keepNow keeps the draft as it is at once (the window closes).
 func (c *Compose) keepNow() error {
 	d := c.Draft()
-	c.pendingMu.Lock()
 	c.pending = &d
-	c.pendingMu.Unlock()
 	return c.KeepDraft()
 }
 
 // discardDraft forgets the kept draft of the mail in compose.
 func (c *Compose) discardDraft() {
-	c.pendingMu.Lock()
 	c.pending = nil
-	c.pendingMu.Unlock()
 	if c.draftID != "" {
 		c.u.core.DeleteDraft(c.draftID)
 		c.draftID = ""
