@@ -323,6 +323,7 @@ func plainSize(size, headerLen int64) int64 {
 // only when Close succeeds.
 type File struct {
 	*Writer
+	buf  *bufio.Writer
 	f    *os.File
 	path string
 }
@@ -335,13 +336,14 @@ func (k *Keys) Create(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := k.NewWriter(bufio.NewWriterSize(f, chunkSize+tagSize))
+	buf := bufio.NewWriterSize(f, chunkSize+tagSize)
+	w, err := k.NewWriter(buf)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &File{Writer: w, f: f, path: path}, nil
+	return &File{Writer: w, buf: buf, f: f, path: path}, nil
 }
 
 // Close seals the last chunk, makes the file durable and puts it in
@@ -349,7 +351,7 @@ func (k *Keys) Create(path string) (*File, error) {
 func (f *File) Close() error {
 	err := f.Writer.Close()
 	if err == nil {
-		err = f.Writer.w.(*bufio.Writer).Flush()
+		err = f.buf.Flush()
 	}
 	if err == nil {
 		err = f.f.Sync()
