@@ -76,12 +76,10 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	})
 
 	var p *SendPane
-	var inputs []string
 	fyne.DoAndWait(func() {
 		p = newSendPane(u)
 		p.Emails.SetText(demoRecipients.emails)
 		p.Numbers.SetText(demoRecipients.numbers)
-		inputs = p.Inputs()
 		u.Send = p
 		p.Window.Show()
 	})
@@ -95,8 +93,8 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		return files, err
 	}
 	fyne.DoAndWait(func() { p.Emails.SetText(demoRecipients.emails) })
-	verdicts := u.core.Check(context.Background(), inputs)
-	fyne.DoAndWait(func() { p.show(verdicts) })
+	fyne.DoAndWait(p.startCheck)
+	p.Wait()
 	if err := shoot(p.Window, "secure-send.png"); err != nil {
 		return files, err
 	}
@@ -110,13 +108,10 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		}
 		p.Emails.SetText("jens.hansen@kommune.example\nkollega@hoejskole.example")
 		p.Numbers.SetText("010190-1009\n12345100")
-		inputs = p.Inputs()
+		p.startCheck()
 	})
-	verdicts = u.core.Check(context.Background(), inputs)
-	fyne.DoAndWait(func() {
-		p.show(verdicts)
-		p.send()
-	})
+	p.Wait()
+	fyne.DoAndWait(p.send)
 	p.Wait()
 	if err := shoot(p.Window, "receipt.png"); err != nil {
 		return files, err

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +30,9 @@ type SendPane struct {
 	Unavailable *fyne.Container
 	Emails      *textField
 	Numbers     *textField
+	// EmailMarks and NumberMarks hold each line's check mark beside it
+	// after a check.
+	EmailMarks, NumberMarks lineMarks
 	// EmailHints and NumberHints tell, as the user types, which lines are
 	// not of the right form; they never block.
 	EmailHints, NumberHints *widget.Label
@@ -98,7 +102,14 @@ func newSendPane(u *UI) *SendPane {
 	p.Receipt.Wrapping = fyne.TextWrapWord
 	p.Receipt.Hide() // until there is one, above the verdicts
 	// Changing a recipient clears the verdicts: they no longer hold.
-	clear := func() { p.Results.RemoveAll(); p.Status.SetText(""); p.green, p.verdicts = false, nil; p.updateSend() }
+	clear := func() {
+		p.Results.RemoveAll()
+		p.EmailMarks.clear()
+		p.NumberMarks.clear()
+		p.Status.SetText("")
+		p.green, p.verdicts = false, nil
+		p.updateSend()
+	}
 	p.Emails.OnChanged = func(text string) {
 		// Recipients pasted from Outlook ("Jens Hansen <…>; Anne <…>")
 		// become one per line.
@@ -125,9 +136,12 @@ func newSendPane(u *UI) *SendPane {
 		widget.NewFormItem(u.t("send.attention.person"), p.AttPerson),
 		widget.NewFormItem(u.t("send.attention.pnumber"), p.AttPNumber),
 		widget.NewFormItem(u.t("send.attention.unit"), p.AttUnit))))
+	var emails, numbers fyne.CanvasObject
+	p.EmailMarks, emails = withMarks(p.Emails)
+	p.NumberMarks, numbers = withMarks(p.Numbers)
 	recipients := container.NewGridWithColumns(2,
-		container.NewBorder(bold("send.recipients.email"), container.NewVBox(p.Suggestions, p.EmailHints), nil, nil, p.Emails),
-		container.NewBorder(bold("send.recipients.number"), container.NewVBox(p.NumberHints, attention), nil, nil, p.Numbers),
+		container.NewBorder(bold("send.recipients.email"), container.NewVBox(p.Suggestions, p.EmailHints), nil, nil, emails),
+		container.NewBorder(bold("send.recipients.number"), container.NewVBox(p.NumberHints, attention), nil, nil, numbers),
 	)
 	verdicts := container.NewBorder(
 		container.NewVBox(container.NewHBox(p.Check, p.SendMail, p.SendWhy), p.Status, p.Checking, p.Progress), nil, nil, nil,
@@ -189,10 +203,28 @@ func (p *SendPane) hint(l *widget.Label, text string, emails bool) {
 // Inputs returns the recipients typed on both sides, one per non-empty line.
 func (p *SendPane) Inputs() []string {
 	var in []string
-	for _, e := range []*textField{p.Emails, p.Numbers} {
-		for _, line := range strings.Split(e.Text, "\n") {
+	for _, l := range p.inputLines() {
+		in = append(in, l.text)
+	}
+	return in
+}
+
+// inputLine is one recipient typed: its text, and where its mark goes.
+type inputLine struct {
+	text  string
+	marks lineMarks
+	line  int
+}
+
+func (p *SendPane) inputLines() []inputLine {
+	var in []inputLine
+	for _, f := range []struct {
+		field *textField
+		marks lineMarks
+	}{{p.Emails, p.EmailMarks}, {p.Numbers, p.NumberMarks}} {
+		for i, line := range strings.Split(f.field.Text, "\n") {
 			if strings.TrimSpace(line) != "" {
-				in = append(in, line)
+				in = append(in, inputLine{line, f.marks, i})
 			}
 		}
 	}
@@ -201,6 +233,7 @@ func (p *SendPane) Inputs() []string {
 
 // startCheck runs core.Check in the background and shows the verdicts.
 func (p *SendPane) startCheck() {
+	lines := p.inputLines()
 	inputs := p.Inputs()
 	p.Results.RemoveAll()
 	if len(inputs) == 0 {
@@ -215,19 +248,30 @@ func (p *SendPane) startCheck() {
 	go func() {
 		defer p.running.Done()
 		verdicts := p.u.core.Check(context.Background(), inputs)
-		fyne.DoAndWait(func() { p.show(verdicts) })
+		fyne.DoAndWait(func() {
+			if !slices.Equal(p.Inputs(), inputs) {
+				// Typed into while it ran: the verdicts are for other
+				// recipients, so the check runs again for these.
+				p.Check.Enable()
+				p.startCheck()
+				return
+			}
+			p.show(verdicts, lines)
+		})
 	}()
 }
 
 // Wait blocks until a running check has shown its verdicts.
 func (p *SendPane) Wait() { p.running.Wait() }
 
-func (p *SendPane) show(verdicts []directory.Verdict) {
+// show lists the verdicts and marks each line of lines, the recipients
+// checked, with its own.
+func (p *SendPane) show(verdicts []directory.Verdict, lines []inputLine) {
 	l := p.u.lang
 	p.Checking.Stop()
 	p.Checking.Hide()
 	red := 0
-	for _, v := range verdicts {
+	for i, v := range verdicts {
 		var icon fyne.Resource
 		var text string
 		if v.OK() {
@@ -250,6 +294,7 @@ func (p *SendPane) show(verdicts []directory.Verdict) {
 		label := widget.NewLabel(text)
 		label.Wrapping = fyne.TextWrapWord
 		p.Results.Add(container.NewBorder(nil, nil, widget.NewIcon(icon), nil, label))
+		lines[i].marks.mark(lines[i].line, icon)
 	}
 	p.green = red == 0 && len(verdicts) > 0
 	switch {

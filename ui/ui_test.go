@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"sikkermail/internal/config"
@@ -318,11 +319,23 @@ func TestSendFlow(t *testing.T) {
 	if !p.SendMail.Disabled() {
 		t.Fatal("Send mail enabled before a check")
 	}
-	p.Emails.SetText("jens.hansen@kommune.example\nukendt@andetsted.example")
+	p.Emails.SetText("jens.hansen@kommune.example\n\nukendt@andetsted.example")
+	p.Numbers.SetText("12345100")
 	test.Tap(p.Check)
 	p.Wait()
 	if !p.SendMail.Disabled() || !strings.Contains(p.Status.Text, "1 modtager(e)") {
 		t.Fatalf("one red: send enabled %v, status %q", !p.SendMail.Disabled(), p.Status.Text)
+	}
+	// Each line has its own mark beside it; the empty line none.
+	if got := marks(p.EmailMarks); got != "ok,,red" {
+		t.Fatalf("marks beside the e-mail lines: %q", got)
+	}
+	if got := marks(p.NumberMarks); got != "ok" {
+		t.Fatalf("marks beside the numbers: %q", got)
+	}
+	p.Numbers.SetText("")
+	if got := marks(p.EmailMarks) + marks(p.NumberMarks); got != "" {
+		t.Fatalf("marks left after a change: %q", got)
 	}
 	p.Emails.SetText("jens.hansen@kommune.example\nkollega@hoejskole.example")
 	test.Tap(p.Check)
@@ -1110,4 +1123,23 @@ func TestSuggestRecipients(t *testing.T) {
 	if findButton(p.Suggestions, "Jens Hansen <jens.hansen@kommune.example>") == nil {
 		t.Errorf("by name: %v", labels(p.Suggestions))
 	}
+}
+
+// marks says which mark stands beside each line: "ok", "red" or nothing.
+func marks(m lineMarks) string {
+	var out []string
+	for _, o := range m.Objects {
+		icon := o.(*widget.Icon)
+		switch {
+		case !icon.Visible():
+			out = append(out, "")
+		case icon.Resource.Name() == theme.NewSuccessThemedResource(theme.ConfirmIcon()).Name():
+			out = append(out, "ok")
+		case icon.Resource.Name() == theme.NewErrorThemedResource(theme.CancelIcon()).Name():
+			out = append(out, "red")
+		default:
+			out = append(out, icon.Resource.Name())
+		}
+	}
+	return strings.Join(out, ",")
 }
