@@ -60,13 +60,19 @@ type SendPane struct {
 
 	u       *UI
 	running sync.WaitGroup
-	green   bool
+	// suggesting runs while the directories are asked for completions
+	// (tests wait for it once they have fired the pause's timer).
+	suggesting sync.WaitGroup
+	green      bool
 	// sent: this pane's mail is in the outbox. The pane is done with it:
 	// nothing can be checked or sent again from it (a second identical
 	// mail, a second paid letter), and OpenSend gives a fresh pane.
 	sent      bool
 	verdicts  []directory.Verdict
 	addresses map[string]string // mailbox name → address
+	// typing counts the changes to the e-mail field, so that the
+	// directories' completions for an older line are dropped.
+	typing int
 }
 
 func newSendPane(u *UI) *SendPane {
@@ -342,13 +348,40 @@ func (p *SendPane) senders() {
 	}
 }
 
+// suggestPause is how long the typing must pause before the certificate
+// directories are asked to complete the line: not at every key.
+const suggestPause = 400 * time.Millisecond
+
 // suggest offers the recipients known here for the last line of the
-// e-mail field, while it is not a whole address yet.
+// e-mail field, while it is not a whole address yet, at once; once the
+// typing pauses, the directories' people join them.
 func (p *SendPane) suggest(text string) {
-	p.Suggestions.RemoveAll()
 	lines := strings.Split(text, "\n")
 	typed := strings.TrimSpace(lines[len(lines)-1])
-	for _, s := range p.u.core.Suggest(context.Background(), typed) {
+	p.offer(lines, typed, p.u.core.Suggest(context.Background(), typed))
+	p.typing++
+	now := p.typing
+	if len([]rune(typed)) < 3 {
+		return
+	}
+	p.u.after(suggestPause, func() {
+		p.suggesting.Add(1)
+		go func() {
+			defer p.suggesting.Done()
+			found := p.u.core.SuggestFromDirectories(context.Background(), typed)
+			fyne.DoAndWait(func() {
+				if p.typing == now { // else typed on, and asked again
+					p.offer(lines, typed, found)
+				}
+			})
+		}()
+	})
+}
+
+// offer shows found as buttons: tapped, one takes the last line's place.
+func (p *SendPane) offer(lines []string, typed string, found []directory.Suggestion) {
+	p.Suggestions.RemoveAll()
+	for _, s := range found {
 		if strings.EqualFold(s.Address, typed) {
 			continue
 		}

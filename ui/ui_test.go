@@ -20,7 +20,10 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/message"
+	"sikkermail/internal/smime"
+	"sikkermail/internal/testenv"
 )
 
 func newTestUI(t *testing.T, cfg *config.Config) *UI {
@@ -1122,6 +1125,50 @@ func TestSuggestRecipients(t *testing.T) {
 	p.Emails.SetText("hansen")
 	if findButton(p.Suggestions, "Jens Hansen <jens.hansen@kommune.example>") == nil {
 		t.Errorf("by name: %v", labels(p.Suggestions))
+	}
+}
+
+// Once the typing pauses, the certificate directory's people complete
+// the line too; what was typed on since then is not overwritten.
+func TestSuggestFromDirectory(t *testing.T) {
+	s := mailtest.StartSlapd(t)
+	pem, err := os.ReadFile(testenv.Path("testdata", "certs", "oces2.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, err := smime.ParseCertificates(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AddPerson(t, mailtest.Person{CN: "Region", Mail: smime.Addresses(certs[0]), Certs: [][]byte{certs[0].Raw}})
+	cfg := config.Demo()
+	cfg.Directory.LDAP = []config.LDAP{{URL: s.URL, StartTLS: true, CA: s.TLS.CAFile, BaseDN: s.BaseDN}}
+	u := newTestUI(t, cfg)
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	want := certs[0].Subject.CommonName + " <" + smime.Addresses(certs[0])[0] + ">"
+	test.Type(p.Emails, "regio")
+	if len(p.Suggestions.Objects) != 0 {
+		t.Fatalf("before the pause: %v", labels(p.Suggestions))
+	}
+	fireTimers(u)
+	p.suggesting.Wait()
+	if findButton(p.Suggestions, want) == nil {
+		t.Fatalf("after the pause: %v, want %q", labels(p.Suggestions), want)
+	}
+	// An answer for a line typed on is dropped.
+	p.Emails.SetText("")
+	p.Emails.SetText("regio")
+	paused := *testTimers[u]
+	*testTimers[u] = nil
+	test.Type(p.Emails, "x")
+	if len(paused) != 1 {
+		t.Fatalf("%d pauses waiting", len(paused))
+	}
+	paused[0]()
+	p.suggesting.Wait()
+	if len(p.Suggestions.Objects) != 0 {
+		t.Fatalf("for a line typed on: %v", labels(p.Suggestions))
 	}
 }
 

@@ -414,8 +414,20 @@ func (c *Core) Check(ctx context.Context, inputs []string) []directory.Verdict {
 // Suggest offers the recipients known here whose address or certificate
 // holder's name holds what the user typed (two characters at least):
 // those green before (the directory cache) and those in the certificate
-// store, at most five, by address.
+// store, at most five, by address. It asks no one, so it can run as
+// each key is typed.
 func (c *Core) Suggest(ctx context.Context, typed string) []directory.Suggestion {
+	return c.suggest(ctx, typed, false)
+}
+
+// SuggestFromDirectories is Suggest with the certificate directories'
+// people too (three characters at least): it asks them over the network,
+// within directory.SuggestTimeout, so call it once the user pauses.
+func (c *Core) SuggestFromDirectories(ctx context.Context, typed string) []directory.Suggestion {
+	return c.suggest(ctx, typed, true)
+}
+
+func (c *Core) suggest(ctx context.Context, typed string, remote bool) []directory.Suggestion {
 	typed = strings.TrimSpace(typed)
 	if len([]rune(typed)) < 2 {
 		return nil
@@ -423,6 +435,9 @@ func (c *Core) Suggest(ctx context.Context, typed string) []directory.Suggestion
 	found, _ := c.dir.Cache.Suggest(ctx, typed)
 	if c.Store != nil {
 		found = append(found, c.Store.Suggest(typed)...)
+	}
+	if remote && len([]rune(typed)) >= 3 {
+		found = append(found, c.dir.Suggest(ctx, typed)...)
 	}
 	slices.SortFunc(found, func(a, b directory.Suggestion) int { return strings.Compare(a.Address, b.Address) })
 	found = slices.CompactFunc(found, func(a, b directory.Suggestion) bool { return a.Address == b.Address })

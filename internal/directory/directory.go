@@ -16,7 +16,9 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"sikkermail/internal/digitalpost"
@@ -106,8 +108,17 @@ type Source interface {
 	Lookup(ctx context.Context, addrs []string) (map[string][]*x509.Certificate, error)
 }
 
+// Suggester is a Source that can also complete what a user is typing.
+type Suggester interface {
+	Suggest(ctx context.Context, typed string) ([]Suggestion, error)
+}
+
 // DefaultTimeout is the overall deadline of a check.
 const DefaultTimeout = 10 * time.Second
+
+// SuggestTimeout is how long the sources may take to complete a
+// recipient being typed: a completion that comes later is no help.
+const SuggestTimeout = 2 * time.Second
 
 // Directory checks recipients against the configured sources.
 type Directory struct {
@@ -178,6 +189,22 @@ func (d *Directory) Check(ctx context.Context, rs []*recipient.Recipient) []Verd
 // numbers asks Digital Post about every CPR and CVR number at once, each
 // number once, and fills in their verdicts; the channel closes when all
 // are in.
+// Suggest asks every source that can complete what is typed, at once
+// and within SuggestTimeout; a source that fails or is slow adds nothing.
+func (d *Directory) Suggest(ctx context.Context, typed string) []Suggestion {
+	ctx, cancel := context.WithTimeout(ctx, SuggestTimeout)
+	defer cancel()
+	found := make([][]Suggestion, len(d.Sources))
+	var wg sync.WaitGroup
+	for i, src := range d.Sources {
+		if s, ok := src.(Suggester); ok {
+			wg.Go(func() { found[i], _ = s.Suggest(ctx, typed) })
+		}
+	}
+	wg.Wait()
+	return slices.Concat(found...)
+}
+
 func (d *Directory) numbers(ctx context.Context, rs []*recipient.Recipient, out []Verdict, timeout time.Duration) <-chan struct{} {
 	done := make(chan struct{})
 	if d.DigitalPost == nil {

@@ -339,3 +339,39 @@ func FuzzLDAPEntries(f *testing.F) {
 		}
 	})
 }
+
+// The directory completes what is typed with the people who hold a
+// certificate for their address, by address or by name.
+func TestSuggestFromSlapd(t *testing.T) {
+	s := mailtest.StartSlapd(t)
+	jens := loadCert(t, "recipient-rsa")
+	s.AddPerson(t, mailtest.Person{CN: "Jens Hansen", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{jens.Raw}})
+	s.AddPerson(t, mailtest.Person{CN: "Hansen uden certifikat", Mail: []string{"nocert@kommune.example"}})
+	s.AddPerson(t, mailtest.Person{CN: "Firma", Mail: []string{"post@firma.example"}, SMIME: [][]byte{p7c(t, loadCert(t, "recipient-ec"))}})
+	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
+	d := &Directory{Sources: []Source{src}}
+	for typed, want := range map[string]string{
+		"hansen":    "jens.hansen@kommune.example=" + jens.Subject.CommonName,
+		"JENS.HAN":  "jens.hansen@kommune.example=" + jens.Subject.CommonName,
+		"firma":     "post@firma.example=" + loadCert(t, "recipient-ec").Subject.CommonName,
+		"kommune":   "jens.hansen@kommune.example=" + jens.Subject.CommonName,
+		"nobody":    "",
+		"*)(mail=*": "",
+	} {
+		var got []string
+		for _, s := range d.Suggest(context.Background(), typed) {
+			got = append(got, s.Address+"="+s.Name)
+		}
+		if strings.Join(got, ",") != want {
+			t.Errorf("%q: %q, want %q", typed, got, want)
+		}
+	}
+	// A directory that hangs gives nothing, and lets go when the
+	// caller does.
+	down := &Directory{Sources: []Source{&LDAP{URL: "ldap://" + mailtest.SilentServer(t), StartTLS: true, BaseDN: s.BaseDN}, src}}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if got := down.Suggest(ctx, "hansen"); len(got) != 1 || got[0].Address != "jens.hansen@kommune.example" {
+		t.Errorf("beside a directory that does not answer: %v", got)
+	}
+}

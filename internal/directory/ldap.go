@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -55,42 +56,11 @@ func (l *LDAP) Lookup(ctx context.Context, addrs []string) (map[string][]*x509.C
 	if len(addrs) == 0 {
 		return nil, nil
 	}
-	u, err := url.Parse(l.URL)
+	conn, done, err := l.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := config.LDAPSecure(l.URL, l.StartTLS); err != nil {
-		return nil, err
-	}
-	cfg := l.TLS
-	if cfg == nil {
-		cfg = &tls.Config{}
-	}
-	if cfg.ServerName == "" {
-		cfg = cfg.Clone()
-		cfg.ServerName = u.Hostname()
-	}
-	var d net.Dialer
-	if dl, ok := ctx.Deadline(); ok {
-		d.Deadline = dl
-	}
-	conn, err := ldap.DialURL(l.URL, ldap.DialWithDialer(&d), ldap.DialWithTLSConfig(cfg))
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	if l.StartTLS && u.Scheme == "ldap" {
-		if err := conn.StartTLS(cfg); err != nil {
-			return nil, ctxErr(ctx, err)
-		}
-	}
-	if l.BindDN != "" {
-		if err := conn.Bind(l.BindDN, l.Password); err != nil {
-			return nil, ctxErr(ctx, err)
-		}
-	}
+	defer done()
 	tmpl := l.Filter
 	if tmpl == "" {
 		tmpl = "(mail=%s)"
@@ -113,6 +83,83 @@ func (l *LDAP) Lookup(ctx context.Context, addrs []string) (map[string][]*x509.C
 		return nil, ctxErr(ctx, err)
 	}
 	return certsByAddress(res.Entries, addrs), nil
+}
+
+// suggestLimit is how many entries a search for completions asks for.
+const suggestLimit = 10
+
+// Suggest returns the directory's people whose address or name holds
+// typed and who hold a certificate for that address: what completes a
+// recipient being typed. It asks for a few entries only; a directory
+// that refuses substring searches gives none.
+func (l *LDAP) Suggest(ctx context.Context, typed string) ([]Suggestion, error) {
+	conn, done, err := l.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	q := ldap.EscapeFilter(typed)
+	req := ldap.NewSearchRequest(l.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, suggestLimit, 0, false,
+		"(|(mail=*"+q+"*)(cn=*"+q+"*))", append([]string{"mail", "cn"}, certAttributes...), nil)
+	l.RoundTrips.Add(1)
+	res, err := conn.Search(req)
+	if err != nil && !ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) {
+		return nil, ctxErr(ctx, err)
+	}
+	var out []Suggestion
+	for _, e := range res.Entries {
+		addrs := e.GetAttributeValues("mail")
+		for a, certs := range certsByAddress([]*ldap.Entry{e}, addrs) {
+			if len(certs) > 0 && matches(typed, a, certs[0].Subject.CommonName) {
+				out = append(out, Suggestion{Address: strings.ToLower(a), Name: certs[0].Subject.CommonName})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Suggestion) int { return strings.Compare(a.Address, b.Address) })
+	return out, nil
+}
+
+// connect dials the directory, with STARTTLS and a bind when set up;
+// done closes the connection. Cancelling ctx closes it at once.
+func (l *LDAP) connect(ctx context.Context) (conn *ldap.Conn, done func(), err error) {
+	u, err := url.Parse(l.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := config.LDAPSecure(l.URL, l.StartTLS); err != nil {
+		return nil, nil, err
+	}
+	cfg := l.TLS
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg = cfg.Clone()
+		cfg.ServerName = u.Hostname()
+	}
+	var d net.Dialer
+	if dl, ok := ctx.Deadline(); ok {
+		d.Deadline = dl
+	}
+	conn, err = ldap.DialURL(l.URL, ldap.DialWithDialer(&d), ldap.DialWithTLSConfig(cfg))
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	done = func() { stop(); conn.Close() }
+	if l.StartTLS && u.Scheme == "ldap" {
+		if err := conn.StartTLS(cfg); err != nil {
+			done()
+			return nil, nil, ctxErr(ctx, err)
+		}
+	}
+	if l.BindDN != "" {
+		if err := conn.Bind(l.BindDN, l.Password); err != nil {
+			done()
+			return nil, nil, ctxErr(ctx, err)
+		}
+	}
+	return conn, done, nil
 }
 
 // certsByAddress reads the certificates in a search's entries (DER,
