@@ -150,6 +150,17 @@ func (c *Compose) Load(id string, d message.Draft) {
 	c.pending = nil
 }
 
+// takeOver carries the mail being written in old (the window is built
+// again in another language) into c: text, files, the kept draft it is,
+// and a change still waiting to be kept.
+func (c *Compose) takeOver(old *Compose) {
+	c.Load(old.draftID, old.Draft())
+	if old.pending != nil {
+		c.pending, old.pending = old.pending, nil
+		c.u.after(draftDelay, func() { fyne.Do(func() { c.KeepDraft() }) })
+	}
+}
+
 // changed keeps the draft a moment after the last change (KeepDraft), so
 // that it survives closing the program and a crash.
 func (c *Compose) changed() {

@@ -166,6 +166,22 @@ func newSendPane(u *UI) *SendPane {
 	return p
 }
 
+// takeOver carries what old held (the window is built again in another
+// language) into p: sender, recipients, attention, and the verdicts of
+// the last check, shown again in p's words.
+func (p *SendPane) takeOver(old *SendPane) {
+	p.Sender.SetSelected(old.Sender.Selected)
+	p.Emails.SetText(old.Emails.Text)
+	p.Numbers.SetText(old.Numbers.Text)
+	p.AttPerson.SetText(old.AttPerson.Text)
+	p.AttPNumber.SetText(old.AttPNumber.Text)
+	p.AttUnit.SetText(old.AttUnit.Text)
+	p.Suggestions.RemoveAll()
+	if old.verdicts != nil {
+		p.show(old.verdicts, p.inputLines())
+	}
+}
+
 func hintLabel() *widget.Label {
 	l := widget.NewLabel("")
 	l.Importance = widget.WarningImportance

@@ -23,8 +23,8 @@ import (
 type Settings struct {
 	Window fyne.Window
 	Tabs   *container.AppTabs
-	// Language chooses the language (kept in the app's preferences, in
-	// force from the next start); Password and SavePassword put the mail
+	// Language chooses the language: every window follows at once, and
+	// the app's preferences keep it for the next start; Password and SavePassword put the mail
 	// password in the OS keyring; AccountStatus says how that went.
 	Language      *widget.Select
 	Password      *widget.Entry
@@ -95,8 +95,9 @@ func (s *Settings) account() fyne.CanvasObject {
 		}
 	}
 	s.Language.OnChanged = func(name string) {
-		s.u.app.Preferences().SetString(PrefLanguage, string(names[name]))
-		s.AccountStatus.SetText(s.u.t("settings.language.restart"))
+		if err := s.u.SwitchLanguage(names[name]); err != nil {
+			s.AccountStatus.SetText(s.u.lang.Error(err))
+		}
 	}
 	s.Password = widget.NewPasswordEntry()
 	s.Password.SetPlaceHolder(s.u.t("settings.password.hint"))

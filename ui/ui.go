@@ -149,3 +149,55 @@ func (u *UI) OpenSend() *SendPane {
 	u.Send.Window.Show()
 	return u.Send
 }
+
+// SwitchLanguage makes l the language of every window at once, and of
+// the next start: each open window is built again in l, holding what it
+// held (the mail being written, the recipients and their verdicts, the
+// opened inbox mail, the settings tab). A secure-send pane busy with a
+// check or done with its mail stays as it is: its mail is not touched.
+func (u *UI) SwitchLanguage(l i18n.Lang) error {
+	if err := SetLanguage(l); err != nil {
+		return err
+	}
+	u.app.Preferences().SetString(PrefLanguage, string(l))
+	u.core.SetLanguage(l)
+	u.lang = l
+
+	old := u.Compose
+	u.Compose = newCompose(u)
+	u.Compose.takeOver(old)
+	u.Main.SetTitle(u.t("app.title"))
+	u.Main.SetContent(u.Compose.Content)
+	u.Main.SetMainMenu(u.Compose.menu())
+	u.Main.Canvas().Focus(u.Compose.Subject)
+
+	if p := u.Send; p != nil && !p.Check.Disabled() {
+		p.Window.SetOnClosed(nil)
+		p.Window.Close()
+		u.Send = nil
+		u.OpenSend().takeOver(p)
+	}
+	if o := u.Outbox; o != nil {
+		o.Window.Close()
+		u.OpenOutbox()
+	}
+	if d := u.Drafts; d != nil {
+		d.Window.Close()
+		u.OpenDrafts()
+	}
+	if w := u.Inbox; w != nil {
+		w.Window.Close()
+		n := u.OpenInbox()
+		n.Mailbox.SetSelected(w.Mailbox.Selected)
+		if w.opened != nil {
+			n.current = w.opened.UID
+			n.show(w.opened)
+		}
+	}
+	if s := u.Settings; s != nil {
+		tab := s.Tabs.SelectedIndex()
+		s.Window.Close()
+		u.OpenSettings().Tabs.SelectIndex(tab)
+	}
+	return nil
+}

@@ -14,12 +14,14 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/message"
 	"sikkermail/internal/smime"
@@ -591,24 +593,56 @@ func TestSendFlowDigitalPost(t *testing.T) {
 	}
 }
 
-// Konto: the language chosen is kept for the next start (and then wins
-// over the settings file); the password goes to the keyring — in the
-// demo, whose password is no keyring's, the refusal says where it is.
+// Konto: the language chosen applies at once to every open window, which
+// keeps what it held, and is kept for the next start (where it wins over
+// the settings file); the password goes to the keyring — in the demo,
+// whose password is no keyring's, the refusal says where it is.
 func TestSettingsAccount(t *testing.T) {
 	u := newTestUI(t, config.Demo())
+	t.Cleanup(func() { SetLanguage(i18n.Danish) })
+	u.Compose.Subject.SetText("Afgørelse")
+	u.Compose.Body.SetText("Se vedhæftet.")
+	test.Tap(u.Compose.SendSecure)
+	p := u.Send
+	p.Emails.SetText("jens.hansen@kommune.example\nukendt@andetsted.example")
+	test.Tap(p.Check)
+	p.Wait()
 	test.Tap(u.Compose.SettingsButton)
 	s := u.Settings
 	if s.Language.Selected != "Dansk" {
 		t.Fatalf("language %q", s.Language.Selected)
 	}
 	s.Language.SetSelected("English")
-	if got := u.app.Preferences().String(PrefLanguage); got != "en" || s.AccountStatus.Text != "Sproget skifter, næste gang Sikker mail startes." {
-		t.Fatalf("preference %q, status %q", got, s.AccountStatus.Text)
+	if got := u.app.Preferences().String(PrefLanguage); got != "en" || u.core.Lang() != i18n.English {
+		t.Fatalf("preference %q, core %s", got, u.core.Lang())
 	}
+	// Every window speaks English now, holding what it held.
+	c := u.Compose
+	if c.SendSecure.Text != "Send as secure e-mail" || c.Subject.Text != "Afgørelse" || c.Body.Text != "Se vedhæftet." || u.Main.Title() != "Secure mail" {
+		t.Fatalf("compose: %q, %q / %q, title %q", c.SendSecure.Text, c.Subject.Text, c.Body.Text, u.Main.Title())
+	}
+	q := u.Send
+	if q == p || q.Check.Text != "Check addresses" || q.Emails.Text != p.Emails.Text || marks(q.EmailMarks) != "ok,red" ||
+		!strings.Contains(strings.Join(labels(q.Results), "\n"), "No certificate was found") {
+		t.Fatalf("send pane: %q, %q, marks %q, results %q", q.Check.Text, q.Emails.Text, marks(q.EmailMarks), labels(q.Results))
+	}
+	s = u.Settings
+	if s == nil || s.Language.Selected != "English" || s.Tabs.Items[0].Text != "Account" {
+		t.Fatalf("settings after the switch: %+v", s)
+	}
+	if got := lang.L("Cancel"); got != "Cancel" {
+		t.Fatalf("Fyne's own words: %q", got)
+	}
+	s.Language.SetSelected("Dansk")
+	if u.Compose.SendSecure.Text != "Send som sikker e-mail" || lang.L("Cancel") != "Annullér" || u.Send.Check.Text != "Kontrollér adresser" {
+		t.Fatalf("back in Danish: %q, %q", u.Compose.SendSecure.Text, lang.L("Cancel"))
+	}
+	s = u.Settings
+	s.Language.SetSelected("English")
 	if err := ApplyLanguage(u.app, u.core); err != nil || u.core.Lang() != "en" {
 		t.Fatalf("next start: %v, %s", err, u.core.Lang())
 	}
-	u.core.SetLanguage("da")
+	s.Language.SetSelected("Dansk")
 
 	test.Type(s.Password, "hemmelig")
 	test.Tap(s.SavePassword)

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
@@ -38,7 +39,10 @@ import (
 
 // Core holds one configured client.
 type Core struct {
-	cfg    *config.Config
+	cfg *config.Config
+	// lang is the language of sentences and receipts: the settings
+	// file's until the GUI switches it, while the worker may read it.
+	lang   atomic.Value // i18n.Lang
 	db     *sql.DB
 	parser recipient.Parser
 	dir    *directory.Directory
@@ -121,6 +125,7 @@ func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}, demo: demo}
+	c.lang.Store(cfg.Lang())
 	c.dir = &directory.Directory{Policy: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
 	if err := c.setup(path, internal); err != nil {
 		db.Close()
@@ -382,7 +387,7 @@ func (e *FileError) Localize() i18n.Message {
 func (c *Core) Config() *config.Config { return c.cfg }
 
 // Lang returns the configured user interface language.
-func (c *Core) Lang() i18n.Lang { return c.cfg.Lang() }
+func (c *Core) Lang() i18n.Lang { return c.lang.Load().(i18n.Lang) }
 
 // Parse checks the form of one recipient as typed, without asking
 // anyone: the secure-send pane's validation as the user types.
@@ -446,7 +451,7 @@ func (c *Core) suggest(ctx context.Context, typed string, remote bool) []directo
 
 // SetLanguage makes l the language of sentences, receipts and the user
 // interface for this run (the GUI's own choice, kept by the GUI).
-func (c *Core) SetLanguage(l i18n.Lang) { c.cfg.Language = string(l) }
+func (c *Core) SetLanguage(l i18n.Lang) { c.lang.Store(l) }
 
 // SavePassword stores the user's mail password (or, for xoauth2, token)
 // in the OS keyring, where the SMTP and IMAP logins read it. It refuses
