@@ -109,13 +109,13 @@ func (c *Compose) HasDraft() bool {
 
 // askDiscard runs then at once when compose is empty, and otherwise only
 // after the user, asked in w, says the mail being written may go
-// ("Kassér kladden?").
-func (c *Compose) askDiscard(w fyne.Window, then func()) {
+// ("Kassér kladden?"); it returns the question asked, nil if none.
+func (c *Compose) askDiscard(w fyne.Window, then func()) dialog.Dialog {
 	if !c.HasDraft() {
 		then()
-		return
+		return nil
 	}
-	ask(w, c.u.t("compose.discard_title"), c.u.t("compose.discard_text"), c.u.t("compose.keep"), c.u.t("compose.discard"), func() {
+	return ask(w, c.u.t("compose.discard_title"), c.u.t("compose.discard_text"), c.u.t("compose.keep"), c.u.t("compose.discard"), func() {
 		c.discardDraft()
 		then()
 	})
@@ -217,7 +217,10 @@ func (c *Compose) Draft() message.Draft {
 	return message.Draft{Subject: c.Subject.Text, Body: c.Body.Text, Attachments: append([]message.Attachment(nil), c.attachments...)}
 }
 
-func (c *Compose) chooseFile() {
+func (c *Compose) chooseFile() { c.fileDialog() }
+
+// fileDialog asks for a file to attach; it returns the dialog shown.
+func (c *Compose) fileDialog() *dialog.FileDialog {
 	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil || r == nil {
 			return
@@ -225,7 +228,8 @@ func (c *Compose) chooseFile() {
 		r.Close()
 		c.AddFile(r.URI().Path())
 	}, c.u.Main)
-	d.Show()
+	showFileDialog(d, c.u.Main)
+	return d
 }
 
 // dropped adds files dragged onto the window.

@@ -280,7 +280,7 @@ func (w *InboxWindow) chooseSave(i int) {
 			tellError(w.Window, w.u.t("Error"), w.u.lang.Error(err))
 		}
 	}, w.Window)
-	d.Show()
+	showFileDialog(d, w.Window)
 }
 
 // SaveAttachment saves the opened message's i'th attachment in dir and

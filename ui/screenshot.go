@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/message"
@@ -42,7 +43,7 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	}
 	var files []string
 	last := map[fyne.Window]image.Image{}
-	shoot := func(w fyne.Window, name string) error {
+	err := u.walkScreens(func(w fyne.Window, name string) error {
 		path := filepath.Join(dir, name)
 		img, err := capture(w, path, last[w])
 		if err != nil {
@@ -51,11 +52,33 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		last[w] = img
 		files = append(files, path)
 		return nil
-	}
+	})
+	return files, err
+}
 
+// walkScreens brings up every screen in turn, filled with demo content,
+// and calls shoot with its window and a file name for it: the
+// screenshots, and the test that reads every word on every screen.
+func (u *UI) walkScreens(shoot func(w fyne.Window, name string) error) error {
 	if err := shoot(u.Main, "compose.png"); err != nil {
-		return files, err
+		return err
 	}
+	// Over compose: the question before the mail being written goes, and
+	// the file dialog, in the user's words.
+	var question dialog.Dialog
+	fyne.DoAndWait(func() { question = u.Compose.askDiscard(u.Main, func() {}) })
+	if err := shoot(u.Main, "compose-discard.png"); err != nil {
+		return err
+	}
+	var files *dialog.FileDialog
+	fyne.DoAndWait(func() {
+		question.Hide()
+		files = u.Compose.fileDialog()
+	})
+	if err := shoot(u.Main, "attach.png"); err != nil {
+		return err
+	}
+	fyne.DoAndWait(func() { files.Hide() })
 
 	// Kladder: the mail being written, kept, and an older one; both go
 	// again afterwards, so that the demo's own drafts stay as they were.
@@ -67,7 +90,7 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		dw = u.OpenDrafts()
 	})
 	if err := shoot(dw.Window, "drafts.png"); err != nil {
-		return files, err
+		return err
 	}
 	fyne.DoAndWait(func() {
 		dw.Window.Close()
@@ -85,18 +108,18 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	})
 	// Before the check: each line's form is judged as it is typed.
 	if err := shoot(p.Window, "secure-send-before.png"); err != nil {
-		return files, err
+		return err
 	}
 	// Typing part of a known recipient: the completions.
 	fyne.DoAndWait(func() { p.Emails.SetText("kollega@hoejskole.example\njens") })
 	if err := shoot(p.Window, "secure-send-suggest.png"); err != nil {
-		return files, err
+		return err
 	}
 	fyne.DoAndWait(func() { p.Emails.SetText(demoRecipients.emails) })
 	fyne.DoAndWait(p.startCheck)
 	p.Wait()
 	if err := shoot(p.Window, "secure-send.png"); err != nil {
-		return files, err
+		return err
 	}
 
 	// All green, sent, with the receipt (the worker runs beside the window).
@@ -114,13 +137,13 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	fyne.DoAndWait(p.send)
 	p.Wait()
 	if err := shoot(p.Window, "receipt.png"); err != nil {
-		return files, err
+		return err
 	}
 
 	var o *OutboxWindow
 	fyne.DoAndWait(func() { o = u.OpenOutbox() })
 	if err := shoot(o.Window, "outbox.png"); err != nil {
-		return files, err
+		return err
 	}
 
 	// Indbakke: a mail that came securely, its panel open; then one that
@@ -135,7 +158,7 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 			fyne.DoAndWait(func() { in.details.Open(0) })
 		}
 		if err := shoot(in.Window, name); err != nil {
-			return files, err
+			return err
 		}
 	}
 	fyne.DoAndWait(func() { in.Window.Close() })
@@ -143,7 +166,7 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	var st *Settings
 	fyne.DoAndWait(func() { st = u.OpenSettings() })
 	if err := shoot(st.Window, "settings.png"); err != nil {
-		return files, err
+		return err
 	}
 
 	// The same settings as helpdesk sees them, with Rettigheder.
@@ -151,7 +174,7 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 	cfg.User.Address = cfg.Policy.Helpdesk[0]
 	hc, err := core.New(&cfg)
 	if err != nil {
-		return files, err
+		return err
 	}
 	defer hc.Close()
 	hu := &UI{app: u.app, core: hc, lang: u.lang}
@@ -162,9 +185,9 @@ func (u *UI) Screenshots(dir string) ([]string, error) {
 		st = hs
 	})
 	if err := shoot(st.Window, "helpdesk.png"); err != nil {
-		return files, err
+		return err
 	}
-	return files, nil
+	return nil
 }
 
 // capture waits until the window has painted a frame with content (a
