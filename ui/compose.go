@@ -27,6 +27,9 @@ type Compose struct {
 	// InboxButton opens Indbakke, OutboxButton Udbakke, SettingsButton
 	// Indstillinger, DraftsButton Kladder.
 	InboxButton, OutboxButton, SettingsButton, DraftsButton *widget.Button
+	// Role, in the demo only, chooses whom the demo is used as: staff,
+	// a designated reader, or helpdesk.
+	Role *widget.Select
 	// DraftStatus says when the draft was last kept, or why it cannot be.
 	DraftStatus *widget.Label
 	// Files lists the attachments: name, size, and a remove button each.
@@ -83,11 +86,49 @@ func newCompose(u *UI) *Compose {
 	if u.core.Config().Demo {
 		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		banner.Importance = widget.WarningImportance
-		objects = append(objects, banner)
+		c.Role = c.roles()
+		objects = append(objects, container.NewVBox(banner, container.NewCenter(container.NewHBox(widget.NewLabel(u.t("demo.role")), wide(c.Role)))))
 		visual = append([]int{len(objects) - 1}, visual...)
 	}
 	c.Content = container.New(&tabOrder{inner: fillLast{}, visual: visual}, objects...)
 	return c
+}
+
+// roles offers the demo's people by their role; choosing one makes the
+// whole client theirs.
+func (c *Compose) roles() *widget.Select {
+	var names []string
+	addresses := map[string]string{}
+	s := widget.NewSelect(nil, nil)
+	for _, p := range core.DemoUsers {
+		name := c.u.t("demo.role." + p.Role)
+		names = append(names, name)
+		addresses[name] = p.Address
+		if p.Address == c.u.core.User() {
+			s.Selected = name
+		}
+	}
+	s.Options = names
+	s.OnChanged = func(name string) {
+		if addresses[name] != c.u.core.User() {
+			if err := c.u.SwitchDemoUser(addresses[name]); err != nil {
+				tellError(c.u.Main, c.u.t("Error"), c.u.lang.Error(err))
+			}
+		}
+	}
+	return s
+}
+
+// wide gives a Select room for its longest option, which Fyne's own
+// size would cut short.
+func wide(s *widget.Select) fyne.CanvasObject {
+	th := s.Theme()
+	w := float32(0)
+	for _, o := range s.Options {
+		w = max(w, fyne.MeasureText(o, th.Size(theme.SizeNameText), fyne.TextStyle{}).Width)
+	}
+	w += 4*th.Size(theme.SizeNameInnerPadding) + th.Size(theme.SizeNameInlineIcon)
+	return container.NewGridWrap(fyne.NewSize(max(w, s.MinSize().Width), s.MinSize().Height), s)
 }
 
 // menu is the compose window's menu: its shortcuts work wherever the

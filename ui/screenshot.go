@@ -169,25 +169,24 @@ func (u *UI) walkScreens(shoot func(w fyne.Window, name string) error) error {
 		return err
 	}
 
-	// The same settings as helpdesk sees them, with Rettigheder.
-	cfg := *u.core.Config()
-	cfg.User.Address = cfg.Policy.Helpdesk[0]
-	hc, err := core.New(&cfg)
+	// The same settings as helpdesk sees them, with Rettigheder: the demo
+	// used as helpdesk, and then as staff again.
+	var err error
+	fyne.DoAndWait(func() {
+		err = u.SwitchDemoUser(core.DemoUsers[2].Address)
+	})
 	if err != nil {
 		return err
 	}
-	defer hc.Close()
-	hu := &UI{app: u.app, core: hc, lang: u.lang}
 	fyne.DoAndWait(func() {
-		st.Window.Close()
-		hs := hu.OpenSettings()
-		hs.Tabs.SelectIndex(len(hs.Tabs.Items) - 1)
-		st = hs
+		st = u.Settings
+		st.Tabs.SelectIndex(len(st.Tabs.Items) - 1)
 	})
 	if err := shoot(st.Window, "helpdesk.png"); err != nil {
 		return err
 	}
-	return nil
+	fyne.DoAndWait(func() { err = u.SwitchDemoUser(core.DemoUsers[0].Address) })
+	return err
 }
 
 // capture waits until the window has painted a frame with content (a

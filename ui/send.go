@@ -170,7 +170,9 @@ func newSendPane(u *UI) *SendPane {
 // language) into p: sender, recipients, attention, and the verdicts of
 // the last check, shown again in p's words.
 func (p *SendPane) takeOver(old *SendPane) {
-	p.Sender.SetSelected(old.Sender.Selected)
+	if slices.Contains(p.Sender.Options, old.Sender.Selected) { // the same user, or one who may too
+		p.Sender.SetSelected(old.Sender.Selected)
+	}
 	p.Emails.SetText(old.Emails.Text)
 	p.Numbers.SetText(old.Numbers.Text)
 	p.AttPerson.SetText(old.AttPerson.Text)

@@ -110,7 +110,7 @@ func (s *Settings) account() fyne.CanvasObject {
 		s.AccountStatus.SetText(s.u.t("settings.password.saved"))
 	})
 	form := widget.NewForm(
-		widget.NewFormItem(s.u.t("settings.user"), widget.NewLabel(cfg.User.Name+" <"+s.u.core.User()+">")),
+		widget.NewFormItem(s.u.t("settings.user"), widget.NewLabel(s.u.core.UserName()+" <"+s.u.core.User()+">")),
 		widget.NewFormItem(s.u.t("settings.file"), widget.NewLabel(file)),
 		widget.NewFormItem("SMTP", widget.NewLabel(cfg.SMTP.Server)),
 		widget.NewFormItem("IMAP", widget.NewLabel(cfg.IMAP.Server)),

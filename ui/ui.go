@@ -152,9 +152,7 @@ func (u *UI) OpenSend() *SendPane {
 
 // SwitchLanguage makes l the language of every window at once, and of
 // the next start: each open window is built again in l, holding what it
-// held (the mail being written, the recipients and their verdicts, the
-// opened inbox mail, the settings tab). A secure-send pane busy with a
-// check or done with its mail stays as it is: its mail is not touched.
+// held (rebuild).
 func (u *UI) SwitchLanguage(l i18n.Lang) error {
 	if err := SetLanguage(l); err != nil {
 		return err
@@ -162,7 +160,27 @@ func (u *UI) SwitchLanguage(l i18n.Lang) error {
 	u.app.Preferences().SetString(PrefLanguage, string(l))
 	u.core.SetLanguage(l)
 	u.lang = l
+	u.rebuild(true)
+	return nil
+}
 
+// SwitchDemoUser makes the demo's user the one at address: every open
+// window is built again for them (their mailboxes, their rights), the
+// mail being written kept, the inbox mail opened closed.
+func (u *UI) SwitchDemoUser(address string) error {
+	if err := u.core.SwitchDemoUser(address); err != nil {
+		return err
+	}
+	u.rebuild(false)
+	return nil
+}
+
+// rebuild builds every open window again, holding what it held: the mail
+// being written and its kept draft, the recipients with their marks and
+// verdicts, the settings tab, and — for the same user (sameUser) — the
+// opened inbox mail. A secure-send pane busy with a check or done with
+// its mail stays as it is: its mail is not touched.
+func (u *UI) rebuild(sameUser bool) {
 	old := u.Compose
 	u.Compose = newCompose(u)
 	u.Compose.takeOver(old)
@@ -188,16 +206,19 @@ func (u *UI) SwitchLanguage(l i18n.Lang) error {
 	if w := u.Inbox; w != nil {
 		w.Window.Close()
 		n := u.OpenInbox()
-		n.Mailbox.SetSelected(w.Mailbox.Selected)
-		if w.opened != nil {
-			n.current = w.opened.UID
-			n.show(w.opened)
+		if sameUser {
+			n.Mailbox.SetSelected(w.Mailbox.Selected)
+			if w.opened != nil {
+				n.current = w.opened.UID
+				n.show(w.opened)
+			}
 		}
 	}
 	if s := u.Settings; s != nil {
 		tab := s.Tabs.SelectedIndex()
 		s.Window.Close()
-		u.OpenSettings().Tabs.SelectIndex(tab)
+		if n := u.OpenSettings(); tab < len(n.Tabs.Items) {
+			n.Tabs.SelectIndex(tab)
+		}
 	}
-	return nil
 }

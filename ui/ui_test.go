@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -1223,4 +1224,44 @@ func marks(m lineMarks) string {
 		}
 	}
 	return strings.Join(out, ",")
+}
+
+// The demo is used as staff, a designated reader or helpdesk, chosen
+// under the banner: each window is built again for that person, and the
+// mail being written stays.
+func TestDemoRoles(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	u.Compose.Subject.SetText("Halvt skrevet")
+	role := u.Compose.Role
+	if role == nil || role.Selected != "Medarbejder (sender)" || len(role.Options) != 3 {
+		t.Fatalf("role chooser %+v", role)
+	}
+	test.Tap(u.Compose.SettingsButton)
+	if u.Settings.Rights != nil {
+		t.Fatal("staff see Rettigheder")
+	}
+	u.Compose.Role.SetSelected("Helpdesk (rettigheder)")
+	if u.core.User() != "helpdesk@hoejskole.example" || u.Settings == nil || u.Settings.Rights == nil {
+		t.Fatalf("as helpdesk: user %s, rights pane %v", u.core.User(), u.Settings != nil && u.Settings.Rights != nil)
+	}
+	u.Settings.Tabs.SelectIndex(0)
+	if shown := shownTexts(u.Settings.Window); !slices.Contains(shown, "Demo Helpdesk <helpdesk@hoejskole.example>") {
+		t.Errorf("Konto: %q", shown)
+	}
+	if u.Compose.Subject.Text != "Halvt skrevet" || u.Compose.Role.Selected != "Helpdesk (rettigheder)" {
+		t.Fatalf("compose after the switch: %q, role %q", u.Compose.Subject.Text, u.Compose.Role.Selected)
+	}
+	u.Compose.Role.SetSelected("Læser af postkasser")
+	if u.Settings.Rights != nil {
+		t.Fatal("the reader sees Rettigheder")
+	}
+	in := u.OpenInbox()
+	in.Wait()
+	if len(in.Mailbox.Options) != 2 {
+		t.Fatalf("the reader reads %v", in.Mailbox.Options)
+	}
+	p := u.OpenSend()
+	if len(p.Sender.Options) != 0 {
+		t.Fatalf("the reader may send from %v", p.Sender.Options)
+	}
 }

@@ -57,9 +57,12 @@ type Core struct {
 	Outbox *outbox.Outbox
 	// dp delivers to CPR and CVR numbers; nil when Digital Post is not
 	// set up.
-	dp     *digitalpost.Client
-	actor  policy.Actor
-	dbPath string
+	dp *digitalpost.Client
+	// actor is who uses the client: set once, switched only in the demo
+	// (SwitchDemoUser), while the worker may read it.
+	actor    atomic.Pointer[policy.Actor]
+	userName atomic.Pointer[string]
+	dbPath   string
 	// Now is the clock (tests set it).
 	Now func() time.Time
 
@@ -89,7 +92,7 @@ func New(cfg *config.Config) (*Core, error) {
 	if cfg.Demo && cfg.SMTP.Server == "" {
 		var err error
 		if cfg, demo, err = startDemo(cfg, func(user, mailbox string) bool {
-			return c != nil && c.actor.User == user && c.MaySend(context.Background(), mailbox) == nil
+			return c != nil && c.may(context.Background(), user, mailbox, policy.Send) == nil
 		}); err != nil {
 			return nil, err
 		}
@@ -173,7 +176,8 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 		c.Policy = store
 	}
 	machine, _ := os.Hostname()
-	c.actor = policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine}
+	c.actor.Store(&policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine})
+	c.userName.Store(&cfg.User.Name)
 	if cfg.Demo {
 		if err := seedDemo(context.Background(), c.Audit, c.demoMailboxes()); err != nil {
 			return err
@@ -473,7 +477,7 @@ func (c *Core) SavePassword(secret []byte) error {
 		}
 		user := s.Username
 		if user == "" {
-			user = c.actor.User
+			user = c.User()
 		}
 		if saved[user] {
 			continue

@@ -31,10 +31,10 @@ type MailboxChoice struct {
 }
 
 // User returns the address of the person using the client.
-func (c *Core) User() string { return c.actor.User }
+func (c *Core) User() string { return c.Actor().User }
 
 // Actor returns who the user is, and from which machine, for the audit log.
-func (c *Core) Actor() policy.Actor { return c.actor }
+func (c *Core) Actor() policy.Actor { return *c.actor.Load() }
 
 // Mailboxes lists every secure mailbox with the user's rights to it.
 func (c *Core) Mailboxes(ctx context.Context) ([]MailboxChoice, error) {
@@ -42,7 +42,7 @@ func (c *Core) Mailboxes(ctx context.Context) ([]MailboxChoice, error) {
 	if err != nil {
 		return nil, err
 	}
-	rights, err := c.Policy.Rights(ctx, c.actor.User)
+	rights, err := c.Policy.Rights(ctx, c.User())
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func (c *Core) Mailboxes(ctx context.Context) ([]MailboxChoice, error) {
 			out[i].CanRead = out[i].CanRead || r == policy.Read
 		}
 		if !out[i].CanSend {
-			out[i].Why = &policy.Error{Reason: policy.NoRight, User: c.actor.User, Mailbox: m.Address, Right: policy.Send}
+			out[i].Why = &policy.Error{Reason: policy.NoRight, User: c.User(), Mailbox: m.Address, Right: policy.Send}
 		}
 	}
 	return out, nil
@@ -64,24 +64,24 @@ func (c *Core) Mailboxes(ctx context.Context) ([]MailboxChoice, error) {
 // whose sentence names the mailbox and says to ask helpdesk. Send calls it
 // before anything else.
 func (c *Core) MaySend(ctx context.Context, mailbox string) error {
-	return c.may(ctx, mailbox, policy.Send)
+	return c.may(ctx, c.User(), mailbox, policy.Send)
 }
 
 // MayRead is MaySend for reading a mailbox's inbox.
 func (c *Core) MayRead(ctx context.Context, mailbox string) error {
-	return c.may(ctx, mailbox, policy.Read)
+	return c.may(ctx, c.User(), mailbox, policy.Read)
 }
 
-func (c *Core) may(ctx context.Context, mailbox string, r policy.Right) error {
+func (c *Core) may(ctx context.Context, user, mailbox string, r policy.Right) error {
 	if _, err := c.Policy.Mailbox(ctx, mailbox); err != nil {
 		return err
 	}
-	ok, err := policy.Has(ctx, c.Policy, c.actor.User, mailbox, r)
+	ok, err := policy.Has(ctx, c.Policy, user, mailbox, r)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return &policy.Error{Reason: policy.NoRight, User: c.actor.User, Mailbox: mailbox, Right: r}
+		return &policy.Error{Reason: policy.NoRight, User: user, Mailbox: mailbox, Right: r}
 	}
 	return nil
 }
@@ -98,8 +98,51 @@ var DemoMailboxes = []policy.Mailbox{
 	{Address: "sikkerpost-ledelse@hoejskole.example", Name: "Sikkerpost-ledelse", Department: "Ledelsessekretariatet", SentFolder: "Sendt post"},
 }
 
-// demoUsers are the people of the demo: staff and helpdesk.
-var demoUsers = []string{"medarbejder@hoejskole.example", "helpdesk@hoejskole.example"}
+// DemoUser is one of the people the demo can be used as.
+type DemoUser struct {
+	// Role is "staff" (sends from two mailboxes, reads one), "reader"
+	// (a designated reader of two mailboxes, who sends from none) or
+	// "helpdesk" (grants and revokes rights).
+	Role, Address, Name string
+}
+
+// DemoUsers are the demo's people, the one it starts as first.
+var DemoUsers = []DemoUser{
+	{"staff", "medarbejder@hoejskole.example", "Demo Medarbejder"},
+	{"reader", "laeser@hoejskole.example", "Demo Læser"},
+	{"helpdesk", "helpdesk@hoejskole.example", "Demo Helpdesk"},
+}
+
+// demoUsers are the demo's people's addresses: their mail accounts.
+func demoUsers() []string {
+	var out []string
+	for _, u := range DemoUsers {
+		out = append(out, u.Address)
+	}
+	return out
+}
+
+// SwitchDemoUser makes the demo's user the one at address (one of
+// DemoUsers), so that every role can be tried with no settings file.
+// What the outbox holds goes on as whoever queued it. Outside the demo
+// the user is the settings file's, and this refuses.
+func (c *Core) SwitchDemoUser(address string) error {
+	if !c.cfg.Demo {
+		return errors.New("core: only the demo switches its user")
+	}
+	i := slices.IndexFunc(DemoUsers, func(u DemoUser) bool { return u.Address == address })
+	if i < 0 {
+		return fmt.Errorf("core: %s is none of the demo's users", address)
+	}
+	a := c.Actor()
+	a.User = address
+	c.actor.Store(&a)
+	c.userName.Store(&DemoUsers[i].Name)
+	return nil
+}
+
+// UserName is the user's name, as the settings (or the demo) give it.
+func (c *Core) UserName() string { return *c.userName.Load() }
 
 // startDemo starts the demo's servers and PKI (kept beside the database)
 // and returns the settings that point at them.
@@ -112,7 +155,7 @@ func startDemo(cfg *config.Config, may func(user, mailbox string) bool) (*config
 	for _, m := range DemoMailboxes {
 		names[m.Address] = m.Name
 	}
-	d, err := mailtest.StartDemo(filepath.Join(filepath.Dir(path), "demo"), demoUsers, names, may)
+	d, err := mailtest.StartDemo(filepath.Join(filepath.Dir(path), "demo"), demoUsers(), names, may)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -166,16 +209,18 @@ func seedDemo(ctx context.Context, p *policy.SQLite, mailboxes []policy.Mailbox)
 	if len(mbs) > 0 {
 		return nil
 	}
-	user := "medarbejder@hoejskole.example"
+	staff, reader := DemoUsers[0].Address, DemoUsers[1].Address
 	for _, g := range []struct {
-		mailbox string
-		right   policy.Right
+		user, mailbox string
+		right         policy.Right
 	}{
-		{DemoMailboxes[0].Address, policy.Send},
-		{DemoMailboxes[2].Address, policy.Send},
-		{DemoMailboxes[0].Address, policy.Read},
+		{staff, DemoMailboxes[0].Address, policy.Send},
+		{staff, DemoMailboxes[2].Address, policy.Send},
+		{staff, DemoMailboxes[0].Address, policy.Read},
+		{reader, DemoMailboxes[0].Address, policy.Read},
+		{reader, DemoMailboxes[1].Address, policy.Read},
 	} {
-		if err := p.Grant(ctx, demoHelpdesk, user, g.mailbox, g.right); err != nil && !isAlready(err) {
+		if err := p.Grant(ctx, demoHelpdesk, g.user, g.mailbox, g.right); err != nil && !isAlready(err) {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"sikkermail/internal/config"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/message"
+	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
 )
 
@@ -61,8 +64,8 @@ func TestMailboxesAndRights(t *testing.T) {
 		t.Fatal(err)
 	}
 	log, _ := c2.Audit.Audit(ctx, time.Time{})
-	if len(log) != 4+3 {
-		t.Errorf("%d audit entries after two starts, want 7", len(log))
+	if len(log) != 4+5 {
+		t.Errorf("%d audit entries after two starts, want 9 (four mailboxes, five rights)", len(log))
 	}
 }
 
@@ -95,5 +98,64 @@ func TestRightsInLDAP(t *testing.T) {
 	}
 	if err := c.MaySend(ctx, DemoMailboxes[1].Address); err != nil {
 		t.Errorf("after a grant in the directory: %v", err)
+	}
+}
+
+// The demo can be used as each of its people; a mail queued as staff
+// goes on as staff (their login, their right, their name in the audit
+// log) after the demo has switched to helpdesk. Outside the demo the
+// user is the settings file's.
+func TestSwitchDemoUser(t *testing.T) {
+	c, err := newCore(t, demo(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	staff, reader, helpdesk := DemoUsers[0], DemoUsers[1], DemoUsers[2]
+	q, err := c.SendTo(ctx, message.Draft{Subject: "Til kollega", Body: "Hej"}, DemoMailboxes[0].Address, Recipients{To: []string{"kollega@hoejskole.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SwitchDemoUser(reader.Address); err != nil || c.User() != reader.Address || c.UserName() != reader.Name {
+		t.Fatalf("as reader: %v, %s, %s", err, c.User(), c.UserName())
+	}
+	if err := c.MayRead(ctx, DemoMailboxes[1].Address); err != nil {
+		t.Errorf("the reader may not read %s: %v", DemoMailboxes[1].Address, err)
+	}
+	if err := c.MaySend(ctx, DemoMailboxes[0].Address); err == nil {
+		t.Error("the reader may send")
+	}
+	if err := c.SwitchDemoUser(helpdesk.Address); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+		m, _ := c.Outbox.Get(ctx, q.ID)
+		t.Fatalf("processed %d: %v %s %v", n, err, m.State, m.Err)
+	}
+	m, err := c.Outbox.Get(ctx, q.ID)
+	if err != nil || m.State != outbox.Done {
+		t.Fatalf("staff's mail after the switch: %+v, %v", m, err)
+	}
+	entries, err := c.Audit.Audit(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := slices.IndexFunc(entries, func(e policy.Entry) bool { return e.Action == "send" })
+	if sent < 0 || entries[sent].Actor.User != staff.Address {
+		t.Fatalf("audit of the send: %+v", entries)
+	}
+	if err := c.SwitchDemoUser("someone@hoejskole.example"); err == nil {
+		t.Error("switched to someone who is not in the demo")
+	}
+
+	cfg := demo(t)
+	cfg.Demo = false
+	cfg.Institution.Domains = []string{"hoejskole.example"}
+	plain, err := newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.SwitchDemoUser(helpdesk.Address); err == nil || plain.User() != staff.Address {
+		t.Errorf("outside the demo: %v, user %s", err, plain.User())
 	}
 }

@@ -104,7 +104,7 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	}
 	// The outbox lists CPR numbers masked; the numbers themselves are
 	// sealed with the draft.
-	m := &outbox.Mail{User: c.actor.User, Mailbox: mailbox, Recipients: masked(rs.To, vs[:len(rs.To)]), Cc: masked(rs.Cc, vs[len(rs.To):]),
+	m := &outbox.Mail{User: c.User(), Mailbox: mailbox, Recipients: masked(rs.To, vs[:len(rs.To)]), Cc: masked(rs.Cc, vs[len(rs.To):]),
 		Subject: d.Subject, MessageID: message.NewMessageID(domainOf(mailbox))}
 	// The attachments go to the mail's files, sealed; the rest of the
 	// draft, sealed too, to the database.
@@ -621,7 +621,7 @@ func (c *Core) steps() []outbox.Step {
 // and the mailbox itself. It streams: the entity and the messages are
 // written to the mail's files, sealed, and never whole in memory.
 func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
-	if err := c.MaySend(ctx, m.Mailbox); err != nil {
+	if err := c.may(ctx, c.actorOf(m).User, m.Mailbox, policy.Send); err != nil {
 		return nil, err
 	}
 	id, err := c.identity(ctx, m.Mailbox)
@@ -785,10 +785,10 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, external bool) er
 	if len(to) == 0 {
 		return nil
 	}
-	if err := c.MaySend(ctx, m.Mailbox); err != nil {
+	if err := c.may(ctx, c.actorOf(m).User, m.Mailbox, policy.Send); err != nil {
 		return err
 	}
-	srv, err := c.smtpServer()
+	srv, err := c.smtpServer(c.actorOf(m).User)
 	if err != nil {
 		return err
 	}
@@ -831,7 +831,7 @@ func (c *Core) digitalPostStep(ctx context.Context, m *outbox.Mail) ([]byte, err
 	if c.dp == nil {
 		return nil, &directory.DigitalPostUnavailableError{Recipient: b.Letters[0].Recipient}
 	}
-	if err := c.MaySend(ctx, m.Mailbox); err != nil {
+	if err := c.may(ctx, c.actorOf(m).User, m.Mailbox, policy.Send); err != nil {
 		return nil, err
 	}
 	var out []digitalpost.Receipt
@@ -878,7 +878,7 @@ func (c *Core) partly(ctx context.Context, m *outbox.Mail, also []string, err er
 	}
 	// The log must hold who got it even though the send stopped; an entry
 	// that cannot be written is said in the sentence instead of lost.
-	logErr := c.Audit.Log(ctx, policy.Entry{Time: c.now().UTC(), Actor: c.actor, Action: "send-partial", Mailbox: m.Mailbox,
+	logErr := c.Audit.Log(ctx, policy.Entry{Time: c.now().UTC(), Actor: c.actorOf(m), Action: "send-partial", Mailbox: m.Mailbox,
 		Subject: strings.Join(got, ", "), MessageID: m.MessageID, Receipt: i18n.Danish.Error(err)})
 	return &DeliveryError{Delivered: got, Err: err, Unlogged: logErr != nil}
 }
@@ -953,7 +953,7 @@ func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = c.Audit.Log(ctx, policy.Entry{Time: r.Time, Actor: c.actor, Action: "send", Mailbox: m.Mailbox,
+	err = c.Audit.Log(ctx, policy.Entry{Time: r.Time, Actor: c.actorOf(m), Action: "send", Mailbox: m.Mailbox,
 		Subject: strings.Join(all, ", "), MessageID: m.MessageID, Receipt: string(out)})
 	return out, err
 }
@@ -969,7 +969,7 @@ func (c *Core) appendSent(ctx context.Context, m *outbox.Mail, mailbox, fallback
 	if err != nil {
 		return err
 	}
-	acc, err := c.account(mailbox)
+	acc, err := c.account(c.actorOf(m).User, mailbox)
 	if err != nil {
 		return err
 	}
@@ -1002,7 +1002,7 @@ func (c *Core) receiptStep(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	acc, err := c.account("")
+	acc, err := c.account(c.actorOf(m).User, "")
 	if err != nil {
 		return nil, err
 	}
@@ -1200,7 +1200,19 @@ func (c *Core) traceOut() io.Writer {
 	return os.Stderr
 }
 
-func (c *Core) smtpServer() (submit.Server, error) {
+// actorOf is who acts for a mail in the outbox: the user who queued it,
+// on this machine.
+func (c *Core) actorOf(m *outbox.Mail) policy.Actor {
+	a := c.Actor()
+	if m.User != "" {
+		a.User = m.User
+	}
+	return a
+}
+
+// smtpServer is the submission server, logged in to as user unless the
+// settings name the login.
+func (c *Core) smtpServer(user string) (submit.Server, error) {
 	s := c.cfg.SMTP
 	if s.Server == "" {
 		return submit.Server{}, &SendError{Reason: "no_smtp"}
@@ -1211,7 +1223,7 @@ func (c *Core) smtpServer() (submit.Server, error) {
 		srv.Security = submit.StartTLS
 	}
 	if srv.Username == "" {
-		srv.Username = c.actor.User
+		srv.Username = user
 	}
 	var err error
 	if srv.TLS, err = tlsConfig(s.CA); err != nil {
@@ -1244,11 +1256,11 @@ func (c *Core) imapServer() (mailstore.Server, error) {
 
 // account is the user's own IMAP login, or — for a shared mailbox — the
 // login that opens it with the user's own secret.
-func (c *Core) account(mailbox string) (mailstore.Account, error) {
+func (c *Core) account(user, mailbox string) (mailstore.Account, error) {
 	s := c.cfg.IMAP
 	acc := mailstore.Account{Username: s.Username, XOAuth2: s.Auth == "xoauth2"}
 	if acc.Username == "" {
-		acc.Username = c.actor.User
+		acc.Username = user
 	}
 	pw, err := keystore.Secret(s.Password, acc.Username)
 	if err != nil {
