@@ -57,6 +57,7 @@ test: deps fmt-check vet lint unit screenshots
 screenshots: build
 	@rm -rf $(SHOTS)
 	$(XVFB) $(GUIENV) $(BIN)/sikkermail -demo -screenshots $(SHOTS)
+	$(XVFB) $(GUIENV) $(BIN)/sikkermail -demo -lang en -screenshots $(SHOTS)/en
 
 # sikkermail.exe for Windows PCs: cross-built with mingw-w64, packaged with
 # icon and version information, signed with osslsigncode (CODESIGN_P12 and

@@ -20,6 +20,7 @@ func main() {
 	cfgPath := flag.String("config", "", "settings file (default: the user's config dir; none: the demo environment)")
 	demo := flag.Bool("demo", false, "use the built-in demo environment, whatever the settings file says")
 	shots := flag.String("screenshots", "", "render every screen to PNG files in this folder, then quit")
+	language := flag.String("lang", "", "language for this run, da or en (default: the one chosen in Indstillinger, else the settings file's)")
 	ready := flag.Bool("ready-and-quit", false, "print \"ready\" once the compose window is shown and usable, then quit (make bench times it)")
 	flag.Parse()
 
@@ -46,9 +47,16 @@ func main() {
 		os.Exit(1)
 	}
 	a := app.NewWithID(ui.AppID)
-	if *shots == "" {
+	switch {
+	case *language != "":
+		var l i18n.Lang
+		if l, err = i18n.ParseLang(*language); err == nil {
+			c.SetLanguage(l)
+			err = ui.SetLanguage(l)
+		}
+	case *shots == "":
 		err = ui.ApplyLanguage(a, c) // the user's choice in Indstillinger
-	} else {
+	default:
 		err = ui.SetLanguage(c.Lang()) // pictures in the settings' language
 	}
 	if err != nil {
