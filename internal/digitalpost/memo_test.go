@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/memoxsd"
 	"sikkermail/internal/testenv"
 )
 
@@ -157,13 +158,13 @@ func TestNewUUIDIsVersion4(t *testing.T) {
 
 // The embedded schemas are the official ones, byte for byte.
 func TestEmbeddedSchemasAreOfficial(t *testing.T) {
-	files, _ := fs.Glob(Schemas, "xsd/*.xsd")
+	files, _ := fs.Glob(memoxsd.Schemas, "xsd/*.xsd")
 	shared, _ := filepath.Glob(filepath.Join(filepath.Dir(sharedXSD(t, "MeMo_core.xsd")), "*.xsd"))
 	if len(files) != len(shared) || len(files) == 0 {
 		t.Fatalf("%d embedded, %d official", len(files), len(shared))
 	}
 	for _, f := range files {
-		a, _ := Schemas.ReadFile(f)
+		a, _ := memoxsd.Schemas.ReadFile(f)
 		b, err := os.ReadFile(sharedXSD(t, filepath.Base(f)))
 		if err != nil || !bytes.Equal(a, b) {
 			t.Errorf("%s differs from the official copy (%v)", f, err)
