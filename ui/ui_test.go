@@ -557,9 +557,9 @@ func TestSendFlowDigitalPost(t *testing.T) {
 		t.Fatalf("%d rows, send enabled %v", len(rows), !p.SendMail.Disabled())
 	}
 	for i, want := range [][]string{
-		{"010190-1009 — Digital Post", "tilmeldt som Anne Jensen", "Der betales et mindre gebyr"},
+		{"010190-1009 — Digital Post", "Der betales et mindre gebyr"},
 		{"020280-1005 er fritaget for Digital Post"},
-		{"12345100 — Digital Post", "tilmeldt som Demo Firma ApS"},
+		{"12345100 — Digital Post", "CVR-nummeret tilhører Demo Firma ApS"},
 	} {
 		got := strings.Join(labels(rows[i]), "\n")
 		for _, w := range want {
@@ -584,7 +584,7 @@ func TestSendFlowDigitalPost(t *testing.T) {
 	if !strings.HasPrefix(p.Status.Text, "Din sikre mail er sendt.") || p.Progress.Value != 1 {
 		t.Fatalf("status %q, progress %v", p.Status.Text, p.Progress.Value)
 	}
-	for _, want := range []string{"010190-xxxx (Digital Post, Anne Jensen, modtaget af Digital Post", "12345100 (Digital Post, Demo Firma ApS"} {
+	for _, want := range []string{"010190-xxxx (Digital Post, leveret i postkassen", "12345100 (Digital Post, Demo Firma ApS, leveret i postkassen"} {
 		if !strings.Contains(p.Receipt.Text, want) {
 			t.Fatalf("receipt lacks %q:\n%s", want, p.Receipt.Text)
 		}

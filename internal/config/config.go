@@ -237,6 +237,16 @@ type DigitalPost struct {
 	// service takes (default 30 MB; set it to what the institution's
 	// agreement says).
 	MaxMessageSize ByteSize `toml:"max_message_size"`
+	// SystemKey is the sender system's API key as Administrativ Adgang
+	// shows it (authenticationToken), sent as Authorization: Basic beside
+	// the certificate; keystore syntax like passwords ("" sends none).
+	SystemKey string `toml:"system_key"`
+	// LostAnswerWait is how long a letter whose answer was lost waits for
+	// its receipt before it is posted again (default 15m); ReceiptWait
+	// how long a letter taken for delivery waits for its final receipt
+	// before the user's receipt goes without it (default 15m).
+	LostAnswerWait Duration `toml:"lost_answer_wait"`
+	ReceiptWait    Duration `toml:"receipt_wait"`
 }
 
 // Inbox says how readers of a secure mailbox mark a message handled, so

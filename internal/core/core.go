@@ -141,6 +141,9 @@ func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
 func (c *Core) setup(path string, internal recipient.Domains) error {
 	cfg := c.cfg
 	var err error
+	if _, err := c.db.Exec(dpSchema); err != nil {
+		return err
+	}
 	if c.dir.Cache, err = directory.OpenCache(c.db, cfg.Directory.CacheTTL.Duration); err != nil {
 		return &FileError{File: path, Err: err}
 	}
@@ -219,6 +222,16 @@ func digitalPostClient(dp config.DigitalPost) (*digitalpost.Client, error) {
 	c, err := digitalpost.NewClient(dp.URL, cert, roots, dp.Timeout.Duration)
 	if err != nil {
 		return nil, &config.Error{File: "digitalpost.url", Err: err}
+	}
+	// The system key, like a password, is in the keyring (under the
+	// service's address), a file or the environment; none is sent when
+	// none is set.
+	if dp.SystemKey != "" {
+		key, err := keystore.Secret(dp.SystemKey, dp.URL)
+		if err != nil {
+			return nil, err
+		}
+		c.SystemKey = strings.TrimSpace(string(key))
 	}
 	return c, nil
 }

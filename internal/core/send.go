@@ -36,6 +36,7 @@ const (
 	stepSubmit         = "submit"
 	stepSubmitInternal = "submit-internal"
 	stepDigitalPost    = "digitalpost"
+	stepDigitalPostEnd = "digitalpost-final"
 	stepAudit          = "audit"
 	stepCopyMailbox    = "copy-mailbox"
 	stepCopyUser       = "copy-user"
@@ -600,6 +601,7 @@ func (c *Core) steps() []outbox.Step {
 			return nil, c.partly(ctx, m, nil, c.submitStep(ctx, m, false))
 		}},
 		{Name: stepDigitalPost, Run: c.digitalPostStep},
+		{Name: stepDigitalPostEnd, Run: c.digitalPostFinalStep},
 		{Name: stepAudit, Run: c.audit},
 		{Name: stepCopyMailbox, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 			mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
@@ -820,35 +822,6 @@ func (c *Core) letter(m *outbox.Mail, mb *policy.Mailbox, d message.Draft, v dir
 	return l, err
 }
 
-// digitalPostStep delivers each letter. A retry sends the same UUIDs, so
-// a letter delivered before a lost answer is not delivered twice. Its
-// output is the receipt of each letter, in order.
-func (c *Core) digitalPostStep(ctx context.Context, m *outbox.Mail) ([]byte, error) {
-	b, err := c.builtOf(ctx, m)
-	if err != nil || len(b.Letters) == 0 {
-		return nil, err
-	}
-	if c.dp == nil {
-		return nil, &directory.DigitalPostUnavailableError{Recipient: b.Letters[0].Recipient}
-	}
-	if err := c.may(ctx, c.actorOf(m).User, m.Mailbox, policy.Send); err != nil {
-		return nil, err
-	}
-	var out []digitalpost.Receipt
-	for i, l := range b.Letters {
-		r, err := c.dp.Send(ctx, l.UUID, l.MeMo, l.Recipient)
-		if err != nil {
-			var sent []string
-			for _, d := range b.Letters[:i] {
-				sent = append(sent, d.Recipient)
-			}
-			return nil, c.partly(ctx, m, sent, err)
-		}
-		out = append(out, r)
-	}
-	return json.Marshal(out)
-}
-
 // partly is what a delivery step's failure means for the mail as a
 // whole. When the mail already reached somebody (an earlier step, or
 // letters of this one: also), the failure that stops it is a
@@ -935,17 +908,12 @@ func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		}
 		r.Recipients = append(r.Recipients, ReceiptRecipient{Address: to, Channel: ch})
 	}
-	var letters []digitalpost.Receipt
-	if out := m.Steps[stepDigitalPost]; len(out) > 0 {
-		if err := json.Unmarshal(out, &letters); err != nil {
-			return nil, err
-		}
+	rows, err := c.letterRows(ctx, m, b)
+	if err != nil {
+		return nil, err
 	}
 	for i, l := range b.Letters {
-		rr := ReceiptRecipient{Address: l.Recipient, Channel: string(directory.DigitalPost), Name: l.Name, Reference: l.UUID}
-		if i < len(letters) {
-			rr.Status = letters[i].Status
-		}
+		rr := ReceiptRecipient{Address: l.Recipient, Channel: string(directory.DigitalPost), Name: l.Name, Reference: l.UUID, Status: rows[i].Status}
 		r.Recipients = append(r.Recipients, rr)
 		all = append(all, l.Recipient)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -28,8 +29,9 @@ const (
 	StatusNotAllowed = "NOT_ALLOWED"
 )
 
-// Client speaks Digital Post's sender-system REST API over mutual TLS:
-// the institution is known by its certificate.
+// Client speaks Digital Post's sender-system REST API (NgDP, as the
+// OpenAPI document 1.68.0 publishes it) over mutual TLS: the institution
+// is known by its certificate, the calling system by its key.
 type Client struct {
 	// BaseURL is the API's root, e.g. https://api.digitalpost.dk/apis/v1/
 	// (production) or the test environment's.
@@ -37,6 +39,11 @@ type Client struct {
 	// HTTP carries the requests; its transport presents the institution's
 	// certificate and verifies the server's.
 	HTTP *http.Client
+	// SystemKey is the sender system's API token as the administrative
+	// portal shows it (authenticationToken: base64 of system id and
+	// token), sent as Authorization: Basic beside the certificate. It
+	// names which of the institution's systems calls; "" sends none.
+	SystemKey string
 }
 
 // DefaultTimeout bounds one request.
@@ -74,44 +81,38 @@ func (c *Client) Name() string {
 type Contact struct {
 	Kind   Kind
 	Number string
+	// Status is the public registration status, the one a sender
+	// decides on: only Registered can receive.
 	Status Status
-	// Name is the registered name, when the service gives it, so that the
-	// user can see it is the right person or company.
+	// Registration is the detailed registrationStatus (e.g.
+	// EXEMPT_LEFT_THE_COUNTRY, UNCONFIRMED_REGISTRATION), "" when the
+	// service gives none.
+	Registration string
+	// Name is the organisation's name for a CVR number (from
+	// organisation-lookup), "" when not known. The service gives no name
+	// for a CPR number.
 	Name string
+	// Pending: the service knows the number, but it has no mailbox yet
+	// (a citizen about to be registered).
+	Pending bool
 }
 
-// The contacts API's JSON.
+// The contacts API's JSON, as published: every field optional, unknown
+// fields ignored.
 type contactsJSON struct {
-	Contacts []contactJSON `json:"contacts"`
+	Contacts []struct {
+		Type         string `json:"type"`
+		CPR          string `json:"cprNumber"`
+		CVR          string `json:"cvrNumber"`
+		Subscription *struct {
+			Registration string `json:"registrationStatus"`
+			Public       Status `json:"publicRegistrationStatus"`
+		} `json:"mailboxSubscription"`
+	} `json:"contacts"`
 }
 
-type contactJSON struct {
-	Type         string `json:"type,omitempty"`
-	CPR          string `json:"cprNumber,omitempty"`
-	CVR          string `json:"cvrNumber,omitempty"`
-	Name         string `json:"name,omitempty"`
-	Subscription struct {
-		Status Status `json:"publicRegistrationStatus"`
-	} `json:"mailboxSubscription"`
-}
-
-// ContactsResponse builds the contacts API's answer (for the simulator).
-func ContactsResponse(cs ...Contact) ([]byte, error) {
-	out := contactsJSON{Contacts: []contactJSON{}}
-	for _, c := range cs {
-		j := contactJSON{Name: c.Name}
-		if c.Kind == CPR {
-			j.Type, j.CPR = "PERSON", c.Number
-		} else {
-			j.Type, j.CVR = "COMPANY", c.Number
-		}
-		j.Subscription.Status = c.Status
-		out.Contacts = append(out.Contacts, j)
-	}
-	return json.Marshal(out)
-}
-
-// Lookup asks whether number can receive Digital Post (GET contacts).
+// Lookup asks whether number can receive Digital Post (GET contacts/),
+// and for a CVR number the organisation's name (organisation-lookup/).
 // display is how the recipient is named in errors (e.g. DDMMYY-SSSS).
 func (c *Client) Lookup(ctx context.Context, kind Kind, number, display string) (Contact, error) {
 	q := url.Values{}
@@ -120,22 +121,25 @@ func (c *Client) Lookup(ctx context.Context, kind Kind, number, display string) 
 	} else {
 		q.Set("cvrNumber", number)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"contacts/?"+q.Encode(), nil)
-	if err != nil {
-		return Contact{}, err
-	}
-	req.Header.Set("Accept", "application/json")
-	body, code, err := c.do(req)
+	body, code, err := c.get(ctx, "contacts/?"+q.Encode())
 	if err != nil {
 		return Contact{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: err}
 	}
 	if code != http.StatusOK {
 		return Contact{}, httpError(c.Name(), display, code, body)
 	}
-	return parseContacts(c.Name(), display, kind, number, body)
+	ct, err := parseContacts(c.Name(), display, kind, number, body)
+	if err == nil && kind == CVR && ct.Status == Registered {
+		if org, err := c.Organisation(ctx, number); err == nil {
+			ct.Name = org.Name
+		}
+	}
+	return ct, err
 }
 
-// parseContacts reads the contacts API's answer for one number.
+// parseContacts reads the contacts API's answer for one number: it can
+// receive only when a contact with exactly that number has a mailbox
+// subscription whose public status is REGISTERED.
 func parseContacts(service, display string, kind Kind, number string, body []byte) (Contact, error) {
 	var res contactsJSON
 	if err := json.Unmarshal(body, &res); err != nil {
@@ -143,11 +147,19 @@ func parseContacts(service, display string, kind Kind, number string, body []byt
 	}
 	out := Contact{Kind: kind, Number: number, Status: Unknown}
 	for _, ct := range res.Contacts {
-		if n := ct.CPR + ct.CVR; n != number {
+		n := ct.CVR
+		if kind == CPR {
+			n = ct.CPR
+		}
+		if n != number {
 			continue
 		}
-		out.Name = ct.Name
-		switch s := ct.Subscription.Status; s {
+		if ct.Subscription == nil {
+			out.Pending = true
+			continue
+		}
+		out.Registration = ct.Subscription.Registration
+		switch s := ct.Subscription.Public; s {
 		case Registered, Exempt, Closed:
 			out.Status = s
 		}
@@ -155,73 +167,288 @@ func parseContacts(service, display string, kind Kind, number string, body []byt
 	return out, nil
 }
 
-// Receipt is Digital Post's answer to a delivered message.
-type Receipt struct {
-	UUID   string `json:"messageUUID"`
-	Status string `json:"status"`
-	Detail string `json:"detail,omitempty"`
+// Organisation is what organisation-lookup/ tells of a CVR number.
+type Organisation struct {
+	ID, Name, Status string
 }
 
-// Send delivers one MeMo (POST memos). Sending the same UUID again —
-// after a timeout, say — is answered with the first delivery's receipt,
-// never a second letter. A refusal is a *RejectedError; a service that
-// cannot be reached or fails is an *UnavailableError (try again).
+// Organisation looks up the organisation with the CVR number.
+func (c *Client) Organisation(ctx context.Context, cvr string) (Organisation, error) {
+	body, code, err := c.get(ctx, "organisation-lookup/"+url.PathEscape(cvr))
+	if err != nil {
+		return Organisation{}, &UnavailableError{Recipient: cvr, Service: c.Name(), Err: err}
+	}
+	if code != http.StatusOK {
+		return Organisation{}, httpError(c.Name(), cvr, code, body)
+	}
+	var o struct {
+		ID     string `json:"organisationId"`
+		Name   string `json:"organisationName"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal(body, &o); err != nil {
+		return Organisation{}, &UnavailableError{Recipient: cvr, Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+	}
+	return Organisation{ID: o.ID, Name: o.Name, Status: o.Status}, nil
+}
+
+// ContactPoint is a sender's contact point as registered in the
+// administrative portal, with the limits it sets on a letter.
+type ContactPoint struct {
+	ID, Name string
+	// MaxSize is the largest letter (memoSizeThresholdMB), 0 when not
+	// set; MaxAttachments the most attachments, 0 when not set.
+	MaxSize        int64
+	MaxAttachments int
+}
+
+// ContactPoint fetches the contact point id of the organisation orgID
+// (organisations/{organisationId}/contact-points/{id}).
+func (c *Client) ContactPoint(ctx context.Context, orgID, id string) (ContactPoint, error) {
+	body, code, err := c.get(ctx, "organisations/"+url.PathEscape(orgID)+"/contact-points/"+url.PathEscape(id))
+	if err != nil {
+		return ContactPoint{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: err}
+	}
+	if code != http.StatusOK {
+		return ContactPoint{}, httpError(c.Name(), id, code, body)
+	}
+	var cp struct {
+		ID             string  `json:"id"`
+		Name           string  `json:"name"`
+		ThresholdMB    float64 `json:"memoSizeThresholdMB"`
+		MaxAttachments int     `json:"allowedNumberOfAttachments"`
+	}
+	if err := json.Unmarshal(body, &cp); err != nil {
+		return ContactPoint{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+	}
+	return ContactPoint{ID: cp.ID, Name: cp.Name, MaxSize: int64(cp.ThresholdMB * 1e6), MaxAttachments: cp.MaxAttachments}, nil
+}
+
+// Receipt is the service's receipt for one message, with the fields as
+// the API names them.
+type Receipt struct {
+	TransmissionID string `json:"transmissionId,omitempty"`
+	MessageUUID    string `json:"messageUUID,omitempty"`
+	MessageID      string `json:"messageId,omitempty"`
+	ErrorCode      string `json:"errorCode,omitempty"`
+	ErrorMessage   string `json:"errorMessage,omitempty"`
+	TimeStamp      string `json:"timeStamp,omitempty"`
+	ReceiptStatus  string `json:"receiptStatus,omitempty"`
+}
+
+// Accepted reports whether the service took the message: RECEIVED (for
+// delivery) or COMPLETED (delivered).
+func (r Receipt) Accepted() bool {
+	return r.ReceiptStatus == StatusReceived || r.ReceiptStatus == StatusCompleted
+}
+
+// Final reports whether the receipt ends the message's way: delivered,
+// or refused.
+func (r Receipt) Final() bool { return r.ReceiptStatus != "" && r.ReceiptStatus != StatusReceived }
+
+// Time is when the service issued the receipt (zero when not said).
+func (r Receipt) Time() time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, r.TimeStamp)
+	return t
+}
+
+// Refusal is the receipt's refusal as an error for the recipient, the
+// service's words made safe to show (redact); nil when it is no refusal.
+func (r Receipt) Refusal(display string, memo []byte) error {
+	if r.Accepted() {
+		return nil
+	}
+	detail := r.ErrorMessage
+	if detail == "" {
+		detail = r.ErrorCode
+	}
+	return &RejectedError{Recipient: display, Status: r.ReceiptStatus, Code: r.ErrorCode, Detail: Redact(detail, memo)}
+}
+
+// Send delivers one MeMo (POST memos/), the system key beside the
+// certificate. Only a 201 with RECEIVED or COMPLETED is an acceptance;
+// INVALID, NOT_ALLOWED and 400 are a *RejectedError, 401 and 403 an
+// *AccessError, 503 and other server failures an *UnavailableError (try
+// again, the same UUID). An answer lost after the letter went is a
+// *LostAnswerError: whether the service has it cannot be known from
+// here, and the published API promises nothing for a second POST of the
+// same UUID, so the caller asks the receipts before posting again.
 func (c *Client) Send(ctx context.Context, uuid string, memo []byte, display string) (Receipt, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+"memos/?memo-message-uuid="+url.QueryEscape(uuid), bytes.NewReader(memo))
 	if err != nil {
 		return Receipt{}, err
 	}
 	req.Header.Set("Content-Type", "application/xml")
-	req.Header.Set("Accept", "application/json")
 	body, code, err := c.do(req)
 	if err != nil {
-		return Receipt{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: err}
+		if notSent(err) {
+			return Receipt{}, &UnavailableError{Recipient: display, Service: c.Name(), Err: err}
+		}
+		return Receipt{}, &LostAnswerError{Recipient: display, Service: c.Name(), UUID: uuid, Err: err}
 	}
-	r, err := parseReceipt(c.Name(), display, uuid, code, body)
-	var rej *RejectedError
-	if errors.As(err, &rej) {
-		rej.Detail = redact(rej.Detail, memo)
+	return parseReceipt(c.Name(), display, uuid, code, body, memo)
+}
+
+// notSent reports whether a request's failure came before anything of
+// it reached the service: no connection, or no TLS session.
+func notSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
 	}
-	return r, err
+	var cv *tls.CertificateVerificationError
+	var rec tls.RecordHeaderError
+	return errors.As(err, &cv) || errors.As(err, &rec)
 }
 
 // parseReceipt reads the memos API's answer (status code and body) to
-// the message uuid.
-func parseReceipt(service, display, uuid string, code int, body []byte) (Receipt, error) {
-	var r Receipt
-	jsonErr := json.Unmarshal(body, &r)
+// the message uuid: the status code first, the body only as far as it
+// is needed.
+func parseReceipt(service, display, uuid string, code int, body []byte, memo []byte) (Receipt, error) {
 	switch {
-	case jsonErr == nil && (r.Status == StatusReceived || r.Status == StatusCompleted) && code/100 == 2:
-		if r.UUID == "" {
-			r.UUID = uuid
-		}
-		if r.UUID != uuid {
-			return Receipt{}, &UnavailableError{Recipient: display, Service: service, Err: fmt.Errorf("receipt for %s, not %s", r.UUID, uuid)}
-		}
-		return r, nil
-	case jsonErr == nil && r.Status != "" && code/100 != 5:
-		return Receipt{}, &RejectedError{Recipient: display, Status: r.Status, Detail: r.Detail}
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return Receipt{}, &AccessError{Service: service, Recipient: display, Code: code}
+	case code == http.StatusBadRequest:
+		return Receipt{}, &RejectedError{Recipient: display, Status: "BAD_REQUEST", Code: errorCode(body), Detail: Redact(errorText(body), memo)}
+	case code/100 != 2:
+		return Receipt{}, httpError(service, display, code, nil)
 	}
-	return Receipt{}, httpError(service, display, code, body)
+	var r Receipt
+	if err := json.Unmarshal(body, &r); err != nil {
+		// Taken (2xx), but the receipt cannot be read: the letter may be
+		// on its way, so it is not posted again unasked.
+		return Receipt{}, &LostAnswerError{Recipient: display, Service: service, UUID: uuid, Err: fmt.Errorf("HTTP %d, unreadable receipt: %w", code, err)}
+	}
+	if r.MessageUUID == "" {
+		r.MessageUUID = uuid
+	}
+	if r.MessageUUID != uuid {
+		return Receipt{}, &LostAnswerError{Recipient: display, Service: service, UUID: uuid, Err: fmt.Errorf("receipt for %s, not %s", r.MessageUUID, uuid)}
+	}
+	if !r.Accepted() {
+		if r.ReceiptStatus == "" {
+			return Receipt{}, &LostAnswerError{Recipient: display, Service: service, UUID: uuid, Err: fmt.Errorf("HTTP %d, a receipt without receiptStatus", code)}
+		}
+		return r, r.Refusal(display, memo)
+	}
+	return r, nil
 }
 
-// httpError classifies an answer that is not what was asked for: 5xx and
-// 429 are temporary, other codes a refusal.
+// errorMessageJSON is the API's ErrorMessage.
+type errorMessageJSON struct {
+	Code        string `json:"code"`
+	Message     string `json:"message"`
+	FieldErrors []struct {
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"fieldErrors"`
+}
+
+// errorText is an ErrorMessage's words: its message and each field's.
+func errorText(body []byte) string {
+	var e errorMessageJSON
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	parts := []string{e.Message}
+	for _, f := range e.FieldErrors {
+		parts = append(parts, f.Field+": "+f.Message)
+	}
+	return strings.TrimSpace(strings.Join(parts, "; "))
+}
+
+func errorCode(body []byte) string {
+	var e errorMessageJSON
+	json.Unmarshal(body, &e)
+	return e.Code
+}
+
+// httpError classifies an answer that is not what was asked for: 401
+// and 403 the system not being let in, 5xx, 408 and 429 temporary,
+// other codes a refusal. The body is not shown: it may quote what was
+// sent.
 func httpError(service, display string, code int, body []byte) error {
-	detail := strings.TrimSpace(string(body))
-	if len(detail) > 200 {
-		detail = detail[:200]
+	switch {
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return &AccessError{Service: service, Recipient: display, Code: code}
+	case code/100 == 5 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout:
+		return &UnavailableError{Recipient: display, Service: service, Err: fmt.Errorf("HTTP %d", code)}
 	}
-	if code/100 == 5 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout {
-		return &UnavailableError{Recipient: display, Service: service, Err: fmt.Errorf("HTTP %d %s", code, detail)}
+	return &RejectedError{Recipient: display, Status: fmt.Sprintf("HTTP %d", code), Code: errorCode(body)}
+}
+
+// ReceiptIDs lists the ids of the receipts waiting at the service
+// (GET receipts/): receipt ids, not message UUIDs.
+func (c *Client) ReceiptIDs(ctx context.Context) ([]string, error) {
+	body, code, err := c.get(ctx, "receipts/?page=0&size=100")
+	if err != nil {
+		return nil, &UnavailableError{Recipient: "receipts", Service: c.Name(), Err: err}
 	}
-	return &RejectedError{Recipient: display, Status: fmt.Sprintf("HTTP %d", code), Detail: detail}
+	if code != http.StatusOK {
+		return nil, httpError(c.Name(), "receipts", code, nil)
+	}
+	var page struct {
+		Content []string `json:"content"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return nil, &UnavailableError{Recipient: "receipts", Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+	}
+	return page.Content, nil
+}
+
+// FetchReceipt fetches one waiting receipt without deleting it
+// (GET receipts/{id}?delete=false): the caller keeps it, then deletes it
+// at the service (DeleteReceipt), so that no receipt is lost between.
+func (c *Client) FetchReceipt(ctx context.Context, id string) (Receipt, error) {
+	body, code, err := c.get(ctx, "receipts/"+url.PathEscape(id)+"?delete=false")
+	if err != nil {
+		return Receipt{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: err}
+	}
+	if code != http.StatusOK && code != http.StatusCreated {
+		return Receipt{}, httpError(c.Name(), id, code, nil)
+	}
+	var r Receipt
+	if err := json.Unmarshal(body, &r); err != nil {
+		return Receipt{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: fmt.Errorf("unreadable receipt: %w", err)}
+	}
+	return r, nil
+}
+
+// DeleteReceipt deletes a receipt kept (DELETE receipts/{id}); one the
+// service no longer has counts as deleted.
+func (c *Client) DeleteReceipt(ctx context.Context, id string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.BaseURL+"receipts/"+url.PathEscape(id), nil)
+	if err != nil {
+		return err
+	}
+	_, code, err := c.do(req)
+	switch {
+	case err != nil:
+		return &UnavailableError{Recipient: id, Service: c.Name(), Err: err}
+	case code/100 == 2 || code == http.StatusNotFound:
+		return nil
+	}
+	return httpError(c.Name(), id, code, nil)
+}
+
+// get asks for path below the API's root.
+func (c *Client) get(ctx context.Context, path string) ([]byte, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+path, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	return c.do(req)
 }
 
 // maxAnswer bounds what is read of an answer.
 const maxAnswer = 1 << 20
 
+// do sends req with the system key and reads the answer.
 func (c *Client) do(req *http.Request) ([]byte, int, error) {
+	req.Header.Set("Accept", "application/json")
+	if c.SystemKey != "" {
+		req.Header.Set("Authorization", "Basic "+c.SystemKey)
+	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		return nil, 0, err

@@ -13,12 +13,27 @@ import (
 	"sikkermail/internal/mailtest"
 )
 
+// systemKey is the sender system's key in the tests (base64 of a
+// system id and a token, as the portal shows it).
+const systemKey = "ZjFhM2M1ZTc6OWIyZDRmNmE="
+
 func start(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
 	sim.SetSenderCVR("29403473")
+	sim.SetSystemKey(systemKey)
 	sim.Register(mailtest.DemoNumbers...)
-	return sim, sim.Client(t, 2*time.Second)
+	return sim, client(t, sim, systemKey)
+}
+
+func client(t *testing.T, sim *mailtest.DigitalPost, key string) *digitalpost.Client {
+	t.Helper()
+	c, err := digitalpost.NewClient(sim.URL, sim.ClientCert, sim.TLS.Roots, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SystemKey = key
+	return c
 }
 
 func temporary(err error) bool {
@@ -26,35 +41,40 @@ func temporary(err error) bool {
 	return errors.As(err, &t) && t.IsTemporary()
 }
 
+// Each number's registration as the service tells it, and for a CVR
+// number the organisation's name; a citizen's name is never given.
 func TestLookup(t *testing.T) {
 	_, c := start(t)
 	ctx := context.Background()
 	for _, tc := range []struct {
-		kind           digitalpost.Kind
-		number, status string
-		name           string
+		kind                         digitalpost.Kind
+		number, status, registration string
+		name                         string
 	}{
-		{digitalpost.CPR, "0101901009", "REGISTERED", "Anne Jensen"},
-		{digitalpost.CPR, "0202801005", "EXEMPT", ""},
-		{digitalpost.CPR, "0303701001", "CLOSED", ""},
-		{digitalpost.CPR, "0404601008", "UNKNOWN", ""},
-		{digitalpost.CVR, "12345100", "REGISTERED", "Demo Firma ApS"},
-		{digitalpost.CVR, "87654109", "CLOSED", ""},
-		{digitalpost.CVR, "0101901009", "UNKNOWN", ""}, // a CPR asked as CVR
+		{digitalpost.CPR, "0101901009", "REGISTERED", "AUTOMATIC_REGISTRATION", ""},
+		{digitalpost.CPR, "0202801005", "EXEMPT", "EXEMPT_OTHER_REASON", ""},
+		{digitalpost.CPR, "0303701001", "CLOSED", "", ""},
+		{digitalpost.CPR, "0404701002", "EXEMPT", "EXEMPT_LEFT_THE_COUNTRY", ""},
+		{digitalpost.CPR, "0505701003", "UNKNOWN", "", ""},
+		{digitalpost.CPR, "0606601002", "UNKNOWN", "", ""},
+		{digitalpost.CVR, "12345100", "REGISTERED", "AUTOMATIC_REGISTRATION", "Demo Firma ApS"},
+		{digitalpost.CVR, "87654109", "CLOSED", "", ""},
+		{digitalpost.CVR, "0101901009", "UNKNOWN", "", ""}, // a CPR asked as CVR
 	} {
 		got, err := c.Lookup(ctx, tc.kind, tc.number, tc.number)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.number, err)
 		}
-		if string(got.Status) != tc.status || got.Name != tc.name {
+		if string(got.Status) != tc.status || got.Registration != tc.registration || got.Name != tc.name {
 			t.Errorf("%s %s: %+v", tc.kind, tc.number, got)
 		}
 	}
 }
 
-func TestMutualTLS(t *testing.T) {
+// The service lets in only the institution's certificate, with the
+// sender system's key; we talk only to a service our roots vouch for.
+func TestMutualTLSAndSystemKey(t *testing.T) {
 	sim, good := start(t)
-	// Without the institution's certificate the service refuses.
 	anon, err := digitalpost.NewClient(sim.URL, tls.Certificate{}, sim.TLS.Roots, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +83,6 @@ func TestMutualTLS(t *testing.T) {
 	if !temporary(err) || !strings.Contains(i18n.Danish.Error(err), "010190-1009") {
 		t.Errorf("no client certificate: %v", err)
 	}
-	// A server the roots do not vouch for is refused by us.
 	untrusting, _ := digitalpost.NewClient(sim.URL, sim.ClientCert, nil, 2*time.Second)
 	if _, err := untrusting.Lookup(context.Background(), digitalpost.CPR, "0101901009", "x"); err == nil {
 		t.Error("a server certificate from an unknown CA was accepted")
@@ -71,8 +90,22 @@ func TestMutualTLS(t *testing.T) {
 	if _, err := digitalpost.NewClient(strings.Replace(sim.URL, "https", "http", 1), sim.ClientCert, nil, 0); err == nil {
 		t.Error("an http:// service address was taken")
 	}
+	for _, key := range []string{"", "d3Jvbmc6a2V5"} {
+		_, err := client(t, sim, key).Lookup(context.Background(), digitalpost.CPR, "0101901009", "010190-1009")
+		var acc *digitalpost.AccessError
+		if !errors.As(err, &acc) || acc.Code != 401 || temporary(err) || !strings.Contains(i18n.Danish.Error(err), "system_key") {
+			t.Errorf("system key %q: %v", key, err)
+		}
+		uuid, b := memo(t, digitalpost.CPR, "0101901009")
+		if _, err := client(t, sim, key).Send(context.Background(), uuid, b, "010190-1009"); !errors.As(err, &acc) {
+			t.Errorf("send with system key %q: %v", key, err)
+		}
+	}
 	if _, err := good.Lookup(context.Background(), digitalpost.CPR, "0101901009", "x"); err != nil {
 		t.Error(err)
+	}
+	if n := len(sim.Received()); n != 0 {
+		t.Errorf("%d letters delivered without the system key", n)
 	}
 }
 
@@ -87,26 +120,56 @@ func memo(t *testing.T, kind digitalpost.Kind, number string) (string, []byte) {
 	return uuid, b
 }
 
-func TestSendOncePerUUID(t *testing.T) {
+// An accepted letter is 201 RECEIVED; its final receipt, COMPLETED,
+// waits at receipts/ under an id of its own, is fetched without being
+// deleted, and goes when it is deleted.
+func TestSendAndReceipts(t *testing.T) {
 	sim, c := start(t)
 	ctx := context.Background()
 	uuid, b := memo(t, digitalpost.CPR, "0101901009")
-
-	// The answer is lost after the service stored the message: the
-	// client cannot know, and tries again with the same UUID.
-	sim.SetFault(mailtest.Times(1, "memos-accepted", mailtest.ErrDrop))
-	if _, err := c.Send(ctx, uuid, b, "010190-1009"); !temporary(err) {
-		t.Fatalf("lost answer: %v, want a temporary error", err)
-	}
 	r, err := c.Send(ctx, uuid, b, "010190-1009")
-	if err != nil || r.Status != digitalpost.StatusReceived || r.UUID != uuid {
-		t.Fatalf("retry: %+v %v", r, err)
+	if err != nil || r.ReceiptStatus != digitalpost.StatusReceived || r.MessageUUID != uuid || r.TransmissionID == "" {
+		t.Fatalf("send: %+v %v", r, err)
 	}
-	if _, err := c.Send(ctx, uuid, b, "010190-1009"); err != nil {
-		t.Fatal(err)
+	got := sim.Received()
+	if len(got) != 1 || got[0].UUID != uuid {
+		t.Fatalf("%d letters", len(got))
 	}
-	if got := sim.Received(); len(got) != 1 || got[0].Message.UUID != uuid || got[0].Message.Body != "Hej" {
-		t.Fatalf("%d letters delivered, want 1", len(got))
+	if m, err := digitalpost.Parse(got[0].XML); err != nil || m.Body != "Hej" || m.Number != "0101901009" {
+		t.Fatalf("the letter: %+v %v", m, err)
+	}
+	ids, err := c.ReceiptIDs(ctx)
+	if err != nil || len(ids) != 1 || ids[0] == uuid {
+		t.Fatalf("receipt ids %v %v", ids, err)
+	}
+	fr, err := c.FetchReceipt(ctx, ids[0])
+	if err != nil || fr.MessageUUID != uuid || fr.ReceiptStatus != digitalpost.StatusCompleted || !fr.Final() {
+		t.Fatalf("receipt %+v %v", fr, err)
+	}
+	if sim.Waiting() != 1 {
+		t.Fatal("fetching deleted the receipt")
+	}
+	if err := c.DeleteReceipt(ctx, ids[0]); err != nil || sim.Waiting() != 0 {
+		t.Fatalf("delete: %v, %d waiting", err, sim.Waiting())
+	}
+	if err := c.DeleteReceipt(ctx, ids[0]); err != nil {
+		t.Fatalf("deleting a receipt already gone: %v", err)
+	}
+}
+
+// An answer lost after the service took the letter is neither a refusal
+// nor a plain retry: the client says it cannot know.
+func TestLostAnswer(t *testing.T) {
+	sim, c := start(t)
+	uuid, b := memo(t, digitalpost.CPR, "0101901009")
+	sim.SetFault(mailtest.Times(1, "memos-accepted", mailtest.ErrDrop))
+	_, err := c.Send(context.Background(), uuid, b, "010190-1009")
+	var lost *digitalpost.LostAnswerError
+	if !errors.As(err, &lost) || lost.UUID != uuid || !temporary(err) {
+		t.Fatalf("lost answer: %v", err)
+	}
+	if n := len(sim.Received()); n != 1 {
+		t.Fatalf("%d letters", n)
 	}
 }
 
@@ -128,16 +191,19 @@ func TestSendFailures(t *testing.T) {
 				t.Errorf("%s: %q lacks %q", name, s, w)
 			}
 		}
+		if strings.Contains(s, "0202801005") {
+			t.Errorf("%s: the whole CPR number is shown: %q", name, s)
+		}
 	}
 	uuid, b := memo(t, digitalpost.CPR, "0202801005")
 	_, err := c.Send(ctx, uuid, b, "020280-1005")
-	check("exempt", err, false, "020280-1005", "tillader ikke")
+	check("exempt", err, false, "020280-1005", "tillader ikke", "cannot receive")
 
 	uuid, b = memo(t, digitalpost.CVR, "12345100")
 	_, err = c.Send(ctx, digitalpost.NewUUID(), b, "12345100")
-	check("uuid mismatch", err, false, "12345100", "MeMo")
+	check("uuid mismatch", err, false, "12345100", "does not match")
 
-	_, err = c.Send(ctx, uuid, []byte("<Message/>"), "12345100")
+	_, err = c.Send(ctx, uuid, []byte(`<Message xmlns="https://DigitalPost.dk/MeMo-1"/>`), "12345100")
 	check("not MeMo", err, false, "MeMo")
 
 	sim.SetFault(func(op, arg string) error { return mailtest.HTTPStatus(503) })
@@ -154,7 +220,23 @@ func TestSendFailures(t *testing.T) {
 	if _, err := c.Send(ctx, uuid, b, "12345100"); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(sim.Received()); n != 1 {
-		t.Errorf("%d letters, want 1", n)
+}
+
+// The institution's contact point gives the limits of its letters, and
+// organisation-lookup its own id.
+func TestContactPoint(t *testing.T) {
+	sim, c := start(t)
+	sim.AddContactPoint(mailtest.DPContactPoint{ID: "a4c8e2f6-0b3d-4a7e-9c1f-5d8b2e6a0c4f", Name: "Uddannelsesservice", MaxMB: 30, MaxAttachments: 10})
+	ctx := context.Background()
+	org, err := c.Organisation(ctx, "29403473")
+	if err != nil || org.ID != mailtest.DPOrganisationID {
+		t.Fatalf("own organisation: %+v %v", org, err)
+	}
+	cp, err := c.ContactPoint(ctx, org.ID, "a4c8e2f6-0b3d-4a7e-9c1f-5d8b2e6a0c4f")
+	if err != nil || cp.MaxSize != 30e6 || cp.MaxAttachments != 10 || cp.Name != "Uddannelsesservice" {
+		t.Fatalf("contact point %+v %v", cp, err)
+	}
+	if _, err := c.ContactPoint(ctx, org.ID, "00000000-0000-4000-8000-000000000000"); err == nil {
+		t.Error("an unknown contact point was found")
 	}
 }

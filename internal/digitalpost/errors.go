@@ -48,25 +48,37 @@ const (
 )
 
 // NotRegisteredError is a CPR or CVR number Digital Post cannot deliver
-// to: exempt, closed, or not known.
+// to: exempt, closed, or not known (not registered, or not yet).
 type NotRegisteredError struct {
 	Recipient string
 	Status    Status
+	// Registration is the service's detailed registrationStatus, "" when
+	// it gave none: it says why (left the country, a waiting period).
+	Registration string
+	// Pending: known to the service, with no mailbox yet.
+	Pending bool
 }
 
 func (e *NotRegisteredError) Error() string {
-	return fmt.Sprintf("digitalpost: %s: %s", e.Recipient, e.Status)
+	return fmt.Sprintf("digitalpost: %s: %s %s", e.Recipient, e.Status, e.Registration)
 }
 
-// Localize names the sentence for a user, by status.
+// Localize names the sentence for a user, by status and, where the
+// service says it, the reason.
 func (e *NotRegisteredError) Localize() i18n.Message {
-	s := strings.ToLower(string(e.Status))
-	switch e.Status {
-	case Exempt, Closed:
-	default:
-		s = "unknown"
+	key := "digitalpost.unknown"
+	switch {
+	case e.Status == Exempt && e.Registration == "EXEMPT_LEFT_THE_COUNTRY":
+		key = "digitalpost.exempt_abroad"
+	case e.Status == Exempt:
+		key = "digitalpost.exempt"
+	case e.Status == Closed:
+		key = "digitalpost.closed"
+	case e.Pending || e.Registration == "BEFORE_UNCONFIRMED_REGISTRATION" || e.Registration == "UNCONFIRMED_REGISTRATION" ||
+		e.Registration == "CREATED_AWAITING_REGISTRATION" || e.Registration == "VOLUNTARY_REGISTRATION":
+		key = "digitalpost.not_yet"
 	}
-	return i18n.Message{Key: "digitalpost." + s, Args: map[string]any{"Input": e.Recipient}}
+	return i18n.Message{Key: key, Args: map[string]any{"Input": e.Recipient}}
 }
 
 // UnavailableError means Digital Post could not be asked or did not
@@ -92,16 +104,18 @@ func (e *UnavailableError) Localize() i18n.Message {
 
 // RejectedError is a message Digital Post refused: INVALID (the message
 // does not follow MeMo), NOT_ALLOWED (the sender may not send it, or the
-// recipient may not receive it), or another refusal. Sending it again as
-// it is will not help.
+// recipient may not receive it), BAD_REQUEST (a 400), or another
+// refusal. Sending it again as it is will not help.
 type RejectedError struct {
 	Recipient string
 	Status    string
-	Detail    string
+	// Code is the service's errorCode (or ErrorMessage code), Detail its
+	// words, made safe to show and keep.
+	Code, Detail string
 }
 
 func (e *RejectedError) Error() string {
-	return fmt.Sprintf("digitalpost: %s: %s: %s", e.Recipient, e.Status, e.Detail)
+	return fmt.Sprintf("digitalpost: %s: %s %s: %s", e.Recipient, e.Status, e.Code, e.Detail)
 }
 
 // Localize names the sentence for a user.
@@ -116,17 +130,57 @@ func (e *RejectedError) Localize() i18n.Message {
 	return i18n.Message{Key: key, Args: map[string]any{"Input": e.Recipient, "Detail": e.Detail}}
 }
 
+// AccessError is the service not letting the institution's system in
+// (401, 403): the system certificate, the system key or the address the
+// PC calls from is not the one registered. Nothing was delivered; IT
+// must set it right, and the mail can then be tried again.
+type AccessError struct {
+	Service, Recipient string
+	Code               int
+}
+
+func (e *AccessError) Error() string {
+	return fmt.Sprintf("digitalpost: %s: %s: HTTP %d", e.Recipient, e.Service, e.Code)
+}
+
+// Localize names the sentence for a user: what IT must check.
+func (e *AccessError) Localize() i18n.Message {
+	return i18n.Message{Key: "digitalpost.access", Args: map[string]any{"Input": e.Recipient, "Service": e.Service, "Code": e.Code}}
+}
+
+// LostAnswerError is a letter whose answer did not come after it was
+// sent: Digital Post may have it or not. It is temporary, but posting
+// again blindly might deliver a second letter: ask the receipts first.
+type LostAnswerError struct {
+	Recipient, Service, UUID string
+	Err                      error
+}
+
+func (e *LostAnswerError) Error() string {
+	return fmt.Sprintf("digitalpost: %s: %s: no answer for %s: %v", e.Recipient, e.Service, e.UUID, e.Err)
+}
+
+func (e *LostAnswerError) Unwrap() error { return e.Err }
+
+// IsTemporary reports that the outcome may yet be learnt.
+func (e *LostAnswerError) IsTemporary() bool { return true }
+
+// Localize names the sentence for a user.
+func (e *LostAnswerError) Localize() i18n.Message {
+	return i18n.Message{Key: "digitalpost.lost_answer", Args: map[string]any{"Input": e.Recipient, "Service": e.Service}}
+}
+
 // quoted is what a service's words quote: a value in quotes (xmllint
 // quotes the text it refuses in single quotes), and a run of six or more
 // digits (a CPR or CVR number).
 var quoted = regexp.MustCompile(`'[^']*'|"[^"]*"|«[^»]*»|‘[^’]*’|“[^”]*”|[0-9]{6,}`)
 
-// redact makes a refusal's detail safe to show and to keep: the service
+// Redact makes a refusal's detail safe to show and to keep: the service
 // may quote the letter (a schema validator quotes the element it
 // refuses, attachment text included). Quoted values and long numbers
 // become "…"; and what then still shares 16 bytes with the letter is
 // dropped whole. At most 200 bytes are kept.
-func redact(detail string, memo []byte) string {
+func Redact(detail string, memo []byte) string {
 	detail = quoted.ReplaceAllString(detail, "…")
 	if len(detail) > 200 {
 		detail = detail[:200]

@@ -12,30 +12,35 @@ import (
 // another message, never a panic.
 func FuzzReceipt(f *testing.F) {
 	const uuid = "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b"
-	f.Add(200, []byte(`{"messageUUID":"`+uuid+`","status":"RECEIVED"}`))
-	f.Add(200, []byte(`{"status":"COMPLETED"}`))
-	f.Add(400, []byte(`{"status":"INVALID","detail":"x"}`))
-	f.Add(403, []byte(`{"status":"NOT_ALLOWED"}`))
-	f.Add(503, []byte(`Service Unavailable`))
-	f.Add(200, []byte(`{"messageUUID":"other","status":"RECEIVED"}`))
+	f.Add(201, []byte(`{"messageUUID":"`+uuid+`","receiptStatus":"RECEIVED"}`))
+	f.Add(201, []byte(`{"receiptStatus":"COMPLETED"}`))
+	f.Add(201, []byte(`{"receiptStatus":"INVALID","errorMessage":"x"}`))
+	f.Add(400, []byte(`{"code":"VALIDATION_ERROR","message":"x","fieldErrors":[{"field":"f","message":"m"}]}`))
+	f.Add(403, []byte(`{"code":"NOT_ALLOWED"}`))
+	f.Add(503, []byte(`{"receiptStatus":"NOT_ALLOWED"}`))
+	f.Add(201, []byte(`{"messageUUID":"other","receiptStatus":"RECEIVED"}`))
+	f.Add(201, []byte(`{"messageUUID":"`+uuid+`"}`))
 	f.Fuzz(func(t *testing.T, code int, body []byte) {
-		r, err := parseReceipt("dp", "x", uuid, code, body)
-		if err == nil && (r.UUID != uuid || r.Status != StatusReceived && r.Status != StatusCompleted) {
-			t.Fatalf("accepted %+v", r)
+		r, err := parseReceipt("dp", "x", uuid, code, body, []byte("memo"))
+		if err == nil && (r.MessageUUID != uuid || !r.Accepted() || code/100 != 2) {
+			t.Fatalf("accepted %+v (HTTP %d)", r, code)
 		}
 		var rej *RejectedError
 		var un *UnavailableError
-		if err != nil && !errors.As(err, &rej) && !errors.As(err, &un) {
+		var acc *AccessError
+		var lost *LostAnswerError
+		if err != nil && !errors.As(err, &rej) && !errors.As(err, &un) && !errors.As(err, &acc) && !errors.As(err, &lost) {
 			t.Fatalf("unclassified %T", err)
 		}
-		if rej != nil && !utf8.ValidString(rej.Detail) && len(rej.Detail) > 200 {
+		if rej != nil && (!utf8.ValidString(rej.Detail) || len(rej.Detail) > 200) {
 			t.Fatalf("detail of %d bytes", len(rej.Detail))
 		}
 	})
 }
 
 func FuzzContacts(f *testing.F) {
-	f.Add([]byte(`{"contacts":[{"cprNumber":"0101901009","name":"A","mailboxSubscription":{"publicRegistrationStatus":"REGISTERED"}}]}`))
+	f.Add([]byte(`{"contacts":[{"type":"CITIZEN","cprNumber":"0101901009","mailboxSubscription":{"registrationStatus":"AUTOMATIC_REGISTRATION","publicRegistrationStatus":"REGISTERED"}}]}`))
+	f.Add([]byte(`{"contacts":[{"type":"CITIZEN","cprNumber":"0101901009"}]}`))
 	f.Add([]byte(`{"contacts":[]}`))
 	f.Add([]byte(`{"contacts":[{"cvrNumber":"0101901009","mailboxSubscription":{"publicRegistrationStatus":"WHATEVER"}}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -21,11 +21,11 @@ func TestRedact(t *testing.T) {
 		{"sender 12345678 is not this system's", "sender … is not this system's"},
 		{"Content-Type must be application/xml", "Content-Type must be application/xml"},
 	} {
-		if got := redact(tc.detail, memo); got != tc.want {
+		if got := Redact(tc.detail, memo); got != tc.want {
 			t.Errorf("%q:\ngot  %q\nwant %q", tc.detail, got, tc.want)
 		}
 	}
-	long := redact(strings.Repeat("æ", 300), nil)
+	long := Redact(strings.Repeat("æ", 300), nil)
 	if len(long) > 200 || !utf8.ValidString(long) {
 		t.Errorf("%d bytes, valid %v", len(long), utf8.ValidString(long))
 	}

@@ -18,7 +18,11 @@ func digitalPost(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
 	sim.Register(mailtest.DemoNumbers...)
-	return sim, sim.Client(t, 0)
+	c, err := digitalpost.NewClient(sim.URL, sim.ClientCert, sim.TLS.Roots, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, c
 }
 
 func parseAll(t *testing.T, in ...string) []*recipient.Recipient {
@@ -41,19 +45,21 @@ func TestCheckDigitalPost(t *testing.T) {
 	sim.SetFault(func(op, arg string) error { asked.Add(1); return nil })
 	d := &Directory{DigitalPost: c}
 	vs := d.Check(context.Background(), parseAll(t, "010190-1009", "DK 12345100", "020280-1005", "0303701001", "87654109", "040460-1008",
-		"sikkerpost@hoejskole.example", "0101901009"))
+		"sikkerpost@hoejskole.example", "0101901009", "040470-1002", "050570-1003"))
 	want := []struct {
 		green bool
 		words []string
 	}{
-		{true, []string{"tilmeldt som Anne Jensen", "gebyr"}},
-		{true, []string{"tilmeldt som Demo Firma ApS"}},
+		{true, []string{"gebyr"}},
+		{true, []string{"CVR-nummeret tilhører Demo Firma ApS"}},
 		{false, []string{"020280-1005", "fritaget"}},
 		{false, []string{"030370-1001", "lukket"}},
 		{false, []string{"87654109", "lukket"}},
 		{false, []string{"040460-1008", "ikke tilmeldt"}},
 		{true, nil},
-		{true, []string{"Anne Jensen"}},
+		{true, []string{"gebyr"}},
+		{false, []string{"040470-1002", "flyttet til udlandet"}},
+		{false, []string{"050570-1003", "endnu ikke tilmeldt"}},
 	}
 	for i, v := range vs {
 		var text []string
@@ -79,8 +85,13 @@ func TestCheckDigitalPost(t *testing.T) {
 			t.Errorf("%s: a fee note for a CVR number", v.Input)
 		}
 	}
-	if n := asked.Load(); n != 6 {
-		t.Errorf("%d lookups for 6 distinct numbers", n)
+	if n := asked.Load(); n != 8 {
+		t.Errorf("%d lookups for 8 distinct numbers", n)
+	}
+	for _, v := range vs {
+		if v.Recipient.Kind == recipient.CPR && v.Name != "" {
+			t.Errorf("%s: a name for a CPR number: %q", v.Input, v.Name)
+		}
 	}
 }
 

@@ -255,7 +255,7 @@ func (d *Directory) numbers(ctx context.Context, rs []*recipient.Recipient, out 
 			case a.c.Status == digitalpost.Registered:
 				out[i].Channel, out[i].Name, out[i].Source, out[i].Checked = DigitalPost, a.c.Name, d.DigitalPost.Name(), time.Now()
 			default:
-				out[i].Err = &digitalpost.NotRegisteredError{Recipient: r.String(), Status: a.c.Status}
+				out[i].Err = &digitalpost.NotRegisteredError{Recipient: r.String(), Status: a.c.Status, Registration: a.c.Registration, Pending: a.c.Pending}
 			}
 		}
 	}()

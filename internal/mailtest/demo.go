@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"software.sslmate.com/src/go-pkcs12"
-
-	"sikkermail/internal/digitalpost"
 )
 
 // DemoPasswordEnv names the environment variable the demo's throwaway
@@ -50,12 +48,14 @@ var DemoRecipients = []DemoRecipient{
 
 // DemoNumbers are the demo's CPR and CVR numbers known to its Digital
 // Post, one in each state; any other number is unknown there.
-var DemoNumbers = []digitalpost.Contact{
-	{Kind: digitalpost.CPR, Number: "0101901009", Status: digitalpost.Registered, Name: "Anne Jensen"},
-	{Kind: digitalpost.CPR, Number: "0202801005", Status: digitalpost.Exempt},
-	{Kind: digitalpost.CPR, Number: "0303701001", Status: digitalpost.Closed},
-	{Kind: digitalpost.CVR, Number: "12345100", Status: digitalpost.Registered, Name: "Demo Firma ApS"},
-	{Kind: digitalpost.CVR, Number: "87654109", Status: digitalpost.Closed},
+var DemoNumbers = []DPNumber{
+	{Kind: "CPR", Number: "0101901009", Public: "REGISTERED", Registration: "AUTOMATIC_REGISTRATION"},
+	{Kind: "CPR", Number: "0202801005", Public: "EXEMPT", Registration: "EXEMPT_OTHER_REASON"},
+	{Kind: "CPR", Number: "0303701001", Public: "CLOSED"},
+	{Kind: "CPR", Number: "0404701002", Public: "EXEMPT", Registration: "EXEMPT_LEFT_THE_COUNTRY"},
+	{Kind: "CPR", Number: "0505701003"}, // about to be registered: no mailbox subscription yet
+	{Kind: "CVR", Number: "12345100", Public: "REGISTERED", Registration: "AUTOMATIC_REGISTRATION", Name: "Demo Firma ApS"},
+	{Kind: "CVR", Number: "87654109", Public: "CLOSED", Name: "Lukket Firma ApS"},
 }
 
 // DemoCVR is the demo institution's own CVR number.

@@ -7,8 +7,10 @@
 // one the process was in when it died.
 //
 // A step that fails temporarily (its error has IsTemporary() true) is
-// tried again with growing delays; any other failure stops the mail as
-// failed, with the reason, until the user retries or removes it.
+// tried again with growing delays, or after the time its error's
+// RetryAfter() gives (a step waiting for an answer); any other failure
+// stops the mail as failed, with the reason, until the user retries or
+// removes it.
 //
 // Only one worker runs per database: it holds a lock file next to it,
 // which the operating system releases when the process ends, however it
@@ -587,7 +589,12 @@ func (o *Outbox) hook(point string, m *Mail) {
 func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
 	stored, _ := json.Marshal(Store(err))
 	state, next := Failed, o.now()
-	if Temporary(err) {
+	var after interface{ RetryAfter() time.Duration }
+	switch {
+	case Temporary(err) && errors.As(err, &after):
+		// A step that waits for an answer says when to look again.
+		state, next = Queued, o.now().Add(after.RetryAfter())
+	case Temporary(err):
 		state, next = Queued, o.now().Add(o.backoff(m.Attempts+1))
 	}
 	_, dberr := o.db.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1, next_try = ?, error = ? WHERE id = ?`,
