@@ -327,7 +327,7 @@ func (p *SendPane) show(verdicts []directory.Verdict, lines []inputLine) {
 	case p.green:
 		// What Send would refuse in the draft (a file type Digital Post
 		// does not take, a size) is said now, not after the green.
-		if err := p.u.core.CheckDraft(p.u.Compose.Draft(), verdicts); err != nil {
+		if err := p.u.core.CheckDraft(context.Background(), p.u.Compose.Draft(), p.addresses[p.Sender.Selected], verdicts); err != nil {
 			p.green = false
 			p.Status.SetText(l.Error(err))
 			break

@@ -62,6 +62,7 @@ func (c *cli) mailboxCmd(args []string) error {
 		fs.StringVar(&m.Password, "password", "keyring", "")
 		fs.StringVar(&m.SentFolder, "sent", "", "")
 		fs.StringVar(&m.InboxFolder, "inbox", "", "")
+		fs.StringVar(&m.ContactPoint, "contact-point", "", "")
 		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
 			c.fail(c.lang.T("cli.mailbox.usage", nil))
 			return errUsage
@@ -99,6 +100,9 @@ func (c *cli) mailboxCmd(args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.name", nil), m.Name)
 		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.department", nil), m.Department)
 		fmt.Fprintf(tw, "%s\t%s / %s\n", l.T("cli.mailbox.folders", nil), m.InboxFolder, m.SentFolder)
+		if m.ContactPoint != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.contact_point", nil), m.ContactPoint)
+		}
 		holders, err := co.Policy.Holders(ctx, m.Address)
 		if err != nil {
 			return err

@@ -247,6 +247,9 @@ type DigitalPost struct {
 	// before the user's receipt goes without it (default 15m).
 	LostAnswerWait Duration `toml:"lost_answer_wait"`
 	ReceiptWait    Duration `toml:"receipt_wait"`
+	// MeMoVersion is the MeMo version letters are written in: "1.1" (the
+	// default, in force); 1.2 follows here once Digital Post takes it.
+	MeMoVersion string `toml:"memo_version"`
 }
 
 // Inbox says how readers of a secure mailbox mark a message handled, so
@@ -417,6 +420,8 @@ func (c *Config) Validate() error {
 		{"imap.security", c.IMAP.Security, []string{"", "starttls", "tls"}},
 		{"imap.auth", c.IMAP.Auth, []string{"", "plain", "xoauth2"}},
 		{"smime.revocation", c.SMIME.Revocation, []string{"", "warn", "require", "off"}},
+		// MeMo 1.2 joins here once Digital Post takes it.
+		{"digitalpost.memo_version", c.DigitalPost.MeMoVersion, []string{"", "1.1"}},
 	} {
 		if !slices.Contains(v.allowed, v.value) {
 			return c.rule("one_of", v.name, v.value, strings.Join(v.allowed[1:], ", "))
@@ -424,7 +429,7 @@ func (c *Config) Validate() error {
 	}
 	for _, v := range []struct{ name, spec string }{
 		{"smtp.password", c.SMTP.Password}, {"imap.password", c.IMAP.Password}, {"digitalpost.password", c.DigitalPost.Password},
-		{"policy.ldap.password", c.Policy.LDAP.Password},
+		{"policy.ldap.password", c.Policy.LDAP.Password}, {"digitalpost.system_key", c.DigitalPost.SystemKey},
 	} {
 		if !passwordSource(v.spec) {
 			return c.rule("password_source", v.name, v.spec, "")

@@ -70,6 +70,10 @@ type Core struct {
 	// trace receives protocol traces instead of standard error (tests).
 	trace io.Writer
 
+	// contactPoints caches the mailboxes' Digital Post contact points.
+	cpMu          sync.Mutex
+	contactPoints map[string]contactPoint
+
 	idMu     sync.Mutex
 	ids      map[string]*smime.Identity
 	sealKeys map[*smime.Identity]*sealed.Keys

@@ -388,3 +388,52 @@ func pending(rows []dpLetter) bool {
 	}
 	return false
 }
+
+// contactPointTTL is how long a contact point's limits are kept before
+// they are asked again.
+const contactPointTTL = time.Hour
+
+type contactPoint struct {
+	digitalpost.ContactPoint
+	at time.Time
+}
+
+// letterLimits are the largest letter and the most attachments a letter
+// from mailbox may have: its contact point's, as Digital Post registers
+// it (cached), else the settings' largest letter and no count. A service
+// that cannot be asked is no reason to stop: it refuses what is too
+// large itself, and says so.
+func (c *Core) letterLimits(ctx context.Context, mailbox string) (maxSize int64, maxFiles int) {
+	maxSize = c.Limits().DigitalPost
+	if c.dp == nil || mailbox == "" {
+		return maxSize, 0
+	}
+	mb, err := c.Policy.Mailbox(ctx, mailbox)
+	if err != nil || mb.ContactPoint == "" {
+		return maxSize, 0
+	}
+	c.cpMu.Lock()
+	cp, ok := c.contactPoints[mb.ContactPoint]
+	c.cpMu.Unlock()
+	if !ok || c.now().Sub(cp.at) > contactPointTTL {
+		org, err := c.dp.Organisation(ctx, c.cfg.Institution.CVR)
+		if err != nil {
+			return maxSize, 0
+		}
+		got, err := c.dp.ContactPoint(ctx, org.ID, mb.ContactPoint)
+		if err != nil {
+			return maxSize, 0
+		}
+		cp = contactPoint{got, c.now()}
+		c.cpMu.Lock()
+		if c.contactPoints == nil {
+			c.contactPoints = map[string]contactPoint{}
+		}
+		c.contactPoints[mb.ContactPoint] = cp
+		c.cpMu.Unlock()
+	}
+	if cp.MaxSize > 0 {
+		maxSize = cp.MaxSize
+	}
+	return maxSize, cp.MaxAttachments
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
 	"sikkermail/internal/testenv"
 )
 
@@ -507,5 +509,130 @@ func TestDigitalPostSystemKey(t *testing.T) {
 	}
 	if n, err := c2.Outbox.Process(ctx); err != nil || n == 0 || len(sim.Received()) != 1 {
 		t.Fatalf("with the right key: %d done, %v, %d letters", n, err, len(sim.Received()))
+	}
+}
+
+// A mailbox's contact point: letters from it name its GUID, and its
+// limits (memoSizeThresholdMB, allowedNumberOfAttachments), as Digital
+// Post registers them, are the letters' limits — said at the check and
+// at Send. A contact point that is not a GUID is refused.
+func TestDigitalPostContactPoint(t *testing.T) {
+	_, sim, c, _ := dpEnv(t)
+	ctx := context.Background()
+	const cp = "a4c8e2f6-0b3d-4a7e-9c1f-5d8b2e6a0c4f"
+	sim.AddContactPoint(mailtest.DPContactPoint{ID: cp, Name: "Uddannelsesservice", MaxMB: 1, MaxAttachments: 1})
+	mb, err := c.Policy.Mailbox(ctx, sendMailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := *mb
+	bad.ContactPoint = "uddservice@hoejskole.example"
+	var pe *policy.Error
+	if err := c.Audit.AddMailbox(ctx, demoHelpdesk, bad); !errors.As(err, &pe) || pe.Reason != policy.BadContactPoint ||
+		!strings.Contains(i18n.Danish.Error(err), "GUID") {
+		t.Fatalf("a contact point that is no GUID: %v", err)
+	}
+	mb.ContactPoint = strings.ToUpper(cp)
+	if err := c.Audit.AddMailbox(ctx, demoHelpdesk, *mb); err != nil {
+		t.Fatal(err)
+	}
+
+	two := draft
+	two.Attachments = append(slices.Clone(draft.Attachments), message.Attachment{Name: "bilag2.pdf", Data: []byte("%PDF-1.7")})
+	var le *LimitError
+	if _, err := c.Send(ctx, two, sendMailbox, []string{cvrRegistered}, nil); !errors.As(err, &le) || le.Reason != "too_many_attachments_digitalpost" ||
+		!strings.Contains(i18n.Danish.Error(err), "højst 1") {
+		t.Fatalf("two attachments: %v", err)
+	}
+	big := draft
+	big.Attachments = []message.Attachment{{Name: "scanning.pdf", Data: bytes.Repeat([]byte("%PDF"), 300_000)}}
+	vs := c.Check(ctx, []string{cvrRegistered})
+	if err := c.CheckDraft(ctx, big, sendMailbox, vs); !errors.As(err, &le) || le.Reason != "too_large_digitalpost" || le.Max != 1e6 {
+		t.Fatalf("1.2 MB at the check: %v", err)
+	}
+	// Without the mailbox chosen, the settings' limit holds.
+	if err := c.CheckDraft(ctx, big, "", vs); err != nil {
+		t.Fatalf("with no mailbox chosen: %v", err)
+	}
+
+	if _, err := c.Send(ctx, draft, sendMailbox, []string{cvrRegistered}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	got := sim.Received()
+	if len(got) != 1 {
+		t.Fatalf("%d letters", len(got))
+	}
+	lm, err := digitalpost.Parse(got[0].XML)
+	if err != nil || lm.ContactPoint != cp || lm.Mailbox != sendMailbox {
+		t.Fatalf("the letter's contact point %q, mailbox %q (%v)", lm.ContactPoint, lm.Mailbox, err)
+	}
+}
+
+// End to end: a mail to a CVR number with attention data and a CPR
+// number. The CPR letter meets a 503, then an answer lost after the
+// service took it; its receipt comes late. Each letter goes once, is
+// RECEIVED and then COMPLETED, and the receipt says delivered.
+func TestDigitalPostEndToEnd(t *testing.T) {
+	_, sim, c, clock := dpEnv(t)
+	ctx := context.Background()
+	var posts, accepted int
+	sim.SetFault(func(op, _ string) error {
+		switch {
+		case op == "memos":
+			posts++
+			if posts == 2 {
+				return mailtest.HTTPStatus(503)
+			}
+		case op == "memos-accepted":
+			accepted++
+			if accepted == 2 {
+				return mailtest.ErrDrop
+			}
+		}
+		return nil
+	})
+	sim.HoldReceipts()
+	att := map[string]Attention{cvrRegistered: {Person: "Jens Hansen", PNumber: "1012345678", Unit: "Løn"}}
+	q, err := c.SendTo(ctx, draft, sendMailbox, Recipients{To: []string{"DK " + cvrRegistered, cprRegistered}, Attention: att})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(d time.Duration, wantKey string, wantStates string) {
+		t.Helper()
+		*clock = clock.Add(d)
+		c.Outbox.Process(ctx)
+		m, _ := c.Outbox.Get(ctx, q.ID)
+		key := ""
+		if m.Err != nil {
+			key = m.Err.Message.Key
+		}
+		if key != wantKey || strings.Join(letterStates(t, c), ",") != wantStates {
+			t.Fatalf("%s: %s (%s), letters %v", m.State, key, i18n.Danish.M(m.Err.Message), letterStates(t, c))
+		}
+	}
+	step(0, "digitalpost.unavailable", "RECEIVED,")           // the CVR letter taken, the CPR letter met a 503
+	step(time.Minute, "digitalpost.lost_answer", "RECEIVED,") // the CPR letter taken, its answer lost
+	step(time.Minute, "digitalpost.waiting_lost", "RECEIVED,")
+	sim.ReleaseReceipts()
+	*clock = clock.Add(time.Minute)
+	c.Outbox.Process(ctx)
+	m, r, err := c.ReceiptOf(ctx, q.ID)
+	if err != nil || m.State != outbox.Done || r == nil {
+		t.Fatalf("%s %v %v", m.State, m.Err, err)
+	}
+	if got := strings.Join(letterStates(t, c), ","); got != "COMPLETED,COMPLETED" {
+		t.Fatalf("letters %s", got)
+	}
+	letters := sim.Received()
+	if len(letters) != 2 || letters[0].Recipient != cvrRegistered || letters[1].Recipient != cprDigits {
+		t.Fatalf("%d letters", len(letters))
+	}
+	lm, err := digitalpost.Parse(letters[0].XML)
+	if err != nil || lm.Attention != att[cvrRegistered] {
+		t.Fatalf("attention %+v %v", lm.Attention, err)
+	}
+	if text := r.Text(i18n.Danish); strings.Count(text, "leveret i postkassen") != 2 || !strings.Contains(text, cprMasked) {
+		t.Errorf("receipt:\n%s", text)
 	}
 }

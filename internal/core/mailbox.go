@@ -182,6 +182,7 @@ func (c *Core) demoMailboxes() []policy.Mailbox {
 	if c.demo != nil {
 		for i := range out {
 			out[i].Identity, out[i].Password = c.demo.Identities[out[i].Address], c.demo.Password
+			out[i].ContactPoint = mailtest.DemoContactPoint(out[i].Address)
 		}
 	}
 	return out
@@ -199,7 +200,7 @@ func seedDemo(ctx context.Context, p *policy.SQLite, mailboxes []policy.Mailbox)
 		// Set up once; later only pointed at this run's identities (a
 		// second client on the demo database has none to give).
 		if i := slices.IndexFunc(mbs, func(x policy.Mailbox) bool { return x.Address == m.Address }); i >= 0 &&
-			(m.Identity == "" || mbs[i].Identity == m.Identity && mbs[i].Password == m.Password) {
+			(m.Identity == "" || mbs[i].Identity == m.Identity && mbs[i].Password == m.Password && mbs[i].ContactPoint == m.ContactPoint) {
 			continue
 		}
 		if err := p.AddMailbox(ctx, demoHelpdesk, m); err != nil {

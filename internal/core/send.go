@@ -96,7 +96,7 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	if err := checkLetters(vs, d, rs.Attention); err != nil {
 		return nil, err
 	}
-	if err := c.checkSize(vs, d); err != nil {
+	if err := c.checkSize(ctx, mailbox, vs, d); err != nil {
 		return nil, err
 	}
 	id, err := c.identity(ctx, mailbox)
@@ -170,13 +170,23 @@ func DraftSize(d message.Draft) int64 {
 }
 
 // checkSize refuses a mail too large for a channel one of its recipients
-// needs.
-func (c *Core) checkSize(vs []directory.Verdict, d message.Draft) error {
+// needs: for Digital Post, by the sending mailbox's contact point's
+// limits when it has one.
+func (c *Core) checkSize(ctx context.Context, mailbox string, vs []directory.Verdict, d message.Draft) error {
 	l, size := c.Limits(), DraftSize(d)
+	dpMax, dpFiles := l.DigitalPost, 0
+	for _, v := range vs {
+		if v.Channel == directory.DigitalPost {
+			dpMax, dpFiles = c.letterLimits(ctx, mailbox)
+			break
+		}
+	}
 	for _, v := range vs {
 		switch {
-		case v.Channel == directory.DigitalPost && size*4/3 > l.DigitalPost:
-			return &LimitError{Reason: "too_large_digitalpost", Recipient: v.Recipient.String(), Size: size, Max: l.DigitalPost}
+		case v.Channel == directory.DigitalPost && dpFiles > 0 && len(d.Attachments) > dpFiles:
+			return &LimitError{Reason: "too_many_attachments_digitalpost", Recipient: v.Recipient.String(), Count: len(d.Attachments), Max: int64(dpFiles)}
+		case v.Channel == directory.DigitalPost && size*4/3 > dpMax:
+			return &LimitError{Reason: "too_large_digitalpost", Recipient: v.Recipient.String(), Size: size, Max: dpMax}
 		case v.Channel != directory.DigitalPost && EncryptedSize(size) > l.Email:
 			return &LimitError{Reason: "too_large_email", Recipient: v.Recipient.String(), Size: size, Max: l.Email}
 		}
@@ -416,14 +426,15 @@ func masked(in []string, vs []directory.Verdict) []string {
 func maskCPR(r *recipient.Recipient) string { return r.Number[:6] + "-xxxx" }
 
 // CheckDraft says at the check what Send would refuse in the draft for
-// these recipients' channels: an attachment of a type Digital Post does
-// not deliver, a mail larger than a channel takes. vs are the check's
-// verdicts, all green.
-func (c *Core) CheckDraft(d message.Draft, vs []directory.Verdict) error {
+// these recipients' channels, sent from mailbox ("" while none is
+// chosen): an attachment of a type Digital Post does not deliver, a mail
+// larger, or with more attachments, than a channel takes. vs are the
+// check's verdicts, all green.
+func (c *Core) CheckDraft(ctx context.Context, d message.Draft, mailbox string, vs []directory.Verdict) error {
 	if err := checkLetters(vs, d, nil); err != nil {
 		return err
 	}
-	return c.checkSize(vs, d)
+	return c.checkSize(ctx, mailbox, vs, d)
 }
 
 // checkLetters refuses what Digital Post would: attachments of a type it
@@ -813,7 +824,8 @@ func (c *Core) letter(m *outbox.Mail, mb *policy.Mailbox, d message.Draft, v dir
 		l.Kind, l.Recipient = digitalpost.CPR, maskCPR(v.Recipient)
 	}
 	msg := digitalpost.Message{UUID: l.UUID, Created: m.Created, Label: d.Subject, SenderCVR: cfg.CVR, SenderName: cfg.Name,
-		Mailbox: mb.Address, MailboxName: mb.Name, Recipient: l.Kind, Number: v.Recipient.Number, Attention: att, Body: d.Body}
+		Mailbox: mb.Address, MailboxName: mb.Name, ContactPoint: mb.ContactPoint, Version: c.cfg.DigitalPost.MeMoVersion,
+		Recipient: l.Kind, Number: v.Recipient.Number, Attention: att, Body: d.Body}
 	for _, a := range d.Attachments {
 		msg.Attachments = append(msg.Attachments, digitalpost.File{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
 	}

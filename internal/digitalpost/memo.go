@@ -60,11 +60,15 @@ type Message struct {
 	// Label is the title the recipient sees: the mail's subject.
 	Label string
 	// SenderCVR and SenderName are the institution's; Mailbox and
-	// MailboxName the secure mailbox that sends (the contact point a
-	// reply goes to).
+	// MailboxName the secure mailbox that sends (the address a reply
+	// goes to), and ContactPoint its contact point in Digital Post (the
+	// GUID Administrativ Adgang gave it; "" for none).
 	SenderCVR, SenderName string
 	Mailbox, MailboxName  string
-	Recipient             Kind
+	ContactPoint          string
+	// Version is the MeMo version to write; "" is MeMoVersion.
+	Version   string
+	Recipient Kind
 	// Number is the CPR (10 digits) or CVR (8 digits) number.
 	Number    string
 	Attention Attention
@@ -87,6 +91,14 @@ func NewUUID() string {
 
 // MainDocumentName is the file name of the mail's text in a MeMo.
 const MainDocumentName = "besked.txt"
+
+// MeMoVersion is the MeMo version written: 1.1, the one in force. 1.2
+// (announced, with memo:Representative) follows as a Version of its own
+// once Digital Post takes it.
+const MeMoVersion = "1.1"
+
+// memoSchemaVersion is the memoSchVersion of MeMoVersion's schemas.
+const memoSchemaVersion = "1.1.0"
 
 // Build writes m as a MeMo 1.1 message. It refuses attachments of a type
 // Digital Post does not deliver (a *FileTypeError naming the file and the
@@ -111,12 +123,16 @@ func Build(m Message) ([]byte, error) {
 	if m.Recipient == CVR && !m.Attention.IsZero() {
 		rcpt.Attention = attention(m.Attention)
 	}
-	msg := xMessage{Version: "1.1", SchVersion: "1.1.0", Header: xHeader{
-		Type: "DIGITALPOST", UUID: m.UUID, Label: text(m.Label),
-		Sender: xSender{ID: m.SenderCVR, IDType: "CVR", Label: text(m.SenderName),
-			Contact: xContact{ID: text(m.Mailbox), Label: text(m.MailboxName),
-				Info: []xInfo{{Label: "E-mail", Value: text(m.Mailbox)}}}},
-		Recipient: rcpt,
+	if m.Version != "" && m.Version != MeMoVersion {
+		return nil, fmt.Errorf("digitalpost: MeMo %s cannot be written yet, only %s", m.Version, MeMoVersion)
+	}
+	sender := xSender{ID: m.SenderCVR, IDType: "CVR", Label: text(m.SenderName),
+		Attention: &xAttention{EMail: &xEMail{Address: text(m.Mailbox), Agent: text(m.MailboxName)}}}
+	if m.ContactPoint != "" {
+		sender.Contact = &xContact{ID: m.ContactPoint, Label: text(m.MailboxName), Info: []xInfo{{Label: "E-mail", Value: text(m.Mailbox)}}}
+	}
+	msg := xMessage{Version: MeMoVersion, SchVersion: memoSchemaVersion, Header: xHeader{
+		Type: "DIGITALPOST", UUID: m.UUID, Label: text(m.Label), Sender: sender, Recipient: rcpt,
 	}, Body: body}
 	var b bytes.Buffer
 	b.WriteString(xml.Header)
@@ -230,10 +246,11 @@ type xHeader struct {
 }
 
 type xSender struct {
-	ID      string   `xml:"senderID"`
-	IDType  string   `xml:"idType"`
-	Label   string   `xml:"label"`
-	Contact xContact `xml:"ContactPoint"`
+	ID        string      `xml:"senderID"`
+	IDType    string      `xml:"idType"`
+	Label     string      `xml:"label"`
+	Attention *xAttention `xml:"AttentionData,omitempty"`
+	Contact   *xContact   `xml:"ContactPoint,omitempty"`
 }
 
 type xRecipient struct {
@@ -245,6 +262,12 @@ type xRecipient struct {
 type xAttention struct {
 	Person *xPerson `xml:"AttentionPerson,omitempty"`
 	Unit   *xUnit   `xml:"https://data.gov.dk/model/core/ ProductionUnit,omitempty"`
+	EMail  *xEMail  `xml:"EMail,omitempty"`
+}
+
+type xEMail struct {
+	Address string `xml:"emailAddress"`
+	Agent   string `xml:"relatedAgent,omitempty"`
 }
 
 type xPerson struct {
@@ -294,7 +317,13 @@ func Parse(memo []byte) (*Message, error) {
 	}
 	h := x.Header
 	m := &Message{UUID: h.UUID, Label: h.Label, SenderCVR: h.Sender.ID, SenderName: h.Sender.Label,
-		Mailbox: h.Sender.Contact.ID, MailboxName: h.Sender.Contact.Label, Recipient: Kind(h.Recipient.IDType), Number: h.Recipient.ID}
+		Recipient: Kind(h.Recipient.IDType), Number: h.Recipient.ID, Version: x.Version}
+	if a := h.Sender.Attention; a != nil && a.EMail != nil {
+		m.Mailbox, m.MailboxName = a.EMail.Address, a.EMail.Agent
+	}
+	if c := h.Sender.Contact; c != nil {
+		m.ContactPoint = c.ID
+	}
 	if a := h.Recipient.Attention; a != nil {
 		if a.Person != nil {
 			m.Attention.Person = a.Person.Label

@@ -63,6 +63,11 @@ func TestBuildIsValidMeMo(t *testing.T) {
 		m    Message
 	}{
 		{"cpr", sample(CPR, "0101901234")},
+		{"contact-point", func() Message {
+			m := sample(CPR, "0101901234")
+			m.ContactPoint = "a4c8e2f6-0b3d-4a7e-9c1f-5d8b2e6a0c4f"
+			return m
+		}()},
 		{"cvr", sample(CVR, "29403473")},
 		{"cvr-attention", func() Message {
 			m := sample(CVR, "29403473")
@@ -97,10 +102,16 @@ func TestBuildIsValidMeMo(t *testing.T) {
 			for _, want := range []string{`<Message xmlns="https://DigitalPost.dk/MeMo-1" memoVersion="1.1"`, "<messageType>DIGITALPOST</messageType>",
 				"<messageUUID>" + tc.m.UUID + "</messageUUID>", "<createdDateTime>2026-12-01T08:30:00Z</createdDateTime>",
 				"<idType>" + string(tc.m.Recipient) + "</idType>", "<senderID>29403473</senderID>",
-				"<contactPointID>sikkerpost-uddservice@hoejskole.example</contactPointID>", "<encodingFormat>text/plain</encodingFormat>"} {
+				"<emailAddress>sikkerpost-uddservice@hoejskole.example</emailAddress>", "<encodingFormat>text/plain</encodingFormat>"} {
 				if !strings.Contains(s, want) {
 					t.Errorf("MeMo lacks %s", want)
 				}
+			}
+			// The contact point is the GUID the portal gave, or none: never
+			// an e-mail address.
+			if cp := "<contactPointID>" + tc.m.ContactPoint + "</contactPointID>"; tc.m.ContactPoint != "" && !strings.Contains(s, cp) ||
+				tc.m.ContactPoint == "" && strings.Contains(s, "<ContactPoint>") {
+				t.Errorf("contact point %q in\n%s", tc.m.ContactPoint, s)
 			}
 			if got := strings.Count(s, "<MainDocument>"); got != 1 {
 				t.Errorf("%d MainDocuments", got)

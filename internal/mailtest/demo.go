@@ -5,10 +5,12 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"math/big"
@@ -56,6 +58,15 @@ var DemoNumbers = []DPNumber{
 	{Kind: "CPR", Number: "0505701003"}, // about to be registered: no mailbox subscription yet
 	{Kind: "CVR", Number: "12345100", Public: "REGISTERED", Registration: "AUTOMATIC_REGISTRATION", Name: "Demo Firma ApS"},
 	{Kind: "CVR", Number: "87654109", Public: "CLOSED", Name: "Lukket Firma ApS"},
+}
+
+// DemoContactPoint is the demo's Digital Post contact point for the
+// secure mailbox at address: a GUID of its own, the same at every start.
+func DemoContactPoint(address string) string {
+	h := sha256.Sum256([]byte("sikkermail demo contact point " + address))
+	h[6] = h[6]&0x0f | 0x40
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
 // DemoCVR is the demo institution's own CVR number.
@@ -109,6 +120,9 @@ func StartDemo(dir string, users []string, mailboxes map[string]string, may func
 		d.DigitalPost = StartDigitalPost(&d.runner)
 		d.DigitalPost.SetSenderCVR(DemoCVR)
 		d.DigitalPost.Register(DemoNumbers...)
+		for addr, name := range mailboxes {
+			d.DigitalPost.AddContactPoint(DPContactPoint{ID: DemoContactPoint(addr), Name: name, MaxMB: 30, MaxAttachments: 10})
+		}
 	})
 	if err != nil {
 		d.Close()

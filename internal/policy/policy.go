@@ -50,6 +50,10 @@ type Mailbox struct {
 	Identity, Password string
 	// SentFolder and InboxFolder are IMAP folder names.
 	SentFolder, InboxFolder string
+	// ContactPoint is the mailbox's contact point in Digital Post: the
+	// GUID the administrative portal gave it ("" for none). Letters from
+	// the mailbox name it, and its limits are the letters' limits.
+	ContactPoint string
 }
 
 // Actor is who does something, and from which machine.
@@ -121,10 +125,12 @@ const (
 	NoRight        Reason = "no_right"
 	BadRight       Reason = "bad_right"
 	BadMailbox     Reason = "bad_mailbox"
+	// BadContactPoint: a Digital Post contact point that is not a GUID.
+	BadContactPoint Reason = "bad_contact_point"
 )
 
 // Reasons lists every Reason, for the test that each has a sentence.
-var Reasons = []Reason{NotHelpdesk, UnknownMailbox, UnknownUser, AlreadyGranted, NotGranted, NoRight, BadRight, BadMailbox}
+var Reasons = []Reason{NotHelpdesk, UnknownMailbox, UnknownUser, AlreadyGranted, NotGranted, NoRight, BadRight, BadMailbox, BadContactPoint}
 
 // Error is a refused policy operation.
 type Error struct {
@@ -132,7 +138,9 @@ type Error struct {
 	User    string
 	Mailbox string
 	Right   Right
-	Err     error
+	// Value is the setting refused (a contact point), when one is.
+	Value string
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -153,5 +161,5 @@ func (e *Error) Localize() i18n.Message {
 	if e.Reason == AlreadyGranted || e.Reason == NotGranted {
 		right = i18n.Message{Key: "right." + string(e.Right)}
 	}
-	return i18n.Message{Key: "policy." + string(e.Reason), Args: map[string]any{"User": e.User, "Mailbox": e.Mailbox, "Right": right}}
+	return i18n.Message{Key: "policy." + string(e.Reason), Args: map[string]any{"User": e.User, "Mailbox": e.Mailbox, "Right": right, "Value": e.Value}}
 }

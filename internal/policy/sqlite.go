@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -63,6 +64,15 @@ func OpenSQLite(db *sql.DB, staff recipient.Domains, helpdesk []string) (*SQLite
 			return nil, fmt.Errorf("policy: %w", err)
 		}
 	}
+	// Mailboxes from before Digital Post's contact points have none.
+	if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('policy_mailbox') WHERE name = 'contact_point'`).Scan(&n); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.Exec(`ALTER TABLE policy_mailbox ADD COLUMN contact_point TEXT NOT NULL DEFAULT ''`); err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+	}
 	s := &SQLite{db: db, staff: staff, helpdesk: map[string]bool{}}
 	for _, h := range helpdesk {
 		s.helpdesk[strings.ToLower(strings.TrimSpace(h))] = true
@@ -88,7 +98,7 @@ func (s *SQLite) user(u string) (string, error) {
 
 // Mailboxes implements Store.
 func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT address, name, department, identity, password, sent, inbox FROM policy_mailbox ORDER BY address`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+mailboxColumns+` FROM policy_mailbox ORDER BY address`)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
@@ -96,7 +106,7 @@ func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 	var out []Mailbox
 	for rows.Next() {
 		var m Mailbox
-		if err := rows.Scan(&m.Address, &m.Name, &m.Department, &m.Identity, &m.Password, &m.SentFolder, &m.InboxFolder); err != nil {
+		if err := rows.Scan(m.fields()...); err != nil {
 			return nil, fmt.Errorf("policy: %w", err)
 		}
 		out = append(out, m)
@@ -107,8 +117,8 @@ func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 // Mailbox implements Store.
 func (s *SQLite) Mailbox(ctx context.Context, address string) (*Mailbox, error) {
 	var m Mailbox
-	err := s.db.QueryRowContext(ctx, `SELECT address, name, department, identity, password, sent, inbox FROM policy_mailbox WHERE address = ?`,
-		strings.ToLower(address)).Scan(&m.Address, &m.Name, &m.Department, &m.Identity, &m.Password, &m.SentFolder, &m.InboxFolder)
+	err := s.db.QueryRowContext(ctx, `SELECT `+mailboxColumns+` FROM policy_mailbox WHERE address = ?`,
+		strings.ToLower(address)).Scan(m.fields()...)
 	if err == sql.ErrNoRows {
 		return nil, &Error{Reason: UnknownMailbox, Mailbox: address}
 	}
@@ -116,6 +126,17 @@ func (s *SQLite) Mailbox(ctx context.Context, address string) (*Mailbox, error) 
 		return nil, fmt.Errorf("policy: %w", err)
 	}
 	return &m, nil
+}
+
+// guid is the form of a Digital Post contact point's id.
+var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// mailboxColumns are policy_mailbox's columns, in the order of fields.
+const mailboxColumns = `address, name, department, identity, password, sent, inbox, contact_point`
+
+// fields are m's fields in the order of mailboxColumns.
+func (m *Mailbox) fields() []any {
+	return []any{&m.Address, &m.Name, &m.Department, &m.Identity, &m.Password, &m.SentFolder, &m.InboxFolder, &m.ContactPoint}
 }
 
 // AddMailbox implements Store.
@@ -128,6 +149,9 @@ func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 		return &Error{Reason: BadMailbox, Mailbox: m.Address, Err: err}
 	}
 	m.Address = addr
+	if m.ContactPoint = strings.ToLower(strings.TrimSpace(m.ContactPoint)); m.ContactPoint != "" && !guid.MatchString(m.ContactPoint) {
+		return &Error{Reason: BadContactPoint, Mailbox: m.Address, Value: m.ContactPoint}
+	}
 	if m.SentFolder == "" {
 		m.SentFolder = "Sent"
 	}
@@ -138,10 +162,10 @@ func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 		m.Password = "keyring"
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO policy_mailbox (address, name, department, identity, password, sent, inbox)
-			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET name=excluded.name, department=excluded.department,
-			identity=excluded.identity, password=excluded.password, sent=excluded.sent, inbox=excluded.inbox`,
-			m.Address, m.Name, m.Department, m.Identity, m.Password, m.SentFolder, m.InboxFolder)
+		_, err := tx.ExecContext(ctx, `INSERT INTO policy_mailbox (`+mailboxColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET name=excluded.name, department=excluded.department,
+			identity=excluded.identity, password=excluded.password, sent=excluded.sent, inbox=excluded.inbox,
+			contact_point=excluded.contact_point`, m.fields()...)
 		if err != nil {
 			return err
 		}
