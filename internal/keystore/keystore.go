@@ -139,6 +139,15 @@ func (Keyring) Save(ref string, password []byte) error {
 	return nil
 }
 
+// Delete removes the secret for ref from the OS keyring; one that is
+// not there is gone already.
+func (Keyring) Delete(ref string) error {
+	if err := keyring.Delete(KeyringService, ref); err != nil && !errors.Is(err, keyring.ErrNotFound) {
+		return &Error{Reason: KeyringUnavailable, File: ref, Err: err}
+	}
+	return nil
+}
+
 // File takes the password from the first line of a file, such as a
 // secret mounted by the system that runs a headless sikkermail.
 type File string

@@ -1,0 +1,437 @@
+package mailtest
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"log"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Entra is an OAuth 2.0 / OpenID Connect authorization server on
+// loopback, in the shape Microsoft Entra ID gives its endpoints, written
+// from the RFCs and nothing of the client's: discovery (OpenID Connect
+// Discovery), authorize with PKCE (RFC 6749 §4.1, RFC 7636: S256 only),
+// token with authorization_code, refresh_token (rotated) and device_code
+// grants (RFC 8628), a JWKS, and token introspection (RFC 7662) for mail
+// servers that check the tokens. It serves TLS only.
+//
+// The browser step is a form the test (or a person) fills in: GET
+// authorize shows it, POST authorize checks the password and redirects
+// to the client's loopback redirect URI with the code.
+type Entra struct {
+	// Authority is https://127.0.0.1:PORT/TENANT, Issuer its v2.0 issuer.
+	Authority, Issuer string
+	// Introspection is the RFC 7662 endpoint mail servers ask.
+	Introspection string
+	// ClientID is the app registration the server knows.
+	ClientID string
+	TLS      *TLS
+	// Lifetime is how long an access token lasts (default an hour).
+	Lifetime time.Duration
+	// Now is the server's clock (tests move it).
+	Now func() time.Time
+
+	key    *rsa.PrivateKey
+	tenant string
+
+	mu       sync.Mutex
+	users    map[string]*entraUser
+	codes    map[string]entraGrant
+	refresh  map[string]entraGrant
+	access   map[string]entraToken
+	devices  map[string]*entraDevice
+	issued   int
+	refreshs int
+}
+
+type entraUser struct {
+	username, password, name, oid string
+	// claims, when set, is a Conditional Access challenge: refreshing
+	// fails with interaction_required until a sign-in asks for them.
+	claims string
+}
+
+type entraGrant struct {
+	user, clientID, redirect, challenge, scope string
+	claims                                     string
+	expires                                    time.Time
+}
+
+type entraToken struct {
+	user, scope string
+	expires     time.Time
+}
+
+type entraDevice struct {
+	userCode, scope, clientID string
+	user                      string // "" until approved
+	expires                   time.Time
+}
+
+// EntraTenant is the simulator's tenant id.
+const EntraTenant = "5b0e1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4"
+
+// StartEntra starts the server for the test, with the app registration
+// clientID and no users (AddUser adds them).
+func StartEntra(t T, clientID string) *Entra {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Entra{ClientID: clientID, TLS: NewTLS(t), key: key, tenant: EntraTenant, Lifetime: time.Hour, Now: time.Now,
+		users: map[string]*entraUser{}, codes: map[string]entraGrant{}, refresh: map[string]entraGrant{},
+		access: map[string]entraToken{}, devices: map[string]*entraDevice{}}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", e.TLS.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	p := "/" + e.tenant
+	mux.HandleFunc("GET "+p+"/v2.0/.well-known/openid-configuration", e.discovery)
+	mux.HandleFunc("GET "+p+"/oauth2/v2.0/authorize", e.authorizeForm)
+	mux.HandleFunc("POST "+p+"/oauth2/v2.0/authorize", e.authorize)
+	mux.HandleFunc("POST "+p+"/oauth2/v2.0/token", e.token)
+	mux.HandleFunc("POST "+p+"/oauth2/v2.0/devicecode", e.deviceCode)
+	mux.HandleFunc("GET "+p+"/discovery/v2.0/keys", e.keys)
+	mux.HandleFunc("POST /introspect", e.introspect)
+	srv := &http.Server{Handler: mux, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
+	addr := serve(t, l, srv.Serve, func() { srv.Close() })
+	base := "https://" + addr
+	e.Authority, e.Issuer, e.Introspection = base+p, base+p+"/v2.0", base+"/introspect"
+	return e
+}
+
+// AddUser adds a user who signs in with password.
+func (e *Entra) AddUser(username, password, name string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.users[strings.ToLower(username)] = &entraUser{username: strings.ToLower(username), password: password, name: name, oid: randomID()}
+}
+
+// Revoke ends every session of the user: refresh and access tokens
+// stop working (as a password reset or an admin's revocation does).
+func (e *Entra) Revoke(username string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	username = strings.ToLower(username)
+	for k, g := range e.refresh {
+		if g.user == username {
+			delete(e.refresh, k)
+		}
+	}
+	for k, a := range e.access {
+		if a.user == username {
+			delete(e.access, k)
+		}
+	}
+}
+
+// Challenge makes Conditional Access ask the user for claims: refreshes
+// fail with interaction_required and the claims until a sign-in asks for
+// them.
+func (e *Entra) Challenge(username, claims string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if u := e.users[strings.ToLower(username)]; u != nil {
+		u.claims = claims
+	}
+}
+
+// Counts returns how many access tokens were issued, and how many of
+// them by refreshing.
+func (e *Entra) Counts() (issued, refreshed int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.issued, e.refreshs
+}
+
+// Active reports whether an access token is valid now, and for whom.
+func (e *Entra) Active(token string) (user string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a, ok := e.access[token]
+	if !ok || !e.Now().Before(a.expires) {
+		return "", false
+	}
+	return a.user, true
+}
+
+// ApproveDevice is the browser step of the device code flow: the user
+// enters userCode and signs in.
+func (e *Entra) ApproveDevice(userCode, username, password string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[strings.ToLower(username)]
+	if u == nil || u.password != password {
+		return fmt.Errorf("entra: wrong username or password")
+	}
+	for _, d := range e.devices {
+		if d.userCode == userCode {
+			d.user = u.username
+			return nil
+		}
+	}
+	return fmt.Errorf("entra: no device code %s", userCode)
+}
+
+func (e *Entra) discovery(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimSuffix(e.Authority, "/")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer": e.Issuer, "authorization_endpoint": p + "/oauth2/v2.0/authorize", "token_endpoint": p + "/oauth2/v2.0/token",
+		"device_authorization_endpoint": p + "/oauth2/v2.0/devicecode", "jwks_uri": p + "/discovery/v2.0/keys",
+		"introspection_endpoint": e.Introspection, "response_types_supported": []string{"code"},
+		"code_challenge_methods_supported": []string{"S256"}, "id_token_signing_alg_values_supported": []string{"RS256"},
+		"grant_types_supported": []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"},
+	})
+}
+
+var entraForm = template.Must(template.New("login").Parse(`<!doctype html><html lang="en"><title>Sign in</title>
+<form method="post">{{range $k, $v := .}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}
+<label>Username <input name="username"></label> <label>Password <input name="password" type="password"></label>
+<button>Sign in</button></form></html>`))
+
+// authorizeForm checks the request (RFC 6749 §4.1.1, RFC 7636 §4.3) and
+// shows the sign-in form; an invalid client or redirect URI is never
+// redirected to.
+func (e *Entra) authorizeForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := e.checkAuthorize(q); err != "" {
+		http.Error(w, err, http.StatusBadRequest)
+		return
+	}
+	q.Del("username")
+	q.Del("password")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	entraForm.Execute(w, q)
+}
+
+func (e *Entra) checkAuthorize(q url.Values) string {
+	switch {
+	case q.Get("client_id") != e.ClientID:
+		return "unknown client_id"
+	case q.Get("response_type") != "code":
+		return "response_type must be code"
+	case q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256":
+		return "PKCE with S256 is required"
+	}
+	u, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || u.Scheme != "http" || u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1" {
+		return "redirect_uri must be a loopback address"
+	}
+	return ""
+}
+
+// authorize takes the form: a right password gives a code, redirected
+// to the client with its state.
+func (e *Entra) authorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := r.PostForm
+	if err := e.checkAuthorize(q); err != "" {
+		http.Error(w, err, http.StatusBadRequest)
+		return
+	}
+	e.mu.Lock()
+	u := e.users[strings.ToLower(q.Get("username"))]
+	ok := u != nil && u.password == q.Get("password")
+	code := randomID()
+	if ok {
+		e.codes[code] = entraGrant{user: u.username, clientID: q.Get("client_id"), redirect: q.Get("redirect_uri"),
+			challenge: q.Get("code_challenge"), scope: q.Get("scope"), claims: q.Get("claims"), expires: e.Now().Add(5 * time.Minute)}
+	}
+	e.mu.Unlock()
+	if !ok {
+		http.Error(w, "wrong username or password", http.StatusUnauthorized)
+		return
+	}
+	if q.Get("response_mode") == "form_post" {
+		// OAuth 2.0 Form Post Response Mode: the browser posts the code
+		// to the redirect URI, so it is in no URL or history.
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		entraPost.Execute(w, map[string]string{"Action": q.Get("redirect_uri"), "Code": code, "State": q.Get("state")})
+		return
+	}
+	to, _ := url.Parse(q.Get("redirect_uri"))
+	v := to.Query()
+	v.Set("code", code)
+	v.Set("state", q.Get("state"))
+	to.RawQuery = v.Encode()
+	http.Redirect(w, r, to.String(), http.StatusFound)
+}
+
+var entraPost = template.Must(template.New("post").Parse(`<!doctype html><html lang="en"><title>Signed in</title>
+<body onload="document.forms[0].submit()"><form method="post" action="{{.Action}}">
+<input type="hidden" name="code" value="{{.Code}}"><input type="hidden" name="state" value="{{.State}}">
+<noscript><button>Continue</button></noscript></form></body></html>`))
+
+func oauthError(w http.ResponseWriter, code, desc string, extra map[string]any) {
+	body := map[string]any{"error": code, "error_description": desc}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(w, http.StatusBadRequest, body)
+}
+
+func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		oauthError(w, "invalid_request", err.Error(), nil)
+		return
+	}
+	f := r.PostForm
+	if f.Get("client_id") != e.ClientID {
+		oauthError(w, "invalid_client", "unknown client_id", nil)
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.Now()
+	var g entraGrant
+	switch f.Get("grant_type") {
+	case "authorization_code":
+		c, ok := e.codes[f.Get("code")]
+		delete(e.codes, f.Get("code")) // a code is used once
+		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
+		switch {
+		case !ok || !now.Before(c.expires):
+			oauthError(w, "invalid_grant", "the code is unknown, used or expired", nil)
+			return
+		case c.redirect != f.Get("redirect_uri"):
+			oauthError(w, "invalid_grant", "redirect_uri differs from the authorization request's", nil)
+			return
+		case base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge:
+			oauthError(w, "invalid_grant", "code_verifier does not match code_challenge", nil)
+			return
+		}
+		g = c
+	case "refresh_token":
+		c, ok := e.refresh[f.Get("refresh_token")]
+		if !ok {
+			oauthError(w, "invalid_grant", "AADSTS50173: the refresh token was revoked or has expired", nil)
+			return
+		}
+		if u := e.users[c.user]; u != nil && u.claims != "" && f.Get("claims") == "" {
+			oauthError(w, "interaction_required", "AADSTS50076: multi-factor authentication is required", map[string]any{
+				"suberror": "basic_action", "claims": u.claims})
+			return
+		}
+		delete(e.refresh, f.Get("refresh_token")) // rotated
+		g = c
+		if s := f.Get("scope"); s != "" {
+			g.scope = s
+		}
+		e.refreshs++
+	case "urn:ietf:params:oauth:grant-type:device_code", "device_code": // RFC 8628's name, and the short one Entra ID takes too
+		d, ok := e.devices[f.Get("device_code")]
+		switch {
+		case !ok || !now.Before(d.expires):
+			oauthError(w, "expired_token", "the device code has expired", nil)
+			return
+		case d.user == "":
+			oauthError(w, "authorization_pending", "the user has not signed in yet", nil)
+			return
+		}
+		delete(e.devices, f.Get("device_code"))
+		g = entraGrant{user: d.user, clientID: d.clientID, scope: d.scope}
+	default:
+		oauthError(w, "unsupported_grant_type", f.Get("grant_type"), nil)
+		return
+	}
+	u := e.users[g.user]
+	if u == nil {
+		oauthError(w, "invalid_grant", "no such user", nil)
+		return
+	}
+	if g.claims != "" && g.claims == u.claims {
+		u.claims = "" // the challenge is met
+	}
+	g.claims = ""
+	access, rt := randomID()+randomID(), randomID()+randomID()
+	e.access[access] = entraToken{user: u.username, scope: g.scope, expires: now.Add(e.Lifetime)}
+	e.refresh[rt] = g
+	e.issued++
+	clientInfo, _ := json.Marshal(map[string]string{"uid": u.oid, "utid": e.tenant})
+	writeJSON(w, http.StatusOK, map[string]any{
+		"token_type": "Bearer", "scope": g.scope, "expires_in": int(e.Lifetime / time.Second), "ext_expires_in": int(e.Lifetime / time.Second),
+		"access_token": access, "refresh_token": rt, "client_info": base64.RawURLEncoding.EncodeToString(clientInfo),
+		"id_token": e.idToken(u, g.clientID, now),
+	})
+}
+
+// idToken is an OpenID Connect ID token for u, signed with RS256.
+func (e *Entra) idToken(u *entraUser, clientID string, now time.Time) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	head := enc(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "k1"})
+	body := enc(map[string]any{"iss": e.Issuer, "aud": clientID, "sub": u.oid, "oid": u.oid, "tid": e.tenant,
+		"preferred_username": u.username, "name": u.name, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ver": "2.0"})
+	sum := sha256.Sum256([]byte(head + "." + body))
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, e.key, crypto.SHA256, sum[:])
+	return head + "." + body + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func (e *Entra) deviceCode(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.PostForm.Get("client_id") != e.ClientID {
+		oauthError(w, "invalid_client", "unknown client_id", nil)
+		return
+	}
+	code, user := randomID(), strings.ToUpper(randomID()[:8])
+	e.mu.Lock()
+	e.devices[code] = &entraDevice{userCode: user, scope: r.PostForm.Get("scope"), clientID: e.ClientID, expires: e.Now().Add(15 * time.Minute)}
+	e.mu.Unlock()
+	verify := strings.TrimSuffix(e.Authority, "/"+e.tenant) + "/devicelogin"
+	writeJSON(w, http.StatusOK, map[string]any{"device_code": code, "user_code": user, "verification_uri": verify,
+		"expires_in": 900, "interval": 1,
+		"message": "To sign in, use a web browser to open the page " + verify + " and enter the code " + user + " to authenticate."})
+}
+
+func (e *Entra) keys(w http.ResponseWriter, r *http.Request) {
+	n := base64.RawURLEncoding.EncodeToString(e.key.N.Bytes())
+	x := base64.RawURLEncoding.EncodeToString(big.NewInt(int64(e.key.E)).Bytes())
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []any{map[string]string{"kty": "RSA", "use": "sig", "kid": "k1", "alg": "RS256", "n": n, "e": x}}})
+}
+
+// introspect answers RFC 7662: whether a token is active, for whom.
+func (e *Entra) introspect(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	tok := r.PostForm.Get("token")
+	if tok == "" { // some resource servers send it as a bearer token
+		tok = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	}
+	e.mu.Lock()
+	a, ok := e.access[tok]
+	active := ok && e.Now().Before(a.expires)
+	e.mu.Unlock()
+	if !active {
+		writeJSON(w, http.StatusOK, map[string]any{"active": false})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"active": true, "username": a.user, "scope": a.scope, "exp": a.expires.Unix(),
+		"client_id": e.ClientID, "token_type": "Bearer"})
+}
+
+func randomID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}
