@@ -43,6 +43,7 @@ type Config struct {
 	IMAP        IMAP        `toml:"imap"`
 	DigitalPost DigitalPost `toml:"digitalpost"`
 	Inbox       Inbox       `toml:"inbox"`
+	Microsoft   Microsoft   `toml:"microsoft"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
@@ -150,8 +151,10 @@ type MailServer struct {
 	// CA is a PEM file of the roots the server's certificate must chain
 	// to; "" means the system's roots. It is always verified.
 	CA string `toml:"ca"`
-	// Auth is "plain" (default), "login" (SMTP) or "xoauth2" (Microsoft
-	// 365; the password is then the OAuth 2.0 access token).
+	// Auth is "plain" (default), "login" (SMTP), "microsoft" (Exchange
+	// Online: XOAUTH2 with the session of Log ind med Microsoft, see
+	// [microsoft]) or "xoauth2" (the password is an OAuth 2.0 access
+	// token got by other means).
 	Auth string `toml:"auth"`
 	// Username defaults to the user's address.
 	Username string `toml:"username"`
@@ -161,6 +164,28 @@ type MailServer struct {
 	// Timeout bounds each command (SMTP) or session (IMAP), e.g. "1m"
 	// (default).
 	Timeout Duration `toml:"timeout"`
+}
+
+// Microsoft is the institution's Microsoft Entra ID tenant, for signing
+// in with Microsoft ([smtp] and [imap] auth = "microsoft").
+type Microsoft struct {
+	// Tenant is the tenant's id or domain; ClientID the institution's
+	// app registration (a public client with the redirect URI
+	// http://localhost and the delegated permissions SMTP.Send and
+	// IMAP.AccessAsUser.All).
+	Tenant   string `toml:"tenant"`
+	ClientID string `toml:"client_id"`
+	// Authority is the cloud's sign-in address for a national cloud
+	// (default https://login.microsoftonline.com/).
+	Authority string `toml:"authority"`
+	// CA is a PEM file of the roots the sign-in service's certificate
+	// must chain to; "" means the system's. It is always verified.
+	CA string `toml:"ca"`
+}
+
+// UsesMicrosoft reports whether SMTP or IMAP signs in with Microsoft.
+func (c *Config) UsesMicrosoft() bool {
+	return c.SMTP.Auth == "microsoft" || c.IMAP.Auth == "microsoft"
 }
 
 // SMTP is the institution's submission server. Mail is submitted from
@@ -402,6 +427,7 @@ func (c *Config) resolve(dir string) {
 	abs(&c.IMAP.CA)
 	abs(&c.DigitalPost.Identity)
 	abs(&c.DigitalPost.CA)
+	abs(&c.Microsoft.CA)
 }
 
 // Validate checks the values that can be checked without the network.
@@ -416,9 +442,9 @@ func (c *Config) Validate() error {
 		allowed     []string
 	}{
 		{"smtp.security", c.SMTP.Security, []string{"", "starttls", "tls"}},
-		{"smtp.auth", c.SMTP.Auth, []string{"", "plain", "login", "xoauth2"}},
+		{"smtp.auth", c.SMTP.Auth, []string{"", "plain", "login", "microsoft", "xoauth2"}},
 		{"imap.security", c.IMAP.Security, []string{"", "starttls", "tls"}},
-		{"imap.auth", c.IMAP.Auth, []string{"", "plain", "xoauth2"}},
+		{"imap.auth", c.IMAP.Auth, []string{"", "plain", "microsoft", "xoauth2"}},
 		{"smime.revocation", c.SMIME.Revocation, []string{"", "warn", "require", "off"}},
 		// MeMo 1.2 joins here once Digital Post takes it.
 		{"digitalpost.memo_version", c.DigitalPost.MeMoVersion, []string{"", "1.1"}},
@@ -434,6 +460,9 @@ func (c *Config) Validate() error {
 		if !passwordSource(v.spec) {
 			return c.rule("password_source", v.name, v.spec, "")
 		}
+	}
+	if c.UsesMicrosoft() && (c.Microsoft.Tenant == "" || c.Microsoft.ClientID == "") {
+		return c.rule("microsoft", "microsoft.client_id", "", "")
 	}
 	if n := c.SMTP.MaxRecipients; n < 0 {
 		return c.rule("negative", "smtp.max_recipients", strconv.Itoa(n), "")

@@ -29,6 +29,7 @@ import (
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/msauth"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
@@ -69,6 +70,12 @@ type Core struct {
 	demo *mailtest.Demo
 	// trace receives protocol traces instead of standard error (tests).
 	trace io.Writer
+
+	// ms is the Microsoft sign-in, nil unless the settings use it;
+	// lastClaims the Conditional Access challenge its last refusal
+	// carried.
+	ms         *msauth.Session
+	lastClaims atomic.Value // string
 
 	// contactPoints caches the mailboxes' Digital Post contact points.
 	cpMu          sync.Mutex
@@ -146,6 +153,9 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 	cfg := c.cfg
 	var err error
 	if _, err := c.db.Exec(dpSchema); err != nil {
+		return err
+	}
+	if c.ms, err = microsoftSession(cfg, path); err != nil {
 		return err
 	}
 	if c.dir.Cache, err = directory.OpenCache(c.db, cfg.Directory.CacheTTL.Duration); err != nil {

@@ -153,11 +153,11 @@ func TestSavePassword(t *testing.T) {
 	if err := c.SavePassword([]byte("hemmelig")); err != nil {
 		t.Fatal(i18n.Danish.Error(err))
 	}
-	srv, err := c.smtpServer(c.User())
+	srv, err := c.smtpServer(context.Background(), c.User())
 	if err != nil || srv.Secret != "hemmelig" || srv.Username != "medarbejder@hoejskole.example" {
 		t.Fatalf("smtp login %q: %v", srv.Username, err)
 	}
-	acc, err := c.account(c.User(), "")
+	acc, err := c.account(context.Background(), c.User(), "")
 	if err != nil || acc.Secret != "hemmelig" || acc.Username != "imap-login@hoejskole.example" {
 		t.Fatalf("imap login %q: %v", acc.Username, err)
 	}

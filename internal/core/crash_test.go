@@ -88,7 +88,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				{"", "Sendte elementer", q.MessageID},
 				{"", "INBOX", "<receipt." + strings.Trim(q.MessageID, "<>") + ">"},
 			} {
-				acc, _ := c.account(c.User(), f.mailbox)
+				acc, _ := c.account(ctx, c.User(), f.mailbox)
 				msgs, err := srv.Fetch(ctx, acc, f.folder, f.id)
 				if err != nil || len(msgs) != 1 {
 					t.Fatalf("%s %s: %d copies, %v", acc.Username, f.folder, len(msgs), err)

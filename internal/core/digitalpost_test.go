@@ -100,7 +100,7 @@ func TestSendMixedChannels(t *testing.T) {
 
 	// The receipt mail names each letter, the CPR number masked.
 	srv, _ := c.imapServer()
-	a, _ := c.account(c.User(), "")
+	a, _ := c.account(ctx, c.User(), "")
 	receipts, err := srv.Fetch(ctx, a, "INBOX", "<receipt."+strings.Trim(q.MessageID, "<>")+">")
 	if err != nil || len(receipts) != 1 {
 		t.Fatalf("%d receipts, %v", len(receipts), err)
@@ -214,7 +214,7 @@ func TestDigitalPostRefusals(t *testing.T) {
 	// Only Digital Post recipients: still a Sent copy, encrypted to the
 	// mailbox.
 	srv, _ := c.imapServer()
-	a, _ := c.account(c.User(), sendMailbox)
+	a, _ := c.account(ctx, c.User(), sendMailbox)
 	copies, err := srv.Fetch(ctx, a, "Sendt post", q.MessageID)
 	if err != nil || len(copies) != 1 {
 		t.Fatalf("%d Sent copies, %v", len(copies), err)

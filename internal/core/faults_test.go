@@ -115,7 +115,7 @@ func TestSendFaults(t *testing.T) {
 			}
 			noPlaintext(t, e)
 			srv, _ := c.imapServer()
-			acc, _ := c.account(c.User(), sendMailbox)
+			acc, _ := c.account(ctx, c.User(), sendMailbox)
 			if copies, err := srv.Fetch(ctx, acc, "Sendt post", q.MessageID); err != nil || len(copies) != 1 {
 				t.Errorf("%d Sent copies, %v", len(copies), err)
 			}

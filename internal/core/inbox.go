@@ -93,7 +93,7 @@ func (c *Core) inbox(ctx context.Context, mailbox string) (*inboxAt, error) {
 	if in.srv, err = c.imapServer(); err != nil {
 		return nil, err
 	}
-	if in.acc, err = c.account(c.User(), in.mailbox); err != nil {
+	if in.acc, err = c.account(ctx, c.User(), in.mailbox); err != nil {
 		return nil, err
 	}
 	if in.folder = mb.InboxFolder; in.folder == "" {

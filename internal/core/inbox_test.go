@@ -274,7 +274,7 @@ func kinds(t *testing.T) []incoming {
 func TestInboxReports(t *testing.T) {
 	e, c, srv := inboxEnv(t)
 	ctx := context.Background()
-	acc, _ := c.account(c.User(), sendMailbox)
+	acc, _ := c.account(ctx, c.User(), sendMailbox)
 	mails := kinds(t)
 	deliver(t, srv, acc, mails...)
 
@@ -410,7 +410,7 @@ func TestInboxReports(t *testing.T) {
 func TestInboxForwardAndReply(t *testing.T) {
 	e, c, srv := inboxEnv(t)
 	ctx := context.Background()
-	acc, _ := c.account(c.User(), sendMailbox)
+	acc, _ := c.account(ctx, c.User(), sendMailbox)
 	deliver(t, srv, acc, kinds(t)[0])
 	list, _ := c.InboxList(ctx, sendMailbox)
 	m, err := c.InboxOpen(ctx, sendMailbox, list[0].UID)
@@ -480,7 +480,7 @@ func TestInboxWithDovecot(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv, _ := c.imapServer()
-	acc, _ := c.account(c.User(), sendMailbox)
+	acc, _ := c.account(ctx, c.User(), sendMailbox)
 	mails := kinds(t)
 	deliver(t, srv, acc, mails[0], mails[2])
 	list, err := c.InboxList(ctx, sendMailbox)

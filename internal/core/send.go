@@ -15,12 +15,14 @@ import (
 	"strings"
 	"time"
 
+	"sikkermail/internal/config"
 	"sikkermail/internal/digitalpost"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
 	"sikkermail/internal/mailstore"
 	"sikkermail/internal/message"
+	"sikkermail/internal/msauth"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/protolog"
@@ -79,6 +81,9 @@ type Recipients struct {
 func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs Recipients) (*Queued, error) {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	if err := c.MaySend(ctx, mailbox); err != nil {
+		return nil, err
+	}
+	if err := c.needsSignIn(ctx); err != nil {
 		return nil, err
 	}
 	rs.To, rs.Cc = c.merged(rs.To, rs.Cc)
@@ -801,7 +806,7 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, external bool) er
 	if err := c.may(ctx, c.actorOf(m).User, m.Mailbox, policy.Send); err != nil {
 		return err
 	}
-	srv, err := c.smtpServer(c.actorOf(m).User)
+	srv, err := c.smtpServer(ctx, c.actorOf(m).User)
 	if err != nil {
 		return err
 	}
@@ -810,7 +815,7 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, external bool) er
 		return err
 	}
 	defer msg.Close()
-	return submit.Send(ctx, srv, m.Mailbox, to, msg)
+	return c.tokenRefused(c.cfg.SMTP.MailServer, submit.Send(ctx, srv, m.Mailbox, to, msg))
 }
 
 // letter builds the Digital Post message for one CPR or CVR recipient.
@@ -949,7 +954,7 @@ func (c *Core) appendSent(ctx context.Context, m *outbox.Mail, mailbox, fallback
 	if err != nil {
 		return err
 	}
-	acc, err := c.account(c.actorOf(m).User, mailbox)
+	acc, err := c.account(ctx, c.actorOf(m).User, mailbox)
 	if err != nil {
 		return err
 	}
@@ -963,6 +968,7 @@ func (c *Core) appendSent(ctx context.Context, m *outbox.Mail, mailbox, fallback
 	}
 	defer msg.Close()
 	_, err = srv.AppendSent(ctx, acc, fallback, m.MessageID, msg)
+	err = c.tokenRefused(c.cfg.IMAP.MailServer, err)
 	var re *mailstore.ReadError
 	if errors.As(err, &re) {
 		return re.Err // the file, named
@@ -982,7 +988,7 @@ func (c *Core) receiptStep(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	acc, err := c.account(c.actorOf(m).User, "")
+	acc, err := c.account(ctx, c.actorOf(m).User, "")
 	if err != nil {
 		return nil, err
 	}
@@ -990,7 +996,7 @@ func (c *Core) receiptStep(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return nil, srv.AppendInbox(ctx, acc, id, bytes.NewReader(msg))
+	return nil, c.tokenRefused(c.cfg.IMAP.MailServer, srv.AppendInbox(ctx, acc, id, bytes.NewReader(msg)))
 }
 
 // Receipt (kvittering) is the proof that a mail was handed to the
@@ -1192,18 +1198,14 @@ func (c *Core) actorOf(m *outbox.Mail) policy.Actor {
 
 // smtpServer is the submission server, logged in to as user unless the
 // settings name the login.
-func (c *Core) smtpServer(user string) (submit.Server, error) {
+func (c *Core) smtpServer(ctx context.Context, user string) (submit.Server, error) {
 	s := c.cfg.SMTP
 	if s.Server == "" {
 		return submit.Server{}, &SendError{Reason: "no_smtp"}
 	}
-	srv := submit.Server{Addr: s.Server, Security: submit.Security(s.Security), Mechanism: submit.Mechanism(s.Auth),
-		Username: s.Username, Timeout: s.Timeout.Duration}
+	srv := submit.Server{Addr: s.Server, Security: submit.Security(s.Security), Mechanism: submit.Mechanism(s.Auth), Timeout: s.Timeout.Duration}
 	if srv.Security == "" {
 		srv.Security = submit.StartTLS
-	}
-	if srv.Username == "" {
-		srv.Username = user
 	}
 	var err error
 	if srv.TLS, err = tlsConfig(s.CA); err != nil {
@@ -1212,9 +1214,38 @@ func (c *Core) smtpServer(user string) (submit.Server, error) {
 	if protolog.Enabled("smtp") {
 		srv.Debug = protolog.New(c.traceOut(), "smtp "+s.Server+" ")
 	}
-	pw, err := keystore.Secret(s.Password, srv.Username)
-	srv.Secret = string(pw)
+	var xoauth bool
+	srv.Username, srv.Secret, xoauth, err = c.login(ctx, s.MailServer, user)
+	if xoauth {
+		srv.Mechanism = submit.XOAuth2
+	}
 	return srv, err
+}
+
+// login is the login to a mail server for user: the settings' username,
+// else user's; the password from where the settings say, or — for auth
+// "microsoft" — the access token of the Microsoft session, refreshed as
+// needed, for the account signed in (xoauth: log in with XOAUTH2).
+func (c *Core) login(ctx context.Context, s config.MailServer, user string) (username, secret string, xoauth bool, err error) {
+	username = s.Username
+	if s.Auth == "microsoft" {
+		if c.ms == nil {
+			return "", "", true, &msauth.Error{Reason: "sign_in_needed"}
+		}
+		token, who, err := c.ms.Token(ctx)
+		if e, ok := err.(*msauth.Error); ok && e.Claims != "" {
+			c.lastClaims.Store(e.Claims)
+		}
+		if username == "" {
+			username = who
+		}
+		return username, token, true, err
+	}
+	if username == "" {
+		username = user
+	}
+	pw, err := keystore.Secret(s.Password, username)
+	return username, string(pw), s.Auth == "xoauth2", err
 }
 
 func (c *Core) imapServer() (mailstore.Server, error) {
@@ -1236,20 +1267,22 @@ func (c *Core) imapServer() (mailstore.Server, error) {
 
 // account is the user's own IMAP login, or — for a shared mailbox — the
 // login that opens it with the user's own secret.
-func (c *Core) account(user, mailbox string) (mailstore.Account, error) {
+func (c *Core) account(ctx context.Context, user, mailbox string) (mailstore.Account, error) {
 	s := c.cfg.IMAP
-	acc := mailstore.Account{Username: s.Username, XOAuth2: s.Auth == "xoauth2"}
-	if acc.Username == "" {
-		acc.Username = user
-	}
-	pw, err := keystore.Secret(s.Password, acc.Username)
-	if err != nil {
+	var acc mailstore.Account
+	var err error
+	if acc.Username, acc.Secret, acc.XOAuth2, err = c.login(ctx, s.MailServer, user); err != nil {
 		return acc, err
 	}
-	acc.Secret = string(pw)
 	if mailbox != "" {
 		tmpl := s.SharedLogin
-		if tmpl == "" {
+		switch {
+		case tmpl != "":
+		case s.Auth == "microsoft":
+			// Exchange Online opens a shared mailbox with the user's
+			// token and the mailbox's address as user=.
+			tmpl = "{mailbox}"
+		default:
 			tmpl = "{mailbox}*{user}"
 		}
 		acc.Username = strings.NewReplacer("{mailbox}", mailbox, "{user}", acc.Username).Replace(tmpl)

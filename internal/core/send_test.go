@@ -292,7 +292,7 @@ func TestSendEndToEnd(t *testing.T) {
 	// mailbox key.
 	srv, _ := c.imapServer()
 	for _, acc := range []struct{ mailbox, folder string }{{sendMailbox, "Sendt post"}, {"", "Sendte elementer"}} {
-		a, _ := c.account(c.User(), acc.mailbox)
+		a, _ := c.account(ctx, c.User(), acc.mailbox)
 		copies, err := srv.Fetch(ctx, a, acc.folder, q.MessageID)
 		if err != nil || len(copies) != 1 || !bytes.Equal(copies[0], ext.Data) {
 			t.Fatalf("%s %s: %d copies, %v", a.Username, acc.folder, len(copies), err)
@@ -303,7 +303,7 @@ func TestSendEndToEnd(t *testing.T) {
 	if r.MessageID != q.MessageID || r.Mailbox != sendMailbox || len(r.Recipients) != 3 || r.Recipients[2].Channel != "internal" {
 		t.Fatalf("receipt %+v", r)
 	}
-	a, _ := c.account(c.User(), "")
+	a, _ := c.account(ctx, c.User(), "")
 	receipts, err := srv.Fetch(ctx, a, "INBOX", "<receipt."+strings.Trim(q.MessageID, "<>")+">")
 	if err != nil || len(receipts) != 1 {
 		t.Fatalf("%d receipts, %v", len(receipts), err)
@@ -587,7 +587,7 @@ func TestReceiptSaysHowTheCopyIsKept(t *testing.T) {
 			t.Errorf("%s: %+v\n%s", tc.to, r, text)
 		}
 		srv, _ := c.imapServer()
-		acc, _ := c.account(c.User(), sendMailbox)
+		acc, _ := c.account(ctx, c.User(), sendMailbox)
 		copies, _ := srv.Fetch(ctx, acc, "Sendt post", q.MessageID)
 		if len(copies) != 1 || bytes.Contains(copies[0], []byte("pkcs7-mime")) == tc.clear {
 			t.Errorf("%s: the Sent copy is not as the receipt says", tc.to)

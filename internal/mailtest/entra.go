@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -434,4 +435,26 @@ func randomID() string {
 	b := make([]byte, 16)
 	rand.Read(b)
 	return fmt.Sprintf("%x", b)
+}
+
+// Introspect returns a function that asks an RFC 7662 introspection
+// endpoint whose a bearer token is, over TLS verified against roots: a
+// mail server's check of XOAUTH2 (SMTP.Tokens).
+func Introspect(endpoint string, roots *x509.CertPool) func(token string) (string, bool) {
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}, Timeout: 10 * time.Second}
+	return func(token string) (string, bool) {
+		resp, err := client.PostForm(endpoint, url.Values{"token": {token}, "token_type_hint": {"access_token"}})
+		if err != nil {
+			return "", false
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Active   bool   `json:"active"`
+			Username string `json:"username"`
+		}
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&r) != nil {
+			return "", false
+		}
+		return r.Username, r.Active
+	}
 }

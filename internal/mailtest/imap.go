@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+	"github.com/emersion/go-sasl"
 )
 
 // IMAP is a real IMAP server on loopback (go-imap v2's imapserver over
@@ -25,6 +26,11 @@ type IMAP struct {
 	TLS  *TLS
 	// MayUse says whether user may log in to a shared mailbox account.
 	MayUse func(user, account string) bool
+	// Tokens, when set, lets XOAUTH2 in: whose a bearer token is, and
+	// whether it is active (Introspect). As at Exchange Online, user= is
+	// the account to open: the token's owner's, or a shared mailbox
+	// MayUse lets the owner open.
+	Tokens func(token string) (user string, active bool)
 	// AppendLimit, when set, is the largest message APPEND takes (go-imap's
 	// server takes 100 MiB unless told).
 	AppendLimit uint32
@@ -172,6 +178,41 @@ func (s *imapSession) Login(username, password string) error {
 	}
 	s.UserSession = imapmemserver.NewUserSession(s.acc.user)
 	return nil
+}
+
+// AuthenticateMechanisms implements imapserver.SessionSASL.
+func (s *imapSession) AuthenticateMechanisms() []string {
+	if s.srv.Tokens != nil {
+		return []string{sasl.Plain, XOAuth2}
+	}
+	return []string{sasl.Plain}
+}
+
+// Authenticate implements imapserver.SessionSASL.
+func (s *imapSession) Authenticate(mech string) (sasl.Server, error) {
+	switch {
+	case mech == sasl.Plain:
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			if identity != "" && identity != username {
+				return imapserver.ErrAuthFailed
+			}
+			return s.Login(username, password)
+		}), nil
+	case mech == XOAuth2 && s.srv.Tokens != nil:
+		return &xoauth2Server{check: func(name, token string) error {
+			owner, active := s.srv.Tokens(token)
+			name = strings.ToLower(name)
+			if !active || name != strings.ToLower(owner) && (s.srv.MayUse == nil || !s.srv.MayUse(strings.ToLower(owner), name)) {
+				return imapserver.ErrAuthFailed
+			}
+			if s.acc = s.srv.account(name); s.acc == nil {
+				return imapserver.ErrAuthFailed
+			}
+			s.UserSession = imapmemserver.NewUserSession(s.acc.user)
+			return nil
+		}}, nil
+	}
+	return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}
 }
 
 func (s *imapSession) Close() error {

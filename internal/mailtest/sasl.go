@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -17,9 +18,10 @@ const XOAuth2 = xoauth2.Mechanism
 var errCredentials = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "Authentication credentials invalid"}
 
 // saslServer is a server for mech (PLAIN, LOGIN or XOAUTH2) checking
-// against users (login → password or bearer token); ok is told who
-// logged in.
-func saslServer(mech string, users map[string]string, ok func(user string)) (sasl.Server, error) {
+// against users (login → password or bearer token) or, for XOAUTH2 when
+// tokens is set, asking tokens whose a bearer token is (an
+// authorization server's introspection); ok is told who logged in.
+func saslServer(mech string, users map[string]string, tokens func(token string) (string, bool), ok func(user string)) (sasl.Server, error) {
 	check := func(user, secret string) error {
 		if pw, found := users[user]; !found || pw != secret {
 			return errCredentials
@@ -38,7 +40,16 @@ func saslServer(mech string, users map[string]string, ok func(user string)) (sas
 	case sasl.Login:
 		return &loginServer{check: check}, nil
 	case XOAuth2:
-		return &xoauth2Server{check: check}, nil
+		if tokens == nil {
+			return &xoauth2Server{check: check}, nil
+		}
+		return &xoauth2Server{check: func(user, token string) error {
+			if owner, active := tokens(token); !active || !strings.EqualFold(owner, user) {
+				return errCredentials
+			}
+			ok(strings.ToLower(user))
+			return nil
+		}}, nil
 	}
 	return nil, fmt.Errorf("mechanism %s not supported", mech)
 }

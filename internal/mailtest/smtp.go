@@ -27,6 +27,10 @@ type SMTP struct {
 	TLS  *TLS
 	// Users maps logins to passwords.
 	Users map[string]string
+	// Tokens, when set, checks XOAUTH2 bearer tokens instead of Users:
+	// whose the token is, and whether it is active (Introspect asks an
+	// authorization server, as Exchange Online asks Entra ID).
+	Tokens func(token string) (user string, active bool)
 	// MaySend says whether user may send on behalf of mailbox.
 	MaySend func(user, mailbox string) bool
 	// fault, when set (SetFault), is asked at each stage of a transaction and may
@@ -198,7 +202,7 @@ func notAllowed(user, mailbox string) error {
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login, XOAuth2} }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	return saslServer(mech, s.srv.Users, func(user string) { s.user = user })
+	return saslServer(mech, s.srv.Users, s.srv.Tokens, func(user string) { s.user = user })
 }
 
 // may reports whether the user may use address as a sender.

@@ -448,6 +448,16 @@ func (o *Outbox) Retry(ctx context.Context, id int64) error {
 	return nil
 }
 
+// Wake makes every waiting mail due now and kicks the worker: what it
+// waited for (a sign-in, say) has come.
+func (o *Outbox) Wake(ctx context.Context) error {
+	if _, err := o.db.ExecContext(ctx, `UPDATE outbox SET next_try = ? WHERE state = ?`, o.now().UnixMilli(), Queued); err != nil {
+		return o.writeError(err)
+	}
+	o.Kick()
+	return nil
+}
+
 // Remove deletes a mail and its records: the user gives up on it (or
 // clears a delivered one from the list). A mail the worker is inside a
 // step of (submitting it, say) is not removed: what that step does

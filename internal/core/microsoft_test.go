@@ -1,0 +1,143 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailtest"
+	"sikkermail/internal/msauth"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/testenv"
+)
+
+const msClient = "9d2c6b1e-4f3a-4e5b-8c7d-6a5b4c3d2e1f"
+
+var (
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
+	formHidden = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// browser is the user in the browser: it signs in on the page it is
+// sent to, and the page posts the code back to the client.
+func browser(e *mailtest.Entra, username, password string) func(string) error {
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.TLS.Roots}}, Timeout: 10 * time.Second}
+	unescape := strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'").Replace
+	fields := func(page []byte) url.Values {
+		v := url.Values{}
+		for _, m := range formHidden.FindAllSubmatch(page, -1) {
+			v.Set(string(m[1]), unescape(string(m[2])))
+		}
+		return v
+	}
+	read := func(r *http.Response) []byte {
+		var b bytes.Buffer
+		b.ReadFrom(r.Body)
+		r.Body.Close()
+		return b.Bytes()
+	}
+	return func(page string) error {
+		go func() {
+			r, err := client.Get(page)
+			if err != nil {
+				return
+			}
+			form := fields(read(r))
+			form.Set("username", username)
+			form.Set("password", password)
+			if r, err = client.PostForm(page, form); err != nil {
+				return
+			}
+			body := read(r)
+			if m := formAction.FindSubmatch(body); m != nil {
+				if r, err := client.PostForm(unescape(string(m[1])), fields(body)); err == nil {
+					r.Body.Close()
+				}
+			}
+		}()
+		return nil
+	}
+}
+
+// With auth = "microsoft" the mail servers take the Microsoft session's
+// token (XOAUTH2, checked by introspection at the authorization
+// server): a send without a session asks for a sign-in; once signed in,
+// the mail goes with Sent copies and receipt; a session revoked makes
+// the next mail wait, "Log ind igen for at sende", and a new sign-in
+// sends it.
+func TestMicrosoftSession(t *testing.T) {
+	if !testenv.InSecretService(t) {
+		return
+	}
+	e := newSendEnv(t)
+	entra := mailtest.StartEntra(t, msClient)
+	entra.AddUser(sendUser, "entra-password", "Demo Medarbejder")
+	tokens := mailtest.Introspect(entra.Introspection, entra.TLS.Roots)
+	e.smtp.Tokens, e.imap.Tokens = tokens, tokens
+	e.cfg.SMTP.Auth, e.cfg.IMAP.Auth = "microsoft", "microsoft"
+	e.cfg.Microsoft = config.Microsoft{Tenant: mailtest.EntraTenant, ClientID: msClient,
+		Authority: strings.TrimSuffix(entra.Authority, "/"+mailtest.EntraTenant), CA: entra.TLS.CAFile}
+	c := e.core(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	if on, who := c.Microsoft(ctx); !on || who != "" {
+		t.Fatalf("before sign-in: %v %q", on, who)
+	}
+	_, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
+	var me *msauth.Error
+	if !errors.As(err, &me) || me.Reason != "sign_in_needed" {
+		t.Fatalf("send without a session: %v", err)
+	}
+	if who, err := c.SignIn(ctx, browser(entra, sendUser, "entra-password")); err != nil || who != sendUser {
+		t.Fatalf("sign-in: %q %v", who, err)
+	}
+	q, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, r, err := c.ReceiptOf(ctx, q.ID)
+	if err != nil || m.State != outbox.Done || r == nil {
+		t.Fatalf("%s %v %v", m.State, m.Err, err)
+	}
+	if got := e.smtp.Received(); len(got) != 1 || got[0].User != sendUser {
+		t.Fatalf("%d submissions", len(got))
+	}
+
+	// Revoked: the next mail waits for a new sign-in, and is not failed.
+	entra.Revoke(sendUser)
+	q, err = c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, _ = c.Outbox.Get(ctx, q.ID)
+	if m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "msauth.sign_in_needed" ||
+		!strings.HasPrefix(i18n.Danish.M(m.Err.Message), "Log ind igen for at sende") {
+		t.Fatalf("after the revocation: %s %v", m.State, m.Err)
+	}
+	if _, err := c.SignIn(ctx, browser(entra, sendUser, "entra-password")); err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx) // woken by the sign-in, whatever its wait
+	if m, _, err = c.ReceiptOf(ctx, q.ID); err != nil || m.State != outbox.Done || len(e.smtp.Received()) != 2 {
+		t.Fatalf("after signing in again: %s %v, %d submissions", m.State, m.Err, len(e.smtp.Received()))
+	}
+
+	if err := c.SignOut(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, who := c.Microsoft(ctx); who != "" {
+		t.Fatalf("signed in as %q after signing out", who)
+	}
+}
