@@ -101,6 +101,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.outboxCmd(args[1:])
 	case "inbox":
 		err = c.inboxCmd(args[1:])
+	case "login":
+		err = c.loginCmd(args[1:])
+	case "logout":
+		err = c.logoutCmd(args[1:])
+	case "whoami":
+		err = c.whoamiCmd(args[1:])
 	default:
 		c.fail(c.lang.T("cli.unknown_command", map[string]any{"Command": cmd}))
 		return 2
