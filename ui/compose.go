@@ -86,6 +86,7 @@ func newCompose(u *UI) *Compose {
 	if u.core.Config().Demo {
 		banner := widget.NewLabelWithStyle(u.t("app.demo_banner"), fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 		banner.Importance = widget.WarningImportance
+		banner.Wrapping = fyne.TextWrapWord
 		c.Role = c.roles()
 		objects = append(objects, container.NewVBox(banner, container.NewCenter(container.NewHBox(widget.NewLabel(u.t("demo.role")), wide(c.Role)))))
 		visual = append([]int{len(objects) - 1}, visual...)

@@ -16,6 +16,7 @@ import (
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/directory"
+	"sikkermail/internal/msauth"
 	"sikkermail/internal/recipient"
 )
 
@@ -512,6 +513,24 @@ func (p *SendPane) send() {
 	go func() {
 		defer p.running.Done()
 		q, err := p.u.core.SendTo(context.Background(), draft, mailbox, rs)
+		var me *msauth.Error
+		if errors.As(err, &me) && me.Reason == "sign_in_needed" {
+			// Nobody is signed in with Microsoft: ask to, and then send.
+			fyne.DoAndWait(func() {
+				p.Progress.Hide()
+				p.Status.SetText("")
+				p.Check.Enable()
+				p.updateSend()
+				ask(p.Window, p.u.t("send.sign_in_title"), p.u.t("send.sign_in"), p.u.t("send.correct"), p.u.t("settings.microsoft.sign_in"), func() {
+					p.u.signIn(p.Window, func() {
+						if on, who := p.u.core.Microsoft(context.Background()); on && who != "" {
+							p.send()
+						}
+					})
+				})
+			})
+			return
+		}
 		if err != nil {
 			fyne.DoAndWait(func() {
 				p.Progress.Hide()

@@ -30,6 +30,10 @@ type Settings struct {
 	Password      *widget.Entry
 	SavePassword  *widget.Button
 	AccountStatus *widget.Label
+	// Microsoft, SignIn and SignOut are there when the settings sign in
+	// with Microsoft: who is signed in, and the buttons.
+	Microsoft       *widget.Label
+	SignIn, SignOut *widget.Button
 	// Rights is nil unless the user has the helpdesk role.
 	Rights *RightsPane
 	u      *UI
@@ -115,10 +119,48 @@ func (s *Settings) account() fyne.CanvasObject {
 		widget.NewFormItem("SMTP", widget.NewLabel(cfg.SMTP.Server)),
 		widget.NewFormItem("IMAP", widget.NewLabel(cfg.IMAP.Server)),
 		widget.NewFormItem(s.u.t("settings.digitalpost"), widget.NewLabel(dp)),
-		widget.NewFormItem(s.u.t("settings.password"), container.NewBorder(nil, nil, nil, s.SavePassword, s.Password)),
-		widget.NewFormItem(s.u.t("settings.language"), s.Language),
 	)
+	// A mail password only where a server takes one: not when both sign
+	// in with Microsoft.
+	if cfg.SMTP.Auth != "microsoft" || cfg.IMAP.Auth != "microsoft" {
+		form.Append(s.u.t("settings.password"), container.NewBorder(nil, nil, nil, s.SavePassword, s.Password))
+	}
+	form.Append(s.u.t("settings.language"), s.Language)
+	if on, _ := s.u.core.Microsoft(context.Background()); on {
+		s.Microsoft = widget.NewLabel("")
+		s.SignIn = widget.NewButtonWithIcon(s.u.t("settings.microsoft.sign_in"), theme.LoginIcon(), func() {
+			s.u.signIn(s.Window, s.showMicrosoft)
+		})
+		s.SignIn.Importance = widget.HighImportance
+		s.SignOut = widget.NewButtonWithIcon(s.u.t("settings.microsoft.sign_out"), theme.LogoutIcon(), func() {
+			if err := s.u.core.SignOut(context.Background()); err != nil {
+				s.AccountStatus.SetText(s.u.lang.Error(err))
+			}
+			s.showMicrosoft()
+		})
+		s.showMicrosoft()
+		form.Append("Microsoft", container.NewHBox(s.Microsoft, s.SignIn, s.SignOut))
+	}
 	return container.NewVBox(form, s.AccountStatus)
+}
+
+// showMicrosoft says who is signed in with Microsoft, and offers the
+// button that fits.
+func (s *Settings) showMicrosoft() {
+	_, who := s.u.core.Microsoft(context.Background())
+	if who == "" {
+		s.Microsoft.SetText(s.u.t("settings.microsoft.none"))
+		s.SignIn.SetText(s.u.t("settings.microsoft.sign_in"))
+		s.SignIn.Show()
+		s.SignOut.Hide()
+		return
+	}
+	// Signed in, the session may still have ended (revoked, expired):
+	// signing in again is always at hand.
+	s.Microsoft.SetText(s.u.lang.T("settings.microsoft.signed_in", map[string]any{"User": who}))
+	s.SignIn.SetText(s.u.t("settings.microsoft.sign_in_again"))
+	s.SignIn.Show()
+	s.SignOut.Show()
 }
 
 func newRightsPane(u *UI) *RightsPane {

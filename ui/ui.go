@@ -5,6 +5,7 @@
 package ui
 
 import (
+	"context"
 	"os"
 	"sync"
 	"time"
@@ -74,6 +75,12 @@ type UI struct {
 	Inbox *InboxWindow
 	// Drafts is the kept drafts' window, nil until opened.
 	Drafts *DraftsWindow
+
+	// openURL shows the Microsoft sign-in page: nil opens the system's
+	// browser; tests drive the page themselves.
+	openURL func(string) error
+	// signing runs while a sign-in waits for the browser.
+	signing sync.WaitGroup
 
 	// after runs f once d has passed (time.AfterFunc), every runs it each
 	// time d passes until stop is called (a ticker): tests run them when
@@ -221,4 +228,25 @@ func (u *UI) rebuild(sameUser bool) {
 			n.Tabs.SelectIndex(tab)
 		}
 	}
+}
+
+// signIn signs in with Microsoft in the background, the browser showing
+// the sign-in page, and then runs done; a sign-in that does not come
+// about is told in w.
+func (u *UI) signIn(w fyne.Window, done func()) {
+	u.signing.Add(1)
+	go func() {
+		defer u.signing.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		_, err := u.core.SignIn(ctx, u.openURL)
+		fyne.DoAndWait(func() {
+			if err != nil {
+				tellError(w, u.t("Error"), u.lang.Error(err))
+			}
+			if done != nil {
+				done()
+			}
+		})
+	}()
 }

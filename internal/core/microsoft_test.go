@@ -1,13 +1,8 @@
 package core
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
-	"net/http"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,52 +16,6 @@ import (
 )
 
 const msClient = "9d2c6b1e-4f3a-4e5b-8c7d-6a5b4c3d2e1f"
-
-var (
-	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
-	formHidden = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-)
-
-// browser is the user in the browser: it signs in on the page it is
-// sent to, and the page posts the code back to the client.
-func browser(e *mailtest.Entra, username, password string) func(string) error {
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.TLS.Roots}}, Timeout: 10 * time.Second}
-	unescape := strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&#39;", "'").Replace
-	fields := func(page []byte) url.Values {
-		v := url.Values{}
-		for _, m := range formHidden.FindAllSubmatch(page, -1) {
-			v.Set(string(m[1]), unescape(string(m[2])))
-		}
-		return v
-	}
-	read := func(r *http.Response) []byte {
-		var b bytes.Buffer
-		b.ReadFrom(r.Body)
-		r.Body.Close()
-		return b.Bytes()
-	}
-	return func(page string) error {
-		go func() {
-			r, err := client.Get(page)
-			if err != nil {
-				return
-			}
-			form := fields(read(r))
-			form.Set("username", username)
-			form.Set("password", password)
-			if r, err = client.PostForm(page, form); err != nil {
-				return
-			}
-			body := read(r)
-			if m := formAction.FindSubmatch(body); m != nil {
-				if r, err := client.PostForm(unescape(string(m[1])), fields(body)); err == nil {
-					r.Body.Close()
-				}
-			}
-		}()
-		return nil
-	}
-}
 
 // With auth = "microsoft" the mail servers take the Microsoft session's
 // token (XOAUTH2, checked by introspection at the authorization
@@ -98,7 +47,7 @@ func TestMicrosoftSession(t *testing.T) {
 	if !errors.As(err, &me) || me.Reason != "sign_in_needed" {
 		t.Fatalf("send without a session: %v", err)
 	}
-	if who, err := c.SignIn(ctx, browser(entra, sendUser, "entra-password")); err != nil || who != sendUser {
+	if who, err := c.SignIn(ctx, entra.Browser(sendUser, "entra-password")); err != nil || who != sendUser {
 		t.Fatalf("sign-in: %q %v", who, err)
 	}
 	q, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
@@ -126,7 +75,7 @@ func TestMicrosoftSession(t *testing.T) {
 		!strings.HasPrefix(i18n.Danish.M(m.Err.Message), "Log ind igen for at sende") {
 		t.Fatalf("after the revocation: %s %v", m.State, m.Err)
 	}
-	if _, err := c.SignIn(ctx, browser(entra, sendUser, "entra-password")); err != nil {
+	if _, err := c.SignIn(ctx, entra.Browser(sendUser, "entra-password")); err != nil {
 		t.Fatal(err)
 	}
 	c.Outbox.Process(ctx) // woken by the sign-in, whatever its wait

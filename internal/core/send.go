@@ -1316,8 +1316,8 @@ func (c *Core) Progress(m *outbox.Mail) (done, total int) {
 	return min(len(m.Steps), total), total
 }
 
-// Await waits until mail id has its receipt (the server has it) or has
-// failed, or ctx ends, and returns it. The worker (Run, or another
+// Await waits until mail id has its receipt (the server has it), has
+// failed or waits for the user to sign in, or ctx ends, and returns it. The worker (Run, or another
 // process's) does the sending; Await only watches, telling progress
 // (when not nil) how many of the mail's steps are done.
 func (c *Core) Await(ctx context.Context, id int64, progress func(done, total int)) (*outbox.Mail, *Receipt, error) {
@@ -1330,6 +1330,9 @@ func (c *Core) Await(ctx context.Context, id int64, progress func(done, total in
 		}
 		if err != nil || r != nil || m.State != outbox.Queued {
 			return m, r, err
+		}
+		if m.Err != nil && m.Err.Message.Key == "msauth.sign_in_needed" {
+			return m, nil, nil // it waits for the user to sign in: say so now
 		}
 		if err := c.Outbox.Stalled(); err != nil {
 			return m, nil, err // the mail waits; the user is told why

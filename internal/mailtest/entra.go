@@ -10,12 +10,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"html/template"
 	"io"
 	"log"
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -457,4 +459,52 @@ func Introspect(endpoint string, roots *x509.CertPool) func(token string) (strin
 		}
 		return r.Username, r.Active
 	}
+}
+
+// Browser is a user in a browser sent to the sign-in page: it fills in
+// the form with username and password, and the page posts the code back
+// to the client's loopback address. Give it as the client's "open the
+// browser" function; it returns at once and does the rest beside.
+func (e *Entra) Browser(username, password string) func(page string) error {
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.TLS.Roots}}, Timeout: 10 * time.Second}
+	read := func(r *http.Response) []byte {
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		return b
+	}
+	return func(page string) error {
+		go func() {
+			r, err := client.Get(page)
+			if err != nil {
+				return
+			}
+			form := formFields(read(r))
+			form.Set("username", username)
+			form.Set("password", password)
+			if r, err = client.PostForm(page, form); err != nil {
+				return
+			}
+			body := read(r)
+			if m := formAction.FindSubmatch(body); m != nil {
+				if r, err := client.PostForm(html.UnescapeString(string(m[1])), formFields(body)); err == nil {
+					r.Body.Close()
+				}
+			}
+		}()
+		return nil
+	}
+}
+
+var (
+	formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
+	formHidden = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+)
+
+// formFields are a page's hidden form fields.
+func formFields(page []byte) url.Values {
+	v := url.Values{}
+	for _, m := range formHidden.FindAllSubmatch(page, -1) {
+		v.Set(string(m[1]), html.UnescapeString(string(m[2])))
+	}
+	return v
 }

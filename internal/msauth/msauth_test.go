@@ -6,10 +6,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -81,52 +79,6 @@ func (e *env) session(t *testing.T) *Session {
 	return s
 }
 
-var action = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
-
-var hidden = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-
-// signInBrowser is the browser step: open the sign-in page, fill in the
-// form, follow the redirect back to the loopback address.
-func (e *env) signInBrowser(username, pw string) func(string) error {
-	return func(page string) error {
-		go func() {
-			resp, err := e.browser.Get(page)
-			if err != nil {
-				return
-			}
-			var b bytes.Buffer
-			b.ReadFrom(resp.Body)
-			resp.Body.Close()
-			form := url.Values{"username": {username}, "password": {pw}}
-			for _, m := range hidden.FindAllStringSubmatch(b.String(), -1) {
-				form.Set(m[1], htmlUnescape(m[2]))
-			}
-			// The page posts the code back to the loopback address.
-			r, err := e.browser.PostForm(page, form)
-			if err != nil {
-				return
-			}
-			b.Reset()
-			b.ReadFrom(r.Body)
-			r.Body.Close()
-			back := url.Values{}
-			for _, m := range hidden.FindAllStringSubmatch(b.String(), -1) {
-				back.Set(m[1], htmlUnescape(m[2]))
-			}
-			if m := action.FindStringSubmatch(b.String()); m != nil {
-				if r, err := e.browser.PostForm(htmlUnescape(m[1]), back); err == nil {
-					r.Body.Close()
-				}
-			}
-		}()
-		return nil
-	}
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#34;", `"`, "&lt;", "<", "&gt;", ">", "&#39;", "'").Replace(s)
-}
-
 func timeout(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -144,7 +96,7 @@ func TestSignInAndToken(t *testing.T) {
 	if _, _, err := s.Token(ctx); !reason(err, "sign_in_needed") {
 		t.Fatalf("before sign-in: %v", err)
 	}
-	a, err := s.SignIn(ctx, e.signInBrowser(user, password), "")
+	a, err := s.SignIn(ctx, e.entra.Browser(user, password), "")
 	if err != nil || a.Username != user {
 		t.Fatalf("sign-in: %+v %v", a, err)
 	}
@@ -173,7 +125,7 @@ func TestSignInAndToken(t *testing.T) {
 	other = mustNew(t, other.cfg)
 	wrong, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	if _, err := other.SignIn(wrong, e.signInBrowser(user, "forkert"), ""); err == nil {
+	if _, err := other.SignIn(wrong, e.entra.Browser(user, "forkert"), ""); err == nil {
 		t.Fatal("signed in with a wrong password")
 	}
 }
@@ -200,7 +152,7 @@ func TestRefreshRevokeClaims(t *testing.T) {
 	e.entra.Lifetime = time.Minute // within MSAL's margin: every use refreshes
 	ctx := timeout(t)
 	s := e.session(t)
-	if _, err := s.SignIn(ctx, e.signInBrowser(user, password), ""); err != nil {
+	if _, err := s.SignIn(ctx, e.entra.Browser(user, password), ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Token(ctx); err != nil {
@@ -220,7 +172,7 @@ func TestRefreshRevokeClaims(t *testing.T) {
 	if !strings.Contains(i18n.Danish.Error(err), "Log ind") {
 		t.Errorf("sentence %q", i18n.Danish.Error(err))
 	}
-	if _, err := s.SignIn(ctx, e.signInBrowser(user, password), ae.Claims); err != nil {
+	if _, err := s.SignIn(ctx, e.entra.Browser(user, password), ae.Claims); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.Token(ctx); err != nil {
@@ -262,7 +214,7 @@ func TestSignOut(t *testing.T) {
 	e := newEnv(t)
 	ctx := timeout(t)
 	s := e.session(t)
-	if _, err := s.SignIn(ctx, e.signInBrowser(user, password), ""); err != nil {
+	if _, err := s.SignIn(ctx, e.entra.Browser(user, password), ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SignOut(ctx); err != nil {

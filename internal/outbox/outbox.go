@@ -449,9 +449,10 @@ func (o *Outbox) Retry(ctx context.Context, id int64) error {
 }
 
 // Wake makes every waiting mail due now and kicks the worker: what it
-// waited for (a sign-in, say) has come.
+// waited for (a sign-in, say) has come, so the reason it waited for is
+// dropped; the next try records its own if it fails again.
 func (o *Outbox) Wake(ctx context.Context) error {
-	if _, err := o.db.ExecContext(ctx, `UPDATE outbox SET next_try = ? WHERE state = ?`, o.now().UnixMilli(), Queued); err != nil {
+	if _, err := o.db.ExecContext(ctx, `UPDATE outbox SET next_try = ?, error = NULL WHERE state = ?`, o.now().UnixMilli(), Queued); err != nil {
 		return o.writeError(err)
 	}
 	o.Kick()
