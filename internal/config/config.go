@@ -239,6 +239,13 @@ type IMAP struct {
 	// SentFolder is the user's Sent folder when the server marks none
 	// as \Sent (default "Sent").
 	SentFolder string `toml:"sent_folder"`
+	// SentCopies says who files the Sent copies: "client" (default: the
+	// client appends them over IMAP, in the mailbox's and the user's
+	// Sent folder) or "server" (Exchange Online files them itself: the
+	// user's on submission, the mailbox's with
+	// MessageCopyForSendOnBehalfEnabled), so no copy is doubled and
+	// senders need no Full Access to the secure mailbox.
+	SentCopies string `toml:"sent_copies"`
 }
 
 // DigitalPost is the institution's sender system for Digital Post: how
@@ -448,6 +455,7 @@ func (c *Config) Validate() error {
 		{"smime.revocation", c.SMIME.Revocation, []string{"", "warn", "require", "off"}},
 		// MeMo 1.2 joins here once Digital Post takes it.
 		{"digitalpost.memo_version", c.DigitalPost.MeMoVersion, []string{"", "1.1"}},
+		{"imap.sent_copies", c.IMAP.SentCopies, []string{"", "client", "server"}},
 	} {
 		if !slices.Contains(v.allowed, v.value) {
 			return c.rule("one_of", v.name, v.value, strings.Join(v.allowed[1:], ", "))

@@ -90,3 +90,28 @@ func TestMicrosoftSession(t *testing.T) {
 		t.Fatalf("signed in as %q after signing out", who)
 	}
 }
+
+// With sent_copies = "server" (Exchange files the copies itself), the
+// client appends none: no copy is doubled, and the receipt still comes.
+func TestSentCopiesByServer(t *testing.T) {
+	e := newSendEnv(t)
+	e.cfg.IMAP.SentCopies = "server"
+	c := e.core(t)
+	ctx := context.Background()
+	q, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, r, err := c.ReceiptOf(ctx, q.ID)
+	if err != nil || m.State != outbox.Done || r == nil {
+		t.Fatalf("%s %v %v", m.State, m.Err, err)
+	}
+	srv, _ := c.imapServer()
+	for _, acc := range []struct{ mailbox, folder string }{{sendMailbox, "Sendt post"}, {"", "Sendte elementer"}} {
+		a, _ := c.account(ctx, c.User(), acc.mailbox)
+		if copies, err := srv.Fetch(ctx, a, acc.folder, q.MessageID); err != nil || len(copies) != 0 {
+			t.Fatalf("%s %s: %d copies the client made, %v", a.Username, acc.folder, len(copies), err)
+		}
+	}
+}

@@ -620,6 +620,9 @@ func (c *Core) steps() []outbox.Step {
 		{Name: stepDigitalPostEnd, Run: c.digitalPostFinalStep},
 		{Name: stepAudit, Run: c.audit},
 		{Name: stepCopyMailbox, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+			if c.cfg.IMAP.SentCopies == "server" {
+				return nil, nil // Exchange files it
+			}
 			mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
 			if err != nil {
 				return nil, err
@@ -627,6 +630,9 @@ func (c *Core) steps() []outbox.Step {
 			return nil, c.appendSent(ctx, m, m.Mailbox, mb.SentFolder)
 		}},
 		{Name: stepCopyUser, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+			if c.cfg.IMAP.SentCopies == "server" {
+				return nil, nil // Exchange files it on submission
+			}
 			return nil, c.appendSent(ctx, m, "", c.cfg.IMAP.SentFolder)
 		}},
 		{Name: stepReceipt, Run: c.receiptStep},
