@@ -126,6 +126,9 @@ func (s *Settings) account() fyne.CanvasObject {
 		form.Append(s.u.t("settings.password"), container.NewBorder(nil, nil, nil, s.SavePassword, s.Password))
 	}
 	form.Append(s.u.t("settings.language"), s.Language)
+	handled := widget.NewLabel(s.u.lang.M(s.u.core.HandledMark()))
+	handled.Wrapping = fyne.TextWrapWord
+	form.Append(s.u.t("settings.handled"), handled)
 	if on, _ := s.u.core.Microsoft(context.Background()); on {
 		s.Microsoft = widget.NewLabel("")
 		s.SignIn = widget.NewButtonWithIcon(s.u.t("settings.microsoft.sign_in"), theme.LoginIcon(), func() {

@@ -130,11 +130,12 @@ func brokenWord(texts []string, i int, word string, vocab map[string]bool) bool 
 var wordRE = regexp.MustCompile(`[\p{L}][\p{L}'’-]*[\p{L}]|[\p{L}]`)
 
 // words are the words of s, lower case; a token holding a digit, an @ or
-// a dot (addresses, numbers, dates, file names) is no word.
+// a dot (addresses, numbers, dates, file names) or a $ (an IMAP keyword)
+// is no word.
 func words(s string) []string {
 	var out []string
 	for _, tok := range strings.Fields(s) {
-		if strings.ContainsAny(tok, "@./:\\0123456789_") {
+		if strings.ContainsAny(tok, "@./:\\0123456789_$") {
 			continue
 		}
 		for _, w := range wordRE.FindAllString(tok, -1) {

@@ -77,6 +77,11 @@ type Core struct {
 	ms         *msauth.Session
 	lastClaims atomic.Value // string
 
+	// handledFlags is the flag that marks a handled message, by mailbox,
+	// as its server keeps flags.
+	flagMu       sync.Mutex
+	handledFlags map[string]string
+
 	// contactPoints caches the mailboxes' Digital Post contact points.
 	cpMu          sync.Mutex
 	contactPoints map[string]contactPoint

@@ -108,13 +108,14 @@ func (c *Core) InboxList(ctx context.Context, mailbox string) ([]InboxMessage, e
 	if err != nil {
 		return nil, err
 	}
-	list, err := in.srv.List(ctx, in.acc, in.folder)
+	listing, err := in.srv.ListFolder(ctx, in.acc, in.folder)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]InboxMessage, len(list))
-	for i, s := range list {
-		out[i] = InboxMessage{Summary: s, Badge: BadgePlain, Handled: s.Has(c.handledFlag())}
+	flag := c.learnHandledFlag(mailbox, listing)
+	out := make([]InboxMessage, len(listing.Messages))
+	for i, s := range listing.Messages {
+		out[i] = InboxMessage{Summary: s, Badge: BadgePlain, Handled: s.Has(flag)}
 		switch {
 		case strings.HasSuffix(s.ContentType, "pkcs7-mime") && s.SMIMEType != "signed-data":
 			out[i].Badge = BadgeEncrypted
@@ -132,6 +133,55 @@ func (c *Core) handledFlag() string {
 	return DefaultHandledFlag
 }
 
+// FallbackHandledFlag marks a message handled where the server keeps no
+// keyword of the client's own (Exchange Online): the follow-up flag
+// every IMAP client and Outlook show.
+const FallbackHandledFlag = `\Flagged`
+
+// learnHandledFlag is the flag that marks a message of mailbox handled,
+// as its folder's permanent flags allow, and remembers it for marking.
+func (c *Core) learnHandledFlag(mailbox string, l mailstore.Listing) string {
+	flag := c.handledFlag()
+	if !strings.HasPrefix(flag, `\`) && !l.Keyword(flag) {
+		flag = FallbackHandledFlag
+	}
+	c.flagMu.Lock()
+	defer c.flagMu.Unlock()
+	if c.handledFlags == nil {
+		c.handledFlags = map[string]string{}
+	}
+	c.handledFlags[mailbox] = flag
+	return flag
+}
+
+// handledFlagFor is the flag that marks a message of mailbox handled:
+// the one its last listing showed the server keeps.
+func (c *Core) handledFlagFor(mailbox string) string {
+	c.flagMu.Lock()
+	defer c.flagMu.Unlock()
+	if f, ok := c.handledFlags[mailbox]; ok {
+		return f
+	}
+	return c.handledFlag()
+}
+
+// HandledMark says how a handled message is marked, for the settings:
+// moved to a folder, a keyword, or — where the server keeps no keyword
+// of its own — the follow-up flag.
+func (c *Core) HandledMark() i18n.Message {
+	if to := c.cfg.Inbox.HandledFolder; to != "" {
+		return i18n.Message{Key: "inbox.handled_by.folder", Args: map[string]any{"Folder": to}}
+	}
+	c.flagMu.Lock()
+	defer c.flagMu.Unlock()
+	for _, f := range c.handledFlags {
+		if f == FallbackHandledFlag && c.handledFlag() != FallbackHandledFlag {
+			return i18n.Message{Key: "inbox.handled_by.flagged", Args: map[string]any{"Keyword": c.handledFlag()}}
+		}
+	}
+	return i18n.Message{Key: "inbox.handled_by.keyword", Args: map[string]any{"Keyword": c.handledFlag()}}
+}
+
 // MarkHandled marks a message dealt with (or not), so that every reader
 // of the mailbox sees it: the keyword the settings name, or — when they
 // name a folder — by moving it there.
@@ -143,7 +193,7 @@ func (c *Core) MarkHandled(ctx context.Context, mailbox string, uid uint32, hand
 	if to := c.cfg.Inbox.HandledFolder; to != "" && handled {
 		return in.srv.Move(ctx, in.acc, in.folder, uid, to)
 	}
-	return in.srv.Flag(ctx, in.acc, in.folder, uid, c.handledFlag(), handled)
+	return in.srv.Flag(ctx, in.acc, in.folder, uid, c.handledFlagFor(mailbox), handled)
 }
 
 // OpenedMail is a received message, opened: who sent it, its text and

@@ -392,6 +392,26 @@ func TestInboxReports(t *testing.T) {
 	if again, _ = c.InboxList(ctx, sendMailbox); again[0].Handled {
 		t.Error("still handled")
 	}
+	if got := i18n.Danish.M(c.HandledMark()); !strings.Contains(got, "nøgleordet $Behandlet") {
+		t.Errorf("settings say %q", got)
+	}
+	// A server that keeps no keyword of its own (Exchange Online): the
+	// follow-up flag marks it instead, and the settings say so.
+	e.imap.NoKeywords = true
+	if again, _ = c.InboxList(ctx, sendMailbox); again[0].Handled {
+		t.Fatal("handled before it was marked")
+	}
+	if err := c.MarkHandled(ctx, sendMailbox, list[0].UID, true); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ = c.InboxList(ctx, sendMailbox); !again[0].Handled || !again[0].Has(FallbackHandledFlag) {
+		t.Errorf("handled without keywords: %v %v", again[0].Handled, again[0].Flags)
+	}
+	if got := i18n.Danish.M(c.HandledMark()); !strings.Contains(got, "opfølgningsflaget") {
+		t.Errorf("settings say %q", got)
+	}
+	c.MarkHandled(ctx, sendMailbox, list[0].UID, false)
+	e.imap.NoKeywords = false
 
 	// Without the read right, nothing is listed.
 	if err := c.Audit.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {

@@ -41,11 +41,40 @@ const maxList = 1000
 // List returns the newest messages of folder (at most 1000), newest
 // first.
 func (s Server) List(ctx context.Context, acc Account, folder string) ([]Summary, error) {
+	l, err := s.ListFolder(ctx, acc, folder)
+	return l.Messages, err
+}
+
+// Listing is a folder's newest messages, and the flags the server keeps
+// on them.
+type Listing struct {
+	Messages []Summary
+	// PermanentFlags are the flags a client can set for good; \* among
+	// them means any keyword (Exchange Online takes none of its own).
+	PermanentFlags []string
+}
+
+// Keyword reports whether the folder keeps the keyword.
+func (l Listing) Keyword(k string) bool {
+	return slices.ContainsFunc(l.PermanentFlags, func(f string) bool { return f == `\*` || strings.EqualFold(f, k) })
+}
+
+// ListFolder is List with the folder's permanent flags. It selects the
+// folder read-write, as only that tells them (EXAMINE tells none), and
+// changes nothing: the messages are fetched with PEEK.
+func (s Server) ListFolder(ctx context.Context, acc Account, folder string) (Listing, error) {
 	var out []Summary
+	var perm []string
 	err := s.session(ctx, acc, func(c *imapclient.Client) error {
-		sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
-		if err != nil || sel.NumMessages == 0 {
+		sel, err := c.Select(folder, nil).Wait()
+		if err != nil {
 			return err
+		}
+		for _, f := range sel.PermanentFlags {
+			perm = append(perm, string(f))
+		}
+		if sel.NumMessages == 0 {
+			return nil
 		}
 		first := uint32(1)
 		if sel.NumMessages > maxList {
@@ -78,7 +107,7 @@ func (s Server) List(ctx context.Context, acc Account, folder string) ([]Summary
 		}
 		return nil
 	})
-	return out, s.wrap(err, acc, folder)
+	return Listing{Messages: out, PermanentFlags: perm}, s.wrap(err, acc, folder)
 }
 
 // contentType reads the media type and smime-type from a header block.

@@ -31,6 +31,10 @@ type IMAP struct {
 	// the account to open: the token's owner's, or a shared mailbox
 	// MayUse lets the owner open.
 	Tokens func(token string) (user string, active bool)
+	// NoKeywords makes the server keep no keyword of the client's own,
+	// as Exchange Online: PERMANENTFLAGS has no \*, and STORE keeps
+	// only the system flags.
+	NoKeywords bool
 	// AppendLimit, when set, is the largest message APPEND takes (go-imap's
 	// server takes 100 MiB unless told).
 	AppendLimit uint32
@@ -213,6 +217,27 @@ func (s *imapSession) Authenticate(mech string) (sasl.Server, error) {
 		}}, nil
 	}
 	return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "SASL mechanism not supported"}
+}
+
+// Select implements imapserver.Session, without \* in PERMANENTFLAGS
+// when the server keeps no keywords.
+func (s *imapSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	data, err := s.UserSession.Select(mailbox, options)
+	if err == nil && s.srv.NoKeywords {
+		data.PermanentFlags = slices.DeleteFunc(slices.Clone(data.PermanentFlags), func(f imap.Flag) bool { return !strings.HasPrefix(string(f), `\`) || f == imap.FlagWildcard })
+	}
+	return data, err
+}
+
+// Store implements imapserver.Session, dropping keywords when the server
+// keeps none (as Exchange Online answers OK and keeps nothing).
+func (s *imapSession) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	if s.srv.NoKeywords {
+		f := *flags
+		f.Flags = slices.DeleteFunc(slices.Clone(f.Flags), func(f imap.Flag) bool { return !strings.HasPrefix(string(f), `\`) })
+		flags = &f
+	}
+	return s.UserSession.Store(w, numSet, flags, options)
 }
 
 func (s *imapSession) Close() error {
