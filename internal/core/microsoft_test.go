@@ -115,3 +115,66 @@ func TestSentCopiesByServer(t *testing.T) {
 		}
 	}
 }
+
+// A real Dovecot checks the Microsoft session's tokens by introspection
+// at the authorization server: the receipt goes to the user's INBOX by
+// XOAUTH2; tokens that expire are refreshed for the next mail; a revoked
+// session's token is refused, and the mail waits for a new sign-in.
+func TestMicrosoftDovecot(t *testing.T) {
+	if !testenv.InSecretService(t) {
+		return
+	}
+	e := newSendEnv(t)
+	entra := mailtest.StartEntra(t, msClient)
+	entra.AddUser(sendUser, "entra-password", "Demo Medarbejder")
+	entra.Lifetime = time.Minute // within MSAL's margin: each session refreshes
+	d := mailtest.StartDovecotOAuth(t, map[string]string{sendUser: userPassword}, nil, entra.Introspection, entra.TLS.CAFile)
+	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
+	e.cfg.IMAP.SentCopies = "server" // a shared mailbox is Exchange's business, not Dovecot's
+	e.smtp.Tokens = mailtest.Introspect(entra.Introspection, entra.TLS.Roots)
+	e.cfg.SMTP.Auth, e.cfg.IMAP.Auth = "microsoft", "microsoft"
+	e.cfg.Microsoft = config.Microsoft{Tenant: mailtest.EntraTenant, ClientID: msClient,
+		Authority: strings.TrimSuffix(entra.Authority, "/"+mailtest.EntraTenant), CA: entra.TLS.CAFile}
+	c := e.core(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.SignIn(ctx, entra.Browser(sendUser, "entra-password")); err != nil {
+		t.Fatal(err)
+	}
+	send := func() *outbox.Mail {
+		t.Helper()
+		q, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Outbox.Process(ctx)
+		m, _ := c.Outbox.Get(ctx, q.ID)
+		return m
+	}
+	for i := range 2 {
+		if m := send(); m.State != outbox.Done {
+			t.Fatalf("mail %d: %s %v", i+1, m.State, m.Err)
+		}
+	}
+	if _, refreshed := entra.Counts(); refreshed < 2 {
+		t.Errorf("%d refreshes for two mails with tokens of a minute", refreshed)
+	}
+	srv, _ := c.imapServer()
+	a, err := c.account(ctx, c.User(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err := srv.List(ctx, a, "INBOX"); err != nil || len(list) != 2 {
+		t.Fatalf("%d receipts in the INBOX over XOAUTH2, %v", len(list), err)
+	}
+	// A token Dovecot is shown after the session was revoked is refused.
+	token := a.Secret
+	entra.Revoke(sendUser)
+	a.Secret = token
+	if _, err := srv.List(ctx, a, "INBOX"); err == nil {
+		t.Fatal("Dovecot took a revoked token")
+	}
+	if m := send(); m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "msauth.sign_in_needed" {
+		t.Fatalf("after the revocation: %s %v", m.State, m.Err)
+	}
+}

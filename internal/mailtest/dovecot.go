@@ -33,6 +33,20 @@ const SentFolder = "Sendt post"
 // masters may open every account as "account*master".
 func StartDovecot(t testing.TB, accounts, masters map[string]string) *Dovecot {
 	t.Helper()
+	return startDovecot(t, accounts, masters, "", "")
+}
+
+// StartDovecotOAuth is StartDovecot that also takes XOAUTH2 and
+// OAUTHBEARER, checking each bearer token with Dovecot's own oauth2
+// passdb against an RFC 7662 introspection endpoint (verified against
+// the roots in caFile): the login must be the token's owner.
+func StartDovecotOAuth(t testing.TB, accounts, masters map[string]string, introspection, caFile string) *Dovecot {
+	t.Helper()
+	return startDovecot(t, accounts, masters, introspection, caFile)
+}
+
+func startDovecot(t testing.TB, accounts, masters map[string]string, introspection, caFile string) *Dovecot {
+	t.Helper()
 	bin := testenv.Need(t, "dovecot")
 	// Dovecot's own processes run as another user when started as root,
 	// so the folder must be theirs to enter: not t.TempDir (mode 0700).
@@ -77,6 +91,21 @@ func StartDovecot(t testing.TB, accounts, masters map[string]string) *Dovecot {
 		}
 		return p
 	}
+	mechs, oauth := "plain login", ""
+	if introspection != "" {
+		// Dovecot's auth process reads the CA: a copy it may read.
+		ca, err := os.ReadFile(caFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		caCopy := filepath.Join(dir, "oauth-ca.pem")
+		os.WriteFile(caCopy, ca, 0o644)
+		ext := filepath.Join(dir, "dovecot-oauth2.conf.ext")
+		os.WriteFile(ext, []byte(fmt.Sprintf("introspection_mode = post\nintrospection_url = %s\nusername_attribute = username\n"+
+			"active_attribute = active\nactive_value = true\ntls_ca_cert_file = %s\n", introspection, caCopy)), 0o644)
+		mechs += " xoauth2 oauthbearer"
+		oauth = fmt.Sprintf("passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = %s\n}\n", ext)
+	}
 	port := freePort(t)
 	d.Addr = fmt.Sprintf("127.0.0.1:%d", port)
 	var internal string
@@ -92,7 +121,7 @@ ssl = required
 ssl_cert = <%[2]s
 ssl_key = <%[3]s
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = %[11]s
 auth_master_user_separator = *
 first_valid_uid = %[4]d
 last_valid_uid = 0
@@ -109,6 +138,7 @@ passdb {
   driver = passwd-file
   args = %[8]s
 }
+%[12]s
 userdb {
   driver = static
   args = uid=%[4]d gid=%[5]d home=%[1]s/mail/%%u
@@ -138,7 +168,7 @@ namespace inbox {
     auto = subscribe
   }
 }
-`, dir, d.TLS.CertFile, d.TLS.KeyFile, uid, gid, internal, write("masters", masters), write("users", accounts), port, SentFolder)
+`, dir, d.TLS.CertFile, d.TLS.KeyFile, uid, gid, internal, write("masters", masters), write("users", accounts), port, SentFolder, mechs, oauth)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
