@@ -17,6 +17,22 @@ import (
 
 const msClient = "9d2c6b1e-4f3a-4e5b-8c7d-6a5b4c3d2e1f"
 
+// sendNow sends the draft to to, lets the worker round once, and
+// returns the mail as it then stands, with its receipt once it has one.
+func sendNow(t *testing.T, ctx context.Context, c *Core, to ...string) (*outbox.Mail, *Receipt) {
+	t.Helper()
+	q, err := c.Send(ctx, draft, sendMailbox, to, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Outbox.Process(ctx)
+	m, r, err := c.ReceiptOf(ctx, q.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, r
+}
+
 // With auth = "microsoft" the mail servers take the Microsoft session's
 // token (XOAUTH2, checked by introspection at the authorization
 // server): a send without a session asks for a sign-in; once signed in,
@@ -50,14 +66,8 @@ func TestMicrosoftSession(t *testing.T) {
 	if who, err := c.SignIn(ctx, entra.Browser(sendUser, "entra-password")); err != nil || who != sendUser {
 		t.Fatalf("sign-in: %q %v", who, err)
 	}
-	q, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Outbox.Process(ctx)
-	m, r, err := c.ReceiptOf(ctx, q.ID)
-	if err != nil || m.State != outbox.Done || r == nil {
-		t.Fatalf("%s %v %v", m.State, m.Err, err)
+	if m, r := sendNow(t, ctx, c, colleague); m.State != outbox.Done || r == nil {
+		t.Fatalf("%s %v", m.State, m.Err)
 	}
 	if got := e.smtp.Received(); len(got) != 1 || got[0].User != sendUser {
 		t.Fatalf("%d submissions", len(got))
@@ -65,12 +75,7 @@ func TestMicrosoftSession(t *testing.T) {
 
 	// Revoked: the next mail waits for a new sign-in, and is not failed.
 	entra.Revoke(sendUser)
-	q, err = c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Outbox.Process(ctx)
-	m, _ = c.Outbox.Get(ctx, q.ID)
+	m, _ := sendNow(t, ctx, c, colleague)
 	if m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "msauth.sign_in_needed" ||
 		!strings.HasPrefix(i18n.Danish.M(m.Err.Message), "Log ind igen for at sende") {
 		t.Fatalf("after the revocation: %s %v", m.State, m.Err)
@@ -79,7 +84,7 @@ func TestMicrosoftSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Outbox.Process(ctx) // woken by the sign-in, whatever its wait
-	if m, _, err = c.ReceiptOf(ctx, q.ID); err != nil || m.State != outbox.Done || len(e.smtp.Received()) != 2 {
+	if m, _, err = c.ReceiptOf(ctx, m.ID); err != nil || m.State != outbox.Done || len(e.smtp.Received()) != 2 {
 		t.Fatalf("after signing in again: %s %v, %d submissions", m.State, m.Err, len(e.smtp.Received()))
 	}
 
@@ -98,19 +103,14 @@ func TestSentCopiesByServer(t *testing.T) {
 	e.cfg.IMAP.SentCopies = "server"
 	c := e.core(t)
 	ctx := context.Background()
-	q, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Outbox.Process(ctx)
-	m, r, err := c.ReceiptOf(ctx, q.ID)
-	if err != nil || m.State != outbox.Done || r == nil {
-		t.Fatalf("%s %v %v", m.State, m.Err, err)
+	m, r := sendNow(t, ctx, c, colleague)
+	if m.State != outbox.Done || r == nil {
+		t.Fatalf("%s %v", m.State, m.Err)
 	}
 	srv, _ := c.imapServer()
 	for _, acc := range []struct{ mailbox, folder string }{{sendMailbox, "Sendt post"}, {"", "Sendte elementer"}} {
 		a, _ := c.account(ctx, c.User(), acc.mailbox)
-		if copies, err := srv.Fetch(ctx, a, acc.folder, q.MessageID); err != nil || len(copies) != 0 {
+		if copies, err := srv.Fetch(ctx, a, acc.folder, m.MessageID); err != nil || len(copies) != 0 {
 			t.Fatalf("%s %s: %d copies the client made, %v", a.Username, acc.folder, len(copies), err)
 		}
 	}
@@ -141,18 +141,8 @@ func TestMicrosoftDovecot(t *testing.T) {
 	if _, err := c.SignIn(ctx, entra.Browser(sendUser, "entra-password")); err != nil {
 		t.Fatal(err)
 	}
-	send := func() *outbox.Mail {
-		t.Helper()
-		q, err := c.Send(ctx, draft, sendMailbox, []string{colleague}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Outbox.Process(ctx)
-		m, _ := c.Outbox.Get(ctx, q.ID)
-		return m
-	}
 	for i := range 2 {
-		if m := send(); m.State != outbox.Done {
+		if m, _ := sendNow(t, ctx, c, colleague); m.State != outbox.Done {
 			t.Fatalf("mail %d: %s %v", i+1, m.State, m.Err)
 		}
 	}
@@ -174,7 +164,7 @@ func TestMicrosoftDovecot(t *testing.T) {
 	if _, err := srv.List(ctx, a, "INBOX"); err == nil {
 		t.Fatal("Dovecot took a revoked token")
 	}
-	if m := send(); m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "msauth.sign_in_needed" {
+	if m, _ := sendNow(t, ctx, c, colleague); m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "msauth.sign_in_needed" {
 		t.Fatalf("after the revocation: %s %v", m.State, m.Err)
 	}
 }
