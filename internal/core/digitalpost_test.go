@@ -285,6 +285,23 @@ func letterStates(t *testing.T, c *Core) []string {
 	return out
 }
 
+// round moves the clock on by d, lets the worker round once, and
+// returns the mail as it then stands and the key of the reason it waits
+// for ("" for none).
+func round(t *testing.T, c *Core, clock *time.Time, id int64, d time.Duration) (*outbox.Mail, string) {
+	t.Helper()
+	*clock = clock.Add(d)
+	c.Outbox.Process(context.Background())
+	m, err := c.Outbox.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Err == nil {
+		return m, ""
+	}
+	return m, m.Err.Message.Key
+}
+
 // A letter is first taken for delivery (RECEIVED), and the mail waits,
 // "modtaget af Digital Post", for the final receipt that comes late; it
 // then goes on, and the receipt says the letter was delivered.
@@ -407,17 +424,13 @@ func TestDigitalPostLostAnswerLateReceipt(t *testing.T) {
 		t.Fatalf("%s %v", m.State, m.Err)
 	}
 	for range 3 {
-		*clock = clock.Add(2 * time.Minute)
-		c.Outbox.Process(ctx)
-		if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Queued || m.Err.Message.Key != "digitalpost.waiting_lost" || len(sim.Received()) != 1 {
-			t.Fatalf("waiting: %s %v, %d letters", m.State, m.Err, len(sim.Received()))
+		if m, why := round(t, c, clock, q.ID, 2*time.Minute); m.State != outbox.Queued || why != "digitalpost.waiting_lost" || len(sim.Received()) != 1 {
+			t.Fatalf("waiting: %s %s, %d letters", m.State, why, len(sim.Received()))
 		}
 	}
 	sim.ReleaseReceipts()
-	*clock = clock.Add(time.Minute)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(sim.Received()) != 1 {
-		t.Fatalf("%s %v, %d letters", m.State, m.Err, len(sim.Received()))
+	if m, why := round(t, c, clock, q.ID, time.Minute); m.State != outbox.Done || len(sim.Received()) != 1 {
+		t.Fatalf("%s %s, %d letters", m.State, why, len(sim.Received()))
 	}
 
 	// No receipt ever: posted again after the wait.
@@ -427,22 +440,16 @@ func TestDigitalPostLostAnswerLateReceipt(t *testing.T) {
 	}
 	sim.HoldReceipts()
 	sim.SetFault(mailtest.Times(1, "memos-accepted", mailtest.ErrDrop))
-	c.Outbox.Process(ctx)
-	*clock = clock.Add(DefaultLostAnswerWait - time.Minute)
-	c.Outbox.Process(ctx)
-	if len(sim.Received()) != 2 {
+	round(t, c, clock, q.ID, 0)
+	if round(t, c, clock, q.ID, DefaultLostAnswerWait-time.Minute); len(sim.Received()) != 2 {
 		t.Fatalf("posted again within the wait: %d letters", len(sim.Received()))
 	}
-	*clock = clock.Add(2 * time.Minute)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Queued || m.Err.Message.Key != "digitalpost.waiting_final" || len(sim.Received()) != 3 {
-		t.Fatalf("after the wait: %s %v, %d letters", m.State, m.Err, len(sim.Received()))
+	if m, why := round(t, c, clock, q.ID, 2*time.Minute); m.State != outbox.Queued || why != "digitalpost.waiting_final" || len(sim.Received()) != 3 {
+		t.Fatalf("after the wait: %s %s, %d letters", m.State, why, len(sim.Received()))
 	}
 	sim.ReleaseReceipts()
-	*clock = clock.Add(time.Minute)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(sim.Received()) != 3 {
-		t.Fatalf("%s %v, %d letters", m.State, m.Err, len(sim.Received()))
+	if m, why := round(t, c, clock, q.ID, time.Minute); m.State != outbox.Done || len(sim.Received()) != 3 {
+		t.Fatalf("%s %s, %d letters", m.State, why, len(sim.Received()))
 	}
 }
 
@@ -600,15 +607,8 @@ func TestDigitalPostEndToEnd(t *testing.T) {
 	}
 	step := func(d time.Duration, wantKey string, wantStates string) {
 		t.Helper()
-		*clock = clock.Add(d)
-		c.Outbox.Process(ctx)
-		m, _ := c.Outbox.Get(ctx, q.ID)
-		key := ""
-		if m.Err != nil {
-			key = m.Err.Message.Key
-		}
-		if key != wantKey || strings.Join(letterStates(t, c), ",") != wantStates {
-			t.Fatalf("%s: %s (%s), letters %v", m.State, key, i18n.Danish.M(m.Err.Message), letterStates(t, c))
+		if m, why := round(t, c, clock, q.ID, d); why != wantKey || strings.Join(letterStates(t, c), ",") != wantStates {
+			t.Fatalf("%s: %s, letters %v", m.State, why, letterStates(t, c))
 		}
 	}
 	step(0, "digitalpost.unavailable", "RECEIVED,")           // the CVR letter taken, the CPR letter met a 503
