@@ -33,6 +33,21 @@ func sendNow(t *testing.T, ctx context.Context, c *Core, to ...string) (*outbox.
 	return m, r
 }
 
+// withEntra signs the environment in with Microsoft: a test
+// authorization server that knows the user, the SMTP server checking
+// tokens by introspection at it, and auth = "microsoft" for both
+// servers.
+func (e *sendEnv) withEntra(t *testing.T) *mailtest.Entra {
+	t.Helper()
+	entra := mailtest.StartEntra(t, msClient)
+	entra.AddUser(sendUser, "entra-password", "Demo Medarbejder")
+	e.smtp.Tokens = mailtest.Introspect(entra.Introspection, entra.TLS.Roots)
+	e.cfg.SMTP.Auth, e.cfg.IMAP.Auth = "microsoft", "microsoft"
+	e.cfg.Microsoft = config.Microsoft{Tenant: mailtest.EntraTenant, ClientID: msClient,
+		Authority: strings.TrimSuffix(entra.Authority, "/"+mailtest.EntraTenant), CA: entra.TLS.CAFile}
+	return entra
+}
+
 // With auth = "microsoft" the mail servers take the Microsoft session's
 // token (XOAUTH2, checked by introspection at the authorization
 // server): a send without a session asks for a sign-in; once signed in,
@@ -44,13 +59,8 @@ func TestMicrosoftSession(t *testing.T) {
 		return
 	}
 	e := newSendEnv(t)
-	entra := mailtest.StartEntra(t, msClient)
-	entra.AddUser(sendUser, "entra-password", "Demo Medarbejder")
-	tokens := mailtest.Introspect(entra.Introspection, entra.TLS.Roots)
-	e.smtp.Tokens, e.imap.Tokens = tokens, tokens
-	e.cfg.SMTP.Auth, e.cfg.IMAP.Auth = "microsoft", "microsoft"
-	e.cfg.Microsoft = config.Microsoft{Tenant: mailtest.EntraTenant, ClientID: msClient,
-		Authority: strings.TrimSuffix(entra.Authority, "/"+mailtest.EntraTenant), CA: entra.TLS.CAFile}
+	entra := e.withEntra(t)
+	e.imap.Tokens = e.smtp.Tokens
 	c := e.core(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -125,16 +135,11 @@ func TestMicrosoftDovecot(t *testing.T) {
 		return
 	}
 	e := newSendEnv(t)
-	entra := mailtest.StartEntra(t, msClient)
-	entra.AddUser(sendUser, "entra-password", "Demo Medarbejder")
+	entra := e.withEntra(t)
 	entra.Lifetime = time.Minute // within MSAL's margin: each session refreshes
 	d := mailtest.StartDovecotOAuth(t, map[string]string{sendUser: userPassword}, nil, entra.Introspection, entra.TLS.CAFile)
 	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
 	e.cfg.IMAP.SentCopies = "server" // a shared mailbox is Exchange's business, not Dovecot's
-	e.smtp.Tokens = mailtest.Introspect(entra.Introspection, entra.TLS.Roots)
-	e.cfg.SMTP.Auth, e.cfg.IMAP.Auth = "microsoft", "microsoft"
-	e.cfg.Microsoft = config.Microsoft{Tenant: mailtest.EntraTenant, ClientID: msClient,
-		Authority: strings.TrimSuffix(entra.Authority, "/"+mailtest.EntraTenant), CA: entra.TLS.CAFile}
 	c := e.core(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
