@@ -182,7 +182,7 @@ func (w *InboxWindow) rows() {
 		}
 		text := from + " — " + m.Subject + "\n" + m.Date.Local().Format("2006-01-02 15:04") + " · " + l.M(m.Badge.Localize()) + " · " + l.Size(m.Size)
 		if m.Handled {
-			text += " · " + w.u.t("cli.inbox.handled")
+			text += " · " + w.u.t("inbox.handled")
 		}
 		uid := m.UID
 		b := widget.NewButtonWithIcon(text, icon, func() { w.Open(uid) })
@@ -239,8 +239,8 @@ func (w *InboxWindow) show(m *core.OpenedMail) {
 	// What the mail brings is shown printable: control characters as
 	// their pictures, bidi controls as ⟨U+202E⟩, never obeyed.
 	line := func(s string) string { return message.Printable(s, false) }
-	w.Header.SetText(l.T("cli.inbox.from", nil) + ": " + line(m.FromLine()) + "\n" + l.T("cli.inbox.date", nil) + ": " +
-		m.Date.Local().Format("2006-01-02 15:04") + "\n" + l.T("cli.inbox.subject", nil) + ": " + line(m.Subject))
+	w.Header.SetText(l.T("inbox.header.from", nil) + ": " + line(m.FromLine()) + "\n" + l.T("inbox.header.date", nil) + ": " +
+		m.Date.Local().Format("2006-01-02 15:04") + "\n" + l.T("inbox.header.subject", nil) + ": " + line(m.Subject))
 	w.Text.SetText("")
 	if m.Content != nil {
 		w.Text.SetText(message.Printable(m.Content.Text, true))

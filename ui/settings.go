@@ -216,9 +216,9 @@ func (r *RightsPane) change(grant bool) {
 	if r.Right.Selected == r.u.rightName(policy.Read) {
 		right = policy.Read
 	}
-	do, done := r.u.core.Policy.Grant, "cli.rights.granted"
+	do, done := r.u.core.Policy.Grant, "settings.rights.granted"
 	if !grant {
-		do, done = r.u.core.Policy.Revoke, "cli.rights.revoked"
+		do, done = r.u.core.Policy.Revoke, "settings.rights.revoked"
 	}
 	if err := do(context.Background(), r.u.core.Actor(), user, mailbox, right); err != nil {
 		r.Status.SetText(l.Error(err))
