@@ -23,7 +23,7 @@ import (
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
 	"sikkermail/internal/i18n"
-	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
 	"sikkermail/internal/smime"
 	"sikkermail/internal/testenv"
@@ -1166,7 +1166,7 @@ func TestSuggestRecipients(t *testing.T) {
 // Once the typing pauses, the certificate directory's people complete
 // the line too; what was typed on since then is not overwritten.
 func TestSuggestFromDirectory(t *testing.T) {
-	s := mailtest.StartSlapd(t)
+	s := daemon.StartSlapd(t)
 	pem, err := os.ReadFile(testenv.Path("testdata", "certs", "oces2.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -1175,7 +1175,7 @@ func TestSuggestFromDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.AddPerson(t, mailtest.Person{CN: "Region", Mail: smime.Addresses(certs[0]), Certs: [][]byte{certs[0].Raw}})
+	s.AddPerson(t, daemon.Person{CN: "Region", Mail: smime.Addresses(certs[0]), Certs: [][]byte{certs[0].Raw}})
 	cfg := config.Demo()
 	cfg.Directory.LDAP = []config.LDAP{{URL: s.URL, StartTLS: true, CA: s.TLS.CAFile, BaseDN: s.BaseDN}}
 	u := newTestUI(t, cfg)

@@ -10,7 +10,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/i18n"
-	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
@@ -71,8 +71,8 @@ func TestMailboxesAndRights(t *testing.T) {
 
 // TestRightsInLDAP: with [policy.ldap] set, rights come from the directory.
 func TestRightsInLDAP(t *testing.T) {
-	s := mailtest.StartSlapd(t)
-	s.AddPerson(t, mailtest.Person{CN: "Medarbejder", Mail: []string{"medarbejder@hoejskole.example"}})
+	s := daemon.StartSlapd(t)
+	s.AddPerson(t, daemon.Person{CN: "Medarbejder", Mail: []string{"medarbejder@hoejskole.example"}})
 	t.Setenv("SIKKERMAIL_TEST_BIND", s.AdminPassword)
 	cfg := demo(t)
 	cfg.Demo = false

@@ -10,6 +10,7 @@ import (
 	"sikkermail/internal/config"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/msauth"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/testenv"
@@ -137,7 +138,7 @@ func TestMicrosoftDovecot(t *testing.T) {
 	e := newSendEnv(t)
 	entra := e.withEntra(t)
 	entra.Lifetime = time.Minute // within MSAL's margin: each session refreshes
-	d := mailtest.StartDovecotOAuth(t, map[string]string{sendUser: userPassword}, nil, entra.Introspection, entra.TLS.CAFile)
+	d := daemon.StartDovecotOAuth(t, map[string]string{sendUser: userPassword}, nil, entra.Introspection, entra.TLS.CAFile)
 	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
 	e.cfg.IMAP.SentCopies = "server" // a shared mailbox is Exchange's business, not Dovecot's
 	c := e.core(t)

@@ -20,6 +20,7 @@ import (
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
@@ -108,8 +109,8 @@ func newSendEnv(t testing.TB) *sendEnv {
 
 // withDovecot puts a real Dovecot in the place of the IMAP server: the
 // user's account, the mailbox's, and the user as master user.
-func (e *sendEnv) withDovecot(t *testing.T) *mailtest.Dovecot {
-	d := mailtest.StartDovecot(t, map[string]string{sendUser: userPassword, sendMailbox: "not-used"}, map[string]string{sendUser: userPassword})
+func (e *sendEnv) withDovecot(t *testing.T) *daemon.Dovecot {
+	d := daemon.StartDovecot(t, map[string]string{sendUser: userPassword, sendMailbox: "not-used"}, map[string]string{sendUser: userPassword})
 	e.cfg.IMAP.Server, e.cfg.IMAP.CA, e.cfg.IMAP.Security = d.Addr, d.TLS.CAFile, "starttls"
 	return d
 }
@@ -456,7 +457,7 @@ func TestCopyRetriedWithoutResubmitting(t *testing.T) {
 	clock := time.Now()
 	c.Outbox.Now = func() time.Time { return clock }
 	real := c.cfg.IMAP.Server
-	c.cfg.IMAP.Server = mailtest.SilentServer(t)
+	c.cfg.IMAP.Server = daemon.SilentServer(t)
 	c.cfg.IMAP.Timeout.Duration = 200 * time.Millisecond
 	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 	if err != nil {
@@ -494,9 +495,9 @@ func TestSendWithDovecot(t *testing.T) {
 	sent := e.smtp.Received()[0].Data
 	lf := bytes.ReplaceAll(sent, []byte("\r\n"), []byte("\n"))
 	for _, account := range []string{sendMailbox, sendUser} {
-		got := d.Messages(t, account, mailtest.SentFolder)
+		got := d.Messages(t, account, daemon.SentFolder)
 		if len(got) != 1 || !bytes.Equal(got[0], lf) {
-			t.Fatalf("%s: %d copies in %s", account, len(got), mailtest.SentFolder)
+			t.Fatalf("%s: %d copies in %s", account, len(got), daemon.SentFolder)
 		}
 	}
 	inbox := d.Messages(t, sendUser, "INBOX")

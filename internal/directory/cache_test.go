@@ -9,7 +9,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/smime"
 )
 
@@ -26,11 +26,11 @@ func TestCache(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	cache.Now = func() time.Time { return now }
 
-	s := mailtest.StartSlapd(t)
+	s := daemon.StartSlapd(t)
 	// A certificate that expires in two hours.
 	soon := issue(t, "kort@kommune.example", now.AddDate(0, -1, 0), now.Add(2*time.Hour))
-	s.AddPerson(t, mailtest.Person{CN: "Jens", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{loadCert(t, "recipient-rsa").Raw}})
-	s.AddPerson(t, mailtest.Person{CN: "Kort", Mail: []string{"kort@kommune.example"}, Certs: [][]byte{soon.Raw}})
+	s.AddPerson(t, daemon.Person{CN: "Jens", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{loadCert(t, "recipient-rsa").Raw}})
+	s.AddPerson(t, daemon.Person{CN: "Kort", Mail: []string{"kort@kommune.example"}, Certs: [][]byte{soon.Raw}})
 	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	p := policy(t)
 	p.Time = now

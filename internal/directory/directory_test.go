@@ -21,7 +21,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"sikkermail/internal/i18n"
-	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
 	"sikkermail/internal/testenv"
@@ -130,16 +130,16 @@ func wantErr[T error](t *testing.T, v Verdict) T {
 }
 
 func TestCheckAgainstSlapd(t *testing.T) {
-	s := mailtest.StartSlapd(t)
+	s := daemon.StartSlapd(t)
 	jens1, jens2 := loadCert(t, "recipient-rsa"), loadCert(t, "recipient-rsa-2")
 	stale := issue(t, "jens.hansen@kommune.example", time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 3, 1, 0, 0, 0, 0, time.UTC))
-	s.AddPerson(t, mailtest.Person{CN: "Jens Hansen", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{stale.Raw, jens1.Raw, jens2.Raw}})
-	s.AddPerson(t, mailtest.Person{CN: "Firma", Mail: []string{"post@firma.example"}, SMIME: [][]byte{p7c(t, loadCert(t, "recipient-ec"))}})
+	s.AddPerson(t, daemon.Person{CN: "Jens Hansen", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{stale.Raw, jens1.Raw, jens2.Raw}})
+	s.AddPerson(t, daemon.Person{CN: "Firma", Mail: []string{"post@firma.example"}, SMIME: [][]byte{p7c(t, loadCert(t, "recipient-ec"))}})
 	for _, n := range []string{"expired", "untrusted", "wrong-eku", "revoked", "short-key"} {
 		c := loadCert(t, n)
-		s.AddPerson(t, mailtest.Person{CN: n, Mail: smime.Addresses(c), Certs: [][]byte{c.Raw}})
+		s.AddPerson(t, daemon.Person{CN: n, Mail: smime.Addresses(c), Certs: [][]byte{c.Raw}})
 	}
-	s.AddPerson(t, mailtest.Person{CN: "No Cert", Mail: []string{"nocert@kommune.example"}})
+	s.AddPerson(t, daemon.Person{CN: "No Cert", Mail: []string{"nocert@kommune.example"}})
 
 	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	d := &Directory{Sources: []Source{src}, Policy: policy(t), NeedsCBC: func(a string) bool { return strings.HasSuffix(a, "@firma.example") }}
@@ -179,9 +179,9 @@ func TestCheckAgainstSlapd(t *testing.T) {
 }
 
 func TestSourcesInOrder(t *testing.T) {
-	s := mailtest.StartSlapd(t)
+	s := daemon.StartSlapd(t)
 	c := loadCert(t, "recipient-ec")
-	s.AddPerson(t, mailtest.Person{CN: "Firma", Mail: []string{"post@firma.example"}, Certs: [][]byte{c.Raw}})
+	s.AddPerson(t, daemon.Person{CN: "Firma", Mail: []string{"post@firma.example"}, Certs: [][]byte{c.Raw}})
 	store, err := OpenStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestSourcesInOrder(t *testing.T) {
 // TestDeadline: a directory that accepts the connection and never answers
 // makes its recipients red within the deadline, and no one else.
 func TestDeadline(t *testing.T) {
-	silent := &LDAP{URL: "ldap://" + mailtest.SilentServer(t), StartTLS: true, BaseDN: "dc=x"}
+	silent := &LDAP{URL: "ldap://" + daemon.SilentServer(t), StartTLS: true, BaseDN: "dc=x"}
 	d := &Directory{Sources: []Source{silent}, Policy: policy(t), Timeout: 300 * time.Millisecond}
 	start := time.Now()
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example", "sikkerpost@hoejskole.example"))
@@ -257,13 +257,13 @@ func TestNoSource(t *testing.T) {
 // certificate in slapd, without a cache: the time of one whole check and
 // the LDAP round trips it costs (make bench reports both).
 func BenchmarkCheck100(b *testing.B) {
-	s := mailtest.StartSlapd(b)
+	s := daemon.StartSlapd(b)
 	nb, na := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2045, 1, 1, 0, 0, 0, 0, time.UTC)
 	var inputs []string
 	for i := 0; i < 100; i++ {
 		addr := fmt.Sprintf("person%03d@kommune.example", i)
 		c := issue(b, addr, nb, na)
-		s.AddPerson(b, mailtest.Person{CN: addr, Mail: []string{addr}, Certs: [][]byte{c.Raw}})
+		s.AddPerson(b, daemon.Person{CN: addr, Mail: []string{addr}, Certs: [][]byte{c.Raw}})
 		inputs = append(inputs, addr)
 	}
 	rs := parse(b, inputs...)
@@ -298,8 +298,8 @@ func TestLDAPTLS(t *testing.T) {
 	keyDER, _ := os.ReadFile(testenv.Path("testdata", "certs", "mailbox-rsa.key"))
 	os.WriteFile(keyFile, keyDER, 0o600)
 
-	s := mailtest.StartSlapdTLS(t, &mailtest.SlapdTLS{CertFile: certFile, KeyFile: keyFile})
-	s.AddPerson(t, mailtest.Person{CN: "Jens", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{loadCert(t, "recipient-rsa").Raw}})
+	s := daemon.StartSlapdTLS(t, &daemon.SlapdTLS{CertFile: certFile, KeyFile: keyFile})
+	s.AddPerson(t, daemon.Person{CN: "Jens", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{loadCert(t, "recipient-rsa").Raw}})
 	roots := x509.NewCertPool()
 	roots.AddCert(ca)
 	trusted := &tls.Config{RootCAs: roots}
@@ -343,11 +343,11 @@ func FuzzLDAPEntries(f *testing.F) {
 // The directory completes what is typed with the people who hold a
 // certificate for their address, by address or by name.
 func TestSuggestFromSlapd(t *testing.T) {
-	s := mailtest.StartSlapd(t)
+	s := daemon.StartSlapd(t)
 	jens := loadCert(t, "recipient-rsa")
-	s.AddPerson(t, mailtest.Person{CN: "Jens Hansen", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{jens.Raw}})
-	s.AddPerson(t, mailtest.Person{CN: "Hansen uden certifikat", Mail: []string{"nocert@kommune.example"}})
-	s.AddPerson(t, mailtest.Person{CN: "Firma", Mail: []string{"post@firma.example"}, SMIME: [][]byte{p7c(t, loadCert(t, "recipient-ec"))}})
+	s.AddPerson(t, daemon.Person{CN: "Jens Hansen", Mail: []string{"jens.hansen@kommune.example"}, Certs: [][]byte{jens.Raw}})
+	s.AddPerson(t, daemon.Person{CN: "Hansen uden certifikat", Mail: []string{"nocert@kommune.example"}})
+	s.AddPerson(t, daemon.Person{CN: "Firma", Mail: []string{"post@firma.example"}, SMIME: [][]byte{p7c(t, loadCert(t, "recipient-ec"))}})
 	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	d := &Directory{Sources: []Source{src}}
 	for typed, want := range map[string]string{
@@ -368,7 +368,7 @@ func TestSuggestFromSlapd(t *testing.T) {
 	}
 	// A directory that hangs gives nothing, and lets go when the
 	// caller does.
-	down := &Directory{Sources: []Source{&LDAP{URL: "ldap://" + mailtest.SilentServer(t), StartTLS: true, BaseDN: s.BaseDN}, src}}
+	down := &Directory{Sources: []Source{&LDAP{URL: "ldap://" + daemon.SilentServer(t), StartTLS: true, BaseDN: s.BaseDN}, src}}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	if got := down.Suggest(ctx, "hansen"); len(got) != 1 || got[0].Address != "jens.hansen@kommune.example" {

@@ -11,6 +11,7 @@ import (
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailstore"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 )
 
 const (
@@ -120,7 +121,7 @@ func TestFailures(t *testing.T) {
 	check(err, false, false, "mailstore.failed")
 	// Nobody listening: try later.
 	gone := s
-	gone.Addr = mailtest.SilentServer(t)
+	gone.Addr = daemon.SilentServer(t)
 	gone.Timeout = 200 * time.Millisecond
 	_, err = gone.AppendSent(ctx, mailstore.Account{Username: user, Secret: "pw"}, "Sent", "<x@y>", bytes.NewReader(message("<x@y>")))
 	var e *mailstore.Error
@@ -133,7 +134,7 @@ func TestFailures(t *testing.T) {
 // announces as \Sent, for the user and through a master-user login for
 // the mailbox, read back from its Maildir, flagged seen, once.
 func TestDovecot(t *testing.T) {
-	d := mailtest.StartDovecot(t, map[string]string{user: "pw", mailbox: "not-used"}, map[string]string{user: "pw"})
+	d := daemon.StartDovecot(t, map[string]string{user: "pw", mailbox: "not-used"}, map[string]string{user: "pw"})
 	s := mailstore.Server{Addr: d.Addr, Security: mailstore.StartTLS, TLS: &tls.Config{RootCAs: d.TLS.Roots}, Timeout: 10 * time.Second}
 	ctx := context.Background()
 	for _, c := range []struct {
@@ -146,16 +147,16 @@ func TestDovecot(t *testing.T) {
 		id := "<dovecot-1@hoejskole.example>"
 		for range 2 {
 			folder, err := s.AppendSent(ctx, c.acc, "Sent", id, bytes.NewReader(message(id)))
-			if err != nil || folder != mailtest.SentFolder {
+			if err != nil || folder != daemon.SentFolder {
 				t.Fatalf("%s: folder %q, %v", c.account, folder, err)
 			}
 		}
 		// Maildir keeps lines with LF alone.
-		got := d.Messages(t, c.account, mailtest.SentFolder)
+		got := d.Messages(t, c.account, daemon.SentFolder)
 		if len(got) != 1 || !bytes.Equal(got[0], bytes.ReplaceAll(message(id), []byte("\r\n"), []byte("\n"))) {
 			t.Fatalf("%s: Maildir holds %q", c.account, got)
 		}
-		if flags := d.Flags(t, c.account, mailtest.SentFolder); len(flags) != 1 || !bytes.Contains([]byte(flags[0]), []byte("S")) {
+		if flags := d.Flags(t, c.account, daemon.SentFolder); len(flags) != 1 || !bytes.Contains([]byte(flags[0]), []byte("S")) {
 			t.Fatalf("%s: flags %q", c.account, flags)
 		}
 		if err := s.AppendInbox(ctx, c.acc, id, bytes.NewReader(message(id))); err != nil {

@@ -5,13 +5,13 @@ import (
 	"path/filepath"
 	"testing"
 
-	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 )
 
 func TestLDAPStore(t *testing.T) {
-	s := mailtest.StartSlapd(t)
+	s := daemon.StartSlapd(t)
 	for _, p := range []string{"medarbejder", "anna", "helpdesk"} {
-		s.AddPerson(t, mailtest.Person{CN: p, Mail: []string{p + "@hoejskole.example"}})
+		s.AddPerson(t, daemon.Person{CN: p, Mail: []string{p + "@hoejskole.example"}})
 	}
 	local := openTestDB(t, filepath.Join(t.TempDir(), "p.db"))
 	store := &LDAP{Local: local, URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), PeopleDN: s.PeopleDN(), GroupsDN: s.GroupsDN(), BindDN: s.AdminDN, Password: s.AdminPassword}

@@ -1,8 +1,4 @@
-// Package mailtest runs real servers on loopback for tests and the demo:
-// OpenLDAP's slapd now, and SMTP, IMAP and Digital Post servers as they
-// arrive. Nothing here is a mock: each is the real peer, started in a
-// temporary folder and stopped when the test ends.
-package mailtest
+package daemon
 
 import (
 	"fmt"
@@ -14,6 +10,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/testenv"
 )
 
@@ -32,7 +29,7 @@ type Slapd struct {
 	// TLS is the server's throw-away PKI (its own certificate files when
 	// StartSlapdTLS named some): clients trust TLS.Roots or TLS.CAFile
 	// and speak STARTTLS on URL or TLS on LDAPSURL, never plaintext.
-	TLS *TLS
+	TLS *mailtest.TLS
 }
 
 // slapdPaths are where Debian and others keep slapd.
@@ -77,7 +74,7 @@ func StartSlapdTLS(t testing.TB, tlsFiles *SlapdTLS) *Slapd {
 	}
 	s := &Slapd{BaseDN: "dc=directory,dc=example", AdminDN: "cn=admin,dc=directory,dc=example", AdminPassword: "admin-" + filepath.Base(dir)}
 	if tlsFiles == nil {
-		s.TLS = NewTLS(t)
+		s.TLS = mailtest.NewTLS(t)
 		tlsFiles = &SlapdTLS{CertFile: s.TLS.CertFile, KeyFile: s.TLS.KeyFile}
 	}
 	conf := fmt.Sprintf(`include %[1]s/core.schema

@@ -1,4 +1,8 @@
-package mailtest
+// Package daemon starts real mail and directory servers (Dovecot,
+// slapd) from the Debian packages for tests, each with its own
+// configuration in a temporary folder, and stops them when the test ends.
+// Only tests import it.
+package daemon
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package mailtest
+package daemon
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/testenv"
 )
 
@@ -22,7 +23,7 @@ import (
 // the user's password opens a shared mailbox.
 type Dovecot struct {
 	Addr string
-	TLS  *TLS
+	TLS  *mailtest.TLS
 	dir  string
 }
 
@@ -58,7 +59,7 @@ func startDovecot(t testing.TB, accounts, masters map[string]string, introspecti
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	d := &Dovecot{TLS: NewTLS(t), dir: dir}
+	d := &Dovecot{TLS: mailtest.NewTLS(t), dir: dir}
 	owner := "dovecot"
 	if os.Geteuid() != 0 {
 		u, err := user.Current()
