@@ -74,7 +74,7 @@ bench: deps
 FUZZTIME ?= 60s
 FUZZ := ./internal/recipient:FuzzParse ./internal/recipient:FuzzSplitList ./internal/message:FuzzCompose ./internal/message:FuzzParse ./internal/smime:FuzzDecrypt ./internal/smime:FuzzVerify \
 	./internal/keystore:FuzzDecodePFX ./internal/smime:FuzzOpen ./internal/smime:FuzzSignedAssembly ./internal/smime:FuzzIDP ./internal/smime:FuzzBER ./internal/digitalpost:FuzzReceipt ./internal/digitalpost:FuzzContacts \
-	./internal/digitalpost:FuzzParseMeMo ./internal/directory:FuzzLDAPEntries ./internal/protolog:FuzzWriter
+	./internal/digitalpost:FuzzParseMeMo ./internal/directory:FuzzLDAPEntries ./internal/protolog:FuzzWriter ./internal/message:FuzzReadOuter
 fuzz:
 	@for t in $(FUZZ); do pkg=$${t%%:*}; fn=$${t##*:}; \
 	echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \

@@ -1,20 +1,15 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"mime"
 	"net/mail"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
-
-	"github.com/emersion/go-message/charset"
 
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailstore"
@@ -249,15 +244,9 @@ func (c *Core) InboxOpen(ctx context.Context, mailbox string, uid uint32) (*Open
 // open reads raw as the mailbox's reader would.
 func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) *OpenedMail {
 	m := &OpenedMail{Mailbox: mailbox, UID: uid}
-	if hdr, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
-		h := hdr.Header
-		m.From, _ = h.AddressList("From")
-		m.Sender, _ = h.AddressList("Sender")
-		m.To, _ = h.AddressList("To")
-		m.Subject = decodeHeader(h.Get("Subject"))
-		m.Date, _ = h.Date()
-		m.MessageID = h.Get("Message-Id")
-		m.Report.Hops = hops(h["Received"])
+	if h, err := message.ReadOuter(raw); err == nil {
+		m.From, m.Sender, m.To, m.Subject, m.Date, m.MessageID = h.From, h.Sender, h.To, h.Subject, h.Date, h.MessageID
+		m.Report.Hops = h.Hops
 	}
 	p := smime.Policy{}
 	if c.dir.Policy != nil {
@@ -304,7 +293,7 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 		// The subject the sender signed is the one to show; the outer
 		// one, which anybody on the way could change, only if it differs.
 		r.SubjectSigned = true
-		if protected := decodeHeader(ps[0]); protected != m.Subject {
+		if protected := message.DecodeHeader(ps[0]); protected != m.Subject {
 			r.OuterSubject, m.Subject = m.Subject, protected
 		}
 	}
@@ -318,15 +307,6 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 		r.Unreadable = content.Unreadable
 	}
 	return m
-}
-
-var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
-
-func decodeHeader(s string) string {
-	if d, err := wordDecoder.DecodeHeader(s); err == nil {
-		return d
-	}
-	return s
 }
 
 // Report is how securely a message came.
@@ -358,7 +338,7 @@ type Report struct {
 	// Unreadable are parts of the content that could not be read.
 	Unreadable []message.PartError
 	// Hops are the last transport hops (Received headers), newest first.
-	Hops []Hop
+	Hops []message.Hop
 	// Err is why the message could not be opened (a signature that does
 	// not hold is its signer's Err).
 	Err error
@@ -401,56 +381,6 @@ func name(cn, full string) string {
 		return cn
 	}
 	return full
-}
-
-// Hop is one transport hop of a received message.
-type Hop struct {
-	From, By, With string
-	// TLS: the hop says it was encrypted (ESMTPS and kin, RFC 3848, or a
-	// TLS version in its comment); unknown hops count as not.
-	TLS bool
-	// Time is the date the hop stamped after its ";", if it reads.
-	Time time.Time
-}
-
-var hopWords = regexp.MustCompile(`(?i)\b(from|by|with)\s+([^\s;()]+)`)
-var hopTLS = regexp.MustCompile(`(?i)\bTLS ?v?1[._]?[0-3]\b|\bversion=TLS|\busing TLS`)
-
-// maxHops is how many of the newest Received headers the report shows.
-const maxHops = 5
-
-func hops(received []string) []Hop {
-	var out []Hop
-	for _, r := range received {
-		if len(out) == maxHops {
-			break
-		}
-		var h Hop
-		for _, m := range hopWords.FindAllStringSubmatch(r, -1) {
-			switch strings.ToLower(m[1]) {
-			case "from":
-				if h.From == "" {
-					h.From = m[2]
-				}
-			case "by":
-				if h.By == "" {
-					h.By = m[2]
-				}
-			case "with":
-				if h.With == "" {
-					h.With = m[2]
-				}
-			}
-		}
-		w := strings.ToUpper(h.With)
-		h.TLS = strings.HasSuffix(w, "SMTPS") || strings.HasSuffix(w, "SMTPSA") || strings.HasSuffix(w, "LMTPS") ||
-			strings.HasSuffix(w, "LMTPSA") || hopTLS.MatchString(r)
-		if i := strings.LastIndexByte(r, ';'); i >= 0 {
-			h.Time, _ = mail.ParseDate(strings.TrimSpace(r[i+1:]))
-		}
-		out = append(out, h)
-	}
-	return out
 }
 
 // Secure reports whether the message came securely: encrypted, signed,

@@ -64,3 +64,15 @@ func FuzzCompose(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadOuter: a received header, whatever it holds, is read without a
+// panic, and no more than maxHops hops are taken from it.
+func FuzzReadOuter(f *testing.F) {
+	f.Add([]byte("Received: from a by b with ESMTPS; Tue, 01 Dec 2026 09:14:09 +0100\r\nSubject: =?utf-8?q?x?=\r\n\r\n"))
+	f.Add([]byte("Received: ;;;\r\nReceived: with\r\nFrom: <>\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if o, err := ReadOuter(raw); err == nil && len(o.Hops) > maxHops {
+			t.Fatalf("%d hops", len(o.Hops))
+		}
+	})
+}

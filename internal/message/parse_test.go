@@ -186,3 +186,29 @@ func TestStreamedAttachments(t *testing.T) {
 		t.Error("a stream shorter than its size was taken")
 	}
 }
+
+// The outer header as it came: addresses, an encoded subject, and the
+// hops, newest first, with whether each was encrypted and when.
+func TestReadOuter(t *testing.T) {
+	raw := "Received: from mail.kommune.example (mail.kommune.example [192.0.2.7])\r\n" +
+		"\tby mx.hoejskole.example with ESMTPS id 4Fx; Tue, 01 Dec 2026 09:14:09 +0100\r\n" +
+		"Received: from laptop by mail.kommune.example with SMTP (TLS1.3) id 9q; Tue, 01 Dec 2026 09:14:01 +0100\r\n" +
+		"Received: from webmail.example by mail.kommune.example with SMTP id 7z; Tue, 01 Dec 2026 09:13:00 +0100\r\n" +
+		"From: Jens Hansen <jens.hansen@kommune.example>\r\nTo: sikkerpost@hoejskole.example\r\n" +
+		"Subject: =?iso-8859-1?q?Ans=F8gning?=\r\nMessage-Id: <1@kommune.example>\r\n" +
+		"Date: Tue, 01 Dec 2026 09:13:55 +0100\r\n\r\nhej\r\n"
+	o, err := ReadOuter([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Subject != "Ansøgning" || len(o.From) != 1 || o.From[0].Address != "jens.hansen@kommune.example" || o.MessageID != "<1@kommune.example>" {
+		t.Fatalf("%+v", o)
+	}
+	if len(o.Hops) != 3 || !o.Hops[0].TLS || o.Hops[0].By != "mx.hoejskole.example" || !o.Hops[1].TLS || o.Hops[2].TLS ||
+		o.Hops[0].Time.IsZero() || o.Hops[0].From != "mail.kommune.example" {
+		t.Fatalf("hops %+v", o.Hops)
+	}
+	if _, err := ReadOuter([]byte("not a header")); err == nil {
+		t.Error("no header read as one")
+	}
+}
