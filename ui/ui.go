@@ -1,7 +1,9 @@
-// Package ui is sikkermail's Fyne user interface: the compose window, the
-// secure-send pane, and (as they arrive) receipts, the secure inbox and the
-// helpdesk settings. It talks to internal/core only; background work
-// reaches widgets through fyne.Do.
+// Package ui is sikkermail's Fyne user interface: compose with its kept
+// drafts, the secure-send pane (sender, recipients with their marks,
+// check, send, receipt), Udbakke, the secure inbox with a verdict per
+// mail, and Indstillinger (the account, the language, sign-in with
+// Microsoft, and the helpdesk's rights and audit log). It talks to
+// internal/core; background work reaches widgets through fyne.Do.
 package ui
 
 import (

@@ -1,6 +1,8 @@
 // Command sikkermail-cli is sikkermail without a window: it checks
-// recipients now, and sends, manages the outbox and rights, and decrypts
-// and verifies as those capabilities arrive. It builds without cgo.
+// recipients, sends and watches the outbox, reads the secure inboxes,
+// manages mailboxes and rights (helpdesk) and reads the audit log, signs
+// and encrypts, decrypts and verifies S/MIME files, and signs in with
+// Microsoft by device code. It builds without cgo.
 //
 // Usage:
 //

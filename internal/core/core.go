@@ -1,5 +1,10 @@
-// Package core is the one facade the front-ends (the Fyne GUI and the CLI)
-// call: Check now, and Send, Outbox, Inbox and Rights as they arrive. It
+// Package core is what the front-ends (the Fyne GUI and the CLI) call to
+// do anything: check recipients (directories, Digital Post), send
+// through the durable outbox (S/MIME to e-mail addresses, MeMo letters
+// to CPR and CVR numbers, Sent copies, receipt and audit entry), keep
+// drafts sealed, read the secure mailboxes' inboxes with a verdict per
+// mail, manage mailboxes and rights (helpdesk), and sign in with
+// Microsoft. It holds the settings, the database and the acting user,
 // never imports Fyne, and the front-ends never reach past it.
 package core
 

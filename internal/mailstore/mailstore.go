@@ -1,8 +1,11 @@
-// Package mailstore keeps copies of sent mail on the institution's IMAP
-// server with github.com/emersion/go-imap/v2: it appends the sent message
-// to a Sent folder (found by its SPECIAL-USE \Sent attribute, RFC 6154,
-// else by a configured name) and the receipt to an INBOX, flagged \Seen.
-// TLS is always on and verified (implicit on port 993, STARTTLS on 143).
+// Package mailstore is sikkermail's IMAP client, with
+// github.com/emersion/go-imap/v2: it appends the sent message to a Sent
+// folder (found by its SPECIAL-USE \Sent attribute, RFC 6154, else by a
+// configured name) and the receipt to an INBOX, flagged \Seen; it lists,
+// fetches, flags and moves the messages of a secure mailbox's inbox for
+// its readers. It logs in with a password or XOAUTH2, and opens a shared
+// mailbox with the user's own login. TLS is always on and verified
+// (implicit on port 993, STARTTLS on 143).
 //
 // Appending is idempotent: a message whose Message-ID is already in the
 // folder is not appended again, so a retry after a crash between APPEND

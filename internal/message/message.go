@@ -1,9 +1,12 @@
-// Package message builds the MIME message of a secure mail (RFC 5322,
-// RFC 2045–2049) with github.com/emersion/go-message: the inner entity —
-// the text and the attachments, which S/MIME signs and encrypts — and the
-// transport header on top of whatever entity is sent: From the secure
-// mailbox, Sender the user (shown as "<user> på vegne af <mailbox>"),
-// To, Cc, Subject, Date, a Message-ID and MIME-Version.
+// Package message is the MIME of sikkermail's mail (RFC 5322, RFC
+// 2045–2049), with github.com/emersion/go-message. It builds a secure
+// mail: the inner entity — the text and the attachments, which S/MIME
+// signs and encrypts — and the transport header on top of whatever entity
+// is sent: From the secure mailbox, Sender the user (shown as "<user> på
+// vegne af <mailbox>"), To, Cc, Subject, Date, a Message-ID and
+// MIME-Version. And it reads received mail: the outer header and its
+// Received hops (ReadOuter), and the text and attachments of the opened
+// entity (Parse), within bounds, whatever the sender wrote.
 //
 // Header injection is impossible by construction: every value that comes
 // from a user (subject, names, file names) has its line breaks and other
