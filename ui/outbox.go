@@ -112,7 +112,7 @@ func (o *OutboxWindow) show(mails []outbox.Mail, err error) {
 		}
 		if m.State != outbox.Done {
 			buttons.Add(widget.NewButtonWithIcon(l.T("outbox.retry", nil), theme.ViewRefreshIcon(), func() {
-				if err := o.u.core.Outbox.Retry(context.Background(), id); err != nil {
+				if err := o.u.core.Retry(context.Background(), id); err != nil {
 					info.SetText(l.Error(err))
 					return
 				}
@@ -125,7 +125,7 @@ func (o *OutboxWindow) show(mails []outbox.Mail, err error) {
 				text = "outbox.remove_done_text"
 			}
 			ask(o.Window, l.T("outbox.remove_title", map[string]any{"ID": id}), l.T(text, nil), l.T("outbox.keep", nil), l.T("outbox.remove", nil), func() {
-				if err := o.u.core.Outbox.Remove(context.Background(), id); err != nil {
+				if err := o.u.core.Remove(context.Background(), id); err != nil {
 					info.SetText(l.Error(err))
 					return
 				}

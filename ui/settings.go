@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -63,7 +62,7 @@ func (u *UI) OpenSettings() *Settings {
 	s := &Settings{u: u, Window: u.app.NewWindow(u.t("settings.title"))}
 	s.Tabs = container.NewAppTabs(container.NewTabItemWithIcon(u.t("settings.account"), theme.AccountIcon(), s.account()))
 	ctx := context.Background()
-	if ok, err := u.core.Policy.IsHelpdesk(ctx, u.core.User()); err == nil && ok {
+	if ok, err := u.core.IsHelpdesk(ctx); err == nil && ok {
 		s.Rights = newRightsPane(u)
 		s.Rights.window = s.Window
 		s.Tabs.Append(container.NewTabItemWithIcon(u.t("settings.rights"), theme.SettingsIcon(), s.Rights.content()))
@@ -170,7 +169,7 @@ func newRightsPane(u *UI) *RightsPane {
 	r := &RightsPane{u: u, Holders: container.NewVBox(), Audit: container.NewVBox(), User: widget.NewEntry(), Status: widget.NewLabel("")}
 	r.User.SetPlaceHolder("navn@" + strings.Join(u.core.Config().Institution.Domains, ", "))
 	r.Status.Wrapping = fyne.TextWrapWord
-	mbs, _ := u.core.Policy.Mailboxes(context.Background())
+	mbs, _ := u.core.ListMailboxes(context.Background())
 	var addrs []string
 	for _, m := range mbs {
 		addrs = append(addrs, m.Address)
@@ -216,11 +215,11 @@ func (r *RightsPane) change(grant bool) {
 	if r.Right.Selected == r.u.rightName(policy.Read) {
 		right = policy.Read
 	}
-	do, done := r.u.core.Policy.Grant, "settings.rights.granted"
+	do, done := r.u.core.Grant, "settings.rights.granted"
 	if !grant {
-		do, done = r.u.core.Policy.Revoke, "settings.rights.revoked"
+		do, done = r.u.core.Revoke, "settings.rights.revoked"
 	}
-	if err := do(context.Background(), r.u.core.Actor(), user, mailbox, right); err != nil {
+	if err := do(context.Background(), user, mailbox, right); err != nil {
 		r.Status.SetText(l.Error(err))
 		return
 	}
@@ -235,30 +234,30 @@ func (u *UI) rightName(r policy.Right) string { return u.t("right." + string(r))
 func (r *RightsPane) Refresh() {
 	ctx := context.Background()
 	r.Holders.RemoveAll()
-	for _, m := range r.Mailbox.Options {
-		holders, err := r.u.core.Policy.Holders(ctx, m)
-		if err != nil {
-			r.Holders.Add(widget.NewLabel(r.u.lang.Error(err)))
-			continue
-		}
+	all, err := r.u.core.AllHolders(ctx)
+	if err != nil {
+		r.Holders.Add(widget.NewLabel(r.u.lang.Error(err)))
+	}
+	for _, m := range all {
 		var lines []string
-		for _, who := range slices.Sorted(maps.Keys(holders)) {
+		for _, h := range m.Holders {
 			var rights []string
-			for _, x := range holders[who] {
+			for _, x := range h.Rights {
 				rights = append(rights, r.u.rightName(x))
 			}
-			lines = append(lines, "  "+who+": "+strings.Join(rights, ", "))
+			lines = append(lines, "  "+h.User+": "+strings.Join(rights, ", "))
 		}
 		cert := r.u.t("settings.no_identity")
-		if c, err := r.u.core.MailboxCertificate(ctx, m); err == nil {
-			cert = r.u.lang.T("settings.cert_expires", map[string]any{"Date": c.NotAfter.Local().Format(time.DateOnly)})
-		} else if mb, _ := r.u.core.Policy.Mailbox(ctx, m); mb != nil && mb.Identity != "" {
-			cert = r.u.lang.Error(err)
+		switch {
+		case m.Certificate != nil:
+			cert = r.u.lang.T("settings.cert_expires", map[string]any{"Date": m.Certificate.NotAfter.Local().Format(time.DateOnly)})
+		case m.CertErr != nil:
+			cert = r.u.lang.Error(m.CertErr)
 		}
-		r.Holders.Add(widget.NewLabel(m + " — " + cert + "\n" + strings.Join(lines, "\n")))
+		r.Holders.Add(widget.NewLabel(m.Mailbox.Address + " — " + cert + "\n" + strings.Join(lines, "\n")))
 	}
 	r.Audit.RemoveAll()
-	entries, err := r.u.core.Audit.Audit(ctx, time.Time{})
+	entries, err := r.u.core.AuditLog(ctx, time.Time{})
 	if err != nil {
 		r.Audit.Add(widget.NewLabel(r.u.lang.Error(err)))
 		return

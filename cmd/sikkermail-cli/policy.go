@@ -80,7 +80,7 @@ func (c *cli) mailboxCmd(args []string) error {
 				return err
 			}
 		}
-		if err := co.Policy.AddMailbox(ctx, co.Actor(), m); err != nil {
+		if err := co.AddMailbox(ctx, m); err != nil {
 			return err
 		}
 		fmt.Fprintln(c.stdout, c.lang.T("cli.mailbox.added", map[string]any{"Mailbox": strings.ToLower(m.Address)}))
@@ -90,10 +90,11 @@ func (c *cli) mailboxCmd(args []string) error {
 			c.fail(c.lang.T("cli.mailbox.usage", nil))
 			return errUsage
 		}
-		m, err := co.Policy.Mailbox(ctx, args[1])
+		o, err := co.MailboxOverview(ctx, args[1])
 		if err != nil {
 			return err
 		}
+		m := o.Mailbox
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		l := c.lang
 		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.address", nil), m.Address)
@@ -103,20 +104,16 @@ func (c *cli) mailboxCmd(args []string) error {
 		if m.ContactPoint != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.contact_point", nil), m.ContactPoint)
 		}
-		holders, err := co.Policy.Holders(ctx, m.Address)
-		if err != nil {
-			return err
+		for _, h := range o.Holders {
+			fmt.Fprintf(tw, "%s\t%s %s\n", l.T("cli.mailbox.holder", nil), h.User, joinRights(h.Rights))
 		}
-		for _, u := range sortedKeys(holders) {
-			fmt.Fprintf(tw, "%s\t%s %s\n", l.T("cli.mailbox.holder", nil), u, joinRights(holders[u]))
-		}
-		if m.Identity == "" {
+		if o.NoIdentity {
 			fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.certificate", nil), l.T("cli.mailbox.no_identity", nil))
 			return tw.Flush()
 		}
-		cert, err := co.MailboxCertificate(ctx, m.Address)
-		if err != nil {
-			return err
+		cert := o.Certificate
+		if o.CertErr != nil {
+			return o.CertErr
 		}
 		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.certificate", nil), cert.Subject.String())
 		fmt.Fprintf(tw, "%s\t%s\n", l.T("cli.mailbox.issuer", nil), cert.Issuer.String())
@@ -155,10 +152,10 @@ func (c *cli) rightsCmd(args []string) error {
 			who = args[1]
 		}
 		var rows map[string][]policy.Right
-		if _, merr := co.Policy.Mailbox(ctx, who); merr == nil {
-			rows, err = co.Policy.Holders(ctx, who) // a mailbox: who holds which rights
+		if _, merr := co.Mailbox(ctx, who); merr == nil {
+			rows, err = co.Holders(ctx, who) // a mailbox: who holds which rights
 		} else {
-			rows, err = co.Policy.Rights(ctx, who) // a person: which mailboxes
+			rows, err = co.Rights(ctx, who) // a person: which mailboxes
 		}
 		if err != nil {
 			return err
@@ -177,11 +174,11 @@ func (c *cli) rightsCmd(args []string) error {
 		if err != nil {
 			return err
 		}
-		change, done := co.Policy.Grant, "cli.rights.granted"
+		change, done := co.Grant, "cli.rights.granted"
 		if args[0] == "revoke" {
-			change, done = co.Policy.Revoke, "cli.rights.revoked"
+			change, done = co.Revoke, "cli.rights.revoked"
 		}
-		if err := change(ctx, co.Actor(), args[1], args[2], r); err != nil {
+		if err := change(ctx, args[1], args[2], r); err != nil {
 			return err
 		}
 		fmt.Fprintln(c.stdout, c.lang.T(done, map[string]any{"User": strings.ToLower(args[1]), "Mailbox": strings.ToLower(args[2]), "Right": i18n.Message{Key: "right." + string(r)}}))
@@ -218,7 +215,7 @@ func (c *cli) auditCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	entries, err := co.Audit.Audit(context.Background(), from)
+	entries, err := co.AuditLog(context.Background(), from)
 	if err != nil {
 		return err
 	}
@@ -254,7 +251,7 @@ func (c *cli) auditVerify() error {
 	if err != nil {
 		return err
 	}
-	r, err := co.Audit.VerifyAudit(context.Background())
+	r, err := co.VerifyAudit(context.Background())
 	if err != nil {
 		return err
 	}

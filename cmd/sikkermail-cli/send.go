@@ -116,7 +116,7 @@ func (c *cli) await(ctx context.Context, co *core.Core, id int64, wait time.Dura
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for {
-		_, err := co.Outbox.Process(ctx)
+		_, err := co.Process(ctx)
 		if err != nil && !errors.Is(err, outbox.ErrBusy) && ctx.Err() == nil {
 			return err
 		}
@@ -186,12 +186,12 @@ func (c *cli) outboxCmd(args []string) error {
 	}
 	switch args[0] {
 	case "retry":
-		if err := co.Outbox.Retry(ctx, id); err != nil {
+		if err := co.Retry(ctx, id); err != nil {
 			return err
 		}
 		return c.await(ctx, co, id, 2*time.Minute)
 	case "remove":
-		if err := co.Outbox.Remove(ctx, id); err != nil {
+		if err := co.Remove(ctx, id); err != nil {
 			return err
 		}
 		fmt.Fprintln(c.stdout, c.lang.T("cli.outbox.removed", map[string]any{"ID": id}))

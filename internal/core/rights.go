@@ -1,0 +1,136 @@
+package core
+
+// Rights: the secure mailboxes, who may send from and read which, and
+// the audit log — always as the core's acting user, never a caller's.
+
+import (
+	"context"
+	"crypto/x509"
+	"maps"
+	"slices"
+	"time"
+
+	"sikkermail/internal/policy"
+)
+
+// IsHelpdesk reports whether the user may manage mailboxes and rights.
+func (c *Core) IsHelpdesk(ctx context.Context) (bool, error) {
+	return c.Policy.IsHelpdesk(ctx, c.User())
+}
+
+// ListMailboxes lists every secure mailbox with its settings.
+func (c *Core) ListMailboxes(ctx context.Context) ([]policy.Mailbox, error) {
+	return c.Policy.Mailboxes(ctx)
+}
+
+// Mailbox returns one secure mailbox's settings.
+func (c *Core) Mailbox(ctx context.Context, address string) (*policy.Mailbox, error) {
+	return c.Policy.Mailbox(ctx, address)
+}
+
+// AddMailbox adds or changes a secure mailbox, as the user (helpdesk).
+func (c *Core) AddMailbox(ctx context.Context, m policy.Mailbox) error {
+	return c.Policy.AddMailbox(ctx, c.Actor(), m)
+}
+
+// Grant gives user the right to mailbox, as the user (helpdesk).
+func (c *Core) Grant(ctx context.Context, user, mailbox string, r policy.Right) error {
+	return c.Policy.Grant(ctx, c.Actor(), user, mailbox, r)
+}
+
+// Revoke takes user's right to mailbox away, as the user (helpdesk).
+func (c *Core) Revoke(ctx context.Context, user, mailbox string, r policy.Right) error {
+	return c.Policy.Revoke(ctx, c.Actor(), user, mailbox, r)
+}
+
+// Rights returns a person's rights, by mailbox.
+func (c *Core) Rights(ctx context.Context, user string) (map[string][]policy.Right, error) {
+	return c.Policy.Rights(ctx, user)
+}
+
+// Holders returns who holds which rights to a mailbox.
+func (c *Core) Holders(ctx context.Context, mailbox string) (map[string][]policy.Right, error) {
+	return c.Policy.Holders(ctx, mailbox)
+}
+
+// MailboxHolders is one mailbox as helpdesk sees it: who holds which
+// right to it, and the certificate it signs and decrypts with.
+type MailboxHolders struct {
+	Mailbox policy.Mailbox
+	// Holders are the people with rights, in order, each with theirs.
+	Holders []Holder
+	// Certificate is the mailbox's, nil when it has none (NoIdentity)
+	// or it cannot be read (CertErr says why).
+	Certificate *x509.Certificate
+	NoIdentity  bool
+	CertErr     error
+}
+
+// Holder is a person's rights to a mailbox.
+type Holder struct {
+	User   string
+	Rights []policy.Right
+}
+
+// AllHolders lists every mailbox with its holders and its certificate:
+// the helpdesk's overview (the CLI's mailbox list and show, the settings
+// pane's Rettigheder).
+func (c *Core) AllHolders(ctx context.Context) ([]MailboxHolders, error) {
+	mbs, err := c.Policy.Mailboxes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MailboxHolders, 0, len(mbs))
+	for _, m := range mbs {
+		h, err := c.mailboxHolders(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func (c *Core) mailboxHolders(ctx context.Context, m policy.Mailbox) (MailboxHolders, error) {
+	holders, err := c.Policy.Holders(ctx, m.Address)
+	if err != nil {
+		return MailboxHolders{}, err
+	}
+	out := MailboxHolders{Mailbox: m, NoIdentity: m.Identity == ""}
+	for _, who := range slices.Sorted(maps.Keys(holders)) {
+		out.Holders = append(out.Holders, Holder{User: who, Rights: holders[who]})
+	}
+	if !out.NoIdentity {
+		out.Certificate, out.CertErr = c.MailboxCertificate(ctx, m.Address)
+	}
+	return out, nil
+}
+
+// MailboxOverview is AllHolders for one mailbox.
+func (c *Core) MailboxOverview(ctx context.Context, address string) (MailboxHolders, error) {
+	m, err := c.Policy.Mailbox(ctx, address)
+	if err != nil {
+		return MailboxHolders{}, err
+	}
+	return c.mailboxHolders(ctx, *m)
+}
+
+// AuditLog returns the audit log's entries since a time, oldest first.
+func (c *Core) AuditLog(ctx context.Context, since time.Time) ([]policy.Entry, error) {
+	return c.Audit.Audit(ctx, since)
+}
+
+// VerifyAudit checks the audit log's hash chain.
+func (c *Core) VerifyAudit(ctx context.Context) (*policy.AuditCheck, error) {
+	return c.Audit.VerifyAudit(ctx)
+}
+
+// Retry sends a mail of the outbox again at once.
+func (c *Core) Retry(ctx context.Context, id int64) error { return c.Outbox.Retry(ctx, id) }
+
+// Remove takes a mail out of the outbox.
+func (c *Core) Remove(ctx context.Context, id int64) error { return c.Outbox.Remove(ctx, id) }
+
+// Process sends what is due in the outbox now, and returns how many
+// mails it finished (the CLI's worker, while it waits).
+func (c *Core) Process(ctx context.Context) (int, error) { return c.Outbox.Process(ctx) }
