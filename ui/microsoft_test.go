@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/core"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
@@ -35,8 +36,7 @@ func TestMicrosoftSignInFlow(t *testing.T) {
 	entra.AddUser(user, "entra-password", "Demo Medarbejder")
 	var u *UI
 	may := func(login, mb string) bool {
-		ok, err := policy.Has(context.Background(), u.core.Policy, login, mb, policy.Send)
-		return err == nil && ok
+		return u.core.Permits(context.Background(), login, mb, policy.Send)
 	}
 	smtp := mailtest.StartSMTP(t, nil, may)
 	imap := mailtest.StartIMAPS(t)
@@ -56,23 +56,30 @@ func TestMicrosoftSignInFlow(t *testing.T) {
 	u.openURL = entra.Browser(user, "entra-password")
 	// The worker says when a mail has gone all its way.
 	finished := make(chan int64, 4)
-	u.core.Outbox.Hook = func(point string, m *outbox.Mail) {
-		if point == "after:receipt" {
-			finished <- m.ID
+	u.core.OnStep(func(step string, id int64) {
+		if step == "receipt" {
+			finished <- id
 		}
-	}
+	})
 	runWorker(t, u)
 	pw := filepath.Join(dir, "p12-password")
 	os.WriteFile(pw, []byte("test"), 0o600)
-	helpdesk := policy.Actor{User: cfg.Policy.Helpdesk[0], Machine: "test"}
+	// Helpdesk sets the mailbox up, on the same database.
 	ctx := context.Background()
-	if err := u.core.Audit.AddMailbox(ctx, helpdesk, policy.Mailbox{Address: mailbox, Name: "Sikkerpost-uddservice",
+	hcfg := *cfg
+	hcfg.User.Address = cfg.Policy.Helpdesk[0]
+	helpdesk, err := core.New(&hcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helpdesk.AddMailbox(ctx, policy.Mailbox{Address: mailbox, Name: "Sikkerpost-uddservice",
 		Identity: testenv.Path("testdata", "certs", "mailbox-rsa.p12"), Password: "file:" + pw, SentFolder: "Sendt post"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := u.core.Audit.Grant(ctx, helpdesk, user, mailbox, policy.Send); err != nil {
+	if err := helpdesk.Grant(ctx, user, mailbox, policy.Send); err != nil {
 		t.Fatal(err)
 	}
+	helpdesk.Close()
 
 	write := func(subject string) *SendPane {
 		u.Compose.Subject.SetText(subject)

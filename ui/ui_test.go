@@ -417,7 +417,7 @@ func TestOutboxWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := u.core.Outbox.Process(context.Background()); n != 1 || err != nil {
+	if n, err := u.core.Process(context.Background()); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	o.Refresh()
@@ -1117,7 +1117,7 @@ func TestOutboxFollows(t *testing.T) {
 	if o.Rows.Objects[0] != rows {
 		t.Error("redrawn with nothing changed")
 	}
-	if n, err := u.core.Outbox.Process(ctx); n != 2 || err != nil {
+	if n, err := u.core.Process(ctx); n != 2 || err != nil {
 		t.Fatal(n, err)
 	}
 	tick(u)

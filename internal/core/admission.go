@@ -96,10 +96,10 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	}
 	var n int64
 	if err == nil {
-		n, err = c.Outbox.Add(ctx, m)
+		n, err = c.outbox.Add(ctx, m)
 	}
 	if err != nil {
-		c.Outbox.RemoveFiles(m.MessageID)
+		c.outbox.RemoveFiles(m.MessageID)
 		return nil, err
 	}
 	return &Queued{ID: n, MessageID: m.MessageID}, nil

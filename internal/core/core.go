@@ -52,15 +52,16 @@ type Core struct {
 	db     *sql.DB
 	parser recipient.Parser
 	dir    *directory.Directory
-	// Store is the local certificate store, nil when none is configured.
-	Store *directory.Store
-	// Policy holds the mailboxes and rights: the local database, or the
+	// certs is the local certificate store, nil when none is configured.
+	certs *directory.Store
+	// policy holds the mailboxes and rights: the local database, or the
 	// institution's directory for rights.
-	Policy policy.Store
-	// Audit is the local append-only audit log.
-	Audit *policy.SQLite
-	// Outbox is the durable queue of mail being sent.
-	Outbox *outbox.Outbox
+	policy policy.Store
+	// local is the local database's mailboxes, rights and append-only
+	// audit log.
+	local *policy.SQLite
+	// outbox is the durable queue of mail being sent.
+	outbox *outbox.Outbox
 	// dp delivers to CPR and CVR numbers; nil when Digital Post is not
 	// set up.
 	dp *digitalpost.Client
@@ -172,24 +173,24 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 		return &FileError{File: path, Err: err}
 	}
 	if cfg.Directory.Store != "" {
-		if c.Store, err = directory.OpenStore(cfg.Directory.Store); err != nil {
+		if c.certs, err = directory.OpenStore(cfg.Directory.Store); err != nil {
 			return err
 		}
-		c.dir.Sources = append(c.dir.Sources, c.Store)
+		c.dir.Sources = append(c.dir.Sources, c.certs)
 	}
-	if c.Audit, err = policy.OpenSQLite(c.db, internal, cfg.Policy.Helpdesk); err != nil {
+	if c.local, err = policy.OpenSQLite(c.db, internal, cfg.Policy.Helpdesk); err != nil {
 		return &FileError{File: path, Err: err}
 	}
-	c.Policy = c.Audit
-	if c.Outbox, err = outbox.Open(c.db, path+".lock", c.steps()...); err != nil {
+	c.policy = c.local
+	if c.outbox, err = outbox.Open(c.db, path+".lock", c.steps()...); err != nil {
 		return &FileError{File: path, Err: err}
 	}
 	// Beside the database: the sealed files of the mails on their way.
-	if err := c.Outbox.KeepFilesIn(path + ".outbox"); err != nil {
+	if err := c.outbox.KeepFilesIn(path + ".outbox"); err != nil {
 		return &FileError{File: path + ".outbox", Err: err}
 	}
 	if l := cfg.Policy.LDAP; l.URL != "" {
-		store := &policy.LDAP{Local: c.Audit, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}
+		store := &policy.LDAP{Local: c.local, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}
 		if store.TLS, err = tlsConfig(l.CA); err != nil {
 			return err
 		}
@@ -200,13 +201,13 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 			}
 			store.Password = string(pw)
 		}
-		c.Policy = store
+		c.policy = store
 	}
 	machine, _ := os.Hostname()
 	c.actor.Store(&policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine})
 	c.userName.Store(&cfg.User.Name)
 	if cfg.Demo {
-		if err := seedDemo(context.Background(), c.Audit, c.demoMailboxes()); err != nil {
+		if err := seedDemo(context.Background(), c.local, c.demoMailboxes()); err != nil {
 			return err
 		}
 	}
@@ -479,8 +480,8 @@ func (c *Core) suggest(ctx context.Context, typed string, remote bool) []directo
 		return nil
 	}
 	found, _ := c.dir.Cache.Suggest(ctx, typed)
-	if c.Store != nil {
-		found = append(found, c.Store.Suggest(typed)...)
+	if c.certs != nil {
+		found = append(found, c.certs.Suggest(typed)...)
 	}
 	if remote && len([]rune(typed)) >= 3 {
 		found = append(found, c.dir.Suggest(ctx, typed)...)

@@ -56,8 +56,8 @@ func TestCrashAtEveryStep(t *testing.T) {
 			}
 
 			// Start again.
-			if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
-				m, _ := c.Outbox.Get(ctx, q.ID)
+			if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
+				m, _ := c.outbox.Get(ctx, q.ID)
 				t.Fatalf("after the crash: %d, %v; %+v %v", n, err, m, m.Err)
 			}
 			m, r, err := c.ReceiptOf(ctx, q.ID)
@@ -94,7 +94,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 					t.Fatalf("%s %s: %d copies, %v", acc.Username, f.folder, len(msgs), err)
 				}
 			}
-			entries, _ := c.Audit.Audit(ctx, m.Created.AddDate(0, 0, -1))
+			entries, _ := c.local.Audit(ctx, m.Created.AddDate(0, 0, -1))
 			sends := 0
 			for _, e := range entries {
 				if e.Action == "send" && e.MessageID == q.MessageID {
@@ -123,11 +123,11 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Hook = func(p string, _ *outbox.Mail) {
+	c.outbox.Hook = func(p string, _ *outbox.Mail) {
 		if p == point {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
-	c.Outbox.Process(context.Background())
+	c.outbox.Process(context.Background())
 	t.Fatalf("%s was never reached", point)
 }

@@ -408,7 +408,7 @@ func (c *Core) letterLimits(ctx context.Context, mailbox string) (maxSize int64,
 	if c.dp == nil || mailbox == "" {
 		return maxSize, 0
 	}
-	mb, err := c.Policy.Mailbox(ctx, mailbox)
+	mb, err := c.policy.Mailbox(ctx, mailbox)
 	if err != nil || mb.ContactPoint == "" {
 		return maxSize, 0
 	}

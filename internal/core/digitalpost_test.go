@@ -57,7 +57,7 @@ func TestSendMixedChannels(t *testing.T) {
 	if len(list) != 1 || strings.Join(list[0].All(), ",") != external+","+cprMasked+",DK "+cvrRegistered+","+colleague {
 		t.Fatalf("outbox lists %v", list[0].All())
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	m, r, err := c.ReceiptOf(ctx, q.ID)
@@ -134,15 +134,15 @@ func TestDigitalPostRetryAfterLostAnswer(t *testing.T) {
 	c := e.core(t)
 	ctx := context.Background()
 	clock := time.Now()
-	c.Outbox.Now = func() time.Time { return clock }
-	c.Now = c.Outbox.Now
+	c.outbox.Now = func() time.Time { return clock }
+	c.Now = c.outbox.Now
 	sim.SetFault(mailtest.Times(1, "memos-accepted", mailtest.ErrDrop))
 	q, err := c.Send(ctx, draft, sendMailbox, []string{external, cprRegistered}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Queued || m.Err == nil || !m.Err.Temporary || !m.Did(stepSubmit) || m.Did(stepDigitalPost) {
 		t.Fatalf("after the lost answer: %+v %v", m, m.Err)
 	}
@@ -150,8 +150,8 @@ func TestDigitalPostRetryAfterLostAnswer(t *testing.T) {
 		t.Errorf("reason %q does not name the recipient", i18n.Danish.M(m.Err.Message))
 	}
 	clock = clock.Add(time.Hour)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Done {
 		t.Fatalf("%+v %v", m, m.Err)
 	}
 	if n := len(sim.Received()); n != 1 {
@@ -197,18 +197,18 @@ func TestDigitalPostRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Failed || !strings.Contains(i18n.Danish.M(m.Err.Message), cvrRegistered) || len(sim.Received()) != 0 {
 		t.Fatalf("%+v %v", m, m.Err)
 	}
 	// Fixed, retried: delivered once.
 	sim.SetSenderCVR(e.cfg.Institution.CVR)
-	if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+	if err := c.outbox.Retry(ctx, q.ID); err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(sim.Received()) != 1 {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Done || len(sim.Received()) != 1 {
 		t.Fatalf("%s %v, %d letters", m.State, m.Err, len(sim.Received()))
 	}
 	// Only Digital Post recipients: still a Sent copy, encrypted to the
@@ -237,21 +237,21 @@ func TestDigitalPostSilent(t *testing.T) {
 	c := e.core(t)
 	ctx := context.Background()
 	clock := time.Now()
-	c.Outbox.Now = func() time.Time { return clock }
-	c.Now = c.Outbox.Now
+	c.outbox.Now = func() time.Time { return clock }
+	c.Now = c.outbox.Now
 	q, err := c.Send(ctx, draft, sendMailbox, []string{cvrRegistered}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sim.SetFault(mailtest.Times(1, "memos", mailtest.ErrStall))
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Queued || m.Err == nil || !m.Err.Temporary || !strings.Contains(i18n.Danish.M(m.Err.Message), cvrRegistered) {
 		t.Fatalf("%s %v", m.State, m.Err)
 	}
 	clock = clock.Add(time.Hour)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(sim.Received()) != 1 {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Done || len(sim.Received()) != 1 {
 		t.Fatalf("%s %v, %d letters", m.State, m.Err, len(sim.Received()))
 	}
 }
@@ -263,8 +263,8 @@ func dpEnv(t *testing.T) (*sendEnv, *mailtest.DigitalPost, *Core, *time.Time) {
 	sim := e.withDigitalPost(t)
 	c := e.core(t)
 	clock := time.Now()
-	c.Outbox.Now = func() time.Time { return clock }
-	c.Now = c.Outbox.Now
+	c.outbox.Now = func() time.Time { return clock }
+	c.Now = c.outbox.Now
 	return e, sim, c, &clock
 }
 
@@ -291,8 +291,8 @@ func letterStates(t *testing.T, c *Core) []string {
 func round(t *testing.T, c *Core, clock *time.Time, id int64, d time.Duration) (*outbox.Mail, string) {
 	t.Helper()
 	*clock = clock.Add(d)
-	c.Outbox.Process(context.Background())
-	m, err := c.Outbox.Get(context.Background(), id)
+	c.outbox.Process(context.Background())
+	m, err := c.outbox.Get(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,8 +313,8 @@ func TestDigitalPostReceivedThenCompleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Queued || !m.Did(stepDigitalPost) || m.Err == nil || m.Err.Message.Key != "digitalpost.waiting_final" ||
 		!strings.Contains(i18n.Danish.M(m.Err.Message), "modtaget af Digital Post") {
 		t.Fatalf("waiting for the final receipt: %s %v", m.State, m.Err)
@@ -324,13 +324,13 @@ func TestDigitalPostReceivedThenCompleted(t *testing.T) {
 	}
 	// Asked again before the receipts come: still waiting, nothing posted.
 	*clock = clock.Add(31 * time.Second)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Queued || len(sim.Received()) != 2 {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Queued || len(sim.Received()) != 2 {
 		t.Fatalf("%s, %d letters", m.State, len(sim.Received()))
 	}
 	sim.ReleaseReceipts()
 	*clock = clock.Add(31 * time.Second)
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	m, r, err := c.ReceiptOf(ctx, q.ID)
 	if err != nil || m.State != outbox.Done || r == nil {
 		t.Fatalf("%s %v %v", m.State, m.Err, err)
@@ -354,9 +354,9 @@ func TestDigitalPostNoFinalReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	*clock = clock.Add(DefaultReceiptWait + time.Minute)
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	m, r, err := c.ReceiptOf(ctx, q.ID)
 	if err != nil || m.State != outbox.Done || r == nil {
 		t.Fatalf("%s %v %v", m.State, m.Err, err)
@@ -377,8 +377,8 @@ func TestDigitalPostRefusedLater(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Failed || m.Err == nil {
 		t.Fatalf("%s %v", m.State, m.Err)
 	}
@@ -390,12 +390,12 @@ func TestDigitalPostRefusedLater(t *testing.T) {
 		t.Fatalf("letters %s", got)
 	}
 	sim.Finally(cvrRegistered, "COMPLETED")
-	if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+	if err := c.outbox.Retry(ctx, q.ID); err != nil {
 		t.Fatal(err)
 	}
 	*clock = clock.Add(time.Minute)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Queued && m.State != outbox.Done {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Queued && m.State != outbox.Done {
 		t.Fatalf("after Prøv igen: %s %v", m.State, m.Err)
 	}
 	got := sim.Received()
@@ -418,8 +418,8 @@ func TestDigitalPostLostAnswerLateReceipt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "digitalpost.lost_answer" {
 		t.Fatalf("%s %v", m.State, m.Err)
 	}
@@ -463,7 +463,7 @@ func TestDigitalPostReceiptKeptBeforeDelete(t *testing.T) {
 	if _, err := c.Send(ctx, draft, sendMailbox, []string{cvrRegistered}, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	sim.ReleaseReceipts()
 	sim.SetFault(mailtest.Times(1, "receipt-delete", mailtest.ErrDrop))
 	if err := c.collectReceipts(ctx); err == nil {
@@ -498,8 +498,8 @@ func TestDigitalPostSystemKey(t *testing.T) {
 	q, err := c.Send(ctx, draft, sendMailbox, []string{cvrRegistered}, nil)
 	var acc *digitalpost.AccessError
 	if err == nil {
-		c.Outbox.Process(ctx)
-		m, _ := c.Outbox.Get(ctx, q.ID)
+		c.outbox.Process(ctx)
+		m, _ := c.outbox.Get(ctx, q.ID)
 		if m.State != outbox.Failed || m.Err == nil || m.Err.Message.Key != "digitalpost.access" {
 			t.Fatalf("%s %v", m.State, m.Err)
 		}
@@ -514,7 +514,7 @@ func TestDigitalPostSystemKey(t *testing.T) {
 	if _, err := c2.Send(ctx, draft, sendMailbox, []string{cvrRegistered}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c2.Outbox.Process(ctx); err != nil || n == 0 || len(sim.Received()) != 1 {
+	if n, err := c2.outbox.Process(ctx); err != nil || n == 0 || len(sim.Received()) != 1 {
 		t.Fatalf("with the right key: %d done, %v, %d letters", n, err, len(sim.Received()))
 	}
 }
@@ -528,19 +528,19 @@ func TestDigitalPostContactPoint(t *testing.T) {
 	ctx := context.Background()
 	const cp = "a4c8e2f6-0b3d-4a7e-9c1f-5d8b2e6a0c4f"
 	sim.AddContactPoint(mailtest.DPContactPoint{ID: cp, Name: "Uddannelsesservice", MaxMB: 1, MaxAttachments: 1})
-	mb, err := c.Policy.Mailbox(ctx, sendMailbox)
+	mb, err := c.policy.Mailbox(ctx, sendMailbox)
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := *mb
 	bad.ContactPoint = "uddservice@hoejskole.example"
 	var pe *policy.Error
-	if err := c.Audit.AddMailbox(ctx, demoHelpdesk, bad); !errors.As(err, &pe) || pe.Reason != policy.BadContactPoint ||
+	if err := c.local.AddMailbox(ctx, demoHelpdesk, bad); !errors.As(err, &pe) || pe.Reason != policy.BadContactPoint ||
 		!strings.Contains(i18n.Danish.Error(err), "GUID") {
 		t.Fatalf("a contact point that is no GUID: %v", err)
 	}
 	mb.ContactPoint = strings.ToUpper(cp)
-	if err := c.Audit.AddMailbox(ctx, demoHelpdesk, *mb); err != nil {
+	if err := c.local.AddMailbox(ctx, demoHelpdesk, *mb); err != nil {
 		t.Fatal(err)
 	}
 
@@ -565,7 +565,7 @@ func TestDigitalPostContactPoint(t *testing.T) {
 	if _, err := c.Send(ctx, draft, sendMailbox, []string{cvrRegistered}, nil); err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	got := sim.Received()
 	if len(got) != 1 {
 		t.Fatalf("%d letters", len(got))
@@ -616,7 +616,7 @@ func TestDigitalPostEndToEnd(t *testing.T) {
 	step(time.Minute, "digitalpost.waiting_lost", "RECEIVED,")
 	sim.ReleaseReceipts()
 	*clock = clock.Add(time.Minute)
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	m, r, err := c.ReceiptOf(ctx, q.ID)
 	if err != nil || m.State != outbox.Done || r == nil {
 		t.Fatalf("%s %v %v", m.State, m.Err, err)

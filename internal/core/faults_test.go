@@ -66,14 +66,14 @@ func TestSendFaults(t *testing.T) {
 			c := e.core(t)
 			ctx := context.Background()
 			clock := time.Now()
-			c.Outbox.Now = func() time.Time { return clock }
+			c.outbox.Now = func() time.Time { return clock }
 			q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tc.inject(e, c)
-			c.Outbox.Process(ctx)
-			m, err := c.Outbox.Get(ctx, q.ID)
+			c.outbox.Process(ctx)
+			m, err := c.outbox.Get(ctx, q.ID)
 			if err != nil {
 				t.Fatalf("the mail is gone: %v", err)
 			}
@@ -101,13 +101,13 @@ func TestSendFaults(t *testing.T) {
 			// (waiting): delivered, once.
 			tc.heal(e, c)
 			if m.State == outbox.Failed {
-				if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+				if err := c.outbox.Retry(ctx, q.ID); err != nil {
 					t.Fatal(err)
 				}
 			}
 			clock = clock.Add(time.Hour)
-			c.Outbox.Process(ctx)
-			if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done {
+			c.outbox.Process(ctx)
+			if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Done {
 				t.Fatalf("after mending: %s %v", m.State, m.Err)
 			}
 			if n := len(e.smtp.Received()); n != 1 {
@@ -183,22 +183,22 @@ func TestFullDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	full(true)
-	_, err = c.Outbox.Process(ctx)
-	if said := i18n.Danish.Error(err); err == nil || !strings.Contains(said, "Er disken fuld") || !strings.Contains(said, e.cfg.Database) || c.Outbox.Stalled() == nil {
+	_, err = c.outbox.Process(ctx)
+	if said := i18n.Danish.Error(err); err == nil || !strings.Contains(said, "Er disken fuld") || !strings.Contains(said, e.cfg.Database) || c.outbox.Stalled() == nil {
 		t.Errorf("the worker on a full disk says %q", said)
 	}
 	if n := len(e.smtp.Received()); n != 0 {
 		t.Fatalf("%d sent before the build was recorded", n)
 	}
 	full(false)
-	if m, _ := c.Outbox.Get(ctx, q.ID); m == nil || m.State != outbox.Queued {
+	if m, _ := c.outbox.Get(ctx, q.ID); m == nil || m.State != outbox.Queued {
 		t.Fatalf("the mail: %+v", m)
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
-	if n := len(e.smtp.Received()); n != 1 || c.Outbox.Stalled() != nil {
-		t.Errorf("%d submissions; stalled: %v", n, c.Outbox.Stalled())
+	if n := len(e.smtp.Received()); n != 1 || c.outbox.Stalled() != nil {
+		t.Errorf("%d submissions; stalled: %v", n, c.outbox.Stalled())
 	}
 }
 
@@ -240,15 +240,15 @@ func TestLimits(t *testing.T) {
 
 	// A server that takes less than the settings say refuses at MAIL
 	// FROM (SIZE): permanent, with its words, nothing sent.
-	c.Outbox.Remove(ctx, 1)
+	c.outbox.Remove(ctx, 1)
 	c.cfg.SMTP.MaxMessageSize = 50 << 20
 	e.smtp.MaxSize(64 << 10)
 	q, err := c.Send(ctx, big, sendMailbox, []string{external}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Failed || len(e.smtp.Received()) != 0 || !strings.Contains(i18n.Danish.M(m.Err.Message), "552") {
 		t.Fatalf("%s %v, %d received", m.State, m.Err, len(e.smtp.Received()))
 	}
@@ -272,8 +272,8 @@ func TestPartialDelivery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, err := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, err := c.outbox.Get(ctx, q.ID)
 	if err != nil || m.State != outbox.Failed {
 		t.Fatalf("state %v, %v", m.State, err)
 	}
@@ -286,11 +286,11 @@ func TestPartialDelivery(t *testing.T) {
 	if strings.Contains(said, "Ingen har fået") {
 		t.Errorf("%q says nobody got it", said)
 	}
-	entries, err := c.Audit.Sends(ctx, q.MessageID)
+	entries, err := c.local.Sends(ctx, q.MessageID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, _ := c.Audit.Audit(ctx, time.Time{})
+	all, _ := c.local.Audit(ctx, time.Time{})
 	partial := 0
 	for _, en := range all {
 		if en.Action == "send-partial" && en.MessageID == q.MessageID && en.Subject == external {
@@ -302,11 +302,11 @@ func TestPartialDelivery(t *testing.T) {
 	}
 	// Mended and retried: only the colleague gets it now.
 	refuse = false
-	if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+	if err := c.outbox.Retry(ctx, q.ID); err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Done {
 		t.Fatalf("after the retry: %s %v", m.State, m.Err)
 	}
 	got := map[string]int{}

@@ -81,7 +81,7 @@ func (c *Core) inbox(ctx context.Context, mailbox string) (*inboxAt, error) {
 	if err := c.MayRead(ctx, in.mailbox); err != nil {
 		return nil, err
 	}
-	mb, err := c.Policy.Mailbox(ctx, in.mailbox)
+	mb, err := c.policy.Mailbox(ctx, in.mailbox)
 	if err != nil {
 		return nil, err
 	}
@@ -284,9 +284,9 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 	}
 	for _, s := range o.Signers() {
 		r.Signers = append(r.Signers, signerReport(s))
-		if s.Err == nil && c.Store != nil {
+		if s.Err == nil && c.certs != nil {
 			// A store that cannot be written only costs a lookup later.
-			_ = c.Store.Learn(s)
+			_ = c.certs.Learn(s)
 		}
 	}
 	if ps, ok := o.Protected["Subject"]; ok && r.Signed && len(ps) > 0 {

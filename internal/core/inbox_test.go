@@ -204,7 +204,7 @@ func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {
 		t.Fatal(err)
 	}
 	c := e.core(t)
-	if err := c.Audit.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	srv, _ := c.imapServer()
@@ -414,7 +414,7 @@ func TestInboxReports(t *testing.T) {
 	e.imap.NoKeywords = false
 
 	// Without the read right, nothing is listed.
-	if err := c.Audit.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	var pe *policy.Error
@@ -447,7 +447,7 @@ func TestInboxForwardAndReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(i18n.Danish.Error(err))
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	got := e.smtp.Received()
@@ -479,7 +479,7 @@ func TestInboxForwardAndReply(t *testing.T) {
 	if _, err := c.Send(ctx, r.Draft, r.Mailbox, []string{r.To}, nil); err != nil {
 		t.Fatal(i18n.Danish.Error(err))
 	}
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	got = e.smtp.Received()
 	if len(got) != 2 || got[1].To[0] != "jens.hansen@kommune.example" || bytes.Contains(got[1].Data, []byte("Tak, vi vender")) {
 		t.Fatalf("%d sent; the reply carries plaintext or goes astray", len(got))
@@ -496,7 +496,7 @@ func TestInboxWithDovecot(t *testing.T) {
 	e.withDovecot(t)
 	c := e.core(t)
 	ctx := context.Background()
-	if err := c.Audit.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	srv, _ := c.imapServer()

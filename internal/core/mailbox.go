@@ -38,11 +38,11 @@ func (c *Core) Actor() policy.Actor { return *c.actor.Load() }
 
 // Mailboxes lists every secure mailbox with the user's rights to it.
 func (c *Core) Mailboxes(ctx context.Context) ([]MailboxChoice, error) {
-	mbs, err := c.Policy.Mailboxes(ctx)
+	mbs, err := c.policy.Mailboxes(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rights, err := c.Policy.Rights(ctx, c.User())
+	rights, err := c.policy.Rights(ctx, c.User())
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +73,10 @@ func (c *Core) MayRead(ctx context.Context, mailbox string) error {
 }
 
 func (c *Core) may(ctx context.Context, user, mailbox string, r policy.Right) error {
-	if _, err := c.Policy.Mailbox(ctx, mailbox); err != nil {
+	if _, err := c.policy.Mailbox(ctx, mailbox); err != nil {
 		return err
 	}
-	ok, err := policy.Has(ctx, c.Policy, user, mailbox, r)
+	ok, err := policy.Has(ctx, c.policy, user, mailbox, r)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestMailboxesAndRights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, _ := c2.Audit.Audit(ctx, time.Time{})
+	log, _ := c2.local.Audit(ctx, time.Time{})
 	if len(log) != 4+5 {
 		t.Errorf("%d audit entries after two starts, want 9 (four mailboxes, five rights)", len(log))
 	}
@@ -82,18 +82,18 @@ func TestRightsInLDAP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.Policy.(*policy.LDAP); !ok {
-		t.Fatalf("policy store %T, want LDAP", c.Policy)
+	if _, ok := c.policy.(*policy.LDAP); !ok {
+		t.Fatalf("policy store %T, want LDAP", c.policy)
 	}
 	ctx := context.Background()
 	hd := policy.Actor{User: "helpdesk@hoejskole.example", Machine: "test"}
-	if err := c.Policy.AddMailbox(ctx, hd, DemoMailboxes[1]); err != nil {
+	if err := c.policy.AddMailbox(ctx, hd, DemoMailboxes[1]); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.MaySend(ctx, DemoMailboxes[1].Address); err == nil {
 		t.Fatal("may send before any grant")
 	}
-	if err := c.Policy.Grant(ctx, hd, c.User(), DemoMailboxes[1].Address, policy.Send); err != nil {
+	if err := c.policy.Grant(ctx, hd, c.User(), DemoMailboxes[1].Address, policy.Send); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.MaySend(ctx, DemoMailboxes[1].Address); err != nil {
@@ -128,15 +128,15 @@ func TestSwitchDemoUser(t *testing.T) {
 	if err := c.SwitchDemoUser(helpdesk.Address); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
-		m, _ := c.Outbox.Get(ctx, q.ID)
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
+		m, _ := c.outbox.Get(ctx, q.ID)
 		t.Fatalf("processed %d: %v %s %v", n, err, m.State, m.Err)
 	}
-	m, err := c.Outbox.Get(ctx, q.ID)
+	m, err := c.outbox.Get(ctx, q.ID)
 	if err != nil || m.State != outbox.Done {
 		t.Fatalf("staff's mail after the switch: %+v, %v", m, err)
 	}
-	entries, err := c.Audit.Audit(ctx, time.Time{})
+	entries, err := c.local.Audit(ctx, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

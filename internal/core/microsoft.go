@@ -87,7 +87,7 @@ func (c *Core) SignOut(ctx context.Context) error {
 
 // signedIn lets the mail that waited for a sign-in go now.
 func (c *Core) signedIn(ctx context.Context) {
-	c.Outbox.Wake(ctx)
+	c.outbox.Wake(ctx)
 }
 
 // claims is the Conditional Access challenge the last refused refresh

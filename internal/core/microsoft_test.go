@@ -26,7 +26,7 @@ func sendNow(t *testing.T, ctx context.Context, c *Core, to ...string) (*outbox.
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	m, r, err := c.ReceiptOf(ctx, q.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestMicrosoftSession(t *testing.T) {
 	if _, err := c.SignIn(ctx, entra.Browser(sendUser, "entra-password")); err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx) // woken by the sign-in, whatever its wait
+	c.outbox.Process(ctx) // woken by the sign-in, whatever its wait
 	if m, _, err = c.ReceiptOf(ctx, m.ID); err != nil || m.State != outbox.Done || len(e.smtp.Received()) != 2 {
 		t.Fatalf("after signing in again: %s %v, %d submissions", m.State, m.Err, len(e.smtp.Received()))
 	}

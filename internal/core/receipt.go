@@ -59,7 +59,7 @@ func (c *Core) audit(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = c.Audit.Log(ctx, policy.Entry{Time: r.Time, Actor: c.actorOf(m), Action: "send", Mailbox: m.Mailbox,
+	err = c.local.Log(ctx, policy.Entry{Time: r.Time, Actor: c.actorOf(m), Action: "send", Mailbox: m.Mailbox,
 		Subject: strings.Join(all, ", "), MessageID: m.MessageID, Receipt: string(out)})
 	return out, err
 }
@@ -149,7 +149,7 @@ func (c *Core) receiptMail(ctx context.Context, r Receipt) ([]byte, string, erro
 		return nil, "", err
 	}
 	name := r.Mailbox
-	if mb, err := c.Policy.Mailbox(ctx, r.Mailbox); err == nil {
+	if mb, err := c.policy.Mailbox(ctx, r.Mailbox); err == nil {
 		name = mb.Name
 	}
 	id := "<receipt." + strings.Trim(r.MessageID, "<>") + ">"
@@ -160,12 +160,12 @@ func (c *Core) receiptMail(ctx context.Context, r Receipt) ([]byte, string, erro
 }
 
 // OutboxList lists the mails in the outbox, oldest first.
-func (c *Core) OutboxList(ctx context.Context) ([]outbox.Mail, error) { return c.Outbox.List(ctx) }
+func (c *Core) OutboxList(ctx context.Context) ([]outbox.Mail, error) { return c.outbox.List(ctx) }
 
 // ReceiptOf returns the receipt of a mail once the server has it, nil
 // before.
 func (c *Core) ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *Receipt, error) {
-	m, err := c.Outbox.Get(ctx, id)
+	m, err := c.outbox.Get(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -184,7 +184,7 @@ func (c *Core) ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *Receipt,
 }
 
 func (c *Core) auditReceipt(ctx context.Context, messageID string) (*Receipt, error) {
-	entries, err := c.Audit.Sends(ctx, messageID)
+	entries, err := c.local.Sends(ctx, messageID)
 	if err != nil || len(entries) == 0 {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func (c *Core) auditReceipt(ctx context.Context, messageID string) (*Receipt, er
 
 // Progress tells how many of a mail's steps are done, of how many.
 func (c *Core) Progress(m *outbox.Mail) (done, total int) {
-	total = c.Outbox.StepCount()
+	total = c.outbox.StepCount()
 	if m.State == outbox.Done {
 		return total, total
 	}
@@ -219,13 +219,24 @@ func (c *Core) Await(ctx context.Context, id int64, progress func(done, total in
 		if m.Err != nil && m.Err.Message.Key == "msauth.sign_in_needed" {
 			return m, nil, nil // it waits for the user to sign in: say so now
 		}
-		if err := c.Outbox.Stalled(); err != nil {
+		if err := c.outbox.Stalled(); err != nil {
 			return m, nil, err // the mail waits; the user is told why
 		}
 		select {
 		case <-ctx.Done():
 			return m, nil, ctx.Err()
 		case <-tick.C:
+		}
+	}
+}
+
+// OnStep has f told each step a mail has finished (its name) as the
+// worker records it: for what watches the outbox from beside (tests, a
+// progress display). Set it before Run.
+func (c *Core) OnStep(f func(step string, mailID int64)) {
+	c.outbox.Hook = func(point string, m *outbox.Mail) {
+		if step, ok := strings.CutPrefix(point, "after:"); ok {
+			f(step, m.ID)
 		}
 	}
 }

@@ -15,42 +15,42 @@ import (
 
 // IsHelpdesk reports whether the user may manage mailboxes and rights.
 func (c *Core) IsHelpdesk(ctx context.Context) (bool, error) {
-	return c.Policy.IsHelpdesk(ctx, c.User())
+	return c.policy.IsHelpdesk(ctx, c.User())
 }
 
 // ListMailboxes lists every secure mailbox with its settings.
 func (c *Core) ListMailboxes(ctx context.Context) ([]policy.Mailbox, error) {
-	return c.Policy.Mailboxes(ctx)
+	return c.policy.Mailboxes(ctx)
 }
 
 // Mailbox returns one secure mailbox's settings.
 func (c *Core) Mailbox(ctx context.Context, address string) (*policy.Mailbox, error) {
-	return c.Policy.Mailbox(ctx, address)
+	return c.policy.Mailbox(ctx, address)
 }
 
 // AddMailbox adds or changes a secure mailbox, as the user (helpdesk).
 func (c *Core) AddMailbox(ctx context.Context, m policy.Mailbox) error {
-	return c.Policy.AddMailbox(ctx, c.Actor(), m)
+	return c.policy.AddMailbox(ctx, c.Actor(), m)
 }
 
 // Grant gives user the right to mailbox, as the user (helpdesk).
 func (c *Core) Grant(ctx context.Context, user, mailbox string, r policy.Right) error {
-	return c.Policy.Grant(ctx, c.Actor(), user, mailbox, r)
+	return c.policy.Grant(ctx, c.Actor(), user, mailbox, r)
 }
 
 // Revoke takes user's right to mailbox away, as the user (helpdesk).
 func (c *Core) Revoke(ctx context.Context, user, mailbox string, r policy.Right) error {
-	return c.Policy.Revoke(ctx, c.Actor(), user, mailbox, r)
+	return c.policy.Revoke(ctx, c.Actor(), user, mailbox, r)
 }
 
 // Rights returns a person's rights, by mailbox.
 func (c *Core) Rights(ctx context.Context, user string) (map[string][]policy.Right, error) {
-	return c.Policy.Rights(ctx, user)
+	return c.policy.Rights(ctx, user)
 }
 
 // Holders returns who holds which rights to a mailbox.
 func (c *Core) Holders(ctx context.Context, mailbox string) (map[string][]policy.Right, error) {
-	return c.Policy.Holders(ctx, mailbox)
+	return c.policy.Holders(ctx, mailbox)
 }
 
 // MailboxHolders is one mailbox as helpdesk sees it: who holds which
@@ -76,7 +76,7 @@ type Holder struct {
 // the helpdesk's overview (the CLI's mailbox list and show, the settings
 // pane's Rettigheder).
 func (c *Core) AllHolders(ctx context.Context) ([]MailboxHolders, error) {
-	mbs, err := c.Policy.Mailboxes(ctx)
+	mbs, err := c.policy.Mailboxes(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (c *Core) AllHolders(ctx context.Context) ([]MailboxHolders, error) {
 }
 
 func (c *Core) mailboxHolders(ctx context.Context, m policy.Mailbox) (MailboxHolders, error) {
-	holders, err := c.Policy.Holders(ctx, m.Address)
+	holders, err := c.policy.Holders(ctx, m.Address)
 	if err != nil {
 		return MailboxHolders{}, err
 	}
@@ -108,7 +108,7 @@ func (c *Core) mailboxHolders(ctx context.Context, m policy.Mailbox) (MailboxHol
 
 // MailboxOverview is AllHolders for one mailbox.
 func (c *Core) MailboxOverview(ctx context.Context, address string) (MailboxHolders, error) {
-	m, err := c.Policy.Mailbox(ctx, address)
+	m, err := c.policy.Mailbox(ctx, address)
 	if err != nil {
 		return MailboxHolders{}, err
 	}
@@ -117,20 +117,26 @@ func (c *Core) MailboxOverview(ctx context.Context, address string) (MailboxHold
 
 // AuditLog returns the audit log's entries since a time, oldest first.
 func (c *Core) AuditLog(ctx context.Context, since time.Time) ([]policy.Entry, error) {
-	return c.Audit.Audit(ctx, since)
+	return c.local.Audit(ctx, since)
 }
 
 // VerifyAudit checks the audit log's hash chain.
 func (c *Core) VerifyAudit(ctx context.Context) (*policy.AuditCheck, error) {
-	return c.Audit.VerifyAudit(ctx)
+	return c.local.VerifyAudit(ctx)
 }
 
 // Retry sends a mail of the outbox again at once.
-func (c *Core) Retry(ctx context.Context, id int64) error { return c.Outbox.Retry(ctx, id) }
+func (c *Core) Retry(ctx context.Context, id int64) error { return c.outbox.Retry(ctx, id) }
 
 // Remove takes a mail out of the outbox.
-func (c *Core) Remove(ctx context.Context, id int64) error { return c.Outbox.Remove(ctx, id) }
+func (c *Core) Remove(ctx context.Context, id int64) error { return c.outbox.Remove(ctx, id) }
 
 // Process sends what is due in the outbox now, and returns how many
 // mails it finished (the CLI's worker, while it waits).
-func (c *Core) Process(ctx context.Context) (int, error) { return c.Outbox.Process(ctx) }
+func (c *Core) Process(ctx context.Context) (int, error) { return c.outbox.Process(ctx) }
+
+// Permits reports whether user holds right r to mailbox: the question a
+// mail server that enforces Send on Behalf asks (the demo's do).
+func (c *Core) Permits(ctx context.Context, user, mailbox string, r policy.Right) bool {
+	return c.may(ctx, user, mailbox, r) == nil
+}

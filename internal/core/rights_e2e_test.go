@@ -23,7 +23,7 @@ func TestRightsEnforcedTwice(t *testing.T) {
 	ctx := context.Background()
 	user := c.User()
 	srv := mailtest.StartSMTP(t, map[string]string{user: "demo-password"}, func(u, mailbox string) bool {
-		ok, err := policy.Has(ctx, c.Policy, u, mailbox, policy.Send)
+		ok, err := policy.Has(ctx, c.policy, u, mailbox, policy.Send)
 		return err == nil && ok
 	})
 	const allowed, forbidden = "sikkerpost-uddservice@hoejskole.example", "sikkerpost-hr@hoejskole.example"

@@ -62,7 +62,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 		return files
 	}
 	var during int
-	c.Outbox.Hook = func(point string, _ *outbox.Mail) {
+	c.outbox.Hook = func(point string, _ *outbox.Mail) {
 		if point == "after:"+stepSubmit {
 			during = scan("while sending")
 		}
@@ -70,7 +70,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	if _, err := c.Send(ctx, draft, sendMailbox, []string{external}, []string{colleague}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	c.Close()

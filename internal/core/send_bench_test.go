@@ -29,10 +29,10 @@ func BenchmarkSendToReceipt(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.Outbox.Process(ctx); err != nil {
+		if _, err := c.outbox.Process(ctx); err != nil {
 			b.Fatal(err)
 		}
-		if m, _ := c.Outbox.Get(ctx, q.ID); m.State != outbox.Done {
+		if m, _ := c.outbox.Get(ctx, q.ID); m.State != outbox.Done {
 			b.Fatalf("%+v %v", m, m.Err)
 		}
 	}
@@ -54,7 +54,7 @@ func BenchmarkOutbox200(b *testing.B) {
 			}
 		}
 		start := time.Now()
-		if n, err := c.Outbox.Process(ctx); n != 200 || err != nil {
+		if n, err := c.outbox.Process(ctx); n != 200 || err != nil {
 			b.Fatal(n, err)
 		}
 		total += time.Since(start)

@@ -75,7 +75,7 @@ func newSendEnv(t testing.TB) *sendEnv {
 
 	var c *Core
 	may := func(u, mailbox string) bool {
-		ok, err := policy.Has(context.Background(), c.Policy, u, mailbox, policy.Send)
+		ok, err := policy.Has(context.Background(), c.policy, u, mailbox, policy.Send)
 		return err == nil && ok
 	}
 	e := &sendEnv{cfg: cfg, dir: dir}
@@ -97,11 +97,11 @@ func newSendEnv(t testing.TB) *sendEnv {
 		if m.Address == sendMailbox {
 			m.Identity, m.Password = certs("mailbox-rsa.p12"), "file:"+p12pw
 		}
-		if err := c.Audit.AddMailbox(context.Background(), demoHelpdesk, m); err != nil {
+		if err := c.local.AddMailbox(context.Background(), demoHelpdesk, m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := c.Audit.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
+	if err := c.local.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -218,7 +218,7 @@ func TestSendEndToEnd(t *testing.T) {
 	if len(list) != 1 || list[0].State != outbox.Queued || list[0].MessageID != q.MessageID {
 		t.Fatalf("%+v", list)
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	m, r, err := c.ReceiptOf(ctx, q.ID)
@@ -318,7 +318,7 @@ func TestSendEndToEnd(t *testing.T) {
 	if strings.Contains(body, "afgørelsen") || strings.Contains(string(receipts[0]), draft.Subject) {
 		t.Fatal("the receipt carries content")
 	}
-	entries, _ := c.Audit.Audit(ctx, time.Time{})
+	entries, _ := c.local.Audit(ctx, time.Time{})
 	sends := 0
 	for _, e := range entries {
 		if e.Action == "send" && e.MessageID == q.MessageID && e.Mailbox == sendMailbox && e.Actor.User == sendUser {
@@ -370,21 +370,21 @@ func TestSendTemporaryThenDelivered(t *testing.T) {
 	c := e.core(t)
 	ctx := context.Background()
 	clock := time.Now()
-	c.Outbox.Now = func() time.Time { return clock }
+	c.outbox.Now = func() time.Time { return clock }
 	e.smtp.SetFault(fault(451, mailtest.StageMail))
 	q, err := c.Send(ctx, draft, sendMailbox, []string{external}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Queued || m.Attempts != 1 || m.Err == nil || !m.Err.Temporary {
 		t.Fatalf("%+v", m)
 	}
 	e.smtp.SetFault(nil)
 	clock = clock.Add(time.Minute)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(e.smtp.Received()) != 1 {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Done || len(e.smtp.Received()) != 1 {
 		t.Fatalf("%+v, %d received", m, len(e.smtp.Received()))
 	}
 }
@@ -403,8 +403,8 @@ func TestSendPermanentStaysInOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Failed || len(e.smtp.Received()) != 0 {
 		t.Fatalf("%+v, %d received", m, len(e.smtp.Received()))
 	}
@@ -415,10 +415,10 @@ func TestSendPermanentStaysInOutbox(t *testing.T) {
 	// The server is fixed; the user retries; the message is the one
 	// built before, with the same Message-ID.
 	e.smtp.SetFault(nil)
-	if err := c.Outbox.Retry(ctx, q.ID); err != nil {
+	if err := c.outbox.Retry(ctx, q.ID); err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	got := e.smtp.Received()
 	if len(got) != 1 {
 		t.Fatalf("%d received", len(got))
@@ -438,11 +438,11 @@ func TestSendRecheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Audit.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
+	if err := c.local.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Failed || m.Err.Message.Key != "policy.no_right" || len(e.smtp.Received()) != 0 {
 		t.Fatalf("%+v %v, %d received", m, m.Err, len(e.smtp.Received()))
 	}
@@ -455,7 +455,7 @@ func TestCopyRetriedWithoutResubmitting(t *testing.T) {
 	c := e.core(t)
 	ctx := context.Background()
 	clock := time.Now()
-	c.Outbox.Now = func() time.Time { return clock }
+	c.outbox.Now = func() time.Time { return clock }
 	real := c.cfg.IMAP.Server
 	c.cfg.IMAP.Server = daemon.SilentServer(t)
 	c.cfg.IMAP.Timeout.Duration = 200 * time.Millisecond
@@ -463,15 +463,15 @@ func TestCopyRetriedWithoutResubmitting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if m.State != outbox.Queued || !m.Did(stepSubmit) || m.Did(stepCopyMailbox) || m.Err == nil || m.Err.Message.Key != "mailstore.temporary" {
 		t.Fatalf("%+v %v", m, m.Err)
 	}
 	c.cfg.IMAP.Server = real
 	clock = clock.Add(time.Hour)
-	c.Outbox.Process(ctx)
-	if m, _ = c.Outbox.Get(ctx, q.ID); m.State != outbox.Done || len(e.smtp.Received()) != 1 {
+	c.outbox.Process(ctx)
+	if m, _ = c.outbox.Get(ctx, q.ID); m.State != outbox.Done || len(e.smtp.Received()) != 1 {
 		t.Fatalf("%+v, %d received", m, len(e.smtp.Received()))
 	}
 }
@@ -488,8 +488,8 @@ func TestSendWithDovecot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
-		m, _ := c.Outbox.Get(ctx, q.ID)
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
+		m, _ := c.outbox.Get(ctx, q.ID)
 		t.Fatalf("%d %v: %v", n, err, m.Err)
 	}
 	sent := e.smtp.Received()[0].Data
@@ -518,7 +518,7 @@ func TestDemoSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(i18n.Danish.Error(err))
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	m, r, err := c.ReceiptOf(ctx, q.ID)
@@ -550,13 +550,13 @@ func TestRoutingAddressesAreNotInternal(t *testing.T) {
 		t.Errorf("queued %+v for %s", q, routed[0])
 	}
 	m := &OpenedMail{Mailbox: sendMailbox, Content: &message.Received{Text: "x"}}
-	if err := c.Audit.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Forward(ctx, m, routed[2:], "Til orientering"); err == nil {
 		t.Errorf("forwarded to %s", routed[2])
 	}
-	if list, _ := c.Outbox.List(ctx); len(list) != 0 {
+	if list, _ := c.outbox.List(ctx); len(list) != 0 {
 		t.Errorf("%d mails queued", len(list))
 	}
 }
@@ -579,7 +579,7 @@ func TestReceiptSaysHowTheCopyIsKept(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Outbox.Process(ctx)
+		c.outbox.Process(ctx)
 		_, r, err := c.ReceiptOf(ctx, q.ID)
 		if err != nil || r == nil {
 			t.Fatalf("%s: %v", tc.to, err)
@@ -606,11 +606,11 @@ func TestDuplicateRecipientsMerged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := c.Outbox.Get(ctx, q.ID)
+	m, _ := c.outbox.Get(ctx, q.ID)
 	if len(m.Recipients) != 2 || len(m.Cc) != 0 {
 		t.Fatalf("queued To %v Cc %v", m.Recipients, m.Cc)
 	}
-	c.Outbox.Process(ctx)
+	c.outbox.Process(ctx)
 	got := map[string]int{}
 	for _, r := range e.smtp.Received() {
 		for _, to := range r.To {

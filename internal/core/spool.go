@@ -30,7 +30,7 @@ type sealedDraft struct {
 
 // spoolFile is the path of one of the mail's files.
 func (c *Core) spoolFile(m *outbox.Mail, name string) (string, error) {
-	dir, err := c.Outbox.Files(m.MessageID)
+	dir, err := c.outbox.Files(m.MessageID)
 	if err != nil {
 		return "", &outbox.WriteError{File: dir, Err: err}
 	}

@@ -33,9 +33,9 @@ func TestSendThroughFiles(t *testing.T) {
 	c := e.core(t)
 	ctx := context.Background()
 	var during []string
-	c.Outbox.Hook = func(point string, m *outbox.Mail) {
+	c.outbox.Hook = func(point string, m *outbox.Mail) {
 		if point == "after:"+stepBuild {
-			dir, _ := c.Outbox.Files(m.MessageID)
+			dir, _ := c.outbox.Files(m.MessageID)
 			names, _ := os.ReadDir(dir)
 			for _, n := range names {
 				during = append(during, n.Name())
@@ -45,7 +45,7 @@ func TestSendThroughFiles(t *testing.T) {
 	if _, err := c.Send(ctx, draft, sendMailbox, []string{external}, []string{colleague}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := c.Outbox.Process(ctx); n != 1 || err != nil {
+	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
 		t.Fatal(n, err)
 	}
 	if got := strings.Join(during, " "); got != fileAttachments+" "+fileExternal+" "+fileInternal {
@@ -78,9 +78,9 @@ func TestSendDamagedFile(t *testing.T) {
 	c := e.core(t)
 	ctx := context.Background()
 	var damaged string
-	c.Outbox.Hook = func(point string, m *outbox.Mail) {
+	c.outbox.Hook = func(point string, m *outbox.Mail) {
 		if point == "after:"+stepBuild {
-			dir, _ := c.Outbox.Files(m.MessageID)
+			dir, _ := c.outbox.Files(m.MessageID)
 			damaged = filepath.Join(dir, fileExternal)
 			b, err := os.ReadFile(damaged)
 			if err != nil {
@@ -94,8 +94,8 @@ func TestSendDamagedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Outbox.Process(ctx)
-	m, err := c.Outbox.Get(ctx, q.ID)
+	c.outbox.Process(ctx)
+	m, err := c.outbox.Get(ctx, q.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,12 +126,12 @@ func TestSendQueuedBeforeFiles(t *testing.T) {
 		return m
 	}
 	// Queued, not built.
-	if _, err := c.Outbox.Add(ctx, old("<queued-before@hoejskole.example>")); err != nil {
+	if _, err := c.outbox.Add(ctx, old("<queued-before@hoejskole.example>")); err != nil {
 		t.Fatal(err)
 	}
 	// Built, not submitted: the build's output holds the messages.
 	m := old("<built-before@hoejskole.example>")
-	n, err := c.Outbox.Add(ctx, m)
+	n, err := c.outbox.Add(ctx, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestSendQueuedBeforeFiles(t *testing.T) {
 	if _, err := c.db.ExecContext(ctx, `INSERT INTO outbox_step (mail, step, time, output) VALUES (?, ?, ?, ?)`, n, stepBuild, time.Now().UnixMilli(), out); err != nil {
 		t.Fatal(err)
 	}
-	if done, err := c.Outbox.Process(ctx); done != 2 || err != nil {
+	if done, err := c.outbox.Process(ctx); done != 2 || err != nil {
 		t.Fatal(done, err)
 	}
 	for _, g := range e.smtp.Received() {

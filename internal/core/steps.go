@@ -41,7 +41,7 @@ const (
 )
 
 // Run is the outbox's worker: it sends what is queued until ctx ends.
-func (c *Core) Run(ctx context.Context) error { return c.Outbox.Run(ctx) }
+func (c *Core) Run(ctx context.Context) error { return c.outbox.Run(ctx) }
 
 // built is the outcome of the build step: the message as it goes out to
 // external recipients (signed and encrypted) and to internal ones
@@ -119,7 +119,7 @@ func (c *Core) steps() []outbox.Step {
 			if c.cfg.IMAP.SentCopies == "server" {
 				return nil, nil // Exchange files it
 			}
-			mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
+			mb, err := c.policy.Mailbox(ctx, m.Mailbox)
 			if err != nil {
 				return nil, err
 			}
@@ -161,7 +161,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err := checkLetters(vs, d, sd.Attention); err != nil {
 		return nil, err
 	}
-	mb, err := c.Policy.Mailbox(ctx, m.Mailbox)
+	mb, err := c.policy.Mailbox(ctx, m.Mailbox)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +370,7 @@ func (c *Core) partly(ctx context.Context, m *outbox.Mail, also []string, err er
 	}
 	// The log must hold who got it even though the send stopped; an entry
 	// that cannot be written is said in the sentence instead of lost.
-	logErr := c.Audit.Log(ctx, policy.Entry{Time: c.now().UTC(), Actor: c.actorOf(m), Action: "send-partial", Mailbox: m.Mailbox,
+	logErr := c.local.Log(ctx, policy.Entry{Time: c.now().UTC(), Actor: c.actorOf(m), Action: "send-partial", Mailbox: m.Mailbox,
 		Subject: strings.Join(got, ", "), MessageID: m.MessageID, Receipt: i18n.Danish.Error(err)})
 	return &DeliveryError{Delivered: got, Err: err, Unlogged: logErr != nil}
 }
@@ -441,7 +441,7 @@ func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, e
 	if id, ok := c.ids[mailbox]; ok {
 		return id, nil
 	}
-	mb, err := c.Policy.Mailbox(ctx, mailbox)
+	mb, err := c.policy.Mailbox(ctx, mailbox)
 	if err != nil {
 		return nil, err
 	}
