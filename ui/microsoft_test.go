@@ -36,7 +36,7 @@ func TestMicrosoftSignInFlow(t *testing.T) {
 	entra.AddUser(user, "entra-password", "Demo Medarbejder")
 	var u *UI
 	may := func(login, mb string) bool {
-		return u.core.Permits(context.Background(), login, mb, policy.Send)
+		return u.core.(*core.Core).Permits(context.Background(), login, mb, policy.Send)
 	}
 	smtp := mailtest.StartSMTP(t, nil, may)
 	imap := mailtest.StartIMAPS(t)
@@ -56,7 +56,7 @@ func TestMicrosoftSignInFlow(t *testing.T) {
 	u.openURL = entra.Browser(user, "entra-password")
 	// The worker says when a mail has gone all its way.
 	finished := make(chan int64, 4)
-	u.core.OnStep(func(step string, id int64) {
+	u.core.(*core.Core).OnStep(func(step string, id int64) {
 		if step == "receipt" {
 			finished <- id
 		}

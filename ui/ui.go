@@ -51,7 +51,7 @@ const PrefLanguage = "language"
 // ApplyLanguage makes the language the user chose (else the settings
 // file's) the core's and Fyne's. Call it after the app is made, before
 // any window is built.
-func ApplyLanguage(a fyne.App, c *core.Core) error {
+func ApplyLanguage(a fyne.App, c core.API) error {
 	if l, err := i18n.ParseLang(a.Preferences().String(PrefLanguage)); err == nil {
 		c.SetLanguage(l)
 	}
@@ -61,7 +61,7 @@ func ApplyLanguage(a fyne.App, c *core.Core) error {
 // UI is one running user interface.
 type UI struct {
 	app  fyne.App
-	core *core.Core
+	core core.API
 	lang i18n.Lang
 
 	// Main is the compose window.
@@ -92,7 +92,7 @@ type UI struct {
 }
 
 // New builds the main window for c in a.
-func New(a fyne.App, c *core.Core) *UI {
+func New(a fyne.App, c core.API) *UI {
 	u := &UI{app: a, core: c, lang: c.Lang(), after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }, every: every}
 	a.SetIcon(Icon)
 	u.Main = a.NewWindow(u.t("app.title"))

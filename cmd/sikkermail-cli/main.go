@@ -43,7 +43,7 @@ type cli struct {
 	demo           bool
 	// co is the core, opened by the first command that needs it and
 	// closed when run returns.
-	co *core.Core
+	co core.API
 }
 
 // errUsage is a usage error already explained to the user.
@@ -134,7 +134,7 @@ func (e errRed) Error() string { return fmt.Sprintf("%d recipient(s) cannot rece
 // core loads the configuration and returns the Core, once per run. The
 // language follows the settings file unless --lang or SIKKERMAIL_LANG said
 // otherwise.
-func (c *cli) core() (*core.Core, error) {
+func (c *cli) core() (core.API, error) {
 	if c.co != nil {
 		return c.co, nil
 	}
@@ -148,8 +148,12 @@ func (c *cli) core() (*core.Core, error) {
 	if !c.langSet {
 		c.lang = cfg.Lang()
 	}
-	c.co, err = core.New(cfg)
-	return c.co, err
+	co, err := core.New(cfg)
+	if err != nil {
+		return nil, err // no core: c.co stays nil, and nothing is closed
+	}
+	c.co = co
+	return co, nil
 }
 
 // fail tells the user what went wrong; a sentence may quote what came

@@ -112,7 +112,7 @@ func (c *cli) sendCmd(args []string) error {
 
 // await works the outbox until mail id is done or failed, or until wait
 // has passed, and prints the receipt or the reason.
-func (c *cli) await(ctx context.Context, co *core.Core, id int64, wait time.Duration) error {
+func (c *cli) await(ctx context.Context, co core.API, id int64, wait time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	for {
