@@ -169,7 +169,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		Subject: d.Subject, Date: m.Created, MessageID: m.MessageID}
 	b := &built{Files: true}
 	rcpts := []smime.Recipient{{Cert: id.Cert}}
-	var known []smime.Known
+	cipher := smime.AES256GCM
 	for i, v := range vs {
 		if v.Channel == directory.DigitalPost {
 			if err := loadAttachments(&d); err != nil {
@@ -196,7 +196,11 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		for _, cert := range v.Certs {
 			rcpts = append(rcpts, smime.Recipient{Cert: cert})
 		}
-		known = append(known, smime.Known{NeedsCBC: v.Cipher == smime.AES256CBC})
+		if v.Cipher == smime.AES256CBC {
+			// Chosen by the check for this recipient: the whole mail
+			// goes the way every recipient reads.
+			cipher = smime.AES256CBC
+		}
 	}
 	// The Sent copies are encrypted (to the mailbox at least) whenever
 	// anyone outside gets the mail.
@@ -228,7 +232,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	}
 	if b.Encrypted {
 		err := c.writeMessage(m, id, fileExternal, h, func(w io.Writer) error {
-			return smime.SignEncrypt(w, source, *id, rcpts, smime.ChooseCipher(known...))
+			return smime.SignEncrypt(w, source, *id, rcpts, cipher)
 		})
 		if err != nil {
 			return nil, err

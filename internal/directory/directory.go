@@ -108,6 +108,13 @@ type Source interface {
 	Lookup(ctx context.Context, addrs []string) (map[string][]*x509.Certificate, error)
 }
 
+// CapabilitySource is a Source that remembers what a certificate's
+// holder announced it can read (the S/MIME capabilities of a signature
+// it verified), so the cipher can be chosen for them.
+type CapabilitySource interface {
+	Capabilities(cert *x509.Certificate) []string
+}
+
 // Suggester is a Source that can also complete what a user is typing.
 type Suggester interface {
 	Suggest(ctx context.Context, typed string) ([]Suggestion, error)
@@ -376,7 +383,7 @@ func lookupOne(ctx context.Context, src Source, addrs []string) (map[string][]*x
 func (d *Directory) known(address string, certs []*x509.Certificate) smime.Known {
 	k := smime.Known{NeedsCBC: d.NeedsCBC != nil && d.NeedsCBC(address)}
 	for _, src := range d.Sources {
-		if st, ok := src.(*Store); ok {
+		if st, ok := src.(CapabilitySource); ok {
 			for _, c := range certs {
 				if caps := st.Capabilities(c); caps != nil {
 					k.Capabilities = caps
