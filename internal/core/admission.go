@@ -277,7 +277,7 @@ func checkLetters(vs []directory.Verdict, d message.Draft, att map[string]Attent
 // SubjectWarning returns an error to show before sending when the subject
 // holds what looks like a CPR number: the subject travels unencrypted.
 func SubjectWarning(subject string) error {
-	if message.HasCPR(subject) {
+	if recipient.ContainsCPR(subject) {
 		return &SendError{Reason: "cpr_in_subject"}
 	}
 	return nil
@@ -295,7 +295,7 @@ func SendWarning(d message.Draft, vs []directory.Verdict) error {
 	for _, v := range vs {
 		internal = internal && v.Channel == directory.Internal
 	}
-	if internal && message.HasCPR(d.Body) {
+	if internal && recipient.ContainsCPR(d.Body) {
 		return &SendError{Reason: "cpr_in_internal_body"}
 	}
 	return nil
