@@ -68,7 +68,7 @@ windows:
 
 # Speed and memory against the reference (openssl), side by side, as ratios.
 bench: deps
-	$(GO) run ./internal/bench
+	$(GO) run ./cmd/sikkermail-bench
 
 # Runs each fuzz target for FUZZTIME (their seed corpora run in `make test`).
 FUZZTIME ?= 60s

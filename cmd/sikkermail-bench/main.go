@@ -4,7 +4,7 @@
 // memory is the process's maximum resident set (from wait4), not an
 // estimate; each measurement is the median of several runs.
 //
-//	go run ./internal/bench [-sizes 1,25] [-runs 3]
+//	go run ./cmd/sikkermail-bench [-sizes 1,25] [-runs 3]
 package main
 
 import (
