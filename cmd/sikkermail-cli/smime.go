@@ -118,7 +118,7 @@ func (c *cli) smimeCmd(args []string) error {
 		}
 		result, err = smime.EncryptEntity(entity, rs, cipher)
 	case "decrypt", "verify":
-		p, perr := core.PolicyFrom(cas, crls)
+		p, perr := core.TrustFrom(cas, crls)
 		if perr != nil {
 			return perr
 		}
@@ -154,7 +154,7 @@ func (c *cli) smimeCmd(args []string) error {
 // layer was (also when opening fails part way), writes what could be
 // opened, and exits 1 when the message is not valid, not encrypted
 // (decrypt), not signed, or not signed by its From address.
-func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Policy) error {
+func (c *cli) open(op, out, in string, ids []smime.Identity, p *smime.Trust) error {
 	var o *smime.Opened
 	var err error
 	if in == "-" {

@@ -56,7 +56,7 @@ type Core struct {
 	certs *directory.Store
 	// policy holds the mailboxes and rights: the local database, or the
 	// institution's directory for rights.
-	policy policy.Store
+	policy policy.Registry
 	// local is the local database's mailboxes, rights and append-only
 	// audit log.
 	local *policy.SQLite
@@ -137,7 +137,7 @@ func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	trust, err := Policy(cfg)
+	trust, err := Trust(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
 	}
 	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}, demo: demo}
 	c.lang.Store(cfg.Lang())
-	c.dir = &directory.Directory{Policy: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
+	c.dir = &directory.Directory{Trust: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
 	if err := c.setup(path, internal); err != nil {
 		db.Close()
 		return nil, err
@@ -343,12 +343,12 @@ func (c *Core) Close() error {
 	return c.db.Close()
 }
 
-// Policy builds the S/MIME certificate policy from the settings: the trust
+// Trust builds the S/MIME trust policy from the settings: the trust
 // anchors and CRLs they name.
 // They also say what an unknown revocation status does, and whether
 // CRLs and OCSP answers are fetched (into the CRL cache).
-func Policy(cfg *config.Config) (*smime.Policy, error) {
-	p, err := PolicyFrom(cfg.SMIME.TrustAnchors, cfg.SMIME.CRLs)
+func Trust(cfg *config.Config) (*smime.Trust, error) {
+	p, err := TrustFrom(cfg.SMIME.TrustAnchors, cfg.SMIME.CRLs)
 	if err != nil {
 		return nil, err
 	}
@@ -370,13 +370,13 @@ func Online(dir string) smime.Online {
 	return &revocation.Fetcher{Dir: dir}
 }
 
-// PolicyFrom builds a certificate policy from trust anchor and CRL files.
-func PolicyFrom(anchors, crls []string) (*smime.Policy, error) {
+// TrustFrom builds a certificate trust policy from trust anchor and CRL files.
+func TrustFrom(anchors, crls []string) (*smime.Trust, error) {
 	roots, err := certPool(anchors)
 	if err != nil {
 		return nil, err
 	}
-	p := &smime.Policy{Roots: roots}
+	p := &smime.Trust{Roots: roots}
 	for _, f := range crls {
 		crl, err := smime.ReadCRL(f)
 		if err != nil {

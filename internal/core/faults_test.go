@@ -58,8 +58,8 @@ func TestSendFaults(t *testing.T) {
 			outbox.Queued, []string{e2eHost}},
 		{"IMAP certificate expired", func(e *sendEnv, c *Core) { e.imap.TLS.Present(t, mailtest.Expired) },
 			func(e *sendEnv, c *Core) { e.imap.TLS.Present(t, mailtest.Good) }, outbox.Failed, []string{e2eHost}},
-		{"recipient's certificate expires before the send", func(e *sendEnv, c *Core) { c.dir.Policy.Time = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) },
-			func(e *sendEnv, c *Core) { c.dir.Policy.Time = time.Time{} }, outbox.Failed, []string{external, "udløb"}},
+		{"recipient's certificate expires before the send", func(e *sendEnv, c *Core) { c.dir.Trust.Time = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC) },
+			func(e *sendEnv, c *Core) { c.dir.Trust.Time = time.Time{} }, outbox.Failed, []string{external, "udløb"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newSendEnv(t)

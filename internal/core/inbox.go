@@ -248,9 +248,9 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 		m.From, m.Sender, m.To, m.Subject, m.Date, m.MessageID = h.From, h.Sender, h.To, h.Subject, h.Date, h.MessageID
 		m.Report.Hops = h.Hops
 	}
-	p := smime.Policy{}
-	if c.dir.Policy != nil {
-		p = *c.dir.Policy
+	p := smime.Trust{}
+	if c.dir.Trust != nil {
+		p = *c.dir.Trust
 	}
 	if len(m.Report.Hops) > 0 {
 		// Our own server's Received line: a signing time after it is

@@ -147,7 +147,7 @@ func identity(t *testing.T, name string) *smime.Identity {
 // returns the header, text and attachments inside.
 func opened(t *testing.T, msg []byte, id *smime.Identity, wantEncrypted bool) (string, map[string][]byte) {
 	t.Helper()
-	p, err := PolicyFrom([]string{testenv.Path("testdata", "certs", "ca.pem")}, nil)
+	p, err := TrustFrom([]string{testenv.Path("testdata", "certs", "ca.pem")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func TestCache(t *testing.T) {
 	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
 	p := policy(t)
 	p.Time = now
-	d := &Directory{Sources: []Source{src}, Policy: p, Cache: cache}
+	d := &Directory{Sources: []Source{src}, Trust: p, Cache: cache}
 
 	first := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example", "kort@kommune.example"))
 	if !first[0].OK() || !first[1].OK() || src.RoundTrips.Load() != 1 {

@@ -132,9 +132,9 @@ type Directory struct {
 	// Sources are asked in order, for the addresses no earlier source
 	// had a valid certificate for.
 	Sources []Source
-	// Policy judges the certificates found (trust anchors, validity,
+	// Trust judges the certificates found (trust anchors, validity,
 	// usage, revocation). Nil trusts nothing: every certificate is red.
-	Policy *smime.Policy
+	Trust *smime.Trust
 	// NeedsCBC says which addresses are known not to read AES-GCM.
 	NeedsCBC func(address string) bool
 	// Timeout is the overall deadline; zero means DefaultTimeout.
@@ -399,9 +399,9 @@ func (d *Directory) judge(c *x509.Certificate, address string) error {
 	if !smime.HasAddress(c, address) {
 		return &smime.Error{Reason: smime.CertAddressMismatch, Subject: address, Detail: strings.Join(smime.Addresses(c), ", ")}
 	}
-	p := d.Policy
+	p := d.Trust
 	if p == nil {
-		p = &smime.Policy{}
+		p = &smime.Trust{}
 	}
 	_, err := p.CheckFor(smime.Encryption, c)
 	return err

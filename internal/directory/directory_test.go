@@ -67,7 +67,7 @@ func issue(t testing.TB, email string, nb, na time.Time) *x509.Certificate {
 	return c
 }
 
-func policy(t testing.TB) *smime.Policy {
+func policy(t testing.TB) *smime.Trust {
 	t.Helper()
 	roots := x509.NewCertPool()
 	roots.AddCert(loadCert(t, "ca"))
@@ -77,7 +77,7 @@ func policy(t testing.TB) *smime.Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &smime.Policy{Roots: roots, CRLs: []*x509.RevocationList{crl}}
+	return &smime.Trust{Roots: roots, CRLs: []*x509.RevocationList{crl}}
 }
 
 func parse(t testing.TB, inputs ...string) []*recipient.Recipient {
@@ -142,7 +142,7 @@ func TestCheckAgainstSlapd(t *testing.T) {
 	s.AddPerson(t, daemon.Person{CN: "No Cert", Mail: []string{"nocert@kommune.example"}})
 
 	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
-	d := &Directory{Sources: []Source{src}, Policy: policy(t), NeedsCBC: func(a string) bool { return strings.HasSuffix(a, "@firma.example") }}
+	d := &Directory{Sources: []Source{src}, Trust: policy(t), NeedsCBC: func(a string) bool { return strings.HasSuffix(a, "@firma.example") }}
 	v := d.Check(context.Background(), parse(t,
 		"Jens.Hansen@Kommune.example", "post@firma.example", "expired@kommune.example", "rogue@kommune.example",
 		"tls@kommune.example", "revoked@kommune.example", "short@kommune.example", "nocert@kommune.example",
@@ -190,7 +190,7 @@ func TestSourcesInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
-	d := &Directory{Sources: []Source{store, src}, Policy: policy(t)}
+	d := &Directory{Sources: []Source{store, src}, Trust: policy(t)}
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example", "post@firma.example"))
 	if !v[0].OK() || v[0].Source != store.Name() || !v[1].OK() || v[1].Source != s.URL {
 		t.Fatalf("verdicts %+v", v)
@@ -210,7 +210,7 @@ func TestSourcesInOrder(t *testing.T) {
 // makes its recipients red within the deadline, and no one else.
 func TestDeadline(t *testing.T) {
 	silent := &LDAP{URL: "ldap://" + daemon.SilentServer(t), StartTLS: true, BaseDN: "dc=x"}
-	d := &Directory{Sources: []Source{silent}, Policy: policy(t), Timeout: 300 * time.Millisecond}
+	d := &Directory{Sources: []Source{silent}, Trust: policy(t), Timeout: 300 * time.Millisecond}
 	start := time.Now()
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example", "sikkerpost@hoejskole.example"))
 	if took := time.Since(start); took > 5*time.Second {
@@ -236,7 +236,7 @@ func TestDeadline(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	closed := &LDAP{URL: "ldap://127.0.0.1:1", StartTLS: true, BaseDN: "dc=x"}
-	d := &Directory{Sources: []Source{closed}, Policy: policy(t)}
+	d := &Directory{Sources: []Source{closed}, Trust: policy(t)}
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example"))
 	u := wantErr[*UnreachableError](t, v[0])
 	if u.Source != closed.URL {
@@ -248,7 +248,7 @@ func TestUnreachable(t *testing.T) {
 }
 
 func TestNoSource(t *testing.T) {
-	d := &Directory{Policy: policy(t)}
+	d := &Directory{Trust: policy(t)}
 	v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example"))
 	wantErr[*NoSourceError](t, v[0])
 }
@@ -268,7 +268,7 @@ func BenchmarkCheck100(b *testing.B) {
 	}
 	rs := parse(b, inputs...)
 	src := &LDAP{URL: s.URL, StartTLS: true, TLS: s.TLS.Client(), BaseDN: s.BaseDN}
-	d := &Directory{Sources: []Source{src}, Policy: policy(b)}
+	d := &Directory{Sources: []Source{src}, Trust: policy(b)}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for _, v := range d.Check(context.Background(), rs) {
@@ -307,7 +307,7 @@ func TestLDAPTLS(t *testing.T) {
 		{URL: s.URL, StartTLS: true, TLS: trusted, BaseDN: s.BaseDN},
 		{URL: s.LDAPSURL, TLS: trusted, BaseDN: s.BaseDN},
 	} {
-		d := &Directory{Sources: []Source{src}, Policy: policy(t)}
+		d := &Directory{Sources: []Source{src}, Trust: policy(t)}
 		if v := d.Check(context.Background(), parse(t, "jens.hansen@kommune.example")); !v[0].OK() {
 			t.Errorf("%s starttls=%v: %v", src.URL, src.StartTLS, v[0].Err)
 		}

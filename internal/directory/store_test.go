@@ -79,7 +79,7 @@ func TestLearn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Directory{Sources: []Source{again}, Policy: policy(t)}
+	d := &Directory{Sources: []Source{again}, Trust: policy(t)}
 	v := d.Check(context.Background(), parse(t, "post@firma.example"))
 	if !v[0].OK() || v[0].Cipher != smime.AES256CBC {
 		t.Errorf("learnt recipient: %+v", v[0])

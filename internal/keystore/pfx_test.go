@@ -56,7 +56,7 @@ func TestLoadNSSExports(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg, _ := os.ReadFile(testenv.Path("testdata", "thunderbird", "alice.env.eml"))
-	if o, err := smime.Open(msg, []smime.Identity{*bob}, &smime.Policy{}); err != nil || !o.Encrypted() {
+	if o, err := smime.Open(msg, []smime.Identity{*bob}, &smime.Trust{}); err != nil || !o.Encrypted() {
 		t.Errorf("Bob opens alice.env.eml: %v", err)
 	}
 }

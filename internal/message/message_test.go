@@ -172,7 +172,7 @@ func TestSMIMERoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := smime.Open(raw, []smime.Identity{*jens}, &smime.Policy{Roots: rootsOf(t, mb)})
+	o, err := smime.Open(raw, []smime.Identity{*jens}, &smime.Trust{Roots: rootsOf(t, mb)})
 	if err != nil {
 		t.Fatal(err)
 	}

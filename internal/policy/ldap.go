@@ -93,25 +93,25 @@ func (l *LDAP) personDN(c *ldap.Conn, user string) (string, error) {
 	return res.Entries[0].DN, nil
 }
 
-// Mailboxes implements Store.
+// Mailboxes implements Registry.
 func (l *LDAP) Mailboxes(ctx context.Context) ([]Mailbox, error) { return l.Local.Mailboxes(ctx) }
 
-// Mailbox implements Store.
+// Mailbox implements Registry.
 func (l *LDAP) Mailbox(ctx context.Context, address string) (*Mailbox, error) {
 	return l.Local.Mailbox(ctx, address)
 }
 
-// AddMailbox implements Store.
+// AddMailbox implements Registry.
 func (l *LDAP) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 	return l.Local.AddMailbox(ctx, by, m)
 }
 
-// IsHelpdesk implements Store.
+// IsHelpdesk implements Registry.
 func (l *LDAP) IsHelpdesk(ctx context.Context, user string) (bool, error) {
 	return l.Local.IsHelpdesk(ctx, user)
 }
 
-// Rights implements Store.
+// Rights implements Registry.
 func (l *LDAP) Rights(ctx context.Context, user string) (map[string][]Right, error) {
 	c, err := l.conn()
 	if err != nil {
@@ -150,7 +150,7 @@ func parseGroup(cn string) (string, Right, bool) {
 	return "", "", false
 }
 
-// Holders implements Store.
+// Holders implements Registry.
 func (l *LDAP) Holders(ctx context.Context, mailbox string) (map[string][]Right, error) {
 	m, err := l.Local.Mailbox(ctx, mailbox)
 	if err != nil {
@@ -184,13 +184,13 @@ func (l *LDAP) Holders(ctx context.Context, mailbox string) (map[string][]Right,
 	return out, nil
 }
 
-// Grant implements Store: the directory is changed with the acting
+// Grant implements Registry: the directory is changed with the acting
 // person's bind, and the change is in the audit log before Grant returns.
 func (l *LDAP) Grant(ctx context.Context, by Actor, user, mailbox string, r Right) error {
 	return l.change(ctx, by, "grant", user, mailbox, r)
 }
 
-// Revoke implements Store.
+// Revoke implements Registry.
 func (l *LDAP) Revoke(ctx context.Context, by Actor, user, mailbox string, r Right) error {
 	return l.change(ctx, by, "revoke", user, mailbox, r)
 }

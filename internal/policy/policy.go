@@ -3,7 +3,7 @@
 // (its designated readers). Only helpdesk grants and revokes; every change
 // and every send is written to an append-only audit log first.
 //
-// Rights live behind one interface (Store) with two implementations: a
+// Rights live behind one interface (Registry) with two implementations: a
 // SQLite database (the embedded default: the demo and a single PC) and,
 // for many PCs sharing one truth, the institution's LDAP directory.
 package policy
@@ -62,8 +62,9 @@ type Actor struct {
 	Machine string
 }
 
-// Store keeps mailboxes and rights.
-type Store interface {
+// Registry keeps mailboxes and rights: the local database (SQLite), or
+// the institution's directory for rights (LDAP).
+type Registry interface {
 	// Mailboxes lists every secure mailbox, by address.
 	Mailboxes(ctx context.Context) ([]Mailbox, error)
 	// Mailbox returns one mailbox, or an *Error with UnknownMailbox.
@@ -84,7 +85,7 @@ type Store interface {
 
 // Has reports whether user holds right r to mailbox. Addresses compare
 // without regard to case.
-func Has(ctx context.Context, s Store, user, mailbox string, r Right) (bool, error) {
+func Has(ctx context.Context, s Registry, user, mailbox string, r Right) (bool, error) {
 	rights, err := s.Rights(ctx, user)
 	if err != nil {
 		return false, err

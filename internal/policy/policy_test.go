@@ -33,8 +33,8 @@ func reason(err error) Reason {
 	return ""
 }
 
-// storeCases is the table of cases every Store must pass.
-func storeCases(t *testing.T, s Store) {
+// storeCases is the table of cases every Registry must pass.
+func storeCases(t *testing.T, s Registry) {
 	ctx := context.Background()
 	mustReason := func(what string, err error, want Reason) {
 		t.Helper()

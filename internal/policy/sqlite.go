@@ -14,7 +14,7 @@ import (
 	"sikkermail/internal/recipient"
 )
 
-// SQLite is the embedded Store, and the audit log, in the project's
+// SQLite is the embedded Registry, and the audit log, in the project's
 // database (tables policy_*). The helpdesk role comes from the settings.
 type SQLite struct {
 	db       *sql.DB
@@ -96,7 +96,7 @@ func (s *SQLite) user(u string) (string, error) {
 	return strings.ToLower(r.Address), nil
 }
 
-// Mailboxes implements Store.
+// Mailboxes implements Registry.
 func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+mailboxColumns+` FROM policy_mailbox ORDER BY address`)
 	if err != nil {
@@ -114,7 +114,7 @@ func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 	return out, rows.Err()
 }
 
-// Mailbox implements Store.
+// Mailbox implements Registry.
 func (s *SQLite) Mailbox(ctx context.Context, address string) (*Mailbox, error) {
 	var m Mailbox
 	err := s.db.QueryRowContext(ctx, `SELECT `+mailboxColumns+` FROM policy_mailbox WHERE address = ?`,
@@ -139,7 +139,7 @@ func (m *Mailbox) fields() []any {
 	return []any{&m.Address, &m.Name, &m.Department, &m.Identity, &m.Password, &m.SentFolder, &m.InboxFolder, &m.ContactPoint}
 }
 
-// AddMailbox implements Store.
+// AddMailbox implements Registry.
 func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 	if err := s.mustBeHelpdesk(by, "", m.Address); err != nil {
 		return err
@@ -173,12 +173,12 @@ func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 	})
 }
 
-// Rights implements Store.
+// Rights implements Registry.
 func (s *SQLite) Rights(ctx context.Context, user string) (map[string][]Right, error) {
 	return s.query(ctx, `SELECT mailbox, "right" FROM policy_right WHERE user = ? ORDER BY mailbox, "right"`, strings.ToLower(user))
 }
 
-// Holders implements Store.
+// Holders implements Registry.
 func (s *SQLite) Holders(ctx context.Context, mailbox string) (map[string][]Right, error) {
 	if _, err := s.Mailbox(ctx, mailbox); err != nil {
 		return nil, err
@@ -203,13 +203,13 @@ func (s *SQLite) query(ctx context.Context, q, arg string) (map[string][]Right, 
 	return out, rows.Err()
 }
 
-// Grant implements Store: the right and its audit entry are committed
+// Grant implements Registry: the right and its audit entry are committed
 // together before Grant returns.
 func (s *SQLite) Grant(ctx context.Context, by Actor, user, mailbox string, r Right) error {
 	return s.change(ctx, by, "grant", user, mailbox, r)
 }
 
-// Revoke implements Store.
+// Revoke implements Registry.
 func (s *SQLite) Revoke(ctx context.Context, by Actor, user, mailbox string, r Right) error {
 	return s.change(ctx, by, "revoke", user, mailbox, r)
 }
@@ -250,7 +250,7 @@ func (s *SQLite) change(ctx context.Context, by Actor, action, user, mailbox str
 	})
 }
 
-// IsHelpdesk implements Store.
+// IsHelpdesk implements Registry.
 func (s *SQLite) IsHelpdesk(_ context.Context, user string) (bool, error) {
 	return s.helpdesk[strings.ToLower(user)], nil
 }

@@ -211,7 +211,7 @@ func closedURL(t *testing.T) string {
 
 var entity = []byte("Content-Type: text/plain\r\n\r\nHej.\r\n")
 
-func (p *pki) verify(id smime.Identity, pol *smime.Policy) (*smime.Verified, error) {
+func (p *pki) verify(id smime.Identity, pol *smime.Trust) (*smime.Verified, error) {
 	p.t.Helper()
 	der, err := smime.Sign(entity, id, smime.SignOptions{})
 	if err != nil {
@@ -253,7 +253,7 @@ func TestOnlineRevocation(t *testing.T) {
 	roots.AddCert(p.ca)
 	cache := t.TempDir()
 	f := &Fetcher{Dir: cache}
-	pol := &smime.Policy{Roots: roots, Online: f}
+	pol := &smime.Trust{Roots: roots, Online: f}
 
 	for _, tc := range []struct {
 		name string
@@ -286,7 +286,7 @@ func TestOnlineRevocation(t *testing.T) {
 	if n := hits.Load(); n != 1 {
 		t.Errorf("the CRL was fetched %d times", n)
 	}
-	if _, err := p.verify(bad, &smime.Policy{Roots: roots, Online: &Fetcher{Dir: cache}}); reason(err) != smime.CertRevoked || hits.Load() != 1 {
+	if _, err := p.verify(bad, &smime.Trust{Roots: roots, Online: &Fetcher{Dir: cache}}); reason(err) != smime.CertRevoked || hits.Load() != 1 {
 		t.Errorf("from the cache: %v, %d fetches", err, hits.Load())
 	}
 
@@ -294,7 +294,7 @@ func TestOnlineRevocation(t *testing.T) {
 	// stale too, the status is unknown, not good.
 	p.crl("ca.crl", now.Add(-48*time.Hour), now.Add(-24*time.Hour))
 	old := &Fetcher{Now: func() time.Time { return now.Add(8 * 24 * time.Hour) }}
-	v, err := p.verify(good, &smime.Policy{Roots: roots, Online: old})
+	v, err := p.verify(good, &smime.Trust{Roots: roots, Online: old})
 	if err != nil || v.Signers[0].Revocation == nil || reason(v.Signers[0].Revocation) != smime.RevocationUnknown {
 		t.Errorf("stale CRL: %v, warning %v", err, v.Signers[0].Revocation)
 	}
@@ -303,7 +303,7 @@ func TestOnlineRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.verify(bad, &smime.Policy{Roots: roots, CRLs: []*x509.RevocationList{crl}}); reason(err) != smime.CertRevoked {
+	if _, err := p.verify(bad, &smime.Trust{Roots: roots, CRLs: []*x509.RevocationList{crl}}); reason(err) != smime.CertRevoked {
 		t.Errorf("offline, from the settings: %v", err)
 	}
 }
@@ -374,7 +374,7 @@ func TestCRLInTheMessage(t *testing.T) {
 	der := withCRL(t, signed, mustPEM(t, crlPEM))
 	roots := x509.NewCertPool()
 	roots.AddCert(p.ca)
-	if _, err := smime.Verify(der, nil, &smime.Policy{Roots: roots}); reason(err) != smime.CertRevoked {
+	if _, err := smime.Verify(der, nil, &smime.Trust{Roots: roots}); reason(err) != smime.CertRevoked {
 		t.Errorf("a CRL in the message: %v", err)
 	}
 }

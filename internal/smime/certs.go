@@ -90,11 +90,11 @@ const MinRSABits = 2048
 // dateLayout is how dates appear in user sentences.
 const dateLayout = "2006-01-02"
 
-// Policy says which certificates are acceptable (RFC 5280, RFC 8550): those
+// Trust says which certificates are acceptable (RFC 5280, RFC 8550): those
 // that chain to Roots, are valid at Time, carry a key of at least
 // MinRSABits (RSA) or P-256 (EC), permit e-mail protection, name an e-mail
 // address, and are not revoked by any of CRLs.
-type Policy struct {
+type Trust struct {
 	// Roots are the trust anchors: the Danish OCES3 roots and any the
 	// institution adds (tests use their own CA). Nil trusts nothing.
 	Roots *x509.CertPool
@@ -140,7 +140,7 @@ const (
 )
 
 // at returns p judged at t.
-func (p *Policy) at(t time.Time) *Policy {
+func (p *Trust) at(t time.Time) *Trust {
 	q := *p
 	q.when = t
 	return &q
@@ -149,8 +149,8 @@ func (p *Policy) at(t time.Time) *Policy {
 // judge checks a signer's certificate at the time p.At says, with the
 // CRLs the message carried beside the policy's, and records an unknown
 // revocation status in s.Revocation.
-func (p *Policy) judge(s *Signer, extra []*x509.Certificate, crls []*x509.RevocationList) ([][]*x509.Certificate, error) {
-	check := func(q *Policy) ([][]*x509.Certificate, error) {
+func (p *Trust) judge(s *Signer, extra []*x509.Certificate, crls []*x509.RevocationList) ([][]*x509.Certificate, error) {
+	check := func(q *Trust) ([][]*x509.Certificate, error) {
 		chains, warn, err := q.check(Signing, s.Cert, extra, crls)
 		s.Revocation = warn
 		return chains, err
@@ -179,7 +179,7 @@ func (p *Policy) judge(s *Signer, extra []*x509.Certificate, crls []*x509.Revoca
 
 // signingTime is the signer's claimed signing time, when it may be
 // believed: set, not after now, and not after the message arrived.
-func (p *Policy) signingTime(s *Signer) (time.Time, bool) {
+func (p *Trust) signingTime(s *Signer) (time.Time, bool) {
 	t := s.SigningTime
 	if t.IsZero() || t.After(p.now()) || (!p.Arrived.IsZero() && t.After(p.Arrived)) {
 		return time.Time{}, false
@@ -202,7 +202,7 @@ func expired(err error) bool {
 }
 
 // now is when certificates are judged.
-func (p *Policy) now() time.Time {
+func (p *Trust) now() time.Time {
 	if !p.when.IsZero() {
 		return p.when
 	}
@@ -210,14 +210,14 @@ func (p *Policy) now() time.Time {
 }
 
 // clock is the present: Time, or the system's clock.
-func (p *Policy) clock() time.Time {
+func (p *Trust) clock() time.Time {
 	if p.Time.IsZero() {
 		return time.Now()
 	}
 	return p.Time
 }
 
-func (p *Policy) roots() *x509.CertPool {
+func (p *Trust) roots() *x509.CertPool {
 	if p.Roots == nil {
 		return x509.NewCertPool()
 	}
@@ -237,7 +237,7 @@ const (
 )
 
 // Check checks a signer's certificate; see CheckFor.
-func (p *Policy) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
+func (p *Trust) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
 	return p.CheckFor(Signing, c, extra...)
 }
 
@@ -245,14 +245,14 @@ func (p *Policy) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x5
 // Reason says what is wrong (expired, untrusted, wrong usage, short key,
 // revoked, no e-mail address) for the purpose. extra are certificates that
 // may serve as intermediates (those included in a signed message).
-func (p *Policy) CheckFor(purpose Purpose, c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
+func (p *Trust) CheckFor(purpose Purpose, c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
 	chains, _, err := p.check(purpose, c, extra, nil)
 	return chains, err
 }
 
 // check is CheckFor with more CRLs to consult; warn is a revocation status
 // that could not be had, when p.Revocation lets that pass.
-func (p *Policy) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certificate, crls []*x509.RevocationList) (chains [][]*x509.Certificate, warn, err error) {
+func (p *Trust) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certificate, crls []*x509.RevocationList) (chains [][]*x509.Certificate, warn, err error) {
 	name := certName(c)
 	now := p.now()
 	if now.Before(c.NotBefore) {
@@ -310,7 +310,7 @@ func (p *Policy) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certi
 // good, no source, unknown, revoked): an error when a certificate of the
 // chain is revoked, or its status is unknown and p.Revocation requires
 // it; a warning when it is unknown and p.Revocation lets that pass.
-func (p *Policy) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate) (warn, err error) {
+func (p *Trust) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate) (warn, err error) {
 	if p.Revocation == RevocationOff {
 		return nil, nil
 	}

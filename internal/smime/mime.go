@@ -268,7 +268,7 @@ const maxLayers = 8
 // than at the top (a signed part inside a multipart/mixed, as mailing
 // lists wrap them) are not layers: such a message is not signed as a
 // whole, and Open reports it as it is.
-func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
+func Open(entity []byte, ids []Identity, p *Trust) (*Opened, error) {
 	return open(canonical(entity), nil, ids, p)
 }
 
@@ -279,7 +279,7 @@ func Open(entity []byte, ids []Identity, p *Policy) (*Opened, error) {
 // takes about its own size in memory, once. Any other message is read
 // and opened as Open does. When the first layer cannot be opened, Entity
 // holds the message's header only.
-func OpenReader(r io.Reader, size int64, ids []Identity, p *Policy) (*Opened, error) {
+func OpenReader(r io.Reader, size int64, ids []Identity, p *Trust) (*Opened, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	outer, err := readOuter(br)
 	if err != nil {
@@ -389,13 +389,13 @@ func (b *blankless) Read(p []byte) (int, error) {
 
 // open opens the canonical entity; when der is given, entity is the
 // header of an application/pkcs7-mime message and der its body, decoded.
-func open(entity, der0 []byte, ids []Identity, p *Policy) (*Opened, error) {
+func open(entity, der0 []byte, ids []Identity, p *Trust) (*Opened, error) {
 	return (&Opened{Entity: entity}).open(0, der0, ids, p)
 }
 
 // open goes on opening o.Entity, the layer at depth; der0, when given,
 // is its body decoded (OpenReader, OpenStream).
-func (o *Opened) open(start int, der0 []byte, ids []Identity, p *Policy) (*Opened, error) {
+func (o *Opened) open(start int, der0 []byte, ids []Identity, p *Trust) (*Opened, error) {
 	for depth := start; ; depth++ {
 		hdr, body, err := splitEntity(o.Entity)
 		if err != nil {

@@ -35,7 +35,7 @@ func TestOpenReaderAgreesWithOpen(t *testing.T) {
 	if len(names) < 20 {
 		t.Fatalf("%d Thunderbird messages", len(names))
 	}
-	check := func(name string, msg []byte, ids []Identity, p *Policy) {
+	check := func(name string, msg []byte, ids []Identity, p *Trust) {
 		t.Helper()
 		want := summary(Open(msg, ids, p))
 		got := summary(OpenReader(bytes.NewReader(msg), int64(len(msg)), ids, p))
@@ -76,7 +76,7 @@ func TestOpenReaderAgreesWithOpen(t *testing.T) {
 }
 
 // streamSummary is summary for OpenStream, with the entity it wrote.
-func streamSummary(msg []byte, ids []Identity, p *Policy) string {
+func streamSummary(msg []byte, ids []Identity, p *Trust) string {
 	var out bytes.Buffer
 	o, err := OpenStream(BytesSource(msg), ids, p, &memSpool{}, &out)
 	o.Entity = out.Bytes()
@@ -112,7 +112,7 @@ func TestOpenStreamAgreesWithOpen(t *testing.T) {
 	t.Cleanup(func() { streamed = nil })
 	// check compares; stream says whether the message must have gone the
 	// streaming way (what opens and verifies), or the in-memory one.
-	check := func(name string, msg []byte, ids []Identity, p *Policy, stream ...bool) {
+	check := func(name string, msg []byte, ids []Identity, p *Trust, stream ...bool) {
 		t.Helper()
 		before := n
 		if got, want := streamSummary(msg, ids, p), summary(Open(msg, ids, p)); got != want {

@@ -57,7 +57,7 @@ const maxPiece = 4 << 20
 // the opening succeeds; when it fails after writing began (the content
 // changed between reads: ErrChanged), what was written is to be thrown
 // away. spool keeps the decrypted content between its reads.
-func OpenStream(src Source, ids []Identity, p *Policy, spool Spool, out io.Writer) (*Opened, error) {
+func OpenStream(src Source, ids []Identity, p *Trust, spool Spool, out io.Writer) (*Opened, error) {
 	o, err := openStream(src, ids, p, spool, out)
 	if !errors.Is(err, errUnusual) {
 		return o, err
@@ -74,7 +74,7 @@ func OpenStream(src Source, ids []Identity, p *Policy, spool Spool, out io.Write
 	return o, err
 }
 
-func openStream(src Source, ids []Identity, p *Policy, spool Spool, out io.Writer) (*Opened, error) {
+func openStream(src Source, ids []Identity, p *Trust, spool Spool, out io.Writer) (*Opened, error) {
 	r, err := src()
 	if err != nil {
 		return &Opened{}, err
@@ -108,7 +108,7 @@ func openStream(src Source, ids []Identity, p *Policy, spool Spool, out io.Write
 // streamSigned goes on with the decrypted content in the spool, at depth.
 // A clear-signed entity is verified as it streams by; anything else is
 // read into memory and opened as Open does.
-func (o *Opened) streamSigned(depth int, open func() (io.ReadCloser, error), ids []Identity, p *Policy, out io.Writer) (*Opened, error) {
+func (o *Opened) streamSigned(depth int, open func() (io.ReadCloser, error), ids []Identity, p *Trust, out io.Writer) (*Opened, error) {
 	// inMemory opens the n bytes at off (all, for n < 0) as Open would at
 	// that depth: the decrypted content (at) is made an entity first.
 	inMemory := func(off, n int64, at int, content bool) (*Opened, error) {
@@ -309,7 +309,7 @@ func scanSigned(br *bufio.Reader, base int64, boundary string) (*signedParts, er
 
 // verifyDetached is Verify for a detached signature over content that is
 // not in memory, given by its digests.
-func verifyDetached(in []byte, digest func(crypto.Hash) []byte, p *Policy) (*Verified, error) {
+func verifyDetached(in []byte, digest func(crypto.Hash) []byte, p *Trust) (*Verified, error) {
 	sd, err := readSignedData(in)
 	if err != nil {
 		return nil, err

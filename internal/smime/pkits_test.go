@@ -196,7 +196,7 @@ func TestPKITSRevocation(t *testing.T) {
 				}
 				return
 			}
-			p := &Policy{Roots: roots, Time: at, CRLs: crls, Revocation: RevocationRequire}
+			p := &Trust{Roots: roots, Time: at, CRLs: crls, Revocation: RevocationRequire}
 			_, err = p.revoked(ee, chains, nil, extra)
 			got := good
 			switch reasonOf(err) {

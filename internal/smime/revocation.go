@@ -102,7 +102,7 @@ type revResult struct {
 // revocation judges every certificate of chain (leaf first, the trust
 // anchor last) and returns the worst (rank): a revoked one at once, else
 // the first unknown, else the first without a source, else good.
-func (p *Policy) revocation(chain []*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate, depth int) revResult {
+func (p *Trust) revocation(chain []*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate, depth int) revResult {
 	out := revResult{status: revGood}
 	for i := 0; i+1 < len(chain); i++ {
 		r := p.certStatus(chain[i], chain[i+1], crls, extra, depth)
@@ -130,7 +130,7 @@ func rank(s revStatus) int {
 }
 
 // certStatus looks one certificate up.
-func (p *Policy) certStatus(c, issuer *x509.Certificate, given []*x509.RevocationList, extra []*x509.Certificate, depth int) revResult {
+func (p *Trust) certStatus(c, issuer *x509.Certificate, given []*x509.RevocationList, extra []*x509.Certificate, depth int) revResult {
 	res := revResult{cert: c}
 	crls := append([]*x509.RevocationList(nil), given...)
 	sourced := false
@@ -234,7 +234,7 @@ func revokedIn(base *x509.RevocationList, deltas []*x509.RevocationList, c *x509
 
 // usableCRL says why crl cannot be used for c ("is out of date …", to
 // follow "the revocation list of ISSUER"), or "" when it can.
-func (p *Policy) usableCRL(crl *x509.RevocationList, c, issuer *x509.Certificate, given []*x509.RevocationList, extra []*x509.Certificate, depth int) string {
+func (p *Trust) usableCRL(crl *x509.RevocationList, c, issuer *x509.Certificate, given []*x509.RevocationList, extra []*x509.Certificate, depth int) string {
 	if !p.crlSigned(crl, issuer, given, extra, depth) {
 		return "is not signed by its issuer"
 	}
@@ -272,7 +272,7 @@ const clockSkew = 5 * time.Minute
 // crlSigned reports whether crl is signed by issuer, or by another
 // certificate of the issuer's name that may sign CRLs, chains to a trust
 // anchor and is not itself revoked (RFC 5280 section 6.3.3 (f)).
-func (p *Policy) crlSigned(crl *x509.RevocationList, issuer *x509.Certificate, given []*x509.RevocationList, extra []*x509.Certificate, depth int) bool {
+func (p *Trust) crlSigned(crl *x509.RevocationList, issuer *x509.Certificate, given []*x509.RevocationList, extra []*x509.Certificate, depth int) bool {
 	if crl.CheckSignatureFrom(issuer) == nil {
 		return true
 	}
@@ -476,7 +476,7 @@ func extValue(exts []pkix.Extension, oid asn1.ObjectIdentifier) ([]byte, bool) {
 // askOCSP asks c's OCSP responder. The answer counts when it is signed by
 // the issuer or by a responder certificate the issuer issued for OCSP
 // signing, and is current.
-func (p *Policy) askOCSP(c, issuer *x509.Certificate) revResult {
+func (p *Trust) askOCSP(c, issuer *x509.Certificate) revResult {
 	res := revResult{status: revUnknown, cert: c}
 	req, err := ocsp.CreateRequest(c, issuer, nil)
 	if err != nil {

@@ -28,7 +28,7 @@ func rfc4134(t *testing.T, name string) []byte {
 
 func TestRFC4134(t *testing.T) {
 	content := rfc4134(t, "ExContent.bin")
-	p := &Policy{Roots: x509.NewCertPool()}
+	p := &Trust{Roots: x509.NewCertPool()}
 	// 3.1 is 3.2 in BER: the same ContentInfo, converted.
 	der, err := berToDER(rfc4134(t, "3.1.bin"))
 	if err != nil || !bytes.Equal(der, rfc4134(t, "3.2.bin")) {

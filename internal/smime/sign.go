@@ -172,10 +172,10 @@ type Signer struct {
 	// reads (SMIMECapabilities), e.g. "AES-256-GCM", most preferred first.
 	Capabilities []string
 	// Err is nil when the signature is valid and the certificate
-	// acceptable under the Policy; otherwise an *Error saying why not.
+	// acceptable under the Trust; otherwise an *Error saying why not.
 	Err error
 	// ExpiredSince is set when the certificate was valid at the signing
-	// time but has expired since (Policy.At JudgeBoth): why it would not
+	// time but has expired since (Trust.At JudgeBoth): why it would not
 	// be valid now. The signature is valid (Err is nil).
 	ExpiredSince error
 	// Revocation is set when whether a certificate of the chain is
@@ -199,7 +199,7 @@ type Verified struct {
 // under p. Verify returns the report whenever the structure could be
 // read; the error is non-nil when any signer is not valid (the first such
 // signer's Err), or when there is no signer at all.
-func Verify(in, content []byte, p *Policy) (*Verified, error) {
+func Verify(in, content []byte, p *Trust) (*Verified, error) {
 	sd, err := readSignedData(in)
 	if err != nil {
 		return nil, err
@@ -239,7 +239,7 @@ func digestOf(content []byte) func(crypto.Hash) []byte {
 // digest gives, and judges the certificates: the verdict is the first
 // signer's failure (each signer's is in v.Signers); bad is a signer info
 // that is malformed, which fails the whole signature.
-func verifySigners(v *Verified, sd *signedData, digest func(crypto.Hash) []byte, p *Policy) (verdict, bad error) {
+func verifySigners(v *Verified, sd *signedData, digest func(crypto.Hash) []byte, p *Trust) (verdict, bad error) {
 	var firstErr error
 	for _, si := range sd.signerInfos {
 		s, err := verifySigner(si, sd.eType, digest, sd)

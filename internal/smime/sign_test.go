@@ -15,7 +15,7 @@ import (
 	"sikkermail/internal/testenv"
 )
 
-func testPolicy(t testing.TB) *Policy {
+func testPolicy(t testing.TB) *Trust {
 	t.Helper()
 	ca, _ := testCert(t, "ca")
 	roots := x509.NewCertPool()
@@ -29,7 +29,7 @@ func testPolicy(t testing.TB) *Policy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Policy{Roots: roots, CRLs: []*x509.RevocationList{crl}, Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	return &Trust{Roots: roots, CRLs: []*x509.RevocationList{crl}, Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
 }
 
 func testIdentity(t testing.TB, name string) Identity {

@@ -31,7 +31,7 @@ func tbRead(t *testing.T, name string) []byte {
 
 // tbPolicy trusts the NSS test CA at a time inside its certificates'
 // validity (2026-01-26 to 2031-01-26), so the tests do not age.
-func tbPolicy(t *testing.T) *Policy {
+func tbPolicy(t *testing.T) *Trust {
 	t.Helper()
 	certs, err := ReadCertificates(tbPath("TestCA.pem"))
 	if err != nil {
@@ -41,7 +41,7 @@ func tbPolicy(t *testing.T) *Policy {
 	for _, c := range certs {
 		roots.AddCert(c)
 	}
-	return &Policy{Roots: roots, Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
+	return &Trust{Roots: roots, Time: time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)}
 }
 
 // tbIdentity is a person of the NSS test suite, read from their PKCS #12
