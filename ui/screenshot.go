@@ -1,3 +1,5 @@
+//go:build screenshots
+
 package ui
 
 import (
@@ -23,13 +25,6 @@ import (
 var demoRecipients = struct{ emails, numbers string }{
 	emails:  "sikkerpost-uddservice@hoejskole.example\njens.hansen@kommune.example\njens@",
 	numbers: "010190-1009\n12345100\n020280-1005\n310290-1234",
-}
-
-// FillDemo puts a demo mail into the compose window. The screenshots call
-// it before the window is first shown, so that the first frame has it.
-func (u *UI) FillDemo() {
-	u.Compose.Subject.SetText("Journalnotat vedr. praktikforløb")
-	u.Compose.Body.SetText("Kære Jens\n\nHermed journalnotatet fra mødet i går, som aftalt.\n\nVenlig hilsen\nStudieservice")
 }
 
 // Screenshots writes every screen, as the running driver paints it, to a

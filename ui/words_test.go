@@ -1,3 +1,5 @@
+//go:build screenshots
+
 package ui
 
 import (
@@ -12,8 +14,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/test"
 
 	"sikkermail/assets"
 	"sikkermail/internal/config"
@@ -69,44 +69,6 @@ func TestEveryWordInCatalogue(t *testing.T) {
 			}
 		})
 	}
-}
-
-// shownTexts is every text painted in w: its title, its menus, and the
-// texts of its content and of what lies over it (dialogs), hidden ones
-// left out.
-func shownTexts(w fyne.Window) []string {
-	out := []string{w.Title()}
-	if m := w.MainMenu(); m != nil {
-		for _, menu := range m.Items {
-			out = append(out, menu.Label)
-			for _, item := range menu.Items {
-				out = append(out, item.Label)
-			}
-		}
-	}
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
-		if o == nil || !o.Visible() {
-			return
-		}
-		switch o := o.(type) {
-		case *canvas.Text:
-			out = append(out, o.Text)
-		case *fyne.Container:
-			for _, c := range o.Objects {
-				walk(c)
-			}
-		case fyne.Widget:
-			for _, c := range test.WidgetRenderer(o).Objects() {
-				walk(c)
-			}
-		}
-	}
-	walk(w.Canvas().Content())
-	for _, o := range w.Canvas().Overlays().List() {
-		walk(o)
-	}
-	return out
 }
 
 // brokenWord reports whether word, in texts[i], is one end of a word of

@@ -64,7 +64,7 @@ func main() {
 	}
 	u := ui.New(a, c)
 	if *shots != "" {
-		ui.QuitAfterScreenshots(a, u, *shots)
+		takeScreenshots(a, u, *shots)
 	}
 	if *ready {
 		a.Lifecycle().SetOnStarted(func() {

@@ -1,0 +1,13 @@
+//go:build screenshots
+
+package main
+
+import (
+	"fyne.io/fyne/v2"
+
+	"sikkermail/ui"
+)
+
+// takeScreenshots renders every screen to dir, then quits (make
+// screenshots builds with the tag).
+func takeScreenshots(a fyne.App, u *ui.UI, dir string) { ui.QuitAfterScreenshots(a, u, dir) }
