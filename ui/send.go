@@ -472,7 +472,7 @@ func (p *SendPane) confirmSend() {
 	if err := core.SendWarning(d, p.verdicts); err != nil {
 		title := p.u.t("send.subject_warning")
 		var se *core.SendError
-		if errors.As(err, &se) && se.Reason == "cpr_in_internal_body" {
+		if errors.As(err, &se) && se.Reason == core.CPRInInternalBody {
 			title = p.u.t("send.body_warning")
 		}
 		ask(p.Window, title, p.u.lang.Error(err), p.u.t("send.correct"), p.u.t("send.send_anyway"), p.sendUnlessEmpty)

@@ -63,11 +63,11 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	}
 	rs.To, rs.Cc = c.merged(rs.To, rs.Cc)
 	if len(rs.To)+len(rs.Cc) == 0 {
-		return nil, &SendError{Reason: "no_recipients"}
+		return nil, &SendError{Reason: NoRecipients}
 	}
 	all := append(slices.Clone(rs.To), rs.Cc...)
 	if max := c.Limits().Recipients; len(all) > max {
-		return nil, &LimitError{Reason: "too_many_recipients", Count: len(all), Max: int64(max)}
+		return nil, &LimitError{Reason: TooManyRecipients, Count: len(all), Max: int64(max)}
 	}
 	vs, err := c.green(ctx, all)
 	if err != nil {
@@ -164,11 +164,11 @@ func (c *Core) checkSize(ctx context.Context, mailbox string, vs []directory.Ver
 	for _, v := range vs {
 		switch {
 		case v.Channel == directory.DigitalPost && dpFiles > 0 && len(d.Attachments) > dpFiles:
-			return &LimitError{Reason: "too_many_attachments_digitalpost", Recipient: v.Recipient.String(), Count: len(d.Attachments), Max: int64(dpFiles)}
+			return &LimitError{Reason: TooManyAttachmentsDigitalPost, Recipient: v.Recipient.String(), Count: len(d.Attachments), Max: int64(dpFiles)}
 		case v.Channel == directory.DigitalPost && size*4/3 > dpMax:
-			return &LimitError{Reason: "too_large_digitalpost", Recipient: v.Recipient.String(), Size: size, Max: dpMax}
+			return &LimitError{Reason: TooLargeDigitalPost, Recipient: v.Recipient.String(), Size: size, Max: dpMax}
 		case v.Channel != directory.DigitalPost && EncryptedSize(size) > l.Email:
-			return &LimitError{Reason: "too_large_email", Recipient: v.Recipient.String(), Size: size, Max: l.Email}
+			return &LimitError{Reason: TooLargeEmail, Recipient: v.Recipient.String(), Size: size, Max: l.Email}
 		}
 	}
 	return nil
@@ -186,7 +186,7 @@ func (c *Core) ReadAttachment(path string) (message.Attachment, error) {
 	l := c.Limits()
 	largest := max((l.Email-16<<10)*9/16, l.DigitalPost*3/4)
 	if st.Size() > largest {
-		return message.Attachment{}, &LimitError{Reason: "too_large_file", File: path, Size: st.Size(), Max: largest}
+		return message.Attachment{}, &LimitError{Reason: TooLargeFile, File: path, Size: st.Size(), Max: largest}
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -200,7 +200,7 @@ func (c *Core) ReadAttachment(path string) (message.Attachment, error) {
 type LimitError struct {
 	// Reason is too_large_email, too_large_digitalpost,
 	// too_many_recipients or too_large_file.
-	Reason    string
+	Reason    LimitReason
 	Recipient string
 	// File is the attachment too large for any channel.
 	File      string
@@ -214,7 +214,7 @@ func (e *LimitError) Error() string {
 
 // Localize names the sentence for a user.
 func (e *LimitError) Localize() i18n.Message {
-	return i18n.Message{Key: "limit." + e.Reason, Args: map[string]any{"Recipient": e.Recipient, "File": e.File, "Size": e.Size, "Max": e.Max, "Count": e.Count}}
+	return i18n.Message{Key: "limit." + string(e.Reason), Args: map[string]any{"Recipient": e.Recipient, "File": e.File, "Size": e.Size, "Max": e.Max, "Count": e.Count}}
 }
 
 // masked returns the recipients as typed with CPR numbers shown as
@@ -258,10 +258,10 @@ func checkLetters(vs []directory.Verdict, d message.Draft, att map[string]Attent
 	}
 	for number, a := range att {
 		if !cvr[number] {
-			return &SendError{Reason: "attention_not_cvr", Recipient: number}
+			return &SendError{Reason: AttentionNotCVR, Recipient: number}
 		}
 		if a.PNumber != "" && (len(a.PNumber) != 10 || strings.Trim(a.PNumber, "0123456789") != "") {
-			return &SendError{Reason: "attention_pnumber", Recipient: number}
+			return &SendError{Reason: AttentionPNumber, Recipient: number}
 		}
 	}
 	if letters {
@@ -278,7 +278,7 @@ func checkLetters(vs []directory.Verdict, d message.Draft, att map[string]Attent
 // holds what looks like a CPR number: the subject travels unencrypted.
 func SubjectWarning(subject string) error {
 	if recipient.ContainsCPR(subject) {
-		return &SendError{Reason: "cpr_in_subject"}
+		return &SendError{Reason: CPRInSubject}
 	}
 	return nil
 }
@@ -296,7 +296,7 @@ func SendWarning(d message.Draft, vs []directory.Verdict) error {
 		internal = internal && v.Channel == directory.Internal
 	}
 	if internal && recipient.ContainsCPR(d.Body) {
-		return &SendError{Reason: "cpr_in_internal_body"}
+		return &SendError{Reason: CPRInInternalBody}
 	}
 	return nil
 }
@@ -350,15 +350,15 @@ func (e *RedError) Unwrap() error { return e.Err }
 type SendError struct {
 	// Reason is no_recipients, cpr_in_subject, no_identity, no_smtp,
 	// no_imap, no_institution_cvr, attention_not_cvr or attention_pnumber.
-	Reason  string
+	Reason  SendReason
 	Mailbox string
 	// Recipient is the CVR number attention data was given for.
 	Recipient string
 }
 
-func (e *SendError) Error() string { return "core: send: " + e.Reason + " " + e.Mailbox }
+func (e *SendError) Error() string { return "core: send: " + string(e.Reason) + " " + e.Mailbox }
 
 // Localize names the sentence for a user.
 func (e *SendError) Localize() i18n.Message {
-	return i18n.Message{Key: "send." + e.Reason, Args: map[string]any{"Mailbox": e.Mailbox, "Recipient": e.Recipient}}
+	return i18n.Message{Key: "send." + string(e.Reason), Args: map[string]any{"Mailbox": e.Mailbox, "Recipient": e.Recipient}}
 }

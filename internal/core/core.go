@@ -501,7 +501,7 @@ func (c *Core) SetLanguage(l i18n.Lang) { c.lang.Store(l) }
 // variable): it would not be read from the keyring.
 func (c *Core) SavePassword(secret []byte) error {
 	if len(secret) == 0 {
-		return &SecretError{Reason: "empty"}
+		return &SecretError{Reason: SecretEmpty}
 	}
 	saved := map[string]bool{}
 	for _, s := range []config.MailServer{c.cfg.SMTP.MailServer, c.cfg.IMAP.MailServer} {
@@ -511,7 +511,7 @@ func (c *Core) SavePassword(secret []byte) error {
 		}
 		kr, ok := src.(keystore.Keyring)
 		if !ok {
-			return &SecretError{Reason: "not_keyring", Source: s.Password}
+			return &SecretError{Reason: SecretNotKeyring, Source: s.Password}
 		}
 		user := s.Username
 		if user == "" {
@@ -530,13 +530,13 @@ func (c *Core) SavePassword(secret []byte) error {
 
 // SecretError is a password that cannot be saved.
 type SecretError struct {
-	Reason string // empty, not_keyring
+	Reason SecretReason // empty, not_keyring
 	Source string
 }
 
-func (e *SecretError) Error() string { return "core: password: " + e.Reason + " " + e.Source }
+func (e *SecretError) Error() string { return "core: password: " + string(e.Reason) + " " + e.Source }
 
 // Localize names the sentence for a user.
 func (e *SecretError) Localize() i18n.Message {
-	return i18n.Message{Key: "secret." + e.Reason, Args: map[string]any{"Source": e.Source}}
+	return i18n.Message{Key: "secret." + string(e.Reason), Args: map[string]any{"Source": e.Source}}
 }

@@ -45,7 +45,7 @@ type keptDraft struct {
 type DraftError struct {
 	// Reason is no_key (no mailbox the user may send from has its
 	// certificate here) or unreadable (none of them opens it).
-	Reason string
+	Reason DraftReason
 	File   string
 	Err    error
 }
@@ -57,14 +57,14 @@ func (e *DraftError) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *DraftError) Localize() i18n.Message {
-	return i18n.Message{Key: "draft." + e.Reason, Args: map[string]any{"File": e.File}}
+	return i18n.Message{Key: "draft." + string(e.Reason), Args: map[string]any{"File": e.File}}
 }
 
 func (c *Core) draftsDir() string { return c.dbPath + ".drafts" }
 
 func (c *Core) draftPath(id string) (string, error) {
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
-		return "", &DraftError{Reason: "unreadable", File: id, Err: errors.New("not a draft name")}
+		return "", &DraftError{Reason: DraftUnreadable, File: id, Err: errors.New("not a draft name")}
 	}
 	return filepath.Join(c.draftsDir(), id+".draft"), nil
 }
@@ -86,7 +86,7 @@ func (c *Core) draftKeys(ctx context.Context) ([]*smime.Identity, error) {
 		}
 	}
 	if len(ids) == 0 {
-		return nil, &DraftError{Reason: "no_key", File: c.draftsDir()}
+		return nil, &DraftError{Reason: DraftNoKey, File: c.draftsDir()}
 	}
 	return ids, nil
 }
@@ -154,11 +154,11 @@ func (c *Core) readDraft(path string, ids []*smime.Identity) (*keptDraft, error)
 		err = gob.NewDecoder(f).Decode(&k)
 		f.Close()
 		if err != nil {
-			return nil, &DraftError{Reason: "unreadable", File: path, Err: err}
+			return nil, &DraftError{Reason: DraftUnreadable, File: path, Err: err}
 		}
 		return &k, nil
 	}
-	return nil, &DraftError{Reason: "unreadable", File: path, Err: last}
+	return nil, &DraftError{Reason: DraftUnreadable, File: path, Err: last}
 }
 
 // Drafts lists the kept drafts, the newest first. One that no key here

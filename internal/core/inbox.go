@@ -529,10 +529,10 @@ func (c *Core) Forward(ctx context.Context, m *OpenedMail, to []string, note str
 		return nil, err
 	}
 	if m.Content == nil {
-		return nil, &InboxError{Reason: "unopened"}
+		return nil, &InboxError{Reason: Unopened}
 	}
 	if len(to) == 0 {
-		return nil, &SendError{Reason: "no_recipients"}
+		return nil, &SendError{Reason: NoRecipients}
 	}
 	for _, t := range to {
 		r, err := c.parser.Parse(t)
@@ -540,7 +540,7 @@ func (c *Core) Forward(ctx context.Context, m *OpenedMail, to []string, note str
 			return nil, err
 		}
 		if !r.Internal {
-			return nil, &InboxError{Reason: "forward_external", Recipient: r.String()}
+			return nil, &InboxError{Reason: ForwardExternal, Recipient: r.String()}
 		}
 	}
 	l := c.Lang()
@@ -571,7 +571,7 @@ func (c *Core) Reply(ctx context.Context, m *OpenedMail) (*Reply, error) {
 		from = m.Sender[0].Address
 	}
 	if from == "" {
-		return nil, &InboxError{Reason: "no_sender"}
+		return nil, &InboxError{Reason: NoSender}
 	}
 	l := c.Lang()
 	var quoted []string
@@ -610,15 +610,15 @@ func addressList(as []*mail.Address) string {
 // InboxError is something a reader cannot do with a message.
 type InboxError struct {
 	// Reason is forward_external, unopened or no_sender.
-	Reason    string
+	Reason    InboxReason
 	Recipient string
 }
 
-func (e *InboxError) Error() string { return "core: inbox: " + e.Reason + " " + e.Recipient }
+func (e *InboxError) Error() string { return "core: inbox: " + string(e.Reason) + " " + e.Recipient }
 
 // Localize names the sentence for a user.
 func (e *InboxError) Localize() i18n.Message {
-	return i18n.Message{Key: "inbox." + e.Reason, Args: map[string]any{"Recipient": e.Recipient}}
+	return i18n.Message{Key: "inbox." + string(e.Reason), Args: map[string]any{"Recipient": e.Recipient}}
 }
 
 // SaveAttachment writes an attachment into dir under a name any PC takes

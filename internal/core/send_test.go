@@ -634,7 +634,7 @@ func TestSendWarning(t *testing.T) {
 	reason := func(err error) string {
 		var se *SendError
 		if errors.As(err, &se) {
-			return se.Reason
+			return string(se.Reason)
 		}
 		return ""
 	}

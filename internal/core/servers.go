@@ -31,7 +31,7 @@ func (c *Core) traceOut() io.Writer {
 func (c *Core) smtpServer(ctx context.Context, user string) (submit.Server, error) {
 	s := c.cfg.SMTP
 	if s.Server == "" {
-		return submit.Server{}, &SendError{Reason: "no_smtp"}
+		return submit.Server{}, &SendError{Reason: NoSMTP}
 	}
 	srv := submit.Server{Addr: s.Server, Security: submit.Security(s.Security), Mechanism: submit.Mechanism(s.Auth), Timeout: s.Timeout.Duration}
 	if srv.Security == "" {
@@ -81,7 +81,7 @@ func (c *Core) login(ctx context.Context, s config.MailServer, user string) (use
 func (c *Core) imapServer() (mailstore.Server, error) {
 	s := c.cfg.IMAP
 	if s.Server == "" {
-		return mailstore.Server{}, &SendError{Reason: "no_imap"}
+		return mailstore.Server{}, &SendError{Reason: NoIMAP}
 	}
 	srv := mailstore.Server{Addr: s.Server, Security: mailstore.Security(s.Security), Timeout: s.Timeout.Duration}
 	if srv.Security == "" {

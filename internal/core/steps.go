@@ -328,7 +328,7 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, external bool) er
 func (c *Core) letter(m *outbox.Mail, mb *policy.Mailbox, d message.Draft, v directory.Verdict, att Attention) (letter, error) {
 	cfg := c.cfg.Institution
 	if len(cfg.CVR) != 8 {
-		return letter{}, &SendError{Reason: "no_institution_cvr"}
+		return letter{}, &SendError{Reason: NoInstitutionCVR}
 	}
 	l := letter{Recipient: v.Recipient.String(), Name: v.Name, Kind: digitalpost.CVR, UUID: digitalpost.NewUUID()}
 	if v.Recipient.Kind == recipient.CPR {
@@ -450,7 +450,7 @@ func (c *Core) identity(ctx context.Context, mailbox string) (*smime.Identity, e
 		return nil, err
 	}
 	if mb.Identity == "" {
-		return nil, &SendError{Reason: "no_identity", Mailbox: mailbox}
+		return nil, &SendError{Reason: NoIdentity, Mailbox: mailbox}
 	}
 	id, err := keystore.Open(mb.Identity, mb.Password)
 	if err != nil {
