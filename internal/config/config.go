@@ -387,9 +387,9 @@ func Load(path string) (*Config, error) {
 	var pe toml.ParseError
 	switch {
 	case errors.As(err, &pe) && pe.LastKey != "" && strings.HasPrefix(pe.Message, "size "):
-		return nil, (&Config{File: path}).rule("size", pe.LastKey, "", "")
+		return nil, (&Config{File: path}).rule(RuleSize, pe.LastKey, "", "")
 	case errors.As(err, &pe) && pe.LastKey != "" && strings.Contains(pe.Message, "duration"):
-		return nil, (&Config{File: path}).rule("duration", pe.LastKey, "", "")
+		return nil, (&Config{File: path}).rule(RuleDuration, pe.LastKey, "", "")
 	case err != nil:
 		return nil, &Error{File: path, Err: err}
 	}
@@ -399,7 +399,7 @@ func Load(path string) (*Config, error) {
 			keys[i] = k.String()
 		}
 		slices.Sort(keys)
-		return nil, (&Config{File: path}).rule("unknown_setting", strings.Join(keys, ", "), "", "")
+		return nil, (&Config{File: path}).rule(RuleUnknownSetting, strings.Join(keys, ", "), "", "")
 	}
 	c.File = path
 	c.resolve(filepath.Dir(path))
@@ -441,7 +441,7 @@ func (c *Config) resolve(dir string) {
 func (c *Config) Validate() error {
 	if c.Language != "" {
 		if _, err := i18n.ParseLang(c.Language); err != nil {
-			return c.rule("one_of", "language", c.Language, "da, en")
+			return c.rule(RuleOneOf, "language", c.Language, "da, en")
 		}
 	}
 	for _, v := range []struct {
@@ -458,7 +458,7 @@ func (c *Config) Validate() error {
 		{"imap.sent_copies", c.IMAP.SentCopies, []string{"", "client", "server"}},
 	} {
 		if !slices.Contains(v.allowed, v.value) {
-			return c.rule("one_of", v.name, v.value, strings.Join(v.allowed[1:], ", "))
+			return c.rule(RuleOneOf, v.name, v.value, strings.Join(v.allowed[1:], ", "))
 		}
 	}
 	for _, v := range []struct{ name, spec string }{
@@ -466,24 +466,24 @@ func (c *Config) Validate() error {
 		{"policy.ldap.password", c.Policy.LDAP.Password}, {"digitalpost.system_key", c.DigitalPost.SystemKey},
 	} {
 		if !passwordSource(v.spec) {
-			return c.rule("password_source", v.name, v.spec, "")
+			return c.rule(RulePasswordSource, v.name, v.spec, "")
 		}
 	}
 	if c.UsesMicrosoft() && (c.Microsoft.Tenant == "" || c.Microsoft.ClientID == "") {
-		return c.rule("microsoft", "microsoft.client_id", "", "")
+		return c.rule(RuleMicrosoft, "microsoft.client_id", "", "")
 	}
 	if n := c.SMTP.MaxRecipients; n < 0 {
-		return c.rule("negative", "smtp.max_recipients", strconv.Itoa(n), "")
+		return c.rule(RuleNegative, "smtp.max_recipients", strconv.Itoa(n), "")
 	}
 	if dp := c.DigitalPost; dp.URL != "" {
 		if !strings.HasPrefix(dp.URL, "https://") {
-			return c.rule("https", "digitalpost.url", dp.URL, "")
+			return c.rule(RuleHTTPS, "digitalpost.url", dp.URL, "")
 		}
 		if dp.Identity == "" {
-			return c.rule("dp_identity", "digitalpost.identity", "", "")
+			return c.rule(RuleDPIdentity, "digitalpost.identity", "", "")
 		}
 		if len(c.Institution.CVR) != 8 || strings.Trim(c.Institution.CVR, "0123456789") != "" {
-			return c.rule("cvr", "institution.cvr", c.Institution.CVR, "")
+			return c.rule(RuleCVR, "institution.cvr", c.Institution.CVR, "")
 		}
 	}
 	type ldapURL struct {
@@ -496,9 +496,9 @@ func (c *Config) Validate() error {
 	}
 	for _, l := range ldaps {
 		if err := LDAPSecure(l.url, l.starttls); err != nil {
-			rule := "ldap_scheme"
+			rule := RuleLDAPScheme
 			if strings.HasPrefix(l.url, "ldap://") {
-				rule = "ldap_plaintext"
+				rule = RuleLDAPPlaintext
 			}
 			e := c.rule(rule, l.name+".url", l.url, "")
 			e.Err = err
@@ -506,7 +506,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if f := c.Inbox.HandledFlag; f != "" && !keyword.MatchString(f) {
-		return c.rule("imap_keyword", "inbox.handled_flag", f, "")
+		return c.rule(RuleIMAPKeyword, "inbox.handled_flag", f, "")
 	}
 	for _, d := range c.Institution.Domains {
 		if _, err := recipient.NewDomains(d); err != nil {
@@ -577,11 +577,37 @@ type Error struct {
 	// Rule, when set, is the rule a setting breaks (config.rule.RULE in
 	// the translations), with the Setting's name, its Value and what is
 	// Allowed: a whole sentence in the user's language.
-	Rule, Setting, Value, Allowed string
+	Rule                    Rule
+	Setting, Value, Allowed string
 }
 
+// Rule is a rule a setting can break; each has its sentence
+// (config.rule.RULE).
+type Rule string
+
+// The rules.
+const (
+	RuleUnknownSetting Rule = "unknown_setting"
+	RuleOneOf          Rule = "one_of"
+	RulePasswordSource Rule = "password_source"
+	RuleNegative       Rule = "negative"
+	RuleSize           Rule = "size"
+	RuleDuration       Rule = "duration"
+	RuleHTTPS          Rule = "https"
+	RuleDPIdentity     Rule = "dp_identity"
+	RuleCVR            Rule = "cvr"
+	RuleIMAPKeyword    Rule = "imap_keyword"
+	RuleLDAPPlaintext  Rule = "ldap_plaintext"
+	RuleLDAPScheme     Rule = "ldap_scheme"
+	RuleMicrosoft      Rule = "microsoft"
+)
+
+// Rules are all the rules.
+var Rules = []Rule{RuleUnknownSetting, RuleOneOf, RulePasswordSource, RuleNegative, RuleSize, RuleDuration, RuleHTTPS,
+	RuleDPIdentity, RuleCVR, RuleIMAPKeyword, RuleLDAPPlaintext, RuleLDAPScheme, RuleMicrosoft}
+
 // rule is the Error for setting = value breaking rule.
-func (c *Config) rule(rule, setting, value, allowed string) *Error {
+func (c *Config) rule(rule Rule, setting, value, allowed string) *Error {
 	return &Error{File: c.File, Rule: rule, Setting: setting, Value: value, Allowed: allowed,
 		Err: fmt.Errorf("%s = %q: %s", setting, value, rule)}
 }
@@ -608,7 +634,7 @@ func (e *Error) Unwrap() error { return e.Err }
 // Localize names the sentence for a user.
 func (e *Error) Localize() i18n.Message {
 	if e.Rule != "" {
-		key := "config.rule." + e.Rule // each has a text (TestRuleSentences)
+		key := "config.rule." + string(e.Rule) // each has a text (TestRuleSentences)
 		return i18n.Message{Key: key, Args: map[string]any{"File": e.File, "Setting": e.Setting, "Value": e.Value, "Allowed": e.Allowed}}
 	}
 	if e.Domain != "" {

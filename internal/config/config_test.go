@@ -260,3 +260,15 @@ func TestLDAPNeverPlaintext(t *testing.T) {
 		}
 	}
 }
+
+// Every rule has its sentence in Danish and in English.
+func TestEveryRuleHasSentences(t *testing.T) {
+	for _, l := range []i18n.Lang{i18n.Danish, i18n.English} {
+		for _, r := range Rules {
+			e := &Error{File: "config.toml", Rule: r, Setting: "x.y", Value: "v", Allowed: "a, b"}
+			if s := l.Error(e); s == "" || strings.Contains(s, "config.rule.") {
+				t.Errorf("%s: rule %s has no sentence: %q", l, r, s)
+			}
+		}
+	}
+}
