@@ -23,6 +23,10 @@ func main() {
 	language := flag.String("lang", "", "language for this run, da or en (default: the one chosen in Indstillinger, else the settings file's)")
 	ready := flag.Bool("ready-and-quit", false, "print \"ready\" once the compose window is shown and usable, then quit (make bench times it)")
 	flag.Parse()
+	if *shots != "" && !screenshotsBuilt {
+		fmt.Fprintln(os.Stderr, "sikkermail: -screenshots needs a build with -tags screenshots (make screenshots)")
+		os.Exit(2)
+	}
 
 	cfg, err := config.Load(*cfgPath)
 	if *demo {
