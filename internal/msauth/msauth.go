@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,11 +189,12 @@ func (s *Session) Token(ctx context.Context) (token, username string, err error)
 	}
 	res, err := s.client.AcquireTokenSilent(ctx, s.cfg.Scopes, public.WithSilentAccount(a.account))
 	if err != nil {
+		// Entra ID not reached, or failing, is no ended session: the
+		// mail waits for it, not for the user.
 		var call msalerrors.CallErr
-		if errors.As(err, &call) && call.Resp != nil && call.Resp.StatusCode/100 == 5 {
-			return "", "", &Error{Reason: "unavailable", Err: err}
-		}
-		if errors.As(err, &call) && call.Resp == nil {
+		var unreached *url.Error
+		switch {
+		case errors.As(err, &call) && (call.Resp == nil || call.Resp.StatusCode/100 == 5), errors.As(err, &unreached):
 			return "", "", &Error{Reason: "unavailable", Err: err}
 		}
 		return "", "", &Error{Reason: "sign_in_needed", Claims: claimsOf(err), Err: err}

@@ -234,3 +234,27 @@ func TestSignOut(t *testing.T) {
 	}
 
 }
+
+// failing is a transport that reaches nobody.
+type failing struct{}
+
+func (failing) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("no route to host")
+}
+
+// Entra ID out of reach is not a session that has ended: the error says
+// wait, not sign in again.
+func TestUnreachableIsNoSignIn(t *testing.T) {
+	e := newEnv(t)
+	e.entra.Lifetime = time.Minute // every use refreshes
+	ctx := timeout(t)
+	s := e.session(t)
+	if _, err := s.SignIn(ctx, e.entra.Browser(user, password), ""); err != nil {
+		t.Fatal(err)
+	}
+	e.cfg.HTTP.Transport = failing{}
+	_, _, err := s.Token(ctx)
+	if !reason(err, "unavailable") || !strings.Contains(i18n.Danish.Error(err), "svarer ikke") {
+		t.Fatalf("Entra ID out of reach: %v", err)
+	}
+}
