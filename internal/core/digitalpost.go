@@ -65,25 +65,25 @@ type dpLetter struct {
 	UUID, Recipient string
 	// Posted is when it was last posted without a known answer (zero:
 	// not since its last known state).
-	Posted      time.Time
-	Status      string
-	Transmisson string
-	Code, Text  string
-	Updated     time.Time
+	Posted       time.Time
+	Status       string
+	Transmission string
+	Code, Text   string
+	Updated      time.Time
 	// Reported: its refusal has stopped the mail once, so meeting it
 	// again means the user pressed Prøv igen: it is posted again.
 	Reported bool
 }
 
 func (c *Core) dpLetter(ctx context.Context, m *outbox.Mail, l letter) (dpLetter, error) {
-	if _, err := c.db.ExecContext(ctx, `INSERT OR IGNORE INTO dp_letter (uuid, mail, recipient) VALUES (?, ?, ?)`, l.UUID, m.ID, l.Recipient); err != nil {
-		return dpLetter{}, &outbox.WriteError{File: c.dbPath, Err: err}
+	if err := c.exec(ctx, `INSERT OR IGNORE INTO dp_letter (uuid, mail, recipient) VALUES (?, ?, ?)`, l.UUID, m.ID, l.Recipient); err != nil {
+		return dpLetter{}, err
 	}
 	var out dpLetter
 	var posted sql.NullInt64
 	var updated int64
 	err := c.db.QueryRowContext(ctx, `SELECT uuid, recipient, posted, status, transmission, error_code, error_message, updated, reported FROM dp_letter WHERE uuid = ?`, l.UUID).
-		Scan(&out.UUID, &out.Recipient, &posted, &out.Status, &out.Transmisson, &out.Code, &out.Text, &updated, &out.Reported)
+		Scan(&out.UUID, &out.Recipient, &posted, &out.Status, &out.Transmission, &out.Code, &out.Text, &updated, &out.Reported)
 	if posted.Valid {
 		out.Posted = time.UnixMilli(posted.Int64)
 	}
@@ -100,10 +100,7 @@ func (c *Core) setPosted(ctx context.Context, uuid string, at time.Time) error {
 		q = `UPDATE dp_letter SET posted = ?, status = '', error_code = '', error_message = '', reported = 0 WHERE uuid = ?`
 		args = []any{at.UnixMilli(), uuid}
 	}
-	if _, err := c.db.ExecContext(ctx, q, args...); err != nil {
-		return &outbox.WriteError{File: c.dbPath, Err: err}
-	}
-	return nil
+	return c.exec(ctx, q, args...)
 }
 
 // settle records a receipt for its letter. A final status is not taken
@@ -112,11 +109,16 @@ func (c *Core) settle(ctx context.Context, r digitalpost.Receipt) error {
 	if r.ReceiptStatus == "" {
 		return nil
 	}
-	_, err := c.db.ExecContext(ctx, `UPDATE dp_letter SET status = ?, transmission = ?, error_code = ?, error_message = ?, updated = ?, posted = NULL, reported = 0
+	return c.exec(ctx, `UPDATE dp_letter SET status = ?, transmission = ?, error_code = ?, error_message = ?, updated = ?, posted = NULL, reported = 0
 		WHERE uuid = ? AND NOT (status NOT IN ('', ?) AND ? = ?)`,
 		r.ReceiptStatus, r.TransmissionID, r.ErrorCode, digitalpost.Redact(r.ErrorMessage, nil), c.now().UnixMilli(),
 		r.MessageUUID, digitalpost.StatusReceived, r.ReceiptStatus, digitalpost.StatusReceived)
-	if err != nil {
+}
+
+// exec runs a statement that writes the database; a write that fails is
+// an *outbox.WriteError, so the mail waits at its step instead of failing.
+func (c *Core) exec(ctx context.Context, q string, args ...any) error {
+	if _, err := c.db.ExecContext(ctx, q, args...); err != nil {
 		return &outbox.WriteError{File: c.dbPath, Err: err}
 	}
 	return nil
@@ -141,10 +143,10 @@ func (c *Core) collectReceipts(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if _, err := c.db.ExecContext(ctx, `INSERT OR IGNORE INTO dp_receipt (id, uuid, status, transmission, error_code, error_message, time, fetched)
+			if err := c.exec(ctx, `INSERT OR IGNORE INTO dp_receipt (id, uuid, status, transmission, error_code, error_message, time, fetched)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.MessageUUID, r.ReceiptStatus, r.TransmissionID, r.ErrorCode,
 				digitalpost.Redact(r.ErrorMessage, nil), r.TimeStamp, c.now().UnixMilli()); err != nil {
-				return &outbox.WriteError{File: c.dbPath, Err: err}
+				return err
 			}
 			if err := c.settle(ctx, r); err != nil {
 				return err
@@ -169,17 +171,14 @@ func (c *Core) report(ctx context.Context, l dpLetter) error {
 // markReported records that the letter's refusal stops the mail: a
 // Prøv igen then posts it again.
 func (c *Core) markReported(ctx context.Context, uuid string) error {
-	if _, err := c.db.ExecContext(ctx, `UPDATE dp_letter SET reported = 1 WHERE uuid = ?`, uuid); err != nil {
-		return &outbox.WriteError{File: c.dbPath, Err: err}
-	}
-	return nil
+	return c.exec(ctx, `UPDATE dp_letter SET reported = 1 WHERE uuid = ?`, uuid)
 }
 
 // refusal is a settled letter's refusal as an error, nil when it was
 // taken.
 func (l dpLetter) refusal() error {
 	switch l.Status {
-	case digitalpost.StatusInvalid, digitalpost.StatusNotAllowed, "BAD_REQUEST":
+	case digitalpost.StatusInvalid, digitalpost.StatusNotAllowed, digitalpost.StatusBadRequest:
 		return &digitalpost.RejectedError{Recipient: l.Recipient, Status: l.Status, Code: l.Code, Detail: l.Text}
 	}
 	return nil
@@ -277,7 +276,7 @@ func (c *Core) digitalPostStep(ctx context.Context, m *outbox.Mail) ([]byte, err
 			}
 		}
 		sent = append(sent, l.Recipient)
-		out = append(out, digitalpost.Receipt{MessageUUID: row.UUID, TransmissionID: row.Transmisson, ReceiptStatus: row.Status})
+		out = append(out, digitalpost.Receipt{MessageUUID: row.UUID, TransmissionID: row.Transmission, ReceiptStatus: row.Status})
 	}
 	return json.Marshal(out)
 }
@@ -292,16 +291,10 @@ func (c *Core) post(ctx context.Context, l letter) (dpLetter, error) {
 	var rej *digitalpost.RejectedError
 	switch {
 	case err == nil || errors.As(err, &rej) && r.ReceiptStatus != "":
-		// Taken, or refused with a receipt: settled.
-		if serr := c.settle(ctx, r); serr != nil {
-			return dpLetter{}, serr
-		}
+		// Taken, or refused with a receipt.
 	case errors.As(err, &rej):
 		// A 400: refused before it was taken.
-		r = digitalpost.Receipt{MessageUUID: l.UUID, ReceiptStatus: "BAD_REQUEST", ErrorCode: rej.Code, ErrorMessage: rej.Detail}
-		if serr := c.settle(ctx, r); serr != nil {
-			return dpLetter{}, serr
-		}
+		r = digitalpost.Receipt{MessageUUID: l.UUID, ReceiptStatus: digitalpost.StatusBadRequest, ErrorCode: rej.Code, ErrorMessage: rej.Detail}
 	case errors.As(err, &lost):
 		return dpLetter{}, err // posted, fate unknown: looked for next time
 	default:
@@ -312,6 +305,9 @@ func (c *Core) post(ctx context.Context, l letter) (dpLetter, error) {
 		}
 		return dpLetter{}, err
 	}
+	if serr := c.settle(ctx, r); serr != nil {
+		return dpLetter{}, serr
+	}
 	if err != nil {
 		// Refused: this refusal stops the mail.
 		if werr := c.markReported(ctx, l.UUID); werr != nil {
@@ -319,7 +315,7 @@ func (c *Core) post(ctx context.Context, l letter) (dpLetter, error) {
 		}
 		return dpLetter{}, err
 	}
-	return dpLetter{UUID: l.UUID, Recipient: l.Recipient, Status: r.ReceiptStatus, Transmisson: r.TransmissionID, Updated: c.now()}, nil
+	return dpLetter{UUID: l.UUID, Recipient: l.Recipient, Status: r.ReceiptStatus, Transmission: r.TransmissionID, Updated: c.now()}, nil
 }
 
 // digitalPostFinalStep waits for each letter's final receipt: COMPLETED

@@ -27,6 +27,9 @@ const (
 	// StatusNotAllowed: the sender may not send it, or the recipient may
 	// not receive it.
 	StatusNotAllowed = "NOT_ALLOWED"
+	// StatusBadRequest is ours, not the service's: a 400, refused before
+	// it was taken.
+	StatusBadRequest = "BAD_REQUEST"
 )
 
 // Client speaks Digital Post's sender-system REST API (NgDP, as the
@@ -309,7 +312,7 @@ func parseReceipt(service, display, uuid string, code int, body []byte, memo []b
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return Receipt{}, &AccessError{Service: service, Recipient: display, Code: code}
 	case code == http.StatusBadRequest:
-		return Receipt{}, &RejectedError{Recipient: display, Status: "BAD_REQUEST", Code: errorCode(body), Detail: Redact(errorText(body), memo)}
+		return Receipt{}, &RejectedError{Recipient: display, Status: StatusBadRequest, Code: errorCode(body), Detail: Redact(errorText(body), memo)}
 	case code/100 != 2:
 		return Receipt{}, httpError(service, display, code, nil)
 	}
