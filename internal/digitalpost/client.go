@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -177,20 +178,13 @@ type Organisation struct {
 
 // Organisation looks up the organisation with the CVR number.
 func (c *Client) Organisation(ctx context.Context, cvr string) (Organisation, error) {
-	body, code, err := c.get(ctx, "organisation-lookup/"+url.PathEscape(cvr))
-	if err != nil {
-		return Organisation{}, &UnavailableError{Recipient: cvr, Service: c.Name(), Err: err}
-	}
-	if code != http.StatusOK {
-		return Organisation{}, httpError(c.Name(), cvr, code, body)
-	}
 	var o struct {
 		ID     string `json:"organisationId"`
 		Name   string `json:"organisationName"`
 		Status string `json:"status"`
 	}
-	if err := json.Unmarshal(body, &o); err != nil {
-		return Organisation{}, &UnavailableError{Recipient: cvr, Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+	if err := c.getJSON(ctx, "organisation-lookup/"+url.PathEscape(cvr), cvr, &o, http.StatusOK); err != nil {
+		return Organisation{}, err
 	}
 	return Organisation{ID: o.ID, Name: o.Name, Status: o.Status}, nil
 }
@@ -208,21 +202,15 @@ type ContactPoint struct {
 // ContactPoint fetches the contact point id of the organisation orgID
 // (organisations/{organisationId}/contact-points/{id}).
 func (c *Client) ContactPoint(ctx context.Context, orgID, id string) (ContactPoint, error) {
-	body, code, err := c.get(ctx, "organisations/"+url.PathEscape(orgID)+"/contact-points/"+url.PathEscape(id))
-	if err != nil {
-		return ContactPoint{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: err}
-	}
-	if code != http.StatusOK {
-		return ContactPoint{}, httpError(c.Name(), id, code, body)
-	}
 	var cp struct {
 		ID             string  `json:"id"`
 		Name           string  `json:"name"`
 		ThresholdMB    float64 `json:"memoSizeThresholdMB"`
 		MaxAttachments int     `json:"allowedNumberOfAttachments"`
 	}
-	if err := json.Unmarshal(body, &cp); err != nil {
-		return ContactPoint{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+	path := "organisations/" + url.PathEscape(orgID) + "/contact-points/" + url.PathEscape(id)
+	if err := c.getJSON(ctx, path, id, &cp, http.StatusOK); err != nil {
+		return ContactPoint{}, err
 	}
 	return ContactPoint{ID: cp.ID, Name: cp.Name, MaxSize: int64(cp.ThresholdMB * 1e6), MaxAttachments: cp.MaxAttachments}, nil
 }
@@ -383,18 +371,11 @@ func httpError(service, display string, code int, body []byte) error {
 // ReceiptIDs lists the ids of the receipts waiting at the service
 // (GET receipts/): receipt ids, not message UUIDs.
 func (c *Client) ReceiptIDs(ctx context.Context) ([]string, error) {
-	body, code, err := c.get(ctx, "receipts/?page=0&size=100")
-	if err != nil {
-		return nil, &UnavailableError{Recipient: "receipts", Service: c.Name(), Err: err}
-	}
-	if code != http.StatusOK {
-		return nil, httpError(c.Name(), "receipts", code, nil)
-	}
 	var page struct {
 		Content []string `json:"content"`
 	}
-	if err := json.Unmarshal(body, &page); err != nil {
-		return nil, &UnavailableError{Recipient: "receipts", Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+	if err := c.getJSON(ctx, "receipts/?page=0&size=100", "receipts", &page, http.StatusOK); err != nil {
+		return nil, err
 	}
 	return page.Content, nil
 }
@@ -403,16 +384,9 @@ func (c *Client) ReceiptIDs(ctx context.Context) ([]string, error) {
 // (GET receipts/{id}?delete=false): the caller keeps it, then deletes it
 // at the service (DeleteReceipt), so that no receipt is lost between.
 func (c *Client) FetchReceipt(ctx context.Context, id string) (Receipt, error) {
-	body, code, err := c.get(ctx, "receipts/"+url.PathEscape(id)+"?delete=false")
-	if err != nil {
-		return Receipt{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: err}
-	}
-	if code != http.StatusOK && code != http.StatusCreated {
-		return Receipt{}, httpError(c.Name(), id, code, nil)
-	}
 	var r Receipt
-	if err := json.Unmarshal(body, &r); err != nil {
-		return Receipt{}, &UnavailableError{Recipient: id, Service: c.Name(), Err: fmt.Errorf("unreadable receipt: %w", err)}
+	if err := c.getJSON(ctx, "receipts/"+url.PathEscape(id)+"?delete=false", id, &r, http.StatusOK, http.StatusCreated); err != nil {
+		return Receipt{}, err
 	}
 	return r, nil
 }
@@ -441,6 +415,23 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	return c.do(req)
+}
+
+// getJSON asks for path and reads the answer into v when its status is
+// one of ok; display names what was asked for in errors. Nothing of ours
+// is sent on a GET, so the service's error code is kept from the body.
+func (c *Client) getJSON(ctx context.Context, path, display string, v any, ok ...int) error {
+	body, code, err := c.get(ctx, path)
+	if err != nil {
+		return &UnavailableError{Recipient: display, Service: c.Name(), Err: err}
+	}
+	if !slices.Contains(ok, code) {
+		return httpError(c.Name(), display, code, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return &UnavailableError{Recipient: display, Service: c.Name(), Err: fmt.Errorf("unreadable answer: %w", err)}
+	}
+	return nil
 }
 
 // maxAnswer bounds what is read of an answer.
