@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"sikkermail/internal/config"
 	"sikkermail/internal/core"
 	"sikkermail/internal/message"
 )
@@ -101,7 +102,7 @@ func (c *Compose) roles() *widget.Select {
 	var names []string
 	addresses := map[string]string{}
 	s := widget.NewSelect(nil, nil)
-	for _, p := range core.DemoUsers {
+	for _, p := range config.DemoUsers {
 		name := c.u.t("demo.role." + p.Role)
 		names = append(names, name)
 		addresses[name] = p.Address

@@ -40,8 +40,8 @@ func TestMicrosoftSignInFlow(t *testing.T) {
 	}
 	smtp := mailtest.StartSMTP(t, nil, may)
 	imap := mailtest.StartIMAPS(t)
-	imap.AddAccount(t, user, "unused", "Sendte elementer")
-	imap.AddAccount(t, mailbox, "unused", "Sendt post")
+	imap.AddAccount(user, "unused", "Sendte elementer")
+	imap.AddAccount(mailbox, "unused", "Sendt post")
 	imap.MayUse = may
 	tokens := mailtest.Introspect(entra.Introspection, entra.TLS.Roots)
 	smtp.Tokens, imap.Tokens = tokens, tokens

@@ -16,7 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
 
-	"sikkermail/internal/core"
+	"sikkermail/internal/config"
 	"sikkermail/internal/message"
 )
 
@@ -168,7 +168,7 @@ func (u *UI) walkScreens(shoot func(w fyne.Window, name string) error) error {
 	// used as helpdesk, and then as staff again.
 	var err error
 	fyne.DoAndWait(func() {
-		err = u.SwitchDemoUser(core.DemoUsers[2].Address)
+		err = u.SwitchDemoUser(config.DemoUsers[2].Address)
 	})
 	if err != nil {
 		return err
@@ -180,7 +180,7 @@ func (u *UI) walkScreens(shoot func(w fyne.Window, name string) error) error {
 	if err := shoot(st.Window, "helpdesk.png"); err != nil {
 		return err
 	}
-	fyne.DoAndWait(func() { err = u.SwitchDemoUser(core.DemoUsers[0].Address) })
+	fyne.DoAndWait(func() { err = u.SwitchDemoUser(config.DemoUsers[0].Address) })
 	return err
 }
 

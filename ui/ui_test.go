@@ -20,7 +20,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"sikkermail/internal/config"
-	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
@@ -32,7 +32,7 @@ func newTestUI(t *testing.T, cfg *config.Config) *UI {
 	t.Helper()
 	a := test.NewTempApp(t)
 	cfg.Database = filepath.Join(t.TempDir(), "test.db")
-	c, err := core.New(cfg)
+	c, err := demo.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,23 +161,22 @@ type served struct{ SMTP, SMTPCA, IMAP, IMAPCA string }
 // and when its standard input ends, how many messages the SMTP server
 // took.
 func serve(limit int64) error {
-	var r mailtest.Runner
-	defer r.Close()
-	var smtpSrv *mailtest.SMTP
-	var imapSrv *mailtest.IMAP
-	err := r.Run(func() {
-		may := func(u, m string) bool { return u == user && m == mailbox }
-		smtpSrv = mailtest.StartSMTP(&r, map[string]string{user: "mail-pw"}, may)
-		smtpSrv.AcceptUpTo(limit)
-		imapSrv = mailtest.StartIMAPS(&r)
-		imapSrv.MayUse = may
-		imapSrv.AppendLimit = uint32(min(limit, 1<<32-1))
-		imapSrv.AddAccount(&r, user, "mail-pw", "Sendte elementer")
-		imapSrv.AddAccount(&r, mailbox, "unused", "Sendt post")
-	})
+	may := func(u, m string) bool { return u == user && m == mailbox }
+	smtpSrv, err := mailtest.NewSMTP(map[string]string{user: "mail-pw"}, may)
 	if err != nil {
 		return err
 	}
+	defer smtpSrv.Close()
+	smtpSrv.AcceptUpTo(limit)
+	imapSrv, err := mailtest.NewIMAPS()
+	if err != nil {
+		return err
+	}
+	defer imapSrv.Close()
+	imapSrv.MayUse = may
+	imapSrv.AppendLimit = uint32(min(limit, 1<<32-1))
+	imapSrv.AddAccount(user, "mail-pw", "Sendte elementer")
+	imapSrv.AddAccount(mailbox, "unused", "Sendt post")
 	if err := json.NewEncoder(os.Stdout).Encode(served{smtpSrv.Addr, smtpSrv.TLS.CAFile, imapSrv.Addr, imapSrv.TLS.CAFile}); err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/message"
 )
@@ -148,7 +149,7 @@ func (c *cli) core() (core.API, error) {
 	if !c.langSet {
 		c.lang = cfg.Lang()
 	}
-	co, err := core.New(cfg)
+	co, err := demo.Open(cfg)
 	if err != nil {
 		return nil, err // no core: c.co stays nil, and nothing is closed
 	}

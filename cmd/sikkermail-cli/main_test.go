@@ -37,8 +37,8 @@ func TestScripts(t *testing.T) {
 	smtpSrv := mailtest.StartSMTP(t, map[string]string{"medarbejder@hoejskole.example": "mail-pw"}, may)
 	imapSrv := mailtest.StartIMAPS(t)
 	imapSrv.MayUse = may
-	imapSrv.AddAccount(t, "medarbejder@hoejskole.example", "mail-pw", "Sendte elementer")
-	imapSrv.AddAccount(t, "sikkerpost-uddservice@hoejskole.example", "unused", "Sendt post")
+	imapSrv.AddAccount("medarbejder@hoejskole.example", "mail-pw", "Sendte elementer")
+	imapSrv.AddAccount("sikkerpost-uddservice@hoejskole.example", "unused", "Sendt post")
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {

@@ -12,13 +12,14 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
 	"sikkermail/internal/i18n"
 	"sikkermail/ui"
 )
 
 func main() {
 	cfgPath := flag.String("config", "", "settings file (default: the user's config dir; none: the demo environment)")
-	demo := flag.Bool("demo", false, "use the built-in demo environment, whatever the settings file says")
+	demoFlag := flag.Bool("demo", false, "use the built-in demo environment, whatever the settings file says")
 	shots := flag.String("screenshots", "", "render every screen to PNG files in this folder, then quit")
 	language := flag.String("lang", "", "language for this run, da or en (default: the one chosen in Indstillinger, else the settings file's)")
 	ready := flag.Bool("ready-and-quit", false, "print \"ready\" once the compose window is shown and usable, then quit (make bench times it)")
@@ -29,7 +30,7 @@ func main() {
 	}
 
 	cfg, err := config.Load(*cfgPath)
-	if *demo {
+	if *demoFlag {
 		cfg, err = config.Demo(), nil
 	}
 	if err == nil && *shots != "" {
@@ -42,9 +43,9 @@ func main() {
 			cfg.Database = filepath.Join(dir, "screenshots.db")
 		}
 	}
-	var c *core.Core
+	var c core.API
 	if err == nil {
-		c, err = core.New(cfg)
+		c, err = demo.Open(cfg)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sikkermail:", i18n.FromEnv().Error(err))

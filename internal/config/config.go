@@ -332,7 +332,23 @@ func (s SMIME) NeedsCBC(address string) bool {
 // .example top-level domain (RFC 2606), so it can never be a real one.
 const DemoDomain = "hoejskole.example"
 
-// Demo returns the built-in demo environment.
+// DemoUser is one of the people the demo can be used as.
+type DemoUser struct {
+	// Role is "staff" (sends from two mailboxes, reads one), "reader"
+	// (a designated reader of two mailboxes, who sends from none) or
+	// "helpdesk" (grants and revokes rights).
+	Role, Address, Name string
+}
+
+// DemoUsers are the demo's people, the one it starts as first.
+var DemoUsers = []DemoUser{
+	{"staff", "medarbejder@" + DemoDomain, "Demo Medarbejder"},
+	{"reader", "laeser@" + DemoDomain, "Demo Læser"},
+	{"helpdesk", "helpdesk@" + DemoDomain, "Demo Helpdesk"},
+}
+
+// Demo returns the built-in demo environment: the settings of its
+// first user, which the demo's servers (internal/demo) complete.
 func Demo() *Config {
 	return &Config{
 		Language: string(i18n.Danish),
@@ -341,8 +357,8 @@ func Demo() *Config {
 			CVR:     "29403473",
 			Domains: []string{DemoDomain},
 		},
-		User:   User{Address: "medarbejder@" + DemoDomain, Name: "Demo Medarbejder"},
-		Policy: Policy{Helpdesk: []string{"helpdesk@" + DemoDomain}, HelpdeskContact: "helpdesk@" + DemoDomain + ", tlf. 7012 3456"},
+		User:   User{Address: DemoUsers[0].Address, Name: DemoUsers[0].Name},
+		Policy: Policy{Helpdesk: []string{DemoUsers[2].Address}, HelpdeskContact: DemoUsers[2].Address + ", tlf. 7012 3456"},
 		Demo:   true,
 	}
 }

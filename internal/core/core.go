@@ -33,7 +33,6 @@ import (
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
-	"sikkermail/internal/mailtest"
 	"sikkermail/internal/msauth"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
@@ -73,7 +72,6 @@ type Core struct {
 	// Now is the clock (tests set it).
 	Now func() time.Time
 
-	demo *mailtest.Demo
 	// trace receives protocol traces instead of standard error (tests).
 	trace io.Writer
 
@@ -109,29 +107,6 @@ func (c *Core) now() time.Time {
 // certificate store, and reads the trust anchors and CRLs the settings
 // name. Close releases them.
 func New(cfg *config.Config) (*Core, error) {
-	var c *Core
-	var demo *mailtest.Demo
-	if cfg.Demo && cfg.SMTP.Server == "" {
-		var err error
-		if cfg, demo, err = startDemo(cfg, func(user, mailbox string) bool {
-			return c != nil && c.may(context.Background(), user, mailbox, policy.Send) == nil
-		}); err != nil {
-			return nil, err
-		}
-	}
-	c, err := open(cfg, demo)
-	if err == nil && demo != nil {
-		if err = c.seedDemoInbox(context.Background()); err != nil {
-			c.Close()
-		}
-	}
-	if err != nil && demo != nil {
-		demo.Close()
-	}
-	return c, err
-}
-
-func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
 	i18n.SetHelpdeskContact(cfg.Policy.HelpdeskContact)
 	internal, err := cfg.InternalDomains()
 	if err != nil {
@@ -149,7 +124,7 @@ func open(cfg *config.Config, demo *mailtest.Demo) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}, demo: demo}
+	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}}
 	c.lang.Store(cfg.Lang())
 	c.dir = &directory.Directory{Trust: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
 	if err := c.setup(path, internal); err != nil {
@@ -206,11 +181,6 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 	machine, _ := os.Hostname()
 	c.actor.Store(&policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine})
 	c.userName.Store(&cfg.User.Name)
-	if cfg.Demo {
-		if err := seedDemo(context.Background(), c.local, c.demoMailboxes()); err != nil {
-			return err
-		}
-	}
 	if dp := cfg.DigitalPost; dp.URL != "" {
 		if c.dp, err = digitalPostClient(dp); err != nil {
 			return err
@@ -335,11 +305,8 @@ func damaged(err error) bool {
 	return strings.Contains(s, "malformed") || strings.Contains(s, "not a database") || strings.Contains(s, "SQLITE_CORRUPT") || strings.Contains(s, "SQLITE_NOTADB")
 }
 
-// Close releases the database, and stops the demo's servers.
+// Close releases the database.
 func (c *Core) Close() error {
-	if c.demo != nil {
-		c.demo.Close()
-	}
 	return c.db.Close()
 }
 

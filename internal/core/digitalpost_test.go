@@ -33,7 +33,7 @@ func (e *sendEnv) withDigitalPost(t *testing.T) *mailtest.DigitalPost {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
 	sim.SetSenderCVR(e.cfg.Institution.CVR)
-	sim.Register(mailtest.DemoNumbers...)
+	sim.Register(mailtest.Numbers...)
 	e.cfg.DigitalPost.URL, e.cfg.DigitalPost.Identity, e.cfg.DigitalPost.Password = sim.URL, sim.Identity, sim.Password
 	e.cfg.DigitalPost.CA, e.cfg.DigitalPost.Timeout.Duration = sim.TLS.CAFile, 2*time.Second
 	return sim
@@ -535,12 +535,12 @@ func TestDigitalPostContactPoint(t *testing.T) {
 	bad := *mb
 	bad.ContactPoint = "uddservice@hoejskole.example"
 	var pe *policy.Error
-	if err := c.local.AddMailbox(ctx, demoHelpdesk, bad); !errors.As(err, &pe) || pe.Reason != policy.BadContactPoint ||
+	if err := c.local.AddMailbox(ctx, testHelpdesk, bad); !errors.As(err, &pe) || pe.Reason != policy.BadContactPoint ||
 		!strings.Contains(i18n.Danish.Error(err), "GUID") {
 		t.Fatalf("a contact point that is no GUID: %v", err)
 	}
 	mb.ContactPoint = strings.ToUpper(cp)
-	if err := c.local.AddMailbox(ctx, demoHelpdesk, *mb); err != nil {
+	if err := c.local.AddMailbox(ctx, testHelpdesk, *mb); err != nil {
 		t.Fatal(err)
 	}
 

@@ -22,6 +22,7 @@ import (
 
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailstore"
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/message"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/smime"
@@ -54,7 +55,7 @@ func fromJens(t *testing.T, from string, to *smime.Identity, sign, encrypt bool)
 	if encrypt {
 		cert = to.Cert
 	}
-	msg, err := incomingMail(message.Header{From: message.Address{Name: "Jens Hansen", Address: from}, To: []message.Address{{Address: sendMailbox}},
+	msg, err := mailtest.Incoming(message.Header{From: message.Address{Name: "Jens Hansen", Address: from}, To: []message.Address{{Address: sendMailbox}},
 		Subject: "Ansøgning", MessageID: message.NewMessageID("kommune.example")},
 		message.Draft{Body: "Kære Uddannelsesservice\n\nHer er min ansøgning.\n", Attachments: []message.Attachment{{Name: "ansøgning.pdf", Data: []byte("%PDF-1.7 ansøgning")}}},
 		signer, cert, received...)
@@ -204,7 +205,7 @@ func inboxEnv(t *testing.T) (*sendEnv, *Core, mailstore.Server) {
 		t.Fatal(err)
 	}
 	c := e.core(t)
-	if err := c.local.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Grant(context.Background(), testHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	srv, _ := c.imapServer()
@@ -414,7 +415,7 @@ func TestInboxReports(t *testing.T) {
 	e.imap.NoKeywords = false
 
 	// Without the read right, nothing is listed.
-	if err := c.local.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Revoke(ctx, testHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	var pe *policy.Error
@@ -496,7 +497,7 @@ func TestInboxWithDovecot(t *testing.T) {
 	e.withDovecot(t)
 	c := e.core(t)
 	ctx := context.Background()
-	if err := c.local.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Grant(ctx, testHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	srv, _ := c.imapServer()
@@ -516,36 +517,5 @@ func TestInboxWithDovecot(t *testing.T) {
 	}
 	if again, _ := c.InboxList(ctx, sendMailbox); !again[1].Handled || again[0].Handled {
 		t.Errorf("handled %v %v", again[1].Handled, again[0].Handled)
-	}
-}
-
-// The demo's reader finds mail in the mailbox she reads: one that came
-// securely, one that did not, one whose signer is not its sender.
-func TestDemoInbox(t *testing.T) {
-	c, err := newCore(t, demo(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	readable, err := c.Readable(ctx)
-	if err != nil || len(readable) != 1 || readable[0].Address != DemoMailboxes[0].Address {
-		t.Fatalf("%+v %v", readable, err)
-	}
-	list, err := c.InboxList(ctx, readable[0].Address)
-	if err != nil || len(list) != 3 {
-		t.Fatalf("%d %v", len(list), err)
-	}
-	want := []string{"Ikke sendt sikkert: den er signeret af Jens Hansen", "Ikke sendt sikkert: mailen var ikke krypteret", "Sendt sikkert: krypteret (AES-256-GCM) og signeret af Jens Hansen"}
-	for i, item := range list {
-		m, err := c.InboxOpen(ctx, readable[0].Address, item.UID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s := m.Report.Summary(i18n.Danish); !strings.HasPrefix(s, want[i]) {
-			t.Errorf("%s: %s", item.Subject, s)
-		}
-	}
-	if _, err := c.InboxList(ctx, DemoMailboxes[1].Address); err == nil {
-		t.Error("the demo user reads a mailbox she has no right to")
 	}
 }

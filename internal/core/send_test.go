@@ -81,8 +81,8 @@ func newSendEnv(t testing.TB) *sendEnv {
 	e := &sendEnv{cfg: cfg, dir: dir}
 	e.smtp = mailtest.StartSMTP(t, map[string]string{sendUser: userPassword}, may)
 	e.imap = mailtest.StartIMAPS(t)
-	e.imap.AddAccount(t, sendUser, userPassword, "Sendte elementer")
-	e.imap.AddAccount(t, sendMailbox, "unused", "Sendt post")
+	e.imap.AddAccount(sendUser, userPassword, "Sendte elementer")
+	e.imap.AddAccount(sendMailbox, "unused", "Sendt post")
 	e.imap.MayUse = func(u, account string) bool { return may(u, account) }
 	cfg.SMTP.MailServer = config.MailServer{Server: e.smtp.Addr, CA: e.smtp.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
 	cfg.IMAP.MailServer = config.MailServer{Server: e.imap.Addr, CA: e.imap.TLS.CAFile, Password: "file:" + pw, Timeout: config.Duration{Duration: 5 * time.Second}}
@@ -93,15 +93,15 @@ func newSendEnv(t testing.TB) *sendEnv {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for _, m := range DemoMailboxes {
+	for _, m := range testMailboxes {
 		if m.Address == sendMailbox {
 			m.Identity, m.Password = certs("mailbox-rsa.p12"), "file:"+p12pw
 		}
-		if err := c.local.AddMailbox(context.Background(), demoHelpdesk, m); err != nil {
+		if err := c.local.AddMailbox(context.Background(), testHelpdesk, m); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := c.local.Grant(context.Background(), demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
+	if err := c.local.Grant(context.Background(), testHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -438,7 +438,7 @@ func TestSendRecheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.local.Revoke(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
+	if err := c.local.Revoke(ctx, testHelpdesk, sendUser, sendMailbox, policy.Send); err != nil {
 		t.Fatal(err)
 	}
 	c.outbox.Process(ctx)
@@ -506,31 +506,6 @@ func TestSendWithDovecot(t *testing.T) {
 	}
 }
 
-// The demo needs no settings: its own servers, PKI and recipients carry
-// a send from pressing Send to the receipt.
-func TestDemoSend(t *testing.T) {
-	c, err := newCore(t, demo(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	q, err := c.Send(ctx, draft, "sikkerpost-uddservice@hoejskole.example", []string{"jens.hansen@kommune.example"}, []string{"kollega@hoejskole.example"})
-	if err != nil {
-		t.Fatal(i18n.Danish.Error(err))
-	}
-	if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
-		t.Fatal(n, err)
-	}
-	m, r, err := c.ReceiptOf(ctx, q.ID)
-	if err != nil || m.State != outbox.Done || r == nil || len(r.Recipients) != 2 {
-		t.Fatalf("%+v %+v %v", m, r, err)
-	}
-	// The expired recipient is red.
-	if v := c.Check(ctx, []string{"udloebet@kommune.example"}); v[0].OK() {
-		t.Fatalf("%+v", v[0])
-	}
-}
-
 // TestRoutingAddressesAreNotInternal: addresses in the institution's
 // domain that a mail server would route elsewhere are red at the check
 // and refused at send and forward, before anything is queued.
@@ -550,7 +525,7 @@ func TestRoutingAddressesAreNotInternal(t *testing.T) {
 		t.Errorf("queued %+v for %s", q, routed[0])
 	}
 	m := &OpenedMail{Mailbox: sendMailbox, Content: &message.Received{Text: "x"}}
-	if err := c.local.Grant(ctx, demoHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+	if err := c.local.Grant(ctx, testHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Forward(ctx, m, routed[2:], "Til orientering"); err == nil {

@@ -22,7 +22,7 @@ func start(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	sim := mailtest.StartDigitalPost(t)
 	sim.SetSenderCVR("29403473")
 	sim.SetSystemKey(systemKey)
-	sim.Register(mailtest.DemoNumbers...)
+	sim.Register(mailtest.Numbers...)
 	return sim, client(t, sim, systemKey)
 }
 

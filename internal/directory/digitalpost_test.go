@@ -17,7 +17,7 @@ import (
 func digitalPost(t *testing.T) (*mailtest.DigitalPost, *digitalpost.Client) {
 	t.Helper()
 	sim := mailtest.StartDigitalPost(t)
-	sim.Register(mailtest.DemoNumbers...)
+	sim.Register(mailtest.Numbers...)
 	c, err := digitalpost.NewClient(sim.URL, sim.ClientCert, sim.TLS.Roots, 0)
 	if err != nil {
 		t.Fatal(err)

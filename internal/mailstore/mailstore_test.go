@@ -30,8 +30,8 @@ func memServer(t *testing.T, sec mailstore.Security) (*mailtest.IMAP, mailstore.
 	} else {
 		srv = mailtest.StartIMAPS(t)
 	}
-	srv.AddAccount(t, user, "pw", "Sendte elementer")
-	srv.AddAccount(t, mailbox, "mailbox-pw-unused", "Sendt post")
+	srv.AddAccount(user, "pw", "Sendte elementer")
+	srv.AddAccount(mailbox, "mailbox-pw-unused", "Sendt post")
 	srv.MayUse = func(u, account string) bool { return u == user && account == mailbox }
 	return srv, mailstore.Server{Addr: srv.Addr, Security: sec, TLS: &tls.Config{RootCAs: srv.TLS.Roots}, Timeout: 5 * time.Second}
 }
@@ -72,7 +72,7 @@ func TestAppendSentBySpecialUse(t *testing.T) {
 // Without a \Sent folder the configured name is used, created if missing.
 func TestAppendSentFallback(t *testing.T) {
 	srv, s := memServer(t, mailstore.ImplicitTLS)
-	srv.AddAccount(t, "ny@hoejskole.example", "pw", "")
+	srv.AddAccount("ny@hoejskole.example", "pw", "")
 	acc := mailstore.Account{Username: "ny@hoejskole.example", Secret: "pw"}
 	id := "<b@hoejskole.example>"
 	folder, err := s.AppendSent(context.Background(), acc, "Sent Items", id, bytes.NewReader(message(id)))

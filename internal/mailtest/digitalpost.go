@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,6 +51,7 @@ type DigitalPost struct {
 	ClientCert         tls.Certificate
 	Identity, Password string
 
+	lifecycle
 	mu        sync.Mutex
 	senderCVR string
 	systemKey string
@@ -110,22 +112,24 @@ type dpReceipt struct {
 	body map[string]any
 }
 
-// StartDigitalPost starts the simulator for the test and stops it when
-// the test ends. It knows no numbers until Register adds them.
+// StartDigitalPost is NewDigitalPost for a test, stopped when the test
+// ends.
 func StartDigitalPost(t T) *DigitalPost {
 	t.Helper()
-	os.Setenv(DemoPasswordEnv, demoPassword)
-	d := &DigitalPost{TLS: NewTLS(t), numbers: map[string]DPNumber{}, points: map[string]DPContactPoint{}, final: map[string]string{},
-		stall: make(chan struct{}), Password: "env:" + DemoPasswordEnv}
-	clients, err := d.clientPKI(t)
+	d, err := NewDigitalPost()
+	return started(t, d, err)
+}
+
+// NewDigitalPost starts the simulator; Close stops it. It knows no
+// numbers until Register adds them.
+func NewDigitalPost() (*DigitalPost, error) {
+	os.Setenv(PasswordEnv, Password)
+	d := &DigitalPost{numbers: map[string]DPNumber{}, points: map[string]DPContactPoint{}, final: map[string]string{},
+		stall: make(chan struct{}), Password: "env:" + PasswordEnv}
+	l, err := d.listen()
 	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := d.TLS.Server.Clone()
-	cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, clients
-	l, err := tls.Listen("tcp", "127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
+		d.Close()
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /apis/v1/contacts/", d.authorized(d.contacts))
@@ -136,24 +140,43 @@ func StartDigitalPost(t T) *DigitalPost {
 	mux.HandleFunc("GET /apis/v1/organisation-lookup/{cvr}", d.authorized(d.organisation))
 	mux.HandleFunc("GET /apis/v1/organisations/{org}/contact-points/{id}", d.authorized(d.contactPoint))
 	srv := &http.Server{Handler: mux, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
-	addr := serve(t, l, srv.Serve, func() {
+	addr := d.serve(l, srv.Serve, func() {
 		close(d.stall)
 		srv.Close()
 	})
 	d.URL = "https://" + addr + "/apis/v1/"
-	return d
+	return d, nil
+}
+
+// listen opens the simulator's port, which asks for the institution's
+// certificate.
+func (d *DigitalPost) listen() (net.Listener, error) {
+	dir, err := d.tempDir()
+	if err != nil {
+		return nil, err
+	}
+	if d.TLS, err = newTLS(dir); err != nil {
+		return nil, err
+	}
+	clients, err := d.clientPKI(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg := d.TLS.Server.Clone()
+	cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, clients
+	return tls.Listen("tcp", "127.0.0.1:0", cfg)
 }
 
 // clientPKI makes the CA the simulator trusts for clients and the
 // institution's certificate under it.
-func (d *DigitalPost) clientPKI(t T) (*x509.CertPool, error) {
+func (d *DigitalPost) clientPKI(dir string) (*x509.CertPool, error) {
 	now := time.Now()
-	ca, caKey, err := issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "Digital Post simulator client CA"},
+	ca, caKey, err := Issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "Digital Post simulator client CA"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
 	if err != nil {
 		return nil, err
 	}
-	cert, key, err := issue(ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "Demo Professionshøjskole - sikkermail",
+	cert, key, err := Issue(ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "Demo Professionshøjskole - sikkermail",
 		Organization: []string{"Demo Professionshøjskole"}, SerialNumber: "CVR:29403473-UID:sikkermail"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
@@ -161,11 +184,11 @@ func (d *DigitalPost) clientPKI(t T) (*x509.CertPool, error) {
 		return nil, err
 	}
 	d.ClientCert = tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}
-	p12, err := pkcs12.Modern.Encode(key, cert, []*x509.Certificate{ca}, demoPassword)
+	p12, err := pkcs12.Modern.Encode(key, cert, []*x509.Certificate{ca}, Password)
 	if err != nil {
 		return nil, err
 	}
-	d.Identity = filepath.Join(t.TempDir(), "institution.p12")
+	d.Identity = filepath.Join(dir, "institution.p12")
 	if err := os.WriteFile(d.Identity, p12, 0o600); err != nil {
 		return nil, err
 	}

@@ -50,6 +50,7 @@ type Entra struct {
 	key    *rsa.PrivateKey
 	tenant string
 
+	lifecycle
 	mu       sync.Mutex
 	users    map[string]*entraUser
 	codes    map[string]entraGrant
@@ -87,20 +88,30 @@ type entraDevice struct {
 // EntraTenant is the simulator's tenant id.
 const EntraTenant = "5b0e1c2d-3f4a-4b5c-8d6e-7f8091a2b3c4"
 
-// StartEntra starts the server for the test, with the app registration
-// clientID and no users (AddUser adds them).
+// StartEntra is NewEntra for a test, stopped when the test ends.
 func StartEntra(t T, clientID string) *Entra {
 	t.Helper()
+	e, err := NewEntra(clientID)
+	return started(t, e, err)
+}
+
+// NewEntra starts the server with the app registration clientID and no
+// users (AddUser adds them); Close stops it.
+func NewEntra(clientID string) (*Entra, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	e := &Entra{ClientID: clientID, TLS: NewTLS(t), key: key, tenant: EntraTenant, Lifetime: time.Hour, Now: time.Now,
+	e := &Entra{ClientID: clientID, key: key, tenant: EntraTenant, Lifetime: time.Hour, Now: time.Now,
 		users: map[string]*entraUser{}, codes: map[string]entraGrant{}, refresh: map[string]entraGrant{},
 		access: map[string]entraToken{}, devices: map[string]*entraDevice{}}
-	l, err := tls.Listen("tcp", "127.0.0.1:0", e.TLS.Server)
+	if e.TLS, err = e.tempTLS(); err != nil {
+		return nil, err
+	}
+	l, err := listen(true, e.TLS)
 	if err != nil {
-		t.Fatal(err)
+		e.Close()
+		return nil, err
 	}
 	mux := http.NewServeMux()
 	p := "/" + e.tenant
@@ -112,10 +123,10 @@ func StartEntra(t T, clientID string) *Entra {
 	mux.HandleFunc("GET "+p+"/discovery/v2.0/keys", e.keys)
 	mux.HandleFunc("POST /introspect", e.introspect)
 	srv := &http.Server{Handler: mux, ErrorLog: log.New(io.Discard, "", 0), ReadHeaderTimeout: 10 * time.Second}
-	addr := serve(t, l, srv.Serve, func() { srv.Close() })
+	addr := e.serve(l, srv.Serve, func() { srv.Close() })
 	base := "https://" + addr
 	e.Authority, e.Issuer, e.Introspection = base+p, base+p+"/v2.0", base+"/introspect"
-	return e
+	return e, nil
 }
 
 // AddUser adds a user who signs in with password.

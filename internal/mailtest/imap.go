@@ -41,6 +41,7 @@ type IMAP struct {
 	// dropAppends is how many APPENDs still to cut off midway.
 	dropAppends int
 
+	lifecycle
 	mu       sync.Mutex
 	accounts map[string]*account
 }
@@ -51,15 +52,23 @@ type account struct {
 	special  map[string][]imap.MailboxAttr
 }
 
+// NewIMAPS starts the server with implicit TLS (port 993 style); Close
+// stops it.
+func NewIMAPS() (*IMAP, error) { return newIMAP(true) }
+
 // StartIMAP starts the server with STARTTLS (port 143 style) and stops it
 // when the test ends.
-func StartIMAP(t T) *IMAP { t.Helper(); return startIMAP(t, false) }
+func StartIMAP(t T) *IMAP { t.Helper(); s, err := newIMAP(false); return started(t, s, err) }
 
-// StartIMAPS is StartIMAP with implicit TLS (port 993 style).
-func StartIMAPS(t T) *IMAP { t.Helper(); return startIMAP(t, true) }
+// StartIMAPS is NewIMAPS for a test, stopped when the test ends.
+func StartIMAPS(t T) *IMAP { t.Helper(); s, err := newIMAP(true); return started(t, s, err) }
 
-func startIMAP(t T, implicit bool) *IMAP {
-	s := &IMAP{TLS: NewTLS(t), accounts: map[string]*account{}}
+func newIMAP(implicit bool) (*IMAP, error) {
+	s := &IMAP{accounts: map[string]*account{}}
+	var err error
+	if s.TLS, err = s.tempTLS(); err != nil {
+		return nil, err
+	}
 	opts := &imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return &imapSession{srv: s, conn: c}, nil, nil
@@ -72,8 +81,13 @@ func startIMAP(t T, implicit bool) *IMAP {
 		opts.TLSConfig = s.TLS.Server
 	}
 	srv := imapserver.New(opts)
-	s.Addr = serve(t, listen(t, implicit, s.TLS), srv.Serve, func() { srv.Close() })
-	return s
+	l, err := listen(implicit, s.TLS)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Addr = s.serve(l, srv.Serve, func() { srv.Close() })
+	return s, nil
 }
 
 type silent struct{}
@@ -82,16 +96,15 @@ func (silent) Printf(string, ...any) {}
 
 // AddAccount adds an account with an INBOX and, when sent is not "", a
 // Sent folder of that name announced as \Sent.
-func (s *IMAP) AddAccount(t T, name, password, sent string) {
-	t.Helper()
+func (s *IMAP) AddAccount(name, password, sent string) {
 	u := imapmemserver.NewUser(name, password)
 	a := &account{password: password, user: u, special: map[string][]imap.MailboxAttr{}}
 	for _, f := range []string{"INBOX", sent} {
-		if f == "" {
+		if _, dup := a.special[f]; f == "" || dup {
 			continue
 		}
 		if err := u.Create(f, nil); err != nil {
-			t.Fatal(err)
+			panic(err) // a new user's folders are two of distinct names
 		}
 		a.special[f] = nil
 	}

@@ -40,6 +40,7 @@ type SMTP struct {
 	// Message-ID (StageData, StageAccepted).
 	fault func(stage Stage, arg string) error
 
+	lifecycle
 	server   *smtp.Server
 	stall    chan struct{}
 	maxSize  int64
@@ -76,22 +77,33 @@ type Message struct {
 	Data []byte
 }
 
-// StartSMTP starts a submission server with STARTTLS (as on port 587)
-// for the test and stops it when the test ends. users maps logins to
-// passwords (for XOAUTH2: to the bearer token).
+// NewSMTP starts a submission server with STARTTLS (as on port 587);
+// Close stops it. users maps logins to passwords (for XOAUTH2: to the
+// bearer token).
+func NewSMTP(users map[string]string, maySend func(user, mailbox string) bool) (*SMTP, error) {
+	return newSMTP(false, users, maySend)
+}
+
+// StartSMTP is NewSMTP for a test, stopped when the test ends.
 func StartSMTP(t T, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
 	t.Helper()
-	return startSMTP(t, false, users, maySend)
+	s, err := newSMTP(false, users, maySend)
+	return started(t, s, err)
 }
 
 // StartSMTPS is StartSMTP with implicit TLS (as on port 465).
 func StartSMTPS(t T, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
 	t.Helper()
-	return startSMTP(t, true, users, maySend)
+	s, err := newSMTP(true, users, maySend)
+	return started(t, s, err)
 }
 
-func startSMTP(t T, implicit bool, users map[string]string, maySend func(user, mailbox string) bool) *SMTP {
-	s := &SMTP{TLS: NewTLS(t), Users: users, MaySend: maySend, stall: make(chan struct{})}
+func newSMTP(implicit bool, users map[string]string, maySend func(user, mailbox string) bool) (*SMTP, error) {
+	s := &SMTP{Users: users, MaySend: maySend, stall: make(chan struct{})}
+	var err error
+	if s.TLS, err = s.tempTLS(); err != nil {
+		return nil, err
+	}
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{srv: s, conn: c}, nil }))
 	srv.Domain = "localhost"
 	srv.ErrorLog = log.New(io.Discard, "", 0)
@@ -99,42 +111,25 @@ func startSMTP(t T, implicit bool, users map[string]string, maySend func(user, m
 	srv.AllowInsecureAuth = false
 	srv.MaxMessageBytes = 64 << 20
 	s.server = srv
-	s.Addr = serve(t, listen(t, implicit, s.TLS), srv.Serve, func() {
+	l, err := listen(implicit, s.TLS)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Addr = s.serve(l, srv.Serve, func() {
 		close(s.stall)
 		srv.Close()
 	})
-	return s
+	return s, nil
 }
 
 // listen opens a loopback listener, speaking TLS from the start when
 // implicit.
-func listen(t T, implicit bool, x *TLS) net.Listener {
-	var l net.Listener
-	var err error
+func listen(implicit bool, x *TLS) (net.Listener, error) {
 	if implicit {
-		l, err = tls.Listen("tcp", "127.0.0.1:0", x.Server)
-	} else {
-		l, err = net.Listen("tcp", "127.0.0.1:0")
+		return tls.Listen("tcp", "127.0.0.1:0", x.Server)
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// serve runs a server on l until the test ends, when stop is called and
-// the server waited for. It returns the address.
-func serve(t T, l net.Listener, run func(net.Listener) error, stop func()) string {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		run(l)
-	}()
-	t.Cleanup(func() {
-		stop()
-		<-done
-	})
-	return l.Addr().String()
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // fault asks Fault about a stage. ErrDrop cuts the connection; ErrStall

@@ -89,6 +89,15 @@ func (x *TLS) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 // NewTLS makes a fresh CA and server certificate for the test.
 func NewTLS(t T) *TLS {
 	t.Helper()
+	x, err := newTLS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x
+}
+
+// newTLS makes a fresh CA and server certificate, their files in dir.
+func newTLS(dir string) (*TLS, error) {
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	now := time.Now()
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mailtest CA"},
@@ -96,7 +105,7 @@ func NewTLS(t T) *TLS {
 		KeyUsage: x509.KeyUsageCertSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ca, _ := x509.ParseCertificate(caDER)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -106,35 +115,33 @@ func NewTLS(t T) *TLS {
 		DNSNames:    []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	dir := t.TempDir()
-	out := &TLS{Server: &tls.Config{Certificates: []tls.Certificate{pair}}, Roots: x509.NewCertPool(),
+	out := &TLS{Server: &tls.Config{}, Roots: x509.NewCertPool(),
 		CertFile: filepath.Join(dir, "server.pem"), KeyFile: filepath.Join(dir, "server.key"), CAFile: filepath.Join(dir, "ca.pem"),
 		ca: ca, caKey: caKey, good: pair}
 	// Only GetCertificate: Go asks it on every handshake when there are no
 	// Certificates (with them, only when the client sends a name).
-	out.Server.Certificates = nil
 	out.cert = &out.good
 	out.Server.GetCertificate = out.getCertificate
 	out.Roots.AddCert(ca)
-	if err := os.WriteFile(out.CertFile, certPEM, 0o600); err != nil {
-		t.Fatal(err)
+	for _, f := range []struct {
+		name string
+		data []byte
+		mode os.FileMode
+	}{{out.CertFile, certPEM, 0o600}, {out.KeyFile, keyPEM, 0o600}, {out.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644}} {
+		if err := os.WriteFile(f.name, f.data, f.mode); err != nil {
+			return nil, err
+		}
 	}
-	if err := os.WriteFile(out.KeyFile, keyPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(out.CAFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return out, nil
 }
 
 // Client returns a client configuration that trusts the test CA.
