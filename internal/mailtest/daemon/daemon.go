@@ -1,5 +1,5 @@
-// Package daemon starts real mail and directory servers (Dovecot,
-// slapd) from the Debian packages for tests, each with its own
+// Package daemon starts real mail, directory and database servers
+// (Dovecot, slapd, PostgreSQL) from the Debian packages for tests, each with its own
 // configuration in a temporary folder, and stops them when the test ends.
 // Only tests import it.
 package daemon
@@ -12,11 +12,11 @@ import (
 	"time"
 )
 
-// startDaemon starts cmd for the test, kills it when the test ends, and
-// returns once ready reports true. It fails the test, with what the
+// startDaemon starts cmd for the test, stops it with the signal stop when
+// the test ends, and returns once ready reports true. It fails the test, with what the
 // daemon said (its output and logFile, if any), when it exits first or
 // is not ready within 10 s.
-func startDaemon(t testing.TB, name string, cmd *exec.Cmd, logFile string, ready func() bool) {
+func startDaemon(t testing.TB, name string, cmd *exec.Cmd, stop os.Signal, logFile string, ready func() bool) {
 	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -26,7 +26,7 @@ func startDaemon(t testing.TB, name string, cmd *exec.Cmd, logFile string, ready
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cmd.Process.Kill()
+		cmd.Process.Signal(stop)
 		<-exited
 	})
 	said := func() string {

@@ -179,7 +179,7 @@ namespace inbox {
 		os.Chmod(filepath.Dir(f), 0o755)
 		os.Chmod(f, 0o644)
 	}
-	startDaemon(t, "dovecot", exec.Command(bin, "-F", "-c", confPath), filepath.Join(dir, "log"), func() bool { return greets(d.Addr) })
+	startDaemon(t, "dovecot", exec.Command(bin, "-F", "-c", confPath), os.Kill, filepath.Join(dir, "log"), func() bool { return greets(d.Addr) })
 	return d
 }
 

@@ -102,7 +102,7 @@ index mail eq
 	s.LDAPSURL = fmt.Sprintf("ldaps://127.0.0.1:%d", freePort(t))
 	listen := s.URL + "/ " + s.LDAPSURL + "/"
 	// Ready when it accepts a bind.
-	startDaemon(t, "slapd", exec.Command(bin, "-f", confPath, "-h", listen, "-d", "0"), "", func() bool {
+	startDaemon(t, "slapd", exec.Command(bin, "-f", confPath, "-h", listen, "-d", "0"), os.Kill, "", func() bool {
 		c, err := ldap.DialURL(s.URL)
 		if err != nil {
 			return false
