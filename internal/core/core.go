@@ -58,7 +58,7 @@ type Core struct {
 	policy policy.Registry
 	// local is the local database's mailboxes, rights and append-only
 	// audit log.
-	local *policy.SQLite
+	local *policy.SQL
 	// outbox is the durable queue of mail being sent.
 	outbox *outbox.Outbox
 	// dp delivers to CPR and CVR numbers; nil when Digital Post is not

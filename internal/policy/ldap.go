@@ -24,7 +24,7 @@ import (
 // Mailboxes (their identity files are per PC) and the audit log stay in
 // the local database, Local.
 type LDAP struct {
-	Local *SQLite
+	Local *SQL
 	URL   string
 	// TLS configures ldaps and STARTTLS; certificates are always verified.
 	TLS      *tls.Config

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +17,9 @@ import (
 	_ "modernc.org/sqlite"
 
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/store"
 )
 
 var (
@@ -98,7 +101,7 @@ func storeCases(t *testing.T, s Registry) {
 	}
 }
 
-func openTestDB(t *testing.T, path string) *SQLite {
+func openTestDB(t *testing.T, path string) *SQL {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	if err != nil {
@@ -113,8 +116,45 @@ func openTestDB(t *testing.T, path string) *SQLite {
 	return s
 }
 
-func TestSQLiteStore(t *testing.T) {
-	s := openTestDB(t, filepath.Join(t.TempDir(), "p.db"))
+// databases runs f in each dialect, with open opening the policy
+// database called name (made empty at its first opening): an SQLite
+// file, or a database in a throwaway PostgreSQL cluster.
+func databases(t *testing.T, f func(t *testing.T, open func(name string) *SQL)) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		f(t, func(name string) *SQL { return openTestDB(t, filepath.Join(dir, name+".db")) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		pg := daemon.StartPostgres(t)
+		made := map[string]string{}
+		f(t, func(name string) *SQL {
+			if made[name] == "" {
+				made[name] = pg.CreateDatabase(t, name)
+			}
+			return openPostgres(t, made[name])
+		})
+	})
+}
+
+func openPostgres(t *testing.T, url string) *SQL {
+	t.Helper()
+	db, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	staffDomains, _ := recipient.NewDomains("hoejskole.example")
+	s, err := Open(context.Background(), db, staffDomains, []string{"HelpDesk@hoejskole.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStore(t *testing.T) { databases(t, testStore) }
+
+func testStore(t *testing.T, open func(string) *SQL) {
+	s := open("store")
 	storeCases(t, s)
 
 	// Every change is in the audit log: who, what, when, from which machine.
@@ -143,13 +183,55 @@ func TestSQLiteStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The database refuses to change the log, whatever the caller.
-	for _, q := range []string{`UPDATE policy_audit SET actor = 'someone'`, `DELETE FROM policy_audit`} {
+	for _, q := range []string{`UPDATE policy_audit SET actor = 'someone'`, `DELETE FROM policy_audit`, truncate(s)} {
 		if _, err := s.db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: %v", q, err)
 		}
 	}
 	if log, _ := s.Audit(context.Background(), time.Time{}); len(log) != 5 || log[4].MessageID != "<x@y>" {
 		t.Errorf("after tampering attempts: %d entries", len(log))
+	}
+	// Opened again (a restart, another instance), the tables are as they
+	// were: the migrations do not run twice.
+	again := open("store")
+	if c, err := again.VerifyAudit(context.Background()); err != nil || !c.OK() || c.Entries != 5 {
+		t.Errorf("opened again: %+v, %v", c, err)
+	}
+}
+
+// truncate empties the log the quickest way the dialect has.
+func truncate(s *SQL) string {
+	if s.db.Dialect == store.PostgreSQL {
+		return `TRUNCATE policy_audit`
+	}
+	return `DELETE FROM policy_audit WHERE 1`
+}
+
+// Several gateway instances append at once: the chain stays one line
+// after another, no number skipped or given twice.
+func TestAuditFromManyInstances(t *testing.T) {
+	url := daemon.StartPostgres(t).URL
+	instances := []*SQL{openPostgres(t, url), openPostgres(t, url)}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- instances[i%2].Log(ctx, Entry{Actor: staff, Action: "send", Mailbox: uddserv.Address, Subject: fmt.Sprintf("m%d@kommune.example", i)})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := instances[0].VerifyAudit(ctx)
+	if err != nil || !c.OK() || c.Entries != 40 || c.Chained != 40 {
+		t.Errorf("%+v, %v", c, err)
 	}
 }
 
@@ -199,8 +281,10 @@ func TestSentences(t *testing.T) {
 // TestAuditChain: with the triggers dropped (as a local admin could),
 // a changed line, a line removed in between and lines removed at the
 // end all show.
-func TestAuditChain(t *testing.T) {
-	for _, tamper := range []struct {
+func TestAuditChain(t *testing.T) { databases(t, testAuditChain) }
+
+func testAuditChain(t *testing.T, open func(string) *SQL) {
+	for i, tamper := range []struct {
 		name   string
 		sql    string
 		broken int64
@@ -212,7 +296,7 @@ func TestAuditChain(t *testing.T) {
 		{"the last line removed", `DELETE FROM policy_audit WHERE id = 4`, 0, true},
 	} {
 		t.Run(tamper.name, func(t *testing.T) {
-			s := openTestDB(t, filepath.Join(t.TempDir(), "p.db"))
+			s := open(fmt.Sprintf("chain%d", i))
 			ctx := context.Background()
 			for i := 0; i < 4; i++ {
 				if err := s.Log(ctx, Entry{Actor: staff, Action: "send", Mailbox: uddserv.Address, Subject: fmt.Sprintf("modtager%d@kommune.example", i), MessageID: fmt.Sprintf("<%d@x>", i)}); err != nil {
@@ -220,7 +304,11 @@ func TestAuditChain(t *testing.T) {
 				}
 			}
 			if tamper.sql != "" {
-				for _, q := range []string{`DROP TRIGGER policy_audit_no_update`, `DROP TRIGGER policy_audit_no_delete`, tamper.sql} {
+				drop := []string{`DROP TRIGGER policy_audit_no_update`, `DROP TRIGGER policy_audit_no_delete`}
+				if s.db.Dialect == store.PostgreSQL {
+					drop = []string{`DROP TRIGGER policy_audit_no_change ON policy_audit`}
+				}
+				for _, q := range append(drop, tamper.sql) {
 					if _, err := s.db.Exec(q); err != nil {
 						t.Fatal(err)
 					}

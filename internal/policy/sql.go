@@ -4,83 +4,84 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"embed"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/store"
 )
 
-// SQLite is the embedded Registry, and the audit log, in the project's
-// database (tables policy_*). The helpdesk role comes from the settings.
-type SQLite struct {
-	db       *sql.DB
+// SQL is the Registry, and the audit log, in the project's database
+// (tables policy_*): SQLite on one PC, PostgreSQL at the gateway. The
+// helpdesk role comes from the settings.
+type SQL struct {
+	db       *store.DB
 	staff    recipient.Domains
 	helpdesk map[string]bool
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// OpenSQLite prepares the policy tables in db. staff are the
-// institution's domains: only addresses there can hold rights. helpdesk
-// lists who may grant and revoke.
-func OpenSQLite(db *sql.DB, staff recipient.Domains, helpdesk []string) (*SQLite, error) {
-	stmts := []string{
-		`CREATE TABLE IF NOT EXISTS policy_mailbox (
-			address TEXT PRIMARY KEY, name TEXT NOT NULL, department TEXT NOT NULL,
-			identity TEXT NOT NULL, password TEXT NOT NULL, sent TEXT NOT NULL, inbox TEXT NOT NULL)`,
-		`CREATE TABLE IF NOT EXISTS policy_right (
-			user TEXT NOT NULL, mailbox TEXT NOT NULL REFERENCES policy_mailbox(address), "right" TEXT NOT NULL,
-			PRIMARY KEY (user, mailbox, "right"))`,
-		`CREATE TABLE IF NOT EXISTS policy_audit (
-			id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, actor TEXT NOT NULL, machine TEXT NOT NULL,
-			action TEXT NOT NULL, mailbox TEXT NOT NULL, subject TEXT NOT NULL, "right" TEXT NOT NULL,
-			message_id TEXT NOT NULL, receipt TEXT NOT NULL)`,
-		`CREATE INDEX IF NOT EXISTS policy_audit_message ON policy_audit (message_id) WHERE message_id != ''`,
-		// Append-only: the database itself refuses to change or delete a line.
-		`CREATE TRIGGER IF NOT EXISTS policy_audit_no_update BEFORE UPDATE ON policy_audit
-			BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
-		`CREATE TRIGGER IF NOT EXISTS policy_audit_no_delete BEFORE DELETE ON policy_audit
-			BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END`,
-	}
-	for _, q := range stmts {
-		if _, err := db.Exec(q); err != nil {
-			return nil, fmt.Errorf("policy: %w", err)
-		}
-	}
-	// Each entry carries the hash of the one before it and of itself, so
-	// that dropping the triggers and changing or deleting a line shows
-	// (VerifyAudit). Logs from before the chain keep their lines as they
-	// were; the chain starts at the first entry written with it.
-	var n int
-	if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('policy_audit') WHERE name = 'hash'`).Scan(&n); err != nil {
+//go:embed schema
+var schema embed.FS
+
+// Open prepares the policy tables in db. staff are the institution's
+// domains: only addresses there can hold rights. helpdesk lists who may
+// grant and revoke.
+func Open(ctx context.Context, db *store.DB, staff recipient.Domains, helpdesk []string) (*SQL, error) {
+	sub, _ := fs.Sub(schema, "schema")
+	if err := store.Migrate(ctx, db, "policy", sub); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	if n == 0 {
-		if _, err := db.Exec(`ALTER TABLE policy_audit ADD COLUMN hash TEXT`); err != nil {
+	if db.Dialect == store.SQLite {
+		if err := upgradeSQLite(db); err != nil {
 			return nil, fmt.Errorf("policy: %w", err)
 		}
 	}
-	// Mailboxes from before Digital Post's contact points have none.
-	if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info('policy_mailbox') WHERE name = 'contact_point'`).Scan(&n); err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	if n == 0 {
-		if _, err := db.Exec(`ALTER TABLE policy_mailbox ADD COLUMN contact_point TEXT NOT NULL DEFAULT ''`); err != nil {
-			return nil, fmt.Errorf("policy: %w", err)
-		}
-	}
-	s := &SQLite{db: db, staff: staff, helpdesk: map[string]bool{}}
+	s := &SQL{db: db, staff: staff, helpdesk: map[string]bool{}}
 	for _, h := range helpdesk {
 		s.helpdesk[strings.ToLower(strings.TrimSpace(h))] = true
 	}
 	return s, nil
 }
 
-func (s *SQLite) now() time.Time {
+// OpenSQLite is Open on an SQLite database.
+func OpenSQLite(db *sql.DB, staff recipient.Domains, helpdesk []string) (*SQL, error) {
+	return Open(context.Background(), store.FromSQLite(db), staff, helpdesk)
+}
+
+// upgradeSQLite adds the columns that databases from before numbered
+// migrations lack.
+func upgradeSQLite(db *store.DB) error {
+	for _, c := range []struct{ table, column, def string }{
+		// Each entry carries the hash of the one before it and of itself,
+		// so that dropping the triggers and changing or deleting a line
+		// shows (VerifyAudit). Logs from before the chain keep their lines
+		// as they were; the chain starts at the first entry written with it.
+		{"policy_audit", "hash", "TEXT"},
+		// Mailboxes from before Digital Post's contact points have none.
+		{"policy_mailbox", "contact_point", "TEXT NOT NULL DEFAULT ''"},
+	} {
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.Exec(`ALTER TABLE ` + c.table + ` ADD COLUMN ` + c.column + ` ` + c.def); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *SQL) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
@@ -88,7 +89,7 @@ func (s *SQLite) now() time.Time {
 }
 
 // user validates and normalises a staff address.
-func (s *SQLite) user(u string) (string, error) {
+func (s *SQL) user(u string) (string, error) {
 	r, err := recipient.Parser{Internal: s.staff}.Parse(u)
 	if err != nil || r.Kind != recipient.Email || !r.Internal {
 		return "", &Error{Reason: UnknownUser, User: u, Err: err}
@@ -97,7 +98,7 @@ func (s *SQLite) user(u string) (string, error) {
 }
 
 // Mailboxes implements Registry.
-func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
+func (s *SQL) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+mailboxColumns+` FROM policy_mailbox ORDER BY address`)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -115,9 +116,9 @@ func (s *SQLite) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 }
 
 // Mailbox implements Registry.
-func (s *SQLite) Mailbox(ctx context.Context, address string) (*Mailbox, error) {
+func (s *SQL) Mailbox(ctx context.Context, address string) (*Mailbox, error) {
 	var m Mailbox
-	err := s.db.QueryRowContext(ctx, `SELECT `+mailboxColumns+` FROM policy_mailbox WHERE address = ?`,
+	err := s.db.QueryRowContext(ctx, s.db.Q(`SELECT `+mailboxColumns+` FROM policy_mailbox WHERE address = ?`),
 		strings.ToLower(address)).Scan(m.fields()...)
 	if err == sql.ErrNoRows {
 		return nil, &Error{Reason: UnknownMailbox, Mailbox: address}
@@ -140,7 +141,7 @@ func (m *Mailbox) fields() []any {
 }
 
 // AddMailbox implements Registry.
-func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
+func (s *SQL) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 	if err := s.mustBeHelpdesk(by, "", m.Address); err != nil {
 		return err
 	}
@@ -162,10 +163,10 @@ func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 		m.Password = "keyring"
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO policy_mailbox (`+mailboxColumns+`)
+		_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO policy_mailbox (`+mailboxColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(address) DO UPDATE SET name=excluded.name, department=excluded.department,
 			identity=excluded.identity, password=excluded.password, sent=excluded.sent, inbox=excluded.inbox,
-			contact_point=excluded.contact_point`, m.fields()...)
+			contact_point=excluded.contact_point`), m.fields()...)
 		if err != nil {
 			return err
 		}
@@ -174,20 +175,20 @@ func (s *SQLite) AddMailbox(ctx context.Context, by Actor, m Mailbox) error {
 }
 
 // Rights implements Registry.
-func (s *SQLite) Rights(ctx context.Context, user string) (map[string][]Right, error) {
-	return s.query(ctx, `SELECT mailbox, "right" FROM policy_right WHERE user = ? ORDER BY mailbox, "right"`, strings.ToLower(user))
+func (s *SQL) Rights(ctx context.Context, user string) (map[string][]Right, error) {
+	return s.query(ctx, `SELECT mailbox, "right" FROM policy_right WHERE "user" = ? ORDER BY mailbox, "right"`, strings.ToLower(user))
 }
 
 // Holders implements Registry.
-func (s *SQLite) Holders(ctx context.Context, mailbox string) (map[string][]Right, error) {
+func (s *SQL) Holders(ctx context.Context, mailbox string) (map[string][]Right, error) {
 	if _, err := s.Mailbox(ctx, mailbox); err != nil {
 		return nil, err
 	}
-	return s.query(ctx, `SELECT user, "right" FROM policy_right WHERE mailbox = ? ORDER BY user, "right"`, strings.ToLower(mailbox))
+	return s.query(ctx, `SELECT "user", "right" FROM policy_right WHERE mailbox = ? ORDER BY "user", "right"`, strings.ToLower(mailbox))
 }
 
-func (s *SQLite) query(ctx context.Context, q, arg string) (map[string][]Right, error) {
-	rows, err := s.db.QueryContext(ctx, q, arg)
+func (s *SQL) query(ctx context.Context, q, arg string) (map[string][]Right, error) {
+	rows, err := s.db.QueryContext(ctx, s.db.Q(q), arg)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
@@ -205,16 +206,16 @@ func (s *SQLite) query(ctx context.Context, q, arg string) (map[string][]Right, 
 
 // Grant implements Registry: the right and its audit entry are committed
 // together before Grant returns.
-func (s *SQLite) Grant(ctx context.Context, by Actor, user, mailbox string, r Right) error {
+func (s *SQL) Grant(ctx context.Context, by Actor, user, mailbox string, r Right) error {
 	return s.change(ctx, by, "grant", user, mailbox, r)
 }
 
 // Revoke implements Registry.
-func (s *SQLite) Revoke(ctx context.Context, by Actor, user, mailbox string, r Right) error {
+func (s *SQL) Revoke(ctx context.Context, by Actor, user, mailbox string, r Right) error {
 	return s.change(ctx, by, "revoke", user, mailbox, r)
 }
 
-func (s *SQLite) change(ctx context.Context, by Actor, action, user, mailbox string, r Right) error {
+func (s *SQL) change(ctx context.Context, by Actor, action, user, mailbox string, r Right) error {
 	if err := s.mustBeHelpdesk(by, user, mailbox); err != nil {
 		return err
 	}
@@ -232,9 +233,9 @@ func (s *SQLite) change(ctx context.Context, by Actor, action, user, mailbox str
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var res sql.Result
 		if action == "grant" {
-			res, err = tx.ExecContext(ctx, `INSERT OR IGNORE INTO policy_right (user, mailbox, "right") VALUES (?, ?, ?)`, u, m.Address, string(r))
+			res, err = tx.ExecContext(ctx, s.db.Q(`INSERT INTO policy_right ("user", mailbox, "right") VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), u, m.Address, string(r))
 		} else {
-			res, err = tx.ExecContext(ctx, `DELETE FROM policy_right WHERE user = ? AND mailbox = ? AND "right" = ?`, u, m.Address, string(r))
+			res, err = tx.ExecContext(ctx, s.db.Q(`DELETE FROM policy_right WHERE "user" = ? AND mailbox = ? AND "right" = ?`), u, m.Address, string(r))
 		}
 		if err != nil {
 			return err
@@ -251,53 +252,54 @@ func (s *SQLite) change(ctx context.Context, by Actor, action, user, mailbox str
 }
 
 // IsHelpdesk implements Registry.
-func (s *SQLite) IsHelpdesk(_ context.Context, user string) (bool, error) {
+func (s *SQL) IsHelpdesk(_ context.Context, user string) (bool, error) {
 	return s.helpdesk[strings.ToLower(user)], nil
 }
 
-func (s *SQLite) mustBeHelpdesk(by Actor, user, mailbox string) error {
+func (s *SQL) mustBeHelpdesk(by Actor, user, mailbox string) error {
 	if !s.helpdesk[strings.ToLower(by.User)] {
 		return &Error{Reason: NotHelpdesk, User: by.User, Mailbox: mailbox}
 	}
 	return nil
 }
 
-func (s *SQLite) inTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("policy: %w", err)
+func (s *SQL) inTx(ctx context.Context, f func(*sql.Tx) error) error {
+	err := s.db.InTx(ctx, f)
+	if _, ok := err.(*Error); ok || err == nil {
+		return err
 	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		if _, ok := err.(*Error); ok {
-			return err
-		}
-		return fmt.Errorf("policy: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("policy: %w", err)
-	}
-	return nil
+	return fmt.Errorf("policy: %w", err)
 }
 
 // Log appends an entry to the audit log, such as a send (who, from which
 // mailbox, to whom, Message-ID, receipt; never the content). It returns
 // once the entry is committed.
-func (s *SQLite) Log(ctx context.Context, e Entry) error {
+func (s *SQL) Log(ctx context.Context, e Entry) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error { return s.append(ctx, tx, e) })
 }
 
-func (s *SQLite) append(ctx context.Context, tx *sql.Tx, e Entry) error {
+func (s *SQL) append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if e.Time.IsZero() {
 		e.Time = s.now()
 	}
 	var prev sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT hash FROM policy_audit ORDER BY id DESC LIMIT 1`).Scan(&prev); err != nil && err != sql.ErrNoRows {
+	var id sql.NullInt64 // SQLite numbers the line itself
+	if s.db.Dialect == store.PostgreSQL {
+		// The head's row lock makes appenders, on every instance, wait
+		// their turn until this transaction ends.
+		if err := tx.QueryRowContext(ctx, `UPDATE policy_audit_head SET id = id + 1 RETURNING id, hash`).Scan(&id, &prev); err != nil {
+			return err
+		}
+	} else if err := tx.QueryRowContext(ctx, `SELECT hash FROM policy_audit ORDER BY id DESC LIMIT 1`).Scan(&prev); err != nil && err != sql.ErrNoRows {
 		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO policy_audit (time, actor, machine, action, mailbox, subject, "right", message_id, receipt, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Time.UnixMilli(), e.Actor.User, e.Actor.Machine, e.Action, e.Mailbox, e.Subject,
-		string(e.Right), e.MessageID, e.Receipt, chainHash(prev.String, e))
+	hash := chainHash(prev.String, e)
+	_, err := tx.ExecContext(ctx, s.db.Q(`INSERT INTO policy_audit (id, time, actor, machine, action, mailbox, subject, "right", message_id, receipt, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), id, e.Time.UnixMilli(), e.Actor.User, e.Actor.Machine, e.Action, e.Mailbox, e.Subject,
+		string(e.Right), e.MessageID, e.Receipt, hash)
+	if err == nil && s.db.Dialect == store.PostgreSQL {
+		_, err = tx.ExecContext(ctx, `UPDATE policy_audit_head SET hash = $1`, hash)
+	}
 	return err
 }
 
@@ -330,9 +332,9 @@ type AuditCheck struct {
 func (c AuditCheck) OK() bool { return c.Broken == 0 && !c.Missing }
 
 // VerifyAudit walks the log and checks every link of the chain, that no
-// number is skipped, and that the newest number SQLite handed out is the
+// number is skipped, and that the newest number handed out is the
 // newest line (nothing removed at the end).
-func (s *SQLite) VerifyAudit(ctx context.Context) (*AuditCheck, error) {
+func (s *SQL) VerifyAudit(ctx context.Context) (*AuditCheck, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, machine, action, mailbox, subject, "right", message_id, receipt, hash FROM policy_audit ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
@@ -369,8 +371,13 @@ func (s *SQLite) VerifyAudit(ctx context.Context) (*AuditCheck, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
+	// The newest number handed out.
+	q := `SELECT seq FROM sqlite_sequence WHERE name = 'policy_audit'`
+	if s.db.Dialect == store.PostgreSQL {
+		q = `SELECT id FROM policy_audit_head`
+	}
 	var seq sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'policy_audit'`).Scan(&seq); err == nil && seq.Int64 > last {
+	if err := s.db.QueryRowContext(ctx, q).Scan(&seq); err == nil && seq.Int64 > last {
 		c.Missing = true
 	}
 	return c, nil
@@ -379,18 +386,18 @@ func (s *SQLite) VerifyAudit(ctx context.Context) (*AuditCheck, error) {
 // Audit returns the audit log from since on, oldest first. There is no
 // way to change or remove an entry: the API has none, and the database
 // refuses.
-func (s *SQLite) Audit(ctx context.Context, since time.Time) ([]Entry, error) {
+func (s *SQL) Audit(ctx context.Context, since time.Time) ([]Entry, error) {
 	return s.entries(ctx, `time >= ?`, since.UnixMilli())
 }
 
 // Sends returns the entries of the sends of the mail with a Message-ID.
-func (s *SQLite) Sends(ctx context.Context, messageID string) ([]Entry, error) {
+func (s *SQL) Sends(ctx context.Context, messageID string) ([]Entry, error) {
 	return s.entries(ctx, `message_id = ? AND action = 'send'`, messageID)
 }
 
-func (s *SQLite) entries(ctx context.Context, where string, arg any) ([]Entry, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, machine, action, mailbox, subject, "right", message_id, receipt
-		FROM policy_audit WHERE `+where+` ORDER BY id`, arg)
+func (s *SQL) entries(ctx context.Context, where string, arg any) ([]Entry, error) {
+	rows, err := s.db.QueryContext(ctx, s.db.Q(`SELECT id, time, actor, machine, action, mailbox, subject, "right", message_id, receipt
+		FROM policy_audit WHERE `+where+` ORDER BY id`), arg)
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
