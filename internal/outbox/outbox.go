@@ -12,19 +12,25 @@
 // stops the mail as failed, with the reason, until the user retries or
 // removes it.
 //
-// Only one worker runs per database: it holds a lock file next to it,
-// which the operating system releases when the process ends, however it
-// ends.
+// On one PC (SQLite) one worker runs per database: it holds a lock file
+// next to it, which the operating system releases when the process ends,
+// however it ends. At the gateway (PostgreSQL, OpenShared) every instance
+// is a worker: each claims one mail at a time, with a lease it renews
+// while it works and that lapses when the instance dies, so another
+// instance goes on from the first step not recorded.
 package outbox
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,6 +39,7 @@ import (
 	"time"
 
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/store"
 )
 
 // State is where a mail is.
@@ -87,10 +94,10 @@ func (e *WriteError) Localize() i18n.Message {
 }
 
 func (o *Outbox) writeError(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errLeaseLost) {
 		return err
 	}
-	return &WriteError{File: strings.TrimSuffix(o.lock, ".lock"), Err: err}
+	return &WriteError{File: o.where, Err: err}
 }
 
 // Stalled returns the write error that stopped the worker's last round,
@@ -146,9 +153,19 @@ type Step struct {
 
 // Outbox is the queue in a database.
 type Outbox struct {
-	db    *sql.DB
+	db    *store.DB
 	steps []Step
-	lock  string
+	// lock is the lock file of the one worker; "" when the queue is
+	// shared and leases keep the workers apart.
+	lock string
+	// where names the database in errors.
+	where string
+	// owner names this worker in the leases it takes.
+	owner string
+	// Lease is how long a claim holds unless renewed (every third of
+	// it, while a mail is worked); the default is 30 s. The instances'
+	// clocks must agree to well within it.
+	Lease time.Duration
 	// Now is the clock (tests set it).
 	Now func() time.Time
 	// Backoff is the delay before try n+1 after n temporary failures;
@@ -169,49 +186,58 @@ type Outbox struct {
 	stalled error
 }
 
-const schema = `
-CREATE TABLE IF NOT EXISTS outbox (
-	id INTEGER PRIMARY KEY,
-	message_id TEXT NOT NULL UNIQUE,
-	created INTEGER NOT NULL,
-	user TEXT NOT NULL,
-	mailbox TEXT NOT NULL,
-	recipients TEXT NOT NULL,
-	cc TEXT NOT NULL DEFAULT '[]',
-	subject TEXT NOT NULL,
-	content BLOB,
-	state TEXT NOT NULL,
-	attempts INTEGER NOT NULL DEFAULT 0,
-	next_try INTEGER NOT NULL,
-	error TEXT,
-	finished INTEGER
-);
-CREATE TABLE IF NOT EXISTS outbox_last (
-	one INTEGER PRIMARY KEY CHECK (one = 1),
-	last INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox_step (
-	mail INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
-	step TEXT NOT NULL,
-	time INTEGER NOT NULL,
-	output BLOB,
-	PRIMARY KEY (mail, step)
-);`
+//go:embed schema
+var schema embed.FS
 
-// Open prepares the outbox tables in db. lockFile is the file whose lock
-// makes this process the one worker; steps are run in order.
+// Open prepares the outbox tables in the SQLite database db. lockFile is
+// the file whose lock makes this process the one worker; steps are run
+// in order.
 func Open(db *sql.DB, lockFile string, steps ...Step) (*Outbox, error) {
-	if _, err := db.Exec(schema); err != nil {
+	o, err := open(context.Background(), store.FromSQLite(db), steps)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range []struct{ column, decl string }{
+		{"cc", `TEXT NOT NULL DEFAULT '[]'`},
+		// working was set while the worker was inside a step (now: the lease).
+		{"working", `INTEGER`},
+	} {
+		if err := addColumn(db, "outbox", c.column, c.decl); err != nil {
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
+	}
+	o.lock, o.where = lockFile, strings.TrimSuffix(lockFile, ".lock")
+	return o, nil
+}
+
+// OpenShared prepares the outbox tables in db for workers that share it:
+// the gateway's instances on one PostgreSQL database.
+func OpenShared(ctx context.Context, db *store.DB, steps ...Step) (*Outbox, error) {
+	o, err := open(ctx, db, steps)
+	if err != nil {
+		return nil, err
+	}
+	o.where = "PostgreSQL"
+	return o, nil
+}
+
+func open(ctx context.Context, db *store.DB, steps []Step) (*Outbox, error) {
+	sub, _ := fs.Sub(schema, "schema")
+	if err := store.Migrate(ctx, db, "outbox", sub); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	if err := addColumn(db, "outbox", "cc", `TEXT NOT NULL DEFAULT '[]'`); err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+	host, _ := os.Hostname()
+	var b [6]byte
+	rand.Read(b[:])
+	owner := fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
+	return &Outbox{db: db, steps: steps, owner: owner, kick: make(chan struct{}, 1)}, nil
+}
+
+func (o *Outbox) lease() time.Duration {
+	if o.Lease > 0 {
+		return o.Lease
 	}
-	// working is set while the worker is inside one of the mail's steps.
-	if err := addColumn(db, "outbox", "working", `INTEGER`); err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
-	}
-	return &Outbox{db: db, steps: steps, lock: lockFile, kick: make(chan struct{}, 1)}, nil
+	return 30 * time.Second
 }
 
 // KeepFilesIn makes dir (created readable by the user alone) the place
@@ -230,7 +256,7 @@ func (o *Outbox) KeepFilesIn(dir string) error {
 		}
 	}
 	o.files = dir
-	rows, err := o.db.Query(`SELECT message_id FROM outbox WHERE state != ?`, Done)
+	rows, err := o.db.Query(o.db.Q(`SELECT message_id FROM outbox WHERE state != ?`), Done)
 	if err != nil {
 		return err
 	}
@@ -324,15 +350,20 @@ func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
 	// A number is never given twice, also after the newest mail was
 	// removed: a receipt or a note that says "mail 7" means one mail.
 	var id int64
-	err := inTx(ctx, o.db, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT MAX(COALESCE((SELECT last FROM outbox_last), 0), COALESCE((SELECT MAX(id) FROM outbox), 0)) + 1`).Scan(&id); err != nil {
+	// The row of outbox_last is locked until the mail is in, so that
+	// workers adding at once take turns. (Databases from before it have
+	// mails but no row: the first number follows the newest mail.)
+	greatest := "MAX"
+	if o.db.Dialect == store.PostgreSQL {
+		greatest = "GREATEST"
+	}
+	err := o.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO outbox_last (one, last) VALUES (1, (SELECT COALESCE(MAX(id), 0) + 1 FROM outbox))
+			ON CONFLICT (one) DO UPDATE SET last = `+greatest+`(outbox_last.last + 1, excluded.last) RETURNING last`).Scan(&id); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, message_id, created, user, mailbox, recipients, cc, subject, content, state, next_try)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli()); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO outbox_last (one, last) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET last = excluded.last`, id)
+		_, err := tx.ExecContext(ctx, o.db.Q(`INSERT INTO outbox (id, message_id, created, "user", mailbox, recipients, cc, subject, content, state, next_try)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), id, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli())
 		return err
 	})
 	if err != nil {
@@ -358,7 +389,7 @@ func (o *Outbox) Kick() {
 	}
 }
 
-const columns = `id, message_id, created, user, mailbox, recipients, cc, subject, content, state, attempts, next_try, error, finished`
+const columns = `id, message_id, created, "user", mailbox, recipients, cc, subject, content, state, attempts, next_try, error, finished`
 
 func scan(row interface{ Scan(...any) error }) (*Mail, error) {
 	var m Mail
@@ -410,14 +441,14 @@ func (o *Outbox) List(ctx context.Context) ([]Mail, error) {
 
 // Get returns one mail with its steps' outputs.
 func (o *Outbox) Get(ctx context.Context, id int64) (*Mail, error) {
-	m, err := scan(o.db.QueryRowContext(ctx, `SELECT `+columns+` FROM outbox WHERE id = ?`, id))
+	m, err := scan(o.db.QueryRowContext(ctx, o.db.Q(`SELECT `+columns+` FROM outbox WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &NotFoundError{ID: id}
 	}
 	if err != nil {
 		return nil, err
 	}
-	rows, err := o.db.QueryContext(ctx, `SELECT step, output FROM outbox_step WHERE mail = ?`, id)
+	rows, err := o.db.QueryContext(ctx, o.db.Q(`SELECT step, output FROM outbox_step WHERE mail = ?`), id)
 	if err != nil {
 		return nil, err
 	}
@@ -437,7 +468,7 @@ func (o *Outbox) Get(ctx context.Context, id int64) (*Mail, error) {
 // Retry puts a failed or waiting mail back in line now. It resumes at the
 // step that failed: nothing already done is done again.
 func (o *Outbox) Retry(ctx context.Context, id int64) error {
-	res, err := o.db.ExecContext(ctx, `UPDATE outbox SET state = ?, next_try = ? WHERE id = ? AND state != ?`, Queued, o.now().UnixMilli(), id, Done)
+	res, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET state = ?, next_try = ? WHERE id = ? AND state != ?`), Queued, o.now().UnixMilli(), id, Done)
 	if err != nil {
 		return err
 	}
@@ -452,7 +483,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) error {
 // waited for (a sign-in, say) has come, so the reason it waited for is
 // dropped; the next try records its own if it fails again.
 func (o *Outbox) Wake(ctx context.Context) error {
-	if _, err := o.db.ExecContext(ctx, `UPDATE outbox SET next_try = ?, error = NULL WHERE state = ?`, o.now().UnixMilli(), Queued); err != nil {
+	if _, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET next_try = ?, error = NULL WHERE state = ?`), o.now().UnixMilli(), Queued); err != nil {
 		return o.writeError(err)
 	}
 	o.Kick()
@@ -464,25 +495,37 @@ func (o *Outbox) Wake(ctx context.Context) error {
 // step of (submitting it, say) is not removed: what that step does
 // would then go unrecorded, with no audit entry, copy or receipt.
 func (o *Outbox) Remove(ctx context.Context, id int64) error {
-	if unlock, err := lockFile(o.lock); err == nil {
-		// No worker runs: none can start on this mail while it goes.
-		defer unlock()
-	} else if !errors.Is(err, ErrBusy) {
-		return err
-	} else {
-		var working sql.NullInt64
-		if err := o.db.QueryRowContext(ctx, `SELECT working FROM outbox WHERE id = ?`, id).Scan(&working); errors.Is(err, sql.ErrNoRows) {
-			return &NotFoundError{ID: id}
-		} else if err != nil {
+	// A mail under a live lease is being worked. Without a lock file
+	// (shared) or with it held by another process, that is the question;
+	// holding it, no worker runs and every lease left is a dead one's.
+	live := o.lock == ""
+	if !live {
+		unlock, err := lockFile(o.lock)
+		switch {
+		case err == nil:
+			defer unlock()
+		case errors.Is(err, ErrBusy):
+			live = true
+		default:
 			return err
 		}
-		if working.Valid {
-			return &SendingError{ID: id}
-		}
+	}
+	q := `DELETE FROM outbox WHERE id = ? RETURNING message_id`
+	args := []any{id}
+	if live {
+		q = `DELETE FROM outbox WHERE id = ? AND (lease_until IS NULL OR lease_until < ?) RETURNING message_id`
+		args = append(args, o.now().UnixMilli())
 	}
 	var messageID string
-	err := o.db.QueryRowContext(ctx, `DELETE FROM outbox WHERE id = ? RETURNING message_id`, id).Scan(&messageID)
+	err := o.db.QueryRowContext(ctx, o.db.Q(q), args...).Scan(&messageID)
 	if errors.Is(err, sql.ErrNoRows) {
+		var n int
+		if err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT COUNT(*) FROM outbox WHERE id = ?`), id).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return &SendingError{ID: id}
+		}
 		return &NotFoundError{ID: id}
 	}
 	if err != nil {
@@ -498,11 +541,13 @@ func (o *Outbox) Remove(ctx context.Context, id int64) error {
 func (o *Outbox) Process(ctx context.Context) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	unlock, err := lockFile(o.lock)
-	if err != nil {
-		return 0, err
+	if o.lock != "" {
+		unlock, err := lockFile(o.lock)
+		if err != nil {
+			return 0, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	done, err := o.round(ctx)
 	var we *WriteError
 	o.stallMu.Lock()
@@ -519,16 +564,17 @@ func (o *Outbox) Process(ctx context.Context) (int, error) {
 func (o *Outbox) round(ctx context.Context) (int, error) {
 	done := 0
 	for {
-		var id int64
-		err := o.db.QueryRowContext(ctx, `SELECT id FROM outbox WHERE state = ? AND next_try <= ? ORDER BY next_try, id LIMIT 1`,
-			Queued, o.now().UnixMilli()).Scan(&id)
+		id, err := o.claim(ctx)
 		if errors.Is(err, sql.ErrNoRows) {
 			return done, nil
 		}
 		if err != nil {
-			return done, err
+			return done, o.writeError(err)
 		}
 		finished, err := o.process(ctx, id)
+		if errors.Is(err, errLeaseLost) {
+			continue // the other worker goes on with it
+		}
 		if err != nil {
 			return done, err
 		}
@@ -541,14 +587,13 @@ func (o *Outbox) round(ctx context.Context) (int, error) {
 // process runs one mail's remaining steps. It reports whether the mail
 // is done; a step's failure is recorded on the mail, not returned.
 func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
+	defer o.release(context.WithoutCancel(ctx), id)
+	ctx, lost := o.keepLease(ctx, id)
+	defer lost(nil)
 	m, err := o.Get(ctx, id)
 	if err != nil {
 		return false, err
 	}
-	if _, err := o.db.ExecContext(ctx, `UPDATE outbox SET working = ? WHERE id = ?`, o.now().UnixMilli(), m.ID); err != nil {
-		return false, o.writeError(err)
-	}
-	defer o.db.ExecContext(context.WithoutCancel(ctx), `UPDATE outbox SET working = NULL WHERE id = ?`, m.ID)
 	for _, st := range o.steps {
 		if m.Did(st.Name) {
 			continue
@@ -558,7 +603,7 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 		switch {
 		case err == nil:
 		case ctx.Err() != nil:
-			return false, ctx.Err()
+			return false, context.Cause(ctx)
 		case errors.As(err, &we):
 			// A step that could not write its files meets the disk, not
 			// the mail: the mail waits at the step, as for the database.
@@ -567,20 +612,23 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 			return false, o.fail(ctx, m, err)
 		}
 		o.hook("before:"+st.Name, m)
-		if _, err := o.db.ExecContext(ctx, `INSERT INTO outbox_step (mail, step, time, output) VALUES (?, ?, ?, ?)`,
-			m.ID, st.Name, o.now().UnixMilli(), out); err != nil {
+		if err := o.leased(ctx, m.ID, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, o.db.Q(`INSERT INTO outbox_step (mail, step, time, output) VALUES (?, ?, ?, ?)`),
+				m.ID, st.Name, o.now().UnixMilli(), out)
+			return err
+		}); err != nil {
 			return false, o.writeError(err)
 		}
 		m.Steps[st.Name] = out
 		o.hook("after:"+st.Name, m)
 	}
 	// Done: the draft, the steps' outputs and the files are no longer needed.
-	err = o.writeError(inTx(ctx, o.db, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = ?, content = NULL, error = NULL, finished = ? WHERE id = ?`,
+	err = o.writeError(o.leased(ctx, m.ID, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET state = ?, content = NULL, error = NULL, finished = ? WHERE id = ?`),
 			Done, o.now().UnixMilli(), m.ID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE outbox_step SET output = NULL WHERE mail = ?`, m.ID)
+		_, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox_step SET output = NULL WHERE mail = ?`), m.ID)
 		return err
 	}))
 	if err == nil {
@@ -608,16 +656,18 @@ func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
 	case Temporary(err):
 		state, next = Queued, o.now().Add(o.backoff(m.Attempts+1))
 	}
-	_, dberr := o.db.ExecContext(ctx, `UPDATE outbox SET state = ?, attempts = attempts + 1, next_try = ?, error = ? WHERE id = ?`,
-		state, next.UnixMilli(), string(stored), m.ID)
-	return o.writeError(dberr)
+	return o.writeError(o.leased(ctx, m.ID, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET state = ?, attempts = attempts + 1, next_try = ?, error = ? WHERE id = ?`),
+			state, next.UnixMilli(), string(stored), m.ID)
+		return err
+	}))
 }
 
 // Next returns when the earliest waiting mail is due, and false when
 // none is waiting.
 func (o *Outbox) Next(ctx context.Context) (time.Time, bool, error) {
 	var next sql.NullInt64
-	err := o.db.QueryRowContext(ctx, `SELECT MIN(next_try) FROM outbox WHERE state = ?`, Queued).Scan(&next)
+	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT MIN(next_try) FROM outbox WHERE state = ?`), Queued).Scan(&next)
 	if err != nil || !next.Valid {
 		return time.Time{}, false, err
 	}
@@ -651,18 +701,6 @@ func (o *Outbox) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 	}
-}
-
-func inTx(ctx context.Context, db *sql.DB, f func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // StoredError is a failure as it was told, kept with the mail: its

@@ -1,0 +1,93 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"sikkermail/internal/store"
+)
+
+// errLeaseLost: another worker took the mail over (this one was too slow
+// to renew its lease: stopped, or cut off from the database), and goes on
+// where the records say. Nothing more is done or recorded here.
+var errLeaseLost = errors.New("outbox: another worker has taken the mail over")
+
+// claim takes the next due mail for this worker: one no live lease
+// holds, under a lease of its own. With a lock file this is the one
+// worker, and any lease left is a dead process's; shared, workers skip
+// the rows another is claiming at the same moment.
+func (o *Outbox) claim(ctx context.Context) (int64, error) {
+	now := o.now().UnixMilli()
+	q := `SELECT id FROM outbox WHERE state = ? AND next_try <= ?`
+	args := []any{Queued, now}
+	if o.lock == "" {
+		q += ` AND (lease_until IS NULL OR lease_until < ?)`
+		args = append(args, now)
+	}
+	q += ` ORDER BY next_try, id LIMIT 1`
+	if o.db.Dialect == store.PostgreSQL {
+		q += ` FOR UPDATE SKIP LOCKED`
+	}
+	var id int64
+	err := o.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, o.db.Q(q), args...).Scan(&id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?`),
+			o.owner, o.now().Add(o.lease()).UnixMilli(), id)
+		return err
+	})
+	return id, err
+}
+
+// keepLease renews the lease on mail id while it is worked, and cancels
+// the returned context with errLeaseLost when it is no longer this
+// worker's.
+func (o *Outbox) keepLease(ctx context.Context, id int64) (context.Context, context.CancelCauseFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		tick := time.NewTicker(o.lease() / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			res, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
+				o.now().Add(o.lease()).UnixMilli(), id, o.owner)
+			if err != nil {
+				continue // the database is away for now: try again; the lease may hold
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				cancel(errLeaseLost)
+				return
+			}
+		}
+	}()
+	return ctx, cancel
+}
+
+// leased runs f in a transaction that first renews this worker's lease
+// on mail id, and fails with errLeaseLost when the mail is no longer its
+// own. While the transaction runs, no other worker can take the mail.
+func (o *Outbox) leased(ctx context.Context, id int64, f func(*sql.Tx) error) error {
+	return o.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
+			o.now().Add(o.lease()).UnixMilli(), id, o.owner)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errLeaseLost
+		}
+		return f(tx)
+	})
+}
+
+// release gives mail id's lease back, if it is still this worker's.
+func (o *Outbox) release(ctx context.Context, id int64) {
+	o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`), id, o.owner)
+}

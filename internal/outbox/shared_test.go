@@ -1,0 +1,199 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"sikkermail/internal/mailtest/daemon"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/store"
+)
+
+// ledger counts, across workers, how often each mail's steps ran.
+type ledger struct {
+	mu   sync.Mutex
+	runs map[string]int // "<id> step" → runs
+}
+
+func (l *ledger) steps(block func(ctx context.Context, step string) error) []outbox.Step {
+	var out []outbox.Step
+	for _, name := range []string{"build", "submit", "copy"} {
+		out = append(out, outbox.Step{Name: name, Run: func(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+			if block != nil {
+				if err := block(ctx, name); err != nil {
+					return nil, err
+				}
+			}
+			l.mu.Lock()
+			l.runs[m.MessageID+" "+name]++
+			l.mu.Unlock()
+			return []byte(name), nil
+		}})
+	}
+	return out
+}
+
+func openShared(t *testing.T, url string, steps []outbox.Step) *outbox.Outbox {
+	t.Helper()
+	db, err := store.OpenPostgres(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	o, err := outbox.OpenShared(context.Background(), db, steps...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// Two workers on one PostgreSQL database share the queue: every mail is
+// taken through its steps once, by one of them, and numbers are given
+// once although both add at the same time.
+func TestSharedWorkers(t *testing.T) {
+	url := daemon.StartPostgres(t).URL
+	l := &ledger{runs: map[string]int{}}
+	workers := []*outbox.Outbox{openShared(t, url, l.steps(nil)), openShared(t, url, l.steps(nil))}
+	ctx := context.Background()
+	const mails = 100
+	var wg sync.WaitGroup
+	ids := make(chan int64, mails)
+	for i := range mails {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids <- add(t, workers[i%2], fmt.Sprintf("<%d@x>", i))
+		}()
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[int64]bool{}
+	for id := range ids {
+		if seen[id] {
+			t.Fatalf("number %d given twice", id)
+		}
+		seen[id] = true
+	}
+	done := make([]int, 2)
+	errs := make([]error, 2)
+	for i, w := range workers {
+		wg.Add(1)
+		go func() { defer wg.Done(); done[i], errs[i] = w.Process(ctx) }()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil || done[0]+done[1] != mails {
+		t.Fatalf("finished %v: %v", done, err)
+	}
+	for i := range mails {
+		for _, step := range []string{"build", "submit", "copy"} {
+			if n := l.runs[fmt.Sprintf("<%d@x> %s", i, step)]; n != 1 {
+				t.Errorf("<%d@x> %s ran %d times", i, step, n)
+			}
+		}
+	}
+	list, err := workers[1].List(ctx)
+	if err != nil || len(list) != mails {
+		t.Fatalf("%d mails listed: %v", len(list), err)
+	}
+	for _, m := range list {
+		if m.State != outbox.Done {
+			t.Errorf("%s: %s", m.MessageID, m.State)
+		}
+	}
+}
+
+// A worker that stops answering loses its mail when its lease lapses:
+// another takes it from the first step not recorded, and the first,
+// when it comes back, records nothing more.
+func TestLeaseLapses(t *testing.T) {
+	url := daemon.StartPostgres(t).URL
+	l := &ledger{runs: map[string]int{}}
+	inside := make(chan struct{})
+	stuck := openShared(t, url, l.steps(func(ctx context.Context, step string) error {
+		if step != "submit" {
+			return nil
+		}
+		close(inside)
+		<-ctx.Done() // hangs until it learns the mail is no longer its own
+		return ctx.Err()
+	}))
+	other := openShared(t, url, l.steps(nil))
+	c := &clock{time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	later := &clock{c.t.Add(time.Minute)}
+	stuck.Now, other.Now = c.now, later.now
+	stuck.Lease, other.Lease = 300*time.Millisecond, 300*time.Millisecond
+	ctx := context.Background()
+	id := add(t, stuck, "<1@x>")
+	result := make(chan error)
+	go func() {
+		n, err := stuck.Process(ctx)
+		if err == nil && n != 0 {
+			err = fmt.Errorf("the stuck worker finished %d", n)
+		}
+		result <- err
+	}()
+	<-inside
+	// While the lease holds, the mail is being sent: it cannot be removed.
+	var se *outbox.SendingError
+	if err := stuck.Remove(ctx, id); !errors.As(err, &se) {
+		t.Fatalf("removing a mail under a live lease: %v", err)
+	}
+	if n, err := other.Process(ctx); err != nil || n != 1 {
+		t.Fatalf("the other worker finished %d: %v", n, err)
+	}
+	if err := <-result; err != nil {
+		t.Fatal(err)
+	}
+	m, err := other.Get(ctx, id)
+	if err != nil || m.State != outbox.Done {
+		t.Fatalf("%+v %v", m, err)
+	}
+	if l.runs["<1@x> build"] != 1 || l.runs["<1@x> submit"] != 1 || l.runs["<1@x> copy"] != 1 {
+		t.Errorf("runs %v", l.runs)
+	}
+}
+
+// A worker killed (SIGKILL) inside a step: another worker finishes the
+// mail once the lease has lapsed, doing again only the step the dead one
+// was in, which it had not recorded.
+func TestSharedWorkerKilled(t *testing.T) {
+	if url := os.Getenv("SIKKERMAIL_OUTBOX_KILL_URL"); url != "" {
+		o := openShared(t, url, (&ledger{runs: map[string]int{}}).steps(nil))
+		o.Hook = func(point string, _ *outbox.Mail) {
+			if point == "before:submit" {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+		}
+		add(t, o, "<1@x>")
+		o.Process(context.Background())
+		t.Fatal("not killed")
+	}
+	url := daemon.StartPostgres(t).URL
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSharedWorkerKilled$")
+	cmd.Env = append(os.Environ(), "SIKKERMAIL_OUTBOX_KILL_URL="+url)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the worker did not die by SIGKILL: %v\n%s", err, out)
+	}
+	l := &ledger{runs: map[string]int{}}
+	o := openShared(t, url, l.steps(nil))
+	ctx := context.Background()
+	if n, err := o.Process(ctx); n != 0 || err != nil {
+		t.Fatalf("took a mail under the dead worker's lease: %d %v", n, err)
+	}
+	o.Now = func() time.Time { return time.Now().Add(time.Minute) }
+	if n, err := o.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("after the lease: %d %v", n, err)
+	}
+	if l.runs["<1@x> build"] != 0 || l.runs["<1@x> submit"] != 1 || l.runs["<1@x> copy"] != 1 {
+		t.Errorf("runs %v", l.runs)
+	}
+}
