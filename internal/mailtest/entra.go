@@ -49,6 +49,9 @@ type Entra struct {
 
 	key    *rsa.PrivateKey
 	tenant string
+	// apis are the app registrations that expose a web API, by their
+	// application ID URI: tokens for their scopes are signed JWTs.
+	apis map[string]string
 
 	lifecycle
 	mu       sync.Mutex
@@ -63,6 +66,8 @@ type Entra struct {
 
 type entraUser struct {
 	username, password, name, oid string
+	// groups are the object IDs of the groups the user is a member of.
+	groups []string
 	// claims, when set, is a Conditional Access challenge: refreshing
 	// fails with interaction_required until a sign-in asks for them.
 	claims string
@@ -104,7 +109,7 @@ func NewEntra(clientID string) (*Entra, error) {
 	}
 	e := &Entra{ClientID: clientID, key: key, tenant: EntraTenant, Lifetime: time.Hour, Now: time.Now,
 		users: map[string]*entraUser{}, codes: map[string]entraGrant{}, refresh: map[string]entraGrant{},
-		access: map[string]entraToken{}, devices: map[string]*entraDevice{}}
+		access: map[string]entraToken{}, devices: map[string]*entraDevice{}, apis: map[string]string{}}
 	if e.TLS, err = e.tempTLS(); err != nil {
 		return nil, err
 	}
@@ -134,6 +139,27 @@ func (e *Entra) AddUser(username, password, name string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.users[strings.ToLower(username)] = &entraUser{username: strings.ToLower(username), password: password, name: name, oid: randomID()}
+}
+
+// AddAPI registers a web API (an app registration that exposes scopes)
+// with application ID URI idURI (api://…) and application (client) ID
+// appID. An access token for its scopes is, as Entra ID issues for an
+// API whose manifest accepts version 2 tokens, a JWT signed with the
+// tenant's key: aud is appID, scp the scopes' short names, groups the
+// user's group object IDs.
+func (e *Entra) AddAPI(idURI, appID string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.apis[strings.TrimSuffix(idURI, "/")] = appID
+}
+
+// SetGroups makes the user a member of the groups (object IDs).
+func (e *Entra) SetGroups(username string, groups ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if u := e.users[strings.ToLower(username)]; u != nil {
+		u.groups = groups
+	}
 }
 
 // Revoke ends every session of the user: refresh and access tokens
@@ -376,6 +402,11 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	}
 	g.claims = ""
 	access, rt := randomID()+randomID(), randomID()+randomID()
+	if appID, scp := e.apiScopes(g.scope); appID != "" {
+		access = e.sign(map[string]any{"iss": e.Issuer, "aud": appID, "azp": g.clientID, "sub": u.oid, "oid": u.oid, "tid": e.tenant,
+			"preferred_username": u.username, "name": u.name, "scp": scp, "groups": u.groups,
+			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(e.Lifetime).Unix(), "ver": "2.0"})
+	}
 	e.access[access] = entraToken{user: u.username, scope: g.scope, expires: now.Add(e.Lifetime)}
 	e.refresh[rt] = g
 	e.issued++
@@ -387,17 +418,42 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// idToken is an OpenID Connect ID token for u, signed with RS256.
+// idToken is an OpenID Connect ID token for u.
 func (e *Entra) idToken(u *entraUser, clientID string, now time.Time) string {
+	return e.sign(map[string]any{"iss": e.Issuer, "aud": clientID, "sub": u.oid, "oid": u.oid, "tid": e.tenant,
+		"preferred_username": u.username, "name": u.name, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ver": "2.0"})
+}
+
+// apiScopes returns the application ID of the web API that scope (a
+// request's space-separated scopes) asks for, and the short names of
+// its scopes there; "" when it asks for none.
+func (e *Entra) apiScopes(scope string) (appID, short string) {
+	var names []string
+	for _, s := range strings.Fields(scope) {
+		for uri, id := range e.apis {
+			if name, ok := strings.CutPrefix(s, uri+"/"); ok && name != ".default" {
+				appID, names = id, append(names, name)
+			}
+		}
+	}
+	return appID, strings.Join(names, " ")
+}
+
+// Sign signs claims as the tenant does its tokens (RS256, key id k1).
+func (e *Entra) Sign(claims map[string]any) string { return e.sign(claims) }
+
+func (e *Entra) sign(claims map[string]any) string { return SignJWT(e.key, "k1", claims) }
+
+// SignJWT is a JWT of claims signed with key (RS256) under key id kid.
+func SignJWT(key *rsa.PrivateKey, kid string, claims map[string]any) string {
 	enc := func(v any) string {
 		b, _ := json.Marshal(v)
 		return base64.RawURLEncoding.EncodeToString(b)
 	}
-	head := enc(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "k1"})
-	body := enc(map[string]any{"iss": e.Issuer, "aud": clientID, "sub": u.oid, "oid": u.oid, "tid": e.tenant,
-		"preferred_username": u.username, "name": u.name, "iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(time.Hour).Unix(), "ver": "2.0"})
+	head := enc(map[string]string{"alg": "RS256", "typ": "JWT", "kid": kid})
+	body := enc(claims)
 	sum := sha256.Sum256([]byte(head + "." + body))
-	sig, _ := rsa.SignPKCS1v15(rand.Reader, e.key, crypto.SHA256, sum[:])
+	sig, _ := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, sum[:])
 	return head + "." + body + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
