@@ -42,8 +42,19 @@ import (
 	"sikkermail/internal/smime"
 )
 
-// Core holds one configured client.
+// Core holds one configured client, as one person uses it: the user
+// of the settings on one PC, or a caller of the gateway (As).
 type Core struct {
+	*engine
+	// actor is who uses the client: set once, switched only in the demo
+	// (SwitchDemoUser), while the worker may read it.
+	actor    atomic.Pointer[policy.Actor]
+	userName atomic.Pointer[string]
+}
+
+// engine is what every user of a Core shares: the settings, the
+// database, the directory, the outbox and its worker.
+type engine struct {
 	cfg *config.Config
 	// lang is the language of sentences and receipts: the settings
 	// file's until the GUI switches it, while the worker may read it.
@@ -63,12 +74,8 @@ type Core struct {
 	outbox *outbox.Outbox
 	// dp delivers to CPR and CVR numbers; nil when Digital Post is not
 	// set up.
-	dp *digitalpost.Client
-	// actor is who uses the client: set once, switched only in the demo
-	// (SwitchDemoUser), while the worker may read it.
-	actor    atomic.Pointer[policy.Actor]
-	userName atomic.Pointer[string]
-	dbPath   string
+	dp     *digitalpost.Client
+	dbPath string
 	// Now is the clock (tests set it).
 	Now func() time.Time
 
@@ -96,7 +103,7 @@ type Core struct {
 	last     lastBuilt
 }
 
-func (c *Core) now() time.Time {
+func (c *engine) now() time.Time {
 	if c.Now != nil {
 		return c.Now()
 	}
@@ -124,7 +131,7 @@ func New(cfg *config.Config) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}}
+	c := &Core{engine: &engine{cfg: cfg, db: db, dbPath: path, parser: recipient.Parser{Internal: internal}}}
 	c.lang.Store(cfg.Lang())
 	c.dir = &directory.Directory{Trust: trust, NeedsCBC: cfg.SMIME.NeedsCBC, Timeout: cfg.Directory.Timeout.Duration}
 	if err := c.setup(path, internal); err != nil {

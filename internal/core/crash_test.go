@@ -25,7 +25,7 @@ import (
 // duplicate of SMTP, which then carries the same Message-ID.
 func TestCrashAtEveryStep(t *testing.T) {
 	var points []string
-	for _, s := range (&Core{}).steps() {
+	for _, s := range (&Core{engine: &engine{}}).steps() {
 		points = append(points, "before:"+s.Name, "after:"+s.Name)
 	}
 	for _, point := range points {

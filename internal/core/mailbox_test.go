@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"testing"
+	"time"
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/mailtest/daemon"
@@ -72,5 +73,50 @@ func TestSwitchDemoUser(t *testing.T) {
 	}
 	if err := plain.SwitchDemoUser(helpdesk.Address); err == nil || plain.User() != staff.Address {
 		t.Errorf("outside the demo: %v, user %s", err, plain.User())
+	}
+}
+
+// At the gateway each caller is a view of one core: their own rights,
+// their own name in the audit log, and helpdesk only when the gateway
+// proved it; the settings' user is not theirs.
+func TestAs(t *testing.T) {
+	cfg := demo(t)
+	cfg.Demo = false
+	cfg.Policy.Helpdesk = nil // the role comes from the gateway only
+	cfg.User.Address = "laeser@hoejskole.example"
+	c, err := newCore(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	staff := c.As(policy.Actor{User: "Medarbejder@hoejskole.example", Machine: "gateway"}, "Demo Medarbejder")
+	hd := c.As(policy.Actor{User: "it-vagt@hoejskole.example", Machine: "gateway", Helpdesk: true}, "IT-vagt")
+	if staff.User() != "medarbejder@hoejskole.example" || hd.UserName() != "IT-vagt" || c.User() != cfg.User.Address {
+		t.Fatalf("users %s %s %s", staff.User(), hd.UserName(), c.User())
+	}
+	if ok, _ := staff.IsHelpdesk(ctx); ok {
+		t.Error("staff is helpdesk")
+	}
+	if err := staff.AddMailbox(ctx, testMailboxes[0]); err == nil {
+		t.Error("staff set up a mailbox")
+	}
+	if ok, _ := hd.IsHelpdesk(ctx); !ok {
+		t.Error("the proven helpdesk is not")
+	}
+	if err := hd.AddMailbox(ctx, testMailboxes[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := hd.Grant(ctx, staff.User(), testMailboxes[0].Address, policy.Send); err != nil {
+		t.Fatal(err)
+	}
+	if err := staff.MaySend(ctx, testMailboxes[0].Address); err != nil {
+		t.Errorf("the grant does not apply at once: %v", err)
+	}
+	if err := c.MaySend(ctx, testMailboxes[0].Address); err == nil {
+		t.Error("the settings' user may send with staff's grant")
+	}
+	log, err := c.AuditLog(ctx, time.Time{})
+	if err != nil || len(log) != 2 || log[1].Actor.User != "it-vagt@hoejskole.example" || log[1].Subject != staff.User() {
+		t.Errorf("audit %+v %v", log, err)
 	}
 }

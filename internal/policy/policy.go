@@ -60,6 +60,10 @@ type Mailbox struct {
 type Actor struct {
 	User    string
 	Machine string
+	// Helpdesk is the helpdesk role proven by whoever made the Actor
+	// (the gateway, from the caller's Entra groups), besides the
+	// configured list. It is not written to the audit log.
+	Helpdesk bool
 }
 
 // Registry keeps mailboxes and rights: the local database (SQLite), or
