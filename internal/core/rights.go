@@ -143,3 +143,14 @@ func (c *Core) Process(ctx context.Context) (int, error) { return c.outbox.Proce
 func (c *Core) Permits(ctx context.Context, user, mailbox string, r policy.Right) bool {
 	return c.may(ctx, user, mailbox, r) == nil
 }
+
+// Refused writes to the audit log that a caller was turned away at the
+// gateway: what they asked (the request) and why (the refusal's code).
+// who is as much as is known of them: a token that proves no one
+// names no one.
+func (c *Core) Refused(ctx context.Context, who policy.Actor, what, why string) error {
+	if who.User == "" {
+		who.User = "(ukendt)"
+	}
+	return c.local.Log(ctx, policy.Entry{Actor: who, Action: "refused", Subject: what + ": " + why})
+}

@@ -1,0 +1,80 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+
+	"sikkermail/internal/auth"
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
+)
+
+// Reason says why the gateway refused a call of its own accord.
+type Reason string
+
+// The reasons.
+const (
+	NeedsTLS   Reason = "needs_tls"
+	BadRequest Reason = "bad_request"
+	NotFound   Reason = "not_found"
+	Internal   Reason = "internal"
+)
+
+// Reasons are every Reason, for the tests of their sentences.
+var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, Internal}
+
+// Error is a call the gateway refused.
+type Error struct {
+	Reason Reason
+	Detail string
+}
+
+func (e *Error) Error() string {
+	if e.Detail != "" {
+		return "gateway: " + string(e.Reason) + ": " + e.Detail
+	}
+	return "gateway: " + string(e.Reason)
+}
+
+// Localize names the sentence for the caller.
+func (e *Error) Localize() i18n.Message {
+	return i18n.Message{Key: "gateway." + string(e.Reason), Args: map[string]any{"Detail": e.Detail}}
+}
+
+// status is the HTTP status of a refusal.
+func status(err error) int {
+	var ae *auth.Error
+	var pe *policy.Error
+	var ge *Error
+	var nf *outbox.NotFoundError
+	var se *outbox.SendingError
+	switch {
+	case errors.As(err, &ae):
+		return http.StatusUnauthorized
+	case errors.As(err, &pe):
+		switch pe.Reason {
+		case policy.NotHelpdesk, policy.NoRight:
+			return http.StatusForbidden
+		case policy.UnknownMailbox:
+			return http.StatusNotFound
+		case policy.AlreadyGranted, policy.NotGranted:
+			return http.StatusConflict
+		}
+		return http.StatusBadRequest
+	case errors.As(err, &nf):
+		return http.StatusNotFound
+	case errors.As(err, &se):
+		return http.StatusConflict
+	case errors.As(err, &ge):
+		switch ge.Reason {
+		case BadRequest:
+			return http.StatusBadRequest
+		case NotFound:
+			return http.StatusNotFound
+		case NeedsTLS:
+			return http.StatusUpgradeRequired
+		}
+	}
+	return http.StatusInternalServerError
+}

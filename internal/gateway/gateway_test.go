@@ -1,0 +1,332 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"sikkermail/internal/auth"
+	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailtest"
+	"sikkermail/internal/message"
+	"sikkermail/internal/policy"
+)
+
+const (
+	clientID      = "4b8e1f7a-0c2d-4e3f-9a1b-2c3d4e5f6a7b"
+	apiURI        = "api://sikkermail-gateway"
+	apiID         = "9d0e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a"
+	helpdeskGroup = "0f1e2d3c-4b5a-4968-8776-655443322110"
+	scope         = apiURI + "/access_as_user"
+	staff         = "medarbejder@hoejskole.example"
+	reader        = "laeser@hoejskole.example"
+	itVagt        = "it-vagt@hoejskole.example" // helpdesk by group only
+)
+
+type env struct {
+	entra *mailtest.Entra
+	core  *core.Core
+	srv   *Server
+	url   string
+	http  *http.Client
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	e := mailtest.StartEntra(t, clientID)
+	e.AddAPI(apiURI, apiID)
+	e.AddAPI("api://other-service", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
+	for _, u := range []string{staff, reader, itVagt} {
+		e.AddUser(u, "pw", strings.Split(u, "@")[0])
+	}
+	e.SetGroups(itVagt, helpdeskGroup)
+	cfg := config.Demo()
+	cfg.Database = filepath.Join(t.TempDir(), "gw.db")
+	api, err := demo.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Close() })
+	c := api.(*demo.Core).Core
+	v, err := auth.New(context.Background(), auth.Config{Issuer: e.Issuer, Audience: apiID, Scope: "access_as_user", HelpdeskGroup: helpdeskGroup,
+		HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: e.TLS.Client()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := mailtest.NewTLS(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := New(c, v)
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx, l, x.Server) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return &env{entra: e, core: c, srv: s, url: "https://" + l.Addr().String(),
+		http: &http.Client{Transport: &http.Transport{TLSClientConfig: x.Client()}}}
+}
+
+// token signs user in for scope, as MSAL's device code flow does.
+func (e *env) token(t *testing.T, user, scope string) string {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: e.entra.TLS.Client()}}
+	post := func(path string, form url.Values) map[string]any {
+		resp, err := c.PostForm(e.entra.Authority+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return m
+	}
+	dc := post("/oauth2/v2.0/devicecode", url.Values{"client_id": {clientID}, "scope": {scope}})
+	if err := e.entra.ApproveDevice(dc["user_code"].(string), user, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	tok := post("/oauth2/v2.0/token", url.Values{"client_id": {clientID}, "grant_type": {"device_code"}, "device_code": {dc["device_code"].(string)}})
+	return tok["access_token"].(string)
+}
+
+// call makes a request with token and decodes the answer into out;
+// it returns the status.
+func (e *env) call(t *testing.T, token, method, path string, body, out any) int {
+	t.Helper()
+	var b bytes.Buffer
+	if body != nil {
+		json.NewEncoder(&b).Encode(body)
+	}
+	req, _ := http.NewRequest(method, e.url+path, &b)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil && resp.StatusCode != http.StatusNoContent {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			t.Fatalf("%s %s: %d, %v", method, path, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func mailboxes(m Me) map[string]MailboxView {
+	out := map[string]MailboxView{}
+	for _, mb := range m.Mailboxes {
+		out[mb.Address] = mb
+	}
+	return out
+}
+
+func TestMe(t *testing.T) {
+	e := start(t)
+	var me Me
+	if st := e.call(t, e.token(t, staff, scope), "GET", "/v1/me", nil, &me); st != 200 || me.User != staff || me.Helpdesk {
+		t.Fatalf("%d %+v", st, me)
+	}
+	mbs := mailboxes(me)
+	if len(mbs) != 4 || !mbs["sikkerpost-uddservice@hoejskole.example"].CanSend {
+		t.Fatalf("%+v", mbs)
+	}
+	hr := mbs["sikkerpost-hr@hoejskole.example"]
+	if hr.CanSend || hr.Why == nil || hr.Why.Code != "policy.no_right" || !strings.Contains(hr.Why.Message, "Helpdesk") {
+		t.Errorf("HR: %+v %+v", hr, hr.Why)
+	}
+	var raw map[string]any
+	e.call(t, e.token(t, staff, scope), "GET", "/v1/me", nil, &raw)
+	if b, _ := json.Marshal(raw); bytes.Contains(b, []byte(".p12")) || bytes.Contains(b, []byte("env:")) {
+		t.Errorf("the answer names where a key is: %s", b)
+	}
+}
+
+// Tokens that prove no one, and staff at a helpdesk door, are refused
+// with their code and sentence, and the audit log says so.
+func TestRefusedAndAudited(t *testing.T) {
+	e := start(t)
+	now := time.Now()
+	expired := e.entra.Sign(map[string]any{"iss": e.entra.Issuer, "aud": apiID, "preferred_username": staff, "scp": "access_as_user",
+		"iat": now.Add(-2 * time.Hour).Unix(), "exp": now.Add(-time.Hour).Unix()})
+	for _, c := range []struct {
+		name, token, code string
+		status            int
+	}{
+		{"no token", "", "auth.no_token", 401},
+		{"forged", "eyJhbGciOiJSUzI1NiJ9.eyJwcmVmZXJyZWRfdXNlcm5hbWUiOiJoZWxwZGVza0Bob2Vqc2tvbGUuZXhhbXBsZSJ9.c2ln", "auth.bad_signature", 401},
+		{"expired", expired, "auth.expired", 401},
+		{"for another service", e.token(t, staff, "api://other-service/access_as_user"), "auth.wrong_audience", 401},
+		{"staff at a helpdesk door", e.token(t, staff, scope), "policy.not_helpdesk", 403},
+	} {
+		var body ErrorBody
+		st := e.call(t, c.token, "POST", "/v1/rights", RightRequest{User: staff, Mailbox: "sikkerpost-hr@hoejskole.example", Right: "send"}, &body)
+		if st != c.status || body.Error.Code != c.code || body.Error.Message == "" {
+			t.Errorf("%s: %d %+v", c.name, st, body)
+		}
+	}
+	var log []EntryView
+	if st := e.call(t, e.token(t, itVagt, scope), "GET", "/v1/audit", nil, &log); st != 200 {
+		t.Fatalf("audit: %d", st)
+	}
+	var refused []string
+	for _, l := range log {
+		if l.Action == "refused" {
+			refused = append(refused, l.Actor+" "+l.Subject)
+		}
+	}
+	want := []string{"(ukendt) POST /v1/rights: auth.no_token", "(ukendt) POST /v1/rights: auth.bad_signature", "(ukendt) POST /v1/rights: auth.expired",
+		"(ukendt) POST /v1/rights: auth.wrong_audience", staff + " POST /v1/rights: policy.not_helpdesk"}
+	if !slices.Equal(refused, want) {
+		t.Errorf("refusals in the audit log:\n%s\nwant\n%s", strings.Join(refused, "\n"), strings.Join(want, "\n"))
+	}
+	if ok, err := e.core.VerifyAudit(context.Background()); err != nil || !ok.OK() {
+		t.Errorf("%+v %v", ok, err)
+	}
+}
+
+// A grant by helpdesk (a member of the Entra group, on no list) applies
+// to the staff member's very next call; so does its revocation.
+func TestGrantAppliesAtOnce(t *testing.T) {
+	e := start(t)
+	hd, st := e.token(t, itVagt, scope), e.token(t, staff, scope)
+	const hr = "sikkerpost-hr@hoejskole.example"
+	grant := RightRequest{User: staff, Mailbox: hr, Right: "send"}
+	if s := e.call(t, hd, "POST", "/v1/rights", grant, nil); s != 204 {
+		t.Fatalf("grant: %d", s)
+	}
+	var me Me
+	e.call(t, st, "GET", "/v1/me", nil, &me)
+	if !mailboxes(me)[hr].CanSend {
+		t.Error("the grant does not apply at once")
+	}
+	var again ErrorBody
+	if s := e.call(t, hd, "POST", "/v1/rights", grant, &again); s != 409 || again.Error.Code != "policy.already_granted" {
+		t.Errorf("granted twice: %d %+v", s, again)
+	}
+	var holders []HoldersView
+	e.call(t, hd, "GET", "/v1/holders", nil, &holders)
+	i := slices.IndexFunc(holders, func(h HoldersView) bool { return h.Mailbox == hr })
+	if i < 0 || !slices.Contains(holders[i].Holders[staff], "send") || holders[i].Expires == nil {
+		t.Errorf("holders %+v", holders)
+	}
+	if s := e.call(t, hd, "DELETE", "/v1/rights", grant, nil); s != 204 {
+		t.Fatalf("revoke: %d", s)
+	}
+	e.call(t, st, "GET", "/v1/me", nil, &me)
+	if mailboxes(me)[hr].CanSend {
+		t.Error("the revocation does not apply at once")
+	}
+}
+
+func TestCheck(t *testing.T) {
+	e := start(t)
+	var vs []VerdictView
+	req := CheckRequest{Recipients: []string{"jens.hansen@kommune.example", "nobody@x.example", "0101901009"}}
+	if s := e.call(t, e.token(t, staff, scope), "POST", "/v1/check", req, &vs); s != 200 || len(vs) != 3 {
+		t.Fatalf("%d %+v", s, vs)
+	}
+	if !vs[0].OK || vs[0].Channel != "smime" || len(vs[0].Certificates) != 1 || vs[0].Cipher == "" {
+		t.Errorf("jens: %+v", vs[0])
+	}
+	if vs[1].OK || vs[1].Error == nil || vs[1].Error.Code != "directory.no_certificate" || !strings.Contains(vs[1].Error.Message, "nobody@x.example") {
+		t.Errorf("nobody: %+v", vs[1])
+	}
+	if !vs[2].OK || vs[2].Channel != "digitalpost" || len(vs[2].Notes) == 0 {
+		t.Errorf("CPR: %+v", vs[2])
+	}
+	var bad ErrorBody
+	if s := e.call(t, e.token(t, staff, scope), "POST", "/v1/check", map[string]any{"to": 1}, &bad); s != 400 || bad.Error.Code != "gateway.bad_request" {
+		t.Errorf("bad body: %d %+v", s, bad)
+	}
+}
+
+// Each caller sees, retries and removes only their own mail.
+func TestOutboxIsTheCallers(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	as := e.core.As(policy.Actor{User: staff, Machine: "test"}, "Medarbejder")
+	q, err := as.SendTo(ctx, message.Draft{Subject: "Til kollega", Body: "Hej"}, "sikkerpost-uddservice@hoejskole.example",
+		core.Recipients{To: []string{"kollega@hoejskole.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine, theirs []MailView
+	e.call(t, e.token(t, staff, scope), "GET", "/v1/outbox", nil, &mine)
+	e.call(t, e.token(t, reader, scope), "GET", "/v1/outbox", nil, &theirs)
+	if len(mine) != 1 || mine[0].ID != q.ID || mine[0].Subject != "Til kollega" || len(theirs) != 0 {
+		t.Fatalf("staff %+v, reader %+v", mine, theirs)
+	}
+	path := fmt.Sprintf("/v1/outbox/%d", q.ID)
+	var nf ErrorBody
+	if s := e.call(t, e.token(t, reader, scope), "DELETE", path, nil, &nf); s != 404 || nf.Error.Code != "outbox.not_found" {
+		t.Errorf("another's mail removed: %d %+v", s, nf)
+	}
+	if s := e.call(t, e.token(t, staff, scope), "DELETE", path, nil, nil); s != 204 {
+		t.Errorf("own mail: %d", s)
+	}
+}
+
+// Nothing is served without TLS.
+func TestNeedsTLS(t *testing.T) {
+	e := start(t)
+	rec := httptest.NewRecorder()
+	e.srv.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/me", nil))
+	var body ErrorBody
+	json.NewDecoder(rec.Body).Decode(&body)
+	if rec.Code != http.StatusUpgradeRequired || body.Error.Code != "gateway.needs_tls" {
+		t.Errorf("%d %+v", rec.Code, body)
+	}
+}
+
+// The OpenAPI document describes exactly the routes served.
+func TestOpenAPI(t *testing.T) {
+	e := start(t)
+	var doc struct {
+		OpenAPI string                    `json:"openapi"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	resp, err := e.http.Get(e.url + "/v1/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("%v %q", err, doc.OpenAPI)
+	}
+	var documented []string
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	slices.Sort(documented)
+	served := slices.Sorted(slices.Values(e.srv.routes))
+	if !slices.Equal(documented, served) {
+		t.Errorf("documented:\n%s\nserved:\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+func TestSentences(t *testing.T) {
+	for _, r := range Reasons {
+		for _, l := range i18n.Langs {
+			if !l.Has("gateway." + string(r)) {
+				t.Errorf("%s has no sentence for %s", l, r)
+			}
+		}
+	}
+}
