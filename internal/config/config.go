@@ -44,11 +44,56 @@ type Config struct {
 	DigitalPost DigitalPost `toml:"digitalpost"`
 	Inbox       Inbox       `toml:"inbox"`
 	Microsoft   Microsoft   `toml:"microsoft"`
+	// Store, Server and Auth are the gateway's.
+	Store  Store  `toml:"store"`
+	Server Server `toml:"server"`
+	Auth   Auth   `toml:"auth"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
 	// File is the path the configuration was read from, "" for the demo.
 	File string `toml:"-"`
+}
+
+// Store is where the gateway keeps the rights, the audit log and the
+// outbox: a PostgreSQL database that its instances share ("": the SQLite
+// Database, as on one PC).
+type Store struct {
+	// URL is a postgres:// URL; over the network it must say
+	// sslmode=verify-full.
+	URL string `toml:"url"`
+	// Files is the folder of the outbox's files (the sealed mails on
+	// their way); instances on several hosts must share it. "": beside
+	// the database.
+	Files string `toml:"files"`
+}
+
+// Server is the gateway's HTTPS listener.
+type Server struct {
+	// Listen is the address, e.g. ":8443".
+	Listen string `toml:"listen"`
+	// Certificate and Key are the server's certificate chain and key
+	// (PEM), readable by the service alone.
+	Certificate string `toml:"certificate"`
+	Key         string `toml:"key"`
+	// ClientCA, when set, is the CA (PEM) whose client certificates
+	// machines may present instead of a token.
+	ClientCA string `toml:"client_ca"`
+}
+
+// Auth is whom the gateway trusts to say who calls it.
+type Auth struct {
+	// Issuer is the tenant's v2.0 issuer,
+	// https://login.microsoftonline.com/TENANT/v2.0.
+	Issuer string `toml:"issuer"`
+	// Audience is the gateway API's application (client) ID.
+	Audience string `toml:"audience"`
+	// Scope is the scope its tokens must carry (default access_as_user).
+	Scope string `toml:"scope"`
+	// HelpdeskGroup is the object ID of the Entra group of helpdesk.
+	HelpdeskGroup string `toml:"helpdesk_group"`
+	// Clients are the addresses that may call with a client certificate.
+	Clients []string `toml:"clients"`
 }
 
 // Institution describes the organisation that sends.

@@ -9,10 +9,12 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +42,7 @@ import (
 	"sikkermail/internal/revocation"
 	"sikkermail/internal/sealed"
 	"sikkermail/internal/smime"
+	"sikkermail/internal/store"
 )
 
 // Core holds one configured client, as one person uses it: the user
@@ -58,8 +61,12 @@ type engine struct {
 	cfg *config.Config
 	// lang is the language of sentences and receipts: the settings
 	// file's until the GUI switches it, while the worker may read it.
-	lang   atomic.Value // i18n.Lang
+	lang atomic.Value // i18n.Lang
+	// db is the local SQLite database (the directory cache; on one PC
+	// everything); store where the rights, the audit log, the outbox and
+	// Digital Post's letters are: db, or the gateway's PostgreSQL.
 	db     *sql.DB
+	store  *store.DB
 	parser recipient.Parser
 	dir    *directory.Directory
 	// certs is the local certificate store, nil when none is configured.
@@ -145,8 +152,13 @@ func New(cfg *config.Config) (*Core, error) {
 func (c *Core) setup(path string, internal recipient.Domains) error {
 	cfg := c.cfg
 	var err error
-	if _, err := c.db.Exec(dpSchema); err != nil {
+	ctx := context.Background()
+	if c.store, err = openStore(ctx, cfg, c.db); err != nil {
 		return err
+	}
+	sub, _ := fs.Sub(schema, "schema")
+	if err := store.Migrate(ctx, c.store, "core", sub); err != nil {
+		return &FileError{File: c.storeName(), Err: err}
 	}
 	if c.ms, err = microsoftSession(cfg, path); err != nil {
 		return err
@@ -160,20 +172,27 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 		}
 		c.dir.Sources = append(c.dir.Sources, c.certs)
 	}
-	if c.local, err = policy.OpenSQLite(c.db, internal, cfg.Policy.Helpdesk); err != nil {
-		return &FileError{File: path, Err: err}
+	if c.local, err = policy.Open(ctx, c.store, internal, cfg.Policy.Helpdesk); err != nil {
+		return &FileError{File: c.storeName(), Err: err}
 	}
 	c.policy = c.local
-	if c.outbox, err = outbox.Open(c.db, path+".lock", c.steps()...); err != nil {
-		return &FileError{File: path, Err: err}
+	if c.store.Dialect == store.PostgreSQL {
+		c.outbox, err = outbox.OpenShared(ctx, c.store, c.steps()...)
+	} else {
+		c.outbox, err = outbox.Open(c.db, path+".lock", c.steps()...)
 	}
-	// Beside the database: the sealed files of the mails on their way.
-	if err := c.outbox.KeepFilesIn(path + ".outbox"); err != nil {
-		return &FileError{File: path + ".outbox", Err: err}
+	if err != nil {
+		return &FileError{File: c.storeName(), Err: err}
+	}
+	// Beside the database unless told: the sealed files of the mails on
+	// their way.
+	files := cmp.Or(cfg.Store.Files, path+".outbox")
+	if err := c.outbox.KeepFilesIn(files); err != nil {
+		return &FileError{File: files, Err: err}
 	}
 	if l := cfg.Policy.LDAP; l.URL != "" {
-		store := &policy.LDAP{Local: c.local, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}
-		if store.TLS, err = tlsConfig(l.CA); err != nil {
+		rights := &policy.LDAP{Local: c.local, URL: l.URL, StartTLS: l.StartTLS, PeopleDN: l.PeopleDN, GroupsDN: l.GroupsDN, BindDN: l.BindDN}
+		if rights.TLS, err = tlsConfig(l.CA); err != nil {
 			return err
 		}
 		if l.BindDN != "" {
@@ -181,9 +200,9 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 			if err != nil {
 				return err
 			}
-			store.Password = string(pw)
+			rights.Password = string(pw)
 		}
-		c.policy = store
+		c.policy = rights
 	}
 	machine, _ := os.Hostname()
 	c.actor.Store(&policy.Actor{User: strings.ToLower(cfg.User.Address), Machine: machine})
@@ -312,9 +331,32 @@ func damaged(err error) bool {
 	return strings.Contains(s, "malformed") || strings.Contains(s, "not a database") || strings.Contains(s, "SQLITE_CORRUPT") || strings.Contains(s, "SQLITE_NOTADB")
 }
 
-// Close releases the database.
+// Close releases the databases.
 func (c *Core) Close() error {
+	if c.store != nil && c.store.Dialect == store.PostgreSQL {
+		c.store.Close()
+	}
 	return c.db.Close()
+}
+
+//go:embed schema
+var schema embed.FS
+
+// openStore opens the gateway's PostgreSQL database when the settings
+// name one; otherwise the store is the local database.
+func openStore(ctx context.Context, cfg *config.Config, local *sql.DB) (*store.DB, error) {
+	if cfg.Store.URL == "" {
+		return store.FromSQLite(local), nil
+	}
+	return store.OpenPostgres(ctx, cfg.Store.URL)
+}
+
+// storeName names the store in errors: the database file, or PostgreSQL.
+func (c *Core) storeName() string {
+	if c.store != nil && c.store.Dialect == store.PostgreSQL {
+		return "PostgreSQL"
+	}
+	return c.dbPath
 }
 
 // Trust builds the S/MIME trust policy from the settings: the trust

@@ -23,29 +23,9 @@ import (
 // (receipts/) are fetched without deleting them, kept, then deleted
 // there, and settle each letter by its messageUUID: RECEIVED (taken for
 // delivery) to COMPLETED (delivered), INVALID or NOT_ALLOWED.
-const dpSchema = `
-CREATE TABLE IF NOT EXISTS dp_letter (
-	uuid TEXT PRIMARY KEY,
-	mail INTEGER NOT NULL,
-	recipient TEXT NOT NULL,
-	posted INTEGER,
-	status TEXT NOT NULL DEFAULT '',
-	transmission TEXT NOT NULL DEFAULT '',
-	error_code TEXT NOT NULL DEFAULT '',
-	error_message TEXT NOT NULL DEFAULT '',
-	updated INTEGER NOT NULL DEFAULT 0,
-	reported INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS dp_receipt (
-	id TEXT PRIMARY KEY,
-	uuid TEXT NOT NULL,
-	status TEXT NOT NULL,
-	transmission TEXT NOT NULL,
-	error_code TEXT NOT NULL,
-	error_message TEXT NOT NULL,
-	time TEXT NOT NULL,
-	fetched INTEGER NOT NULL
-);`
+// The tables are in schema/: dp_letter (each letter and what is known
+// of it) and dp_receipt (each receipt fetched, kept until deleted at the
+// service).
 
 // Defaults for how long Digital Post's answers are waited for.
 const (
@@ -76,13 +56,13 @@ type dpLetter struct {
 }
 
 func (c *Core) dpLetter(ctx context.Context, m *outbox.Mail, l letter) (dpLetter, error) {
-	if err := c.exec(ctx, `INSERT OR IGNORE INTO dp_letter (uuid, mail, recipient) VALUES (?, ?, ?)`, l.UUID, m.ID, l.Recipient); err != nil {
+	if err := c.exec(ctx, `INSERT INTO dp_letter (uuid, mail, recipient) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, l.UUID, m.ID, l.Recipient); err != nil {
 		return dpLetter{}, err
 	}
 	var out dpLetter
 	var posted sql.NullInt64
 	var updated int64
-	err := c.db.QueryRowContext(ctx, `SELECT uuid, recipient, posted, status, transmission, error_code, error_message, updated, reported FROM dp_letter WHERE uuid = ?`, l.UUID).
+	err := c.store.QueryRowContext(ctx, c.store.Q(`SELECT uuid, recipient, posted, status, transmission, error_code, error_message, updated, reported FROM dp_letter WHERE uuid = ?`), l.UUID).
 		Scan(&out.UUID, &out.Recipient, &posted, &out.Status, &out.Transmission, &out.Code, &out.Text, &updated, &out.Reported)
 	if posted.Valid {
 		out.Posted = time.UnixMilli(posted.Int64)
@@ -110,16 +90,16 @@ func (c *Core) settle(ctx context.Context, r digitalpost.Receipt) error {
 		return nil
 	}
 	return c.exec(ctx, `UPDATE dp_letter SET status = ?, transmission = ?, error_code = ?, error_message = ?, updated = ?, posted = NULL, reported = 0
-		WHERE uuid = ? AND NOT (status NOT IN ('', ?) AND ? = ?)`,
+		WHERE uuid = ? AND NOT (status NOT IN ('', ?) AND ?)`,
 		r.ReceiptStatus, r.TransmissionID, r.ErrorCode, digitalpost.Redact(r.ErrorMessage, nil), c.now().UnixMilli(),
-		r.MessageUUID, digitalpost.StatusReceived, r.ReceiptStatus, digitalpost.StatusReceived)
+		r.MessageUUID, digitalpost.StatusReceived, r.ReceiptStatus == digitalpost.StatusReceived)
 }
 
 // exec runs a statement that writes the database; a write that fails is
 // an *outbox.WriteError, so the mail waits at its step instead of failing.
 func (c *Core) exec(ctx context.Context, q string, args ...any) error {
-	if _, err := c.db.ExecContext(ctx, q, args...); err != nil {
-		return &outbox.WriteError{File: c.dbPath, Err: err}
+	if _, err := c.store.ExecContext(ctx, c.store.Q(q), args...); err != nil {
+		return &outbox.WriteError{File: c.storeName(), Err: err}
 	}
 	return nil
 }
@@ -135,7 +115,7 @@ func (c *Core) collectReceipts(ctx context.Context) error {
 	}
 	for _, id := range ids {
 		var n int
-		if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM dp_receipt WHERE id = ?`, id).Scan(&n); err != nil {
+		if err := c.store.QueryRowContext(ctx, c.store.Q(`SELECT COUNT(*) FROM dp_receipt WHERE id = ?`), id).Scan(&n); err != nil {
 			return err
 		}
 		if n == 0 {
@@ -143,8 +123,8 @@ func (c *Core) collectReceipts(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if err := c.exec(ctx, `INSERT OR IGNORE INTO dp_receipt (id, uuid, status, transmission, error_code, error_message, time, fetched)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.MessageUUID, r.ReceiptStatus, r.TransmissionID, r.ErrorCode,
+			if err := c.exec(ctx, `INSERT INTO dp_receipt (id, uuid, status, transmission, error_code, error_message, time, fetched)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, id, r.MessageUUID, r.ReceiptStatus, r.TransmissionID, r.ErrorCode,
 				digitalpost.Redact(r.ErrorMessage, nil), r.TimeStamp, c.now().UnixMilli()); err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
@@ -316,4 +317,34 @@ func TestSwitchKeepsWhoQueued(t *testing.T) {
 		t.Error("switched to someone who is not in the demo")
 	}
 
+}
+
+// The same core with its rights, audit log, outbox and Digital Post
+// letters in PostgreSQL, as at the gateway: a send to an S/MIME
+// recipient and a CPR number goes all the way to the receipt.
+func TestDemoOnPostgres(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Store.URL = daemon.StartPostgres(t).URL
+	c, err := open(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	q, err := c.Send(ctx, message.Draft{Subject: "Afgørelse", Body: "Hej"}, Mailboxes[0].Address, []string{"jens.hansen@kommune.example", "0101901009"}, nil)
+	if err != nil {
+		t.Fatal(i18n.Danish.Error(err))
+	}
+	if n, err := c.Process(ctx); n != 1 || err != nil {
+		t.Fatal(n, err)
+	}
+	m, r, err := c.ReceiptOf(ctx, q.ID)
+	if err != nil || m.State != outbox.Done || r == nil || len(r.Recipients) != 2 || r.Recipients[1].Channel != "digitalpost" {
+		t.Fatalf("%+v %+v %v", m, r, err)
+	}
+	if check, err := c.VerifyAudit(ctx); err != nil || !check.OK() || check.Entries != 4+5+1 {
+		t.Errorf("audit %+v %v", check, err)
+	}
+	if got := c.servers.DigitalPost.Received(); len(got) != 1 {
+		t.Errorf("%d letters at Digital Post", len(got))
+	}
 }

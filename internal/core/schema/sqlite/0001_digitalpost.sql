@@ -1,0 +1,23 @@
+-- Digital Post letters and their receipts (see digitalpost.go).
+CREATE TABLE IF NOT EXISTS dp_letter (
+	uuid TEXT PRIMARY KEY,
+	mail INTEGER NOT NULL,
+	recipient TEXT NOT NULL,
+	posted INTEGER,
+	status TEXT NOT NULL DEFAULT '',
+	transmission TEXT NOT NULL DEFAULT '',
+	error_code TEXT NOT NULL DEFAULT '',
+	error_message TEXT NOT NULL DEFAULT '',
+	updated INTEGER NOT NULL DEFAULT 0,
+	reported INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS dp_receipt (
+	id TEXT PRIMARY KEY,
+	uuid TEXT NOT NULL,
+	status TEXT NOT NULL,
+	transmission TEXT NOT NULL,
+	error_code TEXT NOT NULL,
+	error_message TEXT NOT NULL,
+	time TEXT NOT NULL,
+	fetched INTEGER NOT NULL
+);
