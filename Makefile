@@ -15,7 +15,7 @@ export SIKKERMAIL_STRICT := 1
 # standard library's security fixes govulncheck asks for.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: all run test deps build vet lint fmt-check unit screenshots fuzz bench windows clean
+.PHONY: all run gateway test deps build vet lint fmt-check unit screenshots fuzz bench windows clean
 
 all: build
 
@@ -26,12 +26,19 @@ build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/sikkermail ./cmd/sikkermail
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/sikkermail-cli ./cmd/sikkermail-cli
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/sikkermail-gateway ./cmd/sikkermail-gateway
 
 # The GUI against the built-in demo environment. Without a display (a
 # server, CI) it runs under Xvfb.
 run: build
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(GUIENV) $(BIN)/sikkermail -demo; \
 	else echo "no display: running under Xvfb" >&2; $(XVFB) $(GUIENV) $(BIN)/sikkermail -demo; fi
+
+# The gateway on the demo environment: it prints how to call it.
+gateway: deps
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/sikkermail-gateway ./cmd/sikkermail-gateway
+	$(BIN)/sikkermail-gateway -demo
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -55,6 +62,7 @@ lint: deps
 # window under Xvfb.
 test: deps fmt-check vet lint unit screenshots
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/sikkermail-cli
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/sikkermail-gateway
 
 # Every screen of the GUI in a real window under Xvfb, as PNG files in $(SHOTS)/.
 screenshots: build

@@ -330,3 +330,29 @@ func TestSentences(t *testing.T) {
 		}
 	}
 }
+
+// A flood of calls without a proven caller is refused all the same, but
+// the audit log takes only RefusalsAudited of them a minute from one
+// address.
+func TestRefusalFlood(t *testing.T) {
+	e := start(t)
+	for range 2*RefusalsAudited + 10 {
+		if s := e.call(t, "", "GET", "/v1/me", nil, nil); s != 401 {
+			t.Fatalf("%d", s)
+		}
+	}
+	log, err := e.core.AuditLog(context.Background(), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, l := range log {
+		if l.Action == "refused" {
+			n++
+		}
+	}
+	// Calls that straddle a minute may write up to twice the limit.
+	if n < RefusalsAudited || n > 2*RefusalsAudited {
+		t.Errorf("%d refusals audited", n)
+	}
+}

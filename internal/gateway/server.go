@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"sikkermail/internal/auth"
@@ -33,6 +34,28 @@ type Server struct {
 	auth   *auth.Verifier
 	mux    *http.ServeMux
 	routes []string
+	// refusals counts the refusals of unproven callers written to the
+	// audit log, by address, this minute: a flood of bad tokens is
+	// refused all the same, but cannot fill the append-only log.
+	refusalMu sync.Mutex
+	refusals  map[string]int
+	minute    time.Time
+}
+
+// RefusalsAudited is how many refusals of unproven callers from one
+// address a minute the audit log takes; more are refused unwritten.
+const RefusalsAudited = 20
+
+// audited reports whether a refusal of an unproven caller at machine
+// is written to the audit log.
+func (s *Server) audited(machine string) bool {
+	s.refusalMu.Lock()
+	defer s.refusalMu.Unlock()
+	if now := time.Now().Truncate(time.Minute); !now.Equal(s.minute) {
+		s.minute, s.refusals = now, map[string]int{}
+	}
+	s.refusals[machine]++
+	return s.refusals[machine] <= RefusalsAudited
 }
 
 // New returns the API over c, its callers proven by v.
@@ -83,7 +106,9 @@ func (s *Server) route(pattern string, helpdesk bool, h handler) {
 		machine, _, _ := net.SplitHostPort(r.RemoteAddr)
 		id, err := s.identify(r)
 		if err != nil {
-			s.core.Refused(r.Context(), policy.Actor{Machine: machine}, pattern, code(err))
+			if s.audited(machine) {
+				s.core.Refused(r.Context(), policy.Actor{Machine: machine}, pattern, code(err))
+			}
 			s.fail(w, r, http.StatusUnauthorized, err)
 			return
 		}

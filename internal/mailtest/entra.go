@@ -403,9 +403,7 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 	g.claims = ""
 	access, rt := randomID()+randomID(), randomID()+randomID()
 	if appID, scp := e.apiScopes(g.scope); appID != "" {
-		access = e.sign(map[string]any{"iss": e.Issuer, "aud": appID, "azp": g.clientID, "sub": u.oid, "oid": u.oid, "tid": e.tenant,
-			"preferred_username": u.username, "name": u.name, "scp": scp, "groups": u.groups,
-			"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(e.Lifetime).Unix(), "ver": "2.0"})
+		access = e.accessToken(u, appID, scp, g.clientID, now)
 	}
 	e.access[access] = entraToken{user: u.username, scope: g.scope, expires: now.Add(e.Lifetime)}
 	e.refresh[rt] = g
@@ -437,6 +435,27 @@ func (e *Entra) apiScopes(scope string) (appID, short string) {
 		}
 	}
 	return appID, strings.Join(names, " ")
+}
+
+// Issue is the access token a sign-in of username for scope gets, as
+// the token endpoint gives it (for a web API's scope, a signed JWT).
+func (e *Entra) Issue(username, scope string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	u := e.users[strings.ToLower(username)]
+	appID, scp := e.apiScopes(scope)
+	if u == nil || appID == "" {
+		return "", fmt.Errorf("mailtest: no user %s, or %q is no API's scope", username, scope)
+	}
+	now := e.Now()
+	return e.accessToken(u, appID, scp, e.ClientID, now), nil
+}
+
+// accessToken is a web API's access token for u.
+func (e *Entra) accessToken(u *entraUser, appID, scp, clientID string, now time.Time) string {
+	return e.sign(map[string]any{"iss": e.Issuer, "aud": appID, "azp": clientID, "sub": u.oid, "oid": u.oid, "tid": e.tenant,
+		"preferred_username": u.username, "name": u.name, "scp": scp, "groups": u.groups,
+		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(e.Lifetime).Unix(), "ver": "2.0"})
 }
 
 // Sign signs claims as the tenant does its tokens (RS256, key id k1).

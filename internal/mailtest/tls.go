@@ -96,6 +96,9 @@ func NewTLS(t T) *TLS {
 	return x
 }
 
+// NewTLSIn makes a fresh CA and server certificate, their files in dir.
+func NewTLSIn(dir string) (*TLS, error) { return newTLS(dir) }
+
 // newTLS makes a fresh CA and server certificate, their files in dir.
 func newTLS(dir string) (*TLS, error) {
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

@@ -1,0 +1,182 @@
+// Command sikkermail-gateway is the institution's secure-mail service:
+// it holds the secure mailboxes' keys, the Digital Post certificate, the
+// rights, the audit log and the outbox, and does the signing,
+// encryption, submission, Sent copies, Digital Post delivery and
+// receipts for the staff's clients, who call its HTTPS API as
+// themselves (Entra ID access tokens, or client certificates). Several
+// instances may share one PostgreSQL database. It builds without cgo.
+//
+// Usage:
+//
+//	sikkermail-gateway -config gateway.toml
+//	sikkermail-gateway -demo [-listen 127.0.0.1:8443]
+//
+// -demo runs a complete gateway on the demo environment (its own mail
+// servers, Digital Post, Entra ID and certificates; SQLite), and says
+// how to call it.
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"sikkermail/internal/auth"
+	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
+	"sikkermail/internal/gateway"
+	"sikkermail/internal/i18n"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, nil); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "sikkermail-gateway:", i18n.FromEnv().Error(err))
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage: sikkermail-gateway -config FILE | -demo [-listen ADDRESS]")
+
+// run runs the gateway until ctx ends; ready, when set, is told the
+// address it listens on.
+func run(ctx context.Context, args []string, out io.Writer, ready func(addr string)) error {
+	fs := flag.NewFlagSet("sikkermail-gateway", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfgPath := fs.String("config", "", "settings file")
+	demoFlag := fs.Bool("demo", false, "run a complete gateway on the demo environment")
+	listen := fs.String("listen", "", "address to listen on (default: the settings' [server] listen; 127.0.0.1:8443 for the demo)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || *demoFlag == (*cfgPath != "") {
+		return errUsage
+	}
+	if *demoFlag {
+		return runDemo(ctx, cmp.Or(*listen, "127.0.0.1:8443"), out, ready)
+	}
+	cfg, err := config.Load(*cfgPath)
+	if err != nil {
+		return err
+	}
+	c, err := core.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	tlsConfig, err := serverTLS(cfg.Server)
+	if err != nil {
+		return err
+	}
+	v, err := auth.New(ctx, authConfig(cfg.Auth, cfg.Policy.Helpdesk))
+	if err != nil {
+		return err
+	}
+	return serve(ctx, c, v, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
+}
+
+func authConfig(a config.Auth, helpdesk []string) auth.Config {
+	return auth.Config{Issuer: a.Issuer, Audience: a.Audience, Scope: cmp.Or(a.Scope, "access_as_user"),
+		HelpdeskGroup: a.HelpdeskGroup, Helpdesk: helpdesk, Clients: a.Clients}
+}
+
+// serverTLS reads the gateway's certificate, and the CA of the client
+// certificates it takes, if any.
+func serverTLS(s config.Server) (*tls.Config, error) {
+	if s.Certificate == "" || s.Key == "" {
+		return nil, errors.New("the settings' [server] must name the gateway's certificate and key: it serves HTTPS only")
+	}
+	cert, err := tls.LoadX509KeyPair(s.Certificate, s.Key)
+	if err != nil {
+		return nil, err
+	}
+	var pool *x509.CertPool
+	if s.ClientCA != "" {
+		b, err := os.ReadFile(s.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		pool = x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%s holds no certificate", s.ClientCA)
+		}
+	}
+	return gateway.TLSConfig(cert, pool), nil
+}
+
+// serve runs the outbox's worker and the API until ctx ends.
+func serve(ctx context.Context, c *core.Core, v *auth.Verifier, tlsConfig *tls.Config, addr string, ready func(string)) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	worker := make(chan error, 1)
+	go func() { worker <- c.Run(ctx) }()
+	if ready != nil {
+		ready(l.Addr().String())
+	}
+	err = gateway.New(c, v).Serve(ctx, l, tlsConfig)
+	cancel()
+	<-worker
+	return err
+}
+
+// runDemo runs the gateway on the demo environment, and writes how to
+// call it: the address, the CA to trust, and a header file with a
+// sign-in's token for each of the demo's people.
+func runDemo(ctx context.Context, addr string, out io.Writer, ready func(string)) error {
+	cfg := config.Demo()
+	dir, err := config.DefaultDir()
+	if err != nil {
+		return err
+	}
+	cfg.Database = filepath.Join(dir, "gateway-demo.db")
+	g, err := demo.StartGateway(cfg)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	ac := authConfig(g.Auth, cfg.Policy.Helpdesk)
+	ac.HTTP = g.IssuerClient()
+	v, err := auth.New(ctx, ac)
+	if err != nil {
+		return err
+	}
+	l := i18n.FromEnv()
+	return serve(ctx, g.Core.Core, v, g.ServerTLS(), addr, func(at string) {
+		url := "https://" + at
+		fmt.Fprintln(out, l.T("gateway.demo.ready", map[string]any{"URL": url, "CA": g.TLS.CAFile}))
+		for _, u := range config.DemoUsers {
+			token, err := g.Token(u.Address)
+			if err != nil {
+				continue
+			}
+			header := filepath.Join(filepath.Dir(g.TLS.CAFile), u.Role+".header")
+			if err := os.WriteFile(header, []byte("Authorization: Bearer "+token+"\n"), 0o600); err != nil {
+				continue
+			}
+			path := "/v1/me"
+			if u.Role == "helpdesk" {
+				path = "/v1/holders"
+			}
+			fmt.Fprintf(out, "  %s (%s):\n    curl --cacert %s -H @%s %s%s\n", u.Name, u.Address, g.TLS.CAFile, header, url, path)
+		}
+		if ready != nil {
+			ready(at)
+		}
+	})
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The one-command demo serves the API, and what it prints is enough to
+// call it as the demo's people.
+func TestDemo(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-demo", "-listen", "127.0.0.1:0"}, &out, func(a string) { ready <- a })
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Error(err)
+		}
+	}()
+	// curl --cacert CA -H @HEADER URL, as printed.
+	line := regexp.MustCompile(`curl --cacert (\S+) -H @(\S+) (\S+)`)
+	calls := line.FindAllStringSubmatch(out.String(), -1)
+	if len(calls) != 3 || !strings.Contains(calls[0][3], addr) {
+		t.Fatalf("printed:\n%s", out.String())
+	}
+	ca, err := os.ReadFile(calls[0][1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(ca)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+	for i, want := range []int{200, 200, 200} {
+		header, err := os.ReadFile(calls[i][2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", calls[i][3], nil)
+		name, value, _ := strings.Cut(strings.TrimSpace(string(header)), ": ")
+		req.Header.Set(name, value)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body any
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d %v", calls[i][3], resp.StatusCode, body)
+		}
+	}
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"-demo", "-config", "x.toml"}, {"-nonsense"}, {"-demo", "extra"}} {
+		if err := run(context.Background(), args, &bytes.Buffer{}, nil); !errors.Is(err, errUsage) {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// Settings without a certificate are refused before anything listens:
+// the gateway serves HTTPS only.
+func TestNeedsCertificate(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/gateway.toml"
+	os.WriteFile(cfg, []byte("database = \""+dir+"/gw.db\"\n[institution]\ndomains = [\"hoejskole.example\"]\n[user]\naddress = \"gateway@hoejskole.example\"\n"), 0o600)
+	err := run(context.Background(), []string{"-config", cfg}, &bytes.Buffer{}, func(string) { t.Error("listening") })
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("%v", err)
+	}
+}

@@ -1,0 +1,97 @@
+package demo
+
+import (
+	"crypto/tls"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/mailtest"
+)
+
+// The demo tenant's app registrations: the gateway's web API, and the
+// desktop client that signs in for it.
+const (
+	GatewayAPI      = "api://sikkermail-gateway"
+	GatewayAppID    = "9d0e1f2a-3b4c-4d5e-8f6a-7b8c9d0e1f2a"
+	GatewayScope    = GatewayAPI + "/access_as_user"
+	ClientID        = "4b8e1f7a-0c2d-4e3f-9a1b-2c3d4e5f6a7b"
+	HelpdeskGroupID = "0f1e2d3c-4b5a-4968-8776-655443322110"
+)
+
+// Gateway is the demo institution's gateway environment: the core on
+// the demo's servers, an Entra ID of the demo tenant that knows the
+// demo's people (the helpdesk as a member of its group) and the
+// gateway's API, and a certificate for the gateway from a CA of its own.
+type Gateway struct {
+	*Core
+	Entra *mailtest.Entra
+	// TLS is the gateway's certificate; clients trust TLS.CAFile.
+	TLS *mailtest.TLS
+	// Auth is what the gateway trusts to prove its callers.
+	Auth config.Auth
+	dir  string
+}
+
+// StartGateway starts the gateway's demo for cfg (the demo's settings,
+// with the gateway's database).
+func StartGateway(cfg *config.Config) (_ *Gateway, err error) {
+	c, err := start(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{Core: c}
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+	if g.dir, err = os.MkdirTemp("", "sikkermail-gateway-demo-"); err != nil {
+		return nil, err
+	}
+	if g.TLS, err = mailtest.NewTLSIn(g.dir); err != nil {
+		return nil, err
+	}
+	if g.Entra, err = mailtest.NewEntra(ClientID); err != nil {
+		return nil, err
+	}
+	g.Entra.Lifetime = 8 * time.Hour // a working day of trying it
+	g.Entra.AddAPI(GatewayAPI, GatewayAppID)
+	for _, u := range config.DemoUsers {
+		g.Entra.AddUser(u.Address, mailtest.Password, u.Name)
+		if u.Role == "helpdesk" {
+			g.Entra.SetGroups(u.Address, HelpdeskGroupID)
+		}
+	}
+	g.Auth = config.Auth{Issuer: g.Entra.Issuer, Audience: GatewayAppID, Scope: "access_as_user", HelpdeskGroup: HelpdeskGroupID}
+	return g, nil
+}
+
+// IssuerClient reaches the demo's Entra ID (it trusts its CA).
+func (g *Gateway) IssuerClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: g.Entra.TLS.Client()}, Timeout: 30 * time.Second}
+}
+
+// ServerTLS is the gateway's TLS configuration.
+func (g *Gateway) ServerTLS() *tls.Config { return g.TLS.Server.Clone() }
+
+// Token is the access token a sign-in of user gives for the gateway.
+func (g *Gateway) Token(user string) (string, error) { return g.Entra.Issue(user, GatewayScope) }
+
+// Close stops it all.
+func (g *Gateway) Close() error {
+	var err error
+	if g.Core != nil {
+		err = g.Core.Close()
+	}
+	if g.Entra != nil {
+		g.Entra.Close()
+	}
+	if g.dir != "" {
+		err = errors.Join(err, os.RemoveAll(filepath.Clean(g.dir)))
+	}
+	return err
+}
