@@ -5,6 +5,7 @@ package core
 // rules — and the errors that say why one does not.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/recipient"
+	"sikkermail/internal/store"
 )
 
 // Queued is a mail Send has put in the outbox.
@@ -54,6 +56,46 @@ type Recipients struct {
 // not others), when an attachment cannot go by a recipient's channel, or
 // when the mailbox's certificate cannot be read.
 func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs Recipients) (*Queued, error) {
+	return c.submit(ctx, d, mailbox, rs, "")
+}
+
+// Submit is SendTo with the Message-ID the caller chose (the gateway's
+// clients choose theirs, <unique@domain>): a submit that arrives twice,
+// its first answer lost, is queued once, and the second answer is the
+// first's. A Message-ID another user's mail has is refused.
+func (c *Core) Submit(ctx context.Context, d message.Draft, mailbox string, rs Recipients, messageID string) (*Queued, error) {
+	if !message.ValidMessageID(messageID) {
+		return nil, &SendError{Reason: BadMessageID, MessageID: messageID}
+	}
+	if q, err := c.queuedAs(ctx, messageID); q != nil || err != nil {
+		return q, err
+	}
+	q, err := c.submit(ctx, d, mailbox, rs, messageID)
+	if err != nil && store.IsUniqueViolation(err) {
+		// The same submit, at the same moment, on another instance.
+		return c.queuedAs(ctx, messageID)
+	}
+	return q, err
+}
+
+// queuedAs returns the user's mail with messageID, nil when the outbox
+// holds none.
+func (c *Core) queuedAs(ctx context.Context, messageID string) (*Queued, error) {
+	id, ok, err := c.outbox.ByMessageID(ctx, messageID)
+	if err != nil || !ok {
+		return nil, err
+	}
+	m, err := c.outbox.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.User != c.User() {
+		return nil, &SendError{Reason: BadMessageID, MessageID: messageID}
+	}
+	return &Queued{ID: id, MessageID: messageID}, nil
+}
+
+func (c *Core) submit(ctx context.Context, d message.Draft, mailbox string, rs Recipients, messageID string) (*Queued, error) {
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	if err := c.MaySend(ctx, mailbox); err != nil {
 		return nil, err
@@ -86,7 +128,7 @@ func (c *Core) SendTo(ctx context.Context, d message.Draft, mailbox string, rs R
 	// The outbox lists CPR numbers masked; the numbers themselves are
 	// sealed with the draft.
 	m := &outbox.Mail{User: c.User(), Mailbox: mailbox, Recipients: masked(rs.To, vs[:len(rs.To)]), Cc: masked(rs.Cc, vs[len(rs.To):]),
-		Subject: d.Subject, MessageID: message.NewMessageID(domainOf(mailbox))}
+		Subject: d.Subject, MessageID: cmp.Or(messageID, message.NewMessageID(domainOf(mailbox)))}
 	// The attachments go to the mail's files, sealed; the rest of the
 	// draft, sealed too, to the database.
 	sd := sealedDraft{Draft: d, To: rs.To, Cc: rs.Cc, Attention: rs.Attention}
@@ -354,11 +396,13 @@ type SendError struct {
 	Mailbox string
 	// Recipient is the CVR number attention data was given for.
 	Recipient string
+	// MessageID is a submit's Message-ID that cannot be taken.
+	MessageID string
 }
 
 func (e *SendError) Error() string { return "core: send: " + string(e.Reason) + " " + e.Mailbox }
 
 // Localize names the sentence for a user.
 func (e *SendError) Localize() i18n.Message {
-	return i18n.Message{Key: "send." + string(e.Reason), Args: map[string]any{"Mailbox": e.Mailbox, "Recipient": e.Recipient}}
+	return i18n.Message{Key: "send." + string(e.Reason), Args: map[string]any{"Mailbox": e.Mailbox, "Recipient": e.Recipient, "MessageID": e.MessageID}}
 }

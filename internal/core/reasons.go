@@ -18,10 +18,11 @@ const (
 	NoInstitutionCVR  SendReason = "no_institution_cvr"
 	AttentionNotCVR   SendReason = "attention_not_cvr"
 	AttentionPNumber  SendReason = "attention_pnumber"
+	BadMessageID      SendReason = "bad_message_id"
 )
 
 // SendReasons are all the send reasons.
-var SendReasons = []SendReason{NoRecipients, CPRInSubject, CPRInInternalBody, NoIdentity, NoSMTP, NoIMAP, NoInstitutionCVR, AttentionNotCVR, AttentionPNumber}
+var SendReasons = []SendReason{NoRecipients, CPRInSubject, CPRInInternalBody, NoIdentity, NoSMTP, NoIMAP, NoInstitutionCVR, AttentionNotCVR, AttentionPNumber, BadMessageID}
 
 // LimitReason is which limit a mail passes (LimitError; key limit.*).
 type LimitReason string

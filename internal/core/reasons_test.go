@@ -28,7 +28,7 @@ func TestReasonsHaveSentences(t *testing.T) {
 	}
 	for _, l := range []i18n.Lang{i18n.Danish, i18n.English} {
 		for _, k := range keys {
-			args := map[string]any{"Recipient": "x@y", "Mailbox": "m@y", "File": "f", "Source": "s", "Size": int64(2 << 20), "Max": int64(1 << 20), "Count": 2}
+			args := map[string]any{"Recipient": "x@y", "Mailbox": "m@y", "File": "f", "Source": "s", "Size": int64(2 << 20), "Max": int64(1 << 20), "Count": 2, "MessageID": "<x@y>"}
 			if s := l.M(i18n.Message{Key: k, Args: args}); s == "" || s == k || strings.Contains(s, k) {
 				t.Errorf("%s: no sentence for %s (%q)", l, k, s)
 			}

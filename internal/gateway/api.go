@@ -17,6 +17,7 @@ import (
 func (s *Server) routeAll() {
 	s.route("GET /v1/me", false, s.me)
 	s.route("POST /v1/check", false, s.check)
+	s.route("POST /v1/mails", false, s.submit)
 	s.route("GET /v1/outbox", false, s.outboxList)
 	s.route("GET /v1/outbox/{id}", false, s.outboxGet)
 	s.route("POST /v1/outbox/{id}/retry", false, s.outboxRetry)
@@ -44,6 +45,7 @@ type Me struct {
 	Name      string        `json:"name"`
 	Helpdesk  bool          `json:"helpdesk"`
 	Mailboxes []MailboxView `json:"mailboxes"`
+	Limits    LimitsView    `json:"limits"`
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, c *core.Core) error {
@@ -55,7 +57,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *core.Core) error 
 	if err != nil {
 		return err
 	}
-	out := Me{User: c.User(), Name: c.UserName(), Helpdesk: hd, Mailboxes: []MailboxView{}}
+	out := Me{User: c.User(), Name: c.UserName(), Helpdesk: hd, Mailboxes: []MailboxView{}, Limits: limitsView(c)}
 	for _, m := range choices {
 		v := MailboxView{Address: m.Address, Name: m.Name, Department: m.Department, CanSend: m.CanSend, CanRead: m.CanRead}
 		if m.Why != nil {

@@ -18,16 +18,20 @@ const (
 	NeedsTLS   Reason = "needs_tls"
 	BadRequest Reason = "bad_request"
 	NotFound   Reason = "not_found"
+	TooLarge   Reason = "too_large"
 	Internal   Reason = "internal"
 )
 
 // Reasons are every Reason, for the tests of their sentences.
-var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, Internal}
+var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal}
 
 // Error is a call the gateway refused.
 type Error struct {
 	Reason Reason
 	Detail string
+	// Size and Max are a body's size (0: not known before it was cut
+	// off) and the largest taken.
+	Size, Max int64
 }
 
 func (e *Error) Error() string {
@@ -39,7 +43,7 @@ func (e *Error) Error() string {
 
 // Localize names the sentence for the caller.
 func (e *Error) Localize() i18n.Message {
-	return i18n.Message{Key: "gateway." + string(e.Reason), Args: map[string]any{"Detail": e.Detail}}
+	return i18n.Message{Key: "gateway." + string(e.Reason), Args: map[string]any{"Detail": e.Detail, "Size": e.Size, "Max": e.Max}}
 }
 
 // status is the HTTP status of a refusal.
@@ -74,7 +78,17 @@ func status(err error) int {
 			return http.StatusNotFound
 		case NeedsTLS:
 			return http.StatusUpgradeRequired
+		case TooLarge:
+			return http.StatusRequestEntityTooLarge
+		case Internal:
+			return http.StatusInternalServerError
 		}
+	}
+	var loc i18n.Localizer
+	if errors.As(err, &loc) {
+		// The core's own refusals (a red recipient, a limit, a file): the
+		// request was understood, and cannot be done as it is.
+		return http.StatusUnprocessableEntity
 	}
 	return http.StatusInternalServerError
 }

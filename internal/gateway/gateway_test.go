@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -354,5 +356,103 @@ func TestRefusalFlood(t *testing.T) {
 	// Calls that straddle a minute may write up to twice the limit.
 	if n < RefusalsAudited || n > 2*RefusalsAudited {
 		t.Errorf("%d refusals audited", n)
+	}
+}
+
+// multipartMail is a submit's body: the mail, then the files.
+func multipartMail(t *testing.T, m SubmitMail, files map[string][]byte) (*bytes.Buffer, string) {
+	t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	part, _ := w.CreateFormField("mail")
+	json.NewEncoder(part).Encode(m)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		f, _ := w.CreateFormFile("attachment", name)
+		f.Write(files[name])
+	}
+	w.Close()
+	return &b, w.FormDataContentType()
+}
+
+func (e *env) submit(t *testing.T, token string, m SubmitMail, files map[string][]byte, out any) int {
+	t.Helper()
+	body, ct := multipartMail(t, m, files)
+	req, _ := http.NewRequest("POST", e.url+"/v1/mails", body)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := e.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode
+}
+
+// A mail submitted through the API is sent by the gateway, with the
+// mailbox's key that never leaves it, to the receipt; a submit sent
+// twice is one mail.
+func TestSubmit(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, staff, scope)
+	m := SubmitMail{MessageID: "<0123456789abcdef@hoejskole.example>", Mailbox: "sikkerpost-uddservice@hoejskole.example",
+		To: []string{"jens.hansen@kommune.example"}, Cc: []string{"0101901009"}, Subject: "Afgørelse", Body: "Kære Jens\n\nSe vedhæftet.\n"}
+	files := map[string][]byte{"Afgørelse.pdf": []byte("%PDF-1.7 afgørelse")}
+	var first, again Submitted
+	if s := e.submit(t, tok, m, files, &first); s != 202 || first.ID == 0 || first.MessageID != m.MessageID {
+		t.Fatalf("%d %+v", s, first)
+	}
+	if s := e.submit(t, tok, m, files, &again); s != 202 || again != first {
+		t.Fatalf("sent twice: %d %+v, first %+v", s, again, first)
+	}
+	if n, err := e.core.Process(context.Background()); n != 1 || err != nil {
+		t.Fatalf("sent %d: %v", n, err)
+	}
+	var got MailView
+	if s := e.call(t, tok, "GET", fmt.Sprintf("/v1/outbox/%d", first.ID), nil, &got); s != 200 || got.State != "done" || got.Receipt == nil || len(got.Receipt.Recipients) != 2 {
+		t.Fatalf("%d %+v", s, got)
+	}
+	// Another user cannot take over the Message-ID.
+	var taken ErrorBody
+	if s := e.submit(t, e.token(t, reader, scope), m, nil, &taken); s != 422 || taken.Error.Code != "send.bad_message_id" {
+		t.Errorf("another's Message-ID: %d %+v", s, taken)
+	}
+}
+
+// What cannot be sent is refused before anything is queued, for its
+// reason: no right, a red recipient, a Message-ID of no form, too large.
+func TestSubmitRefused(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, staff, scope)
+	base := SubmitMail{MessageID: "<a1@hoejskole.example>", Mailbox: "sikkerpost-uddservice@hoejskole.example", To: []string{"jens.hansen@kommune.example"}, Subject: "Emne", Body: "Tekst"}
+	var me Me
+	e.call(t, tok, "GET", "/v1/me", nil, &me)
+	if me.Limits.Upload <= me.Limits.Email || me.Limits.Recipients == 0 {
+		t.Fatalf("limits %+v", me.Limits)
+	}
+	for _, c := range []struct {
+		name   string
+		change func(*SubmitMail)
+		files  map[string][]byte
+		status int
+		code   string
+	}{
+		{"no right to the mailbox", func(m *SubmitMail) { m.Mailbox = "sikkerpost-hr@hoejskole.example" }, nil, 403, "policy.no_right"},
+		{"a red recipient", func(m *SubmitMail) { m.To = []string{"ukendt@andet.example"} }, nil, 422, "directory.no_certificate"},
+		{"a Message-ID of no form", func(m *SubmitMail) { m.MessageID = "not-an-id" }, nil, 422, "send.bad_message_id"},
+		{"too large", func(*SubmitMail) {}, map[string][]byte{"stor.bin": make([]byte, me.Limits.Upload)}, 413, "gateway.too_large"},
+	} {
+		m := base
+		c.change(&m)
+		var body ErrorBody
+		if s := e.submit(t, tok, m, c.files, &body); s != c.status || body.Error.Code != c.code || body.Error.Message == "" {
+			t.Errorf("%s: %d %+v", c.name, s, body)
+		}
+	}
+	var list []MailView
+	if e.call(t, tok, "GET", "/v1/outbox", nil, &list); len(list) != 0 {
+		t.Errorf("queued %+v", list)
 	}
 }

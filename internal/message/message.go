@@ -22,6 +22,7 @@ import (
 	"io"
 	"mime"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -97,6 +98,15 @@ func NewMessageID(domain string) string {
 	rand.Read(b[:])
 	return "<" + hex.EncodeToString(b[:]) + "@" + clean(domain) + ">"
 }
+
+// ValidMessageID reports whether id is a Message-ID as RFC 5322 has
+// them and NewMessageID makes them: <left@right>, each side dot-atom
+// text, at most 250 characters in all.
+func ValidMessageID(id string) bool {
+	return len(id) <= 250 && messageID.MatchString(id)
+}
+
+var messageID = regexp.MustCompile("^<[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*>$")
 
 // Entity returns the MIME entity of the draft: a text/plain part in UTF-8,
 // quoted-printable, alone or with the attachments in multipart/mixed,

@@ -439,6 +439,17 @@ func (o *Outbox) List(ctx context.Context) ([]Mail, error) {
 	return out, rows.Err()
 }
 
+// ByMessageID returns the ID of the mail with messageID, and false when
+// the outbox holds none.
+func (o *Outbox) ByMessageID(ctx context.Context, messageID string) (int64, bool, error) {
+	var id int64
+	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT id FROM outbox WHERE message_id = ?`), messageID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return id, err == nil, err
+}
+
 // Get returns one mail with its steps' outputs.
 func (o *Outbox) Get(ctx context.Context, id int64) (*Mail, error) {
 	m, err := scan(o.db.QueryRowContext(ctx, o.db.Q(`SELECT `+columns+` FROM outbox WHERE id = ?`), id))

@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"sikkermail/internal/core"
+	"sikkermail/internal/message"
+)
+
+// SubmitMail is the first part of a submit: the mail without its
+// attachments, which follow as parts of their own.
+type SubmitMail struct {
+	// MessageID is chosen by the client (<unique@domain>): a submit sent
+	// again, its answer lost, is the same mail.
+	MessageID string                    `json:"message_id"`
+	Mailbox   string                    `json:"mailbox"`
+	To        []string                  `json:"to"`
+	Cc        []string                  `json:"cc,omitempty"`
+	Subject   string                    `json:"subject"`
+	Body      string                    `json:"body"`
+	Attention map[string]core.Attention `json:"attention,omitempty"`
+}
+
+// Submitted is the answer to a submit: the mail is in the outbox.
+type Submitted struct {
+	ID        int64  `json:"id"`
+	MessageID string `json:"message_id"`
+}
+
+// LimitsView is how large a submit may be, said before the upload: the
+// largest mail by channel (signed and encrypted), and recipients.
+type LimitsView struct {
+	Email       int64 `json:"email"`
+	DigitalPost int64 `json:"digitalpost"`
+	Recipients  int   `json:"recipients"`
+	// Upload is the largest request body a submit may have.
+	Upload int64 `json:"upload"`
+}
+
+func limitsView(c *core.Core) LimitsView {
+	l := c.Limits()
+	// The mail as sent is the attachments in base64 (4/3), signed and
+	// encrypted: what is uploaded raw is smaller than the limit.
+	return LimitsView{Email: l.Email, DigitalPost: l.DigitalPost, Recipients: l.Recipients, Upload: max(l.Email, l.DigitalPost) + 1<<20}
+}
+
+// submit reads a multipart/form-data body as it arrives: the part
+// "mail" (SubmitMail as JSON) first, then a part "attachment" per file.
+// A body larger than the limits said is cut off and refused; nothing is
+// queued unless the whole mail arrived and the core took it.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, c *core.Core) error {
+	limit := limitsView(c).Upload
+	if r.ContentLength > limit {
+		return &Error{Reason: TooLarge, Size: r.ContentLength, Max: limit}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
+		return &Error{Reason: BadRequest, Detail: "a submit is multipart/form-data"}
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return &Error{Reason: BadRequest, Detail: err.Error()}
+	}
+	var m *SubmitMail
+	var files []message.Attachment
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return readError(err, limit)
+		}
+		switch {
+		case p.FormName() == "mail" && m == nil:
+			m = new(SubmitMail)
+			dec := json.NewDecoder(p)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(m); err != nil {
+				return readError(err, limit)
+			}
+		case p.FormName() == "attachment" && m != nil:
+			name := p.FileName()
+			if strings.TrimSpace(name) == "" {
+				return &Error{Reason: BadRequest, Detail: "an attachment without a file name"}
+			}
+			data, err := io.ReadAll(p)
+			if err != nil {
+				return readError(err, limit)
+			}
+			files = append(files, message.Attachment{Name: name, Data: data})
+		default:
+			return &Error{Reason: BadRequest, Detail: "unexpected part " + p.FormName()}
+		}
+	}
+	if m == nil {
+		return &Error{Reason: BadRequest, Detail: "no part mail"}
+	}
+	q, err := c.Submit(r.Context(), message.Draft{Subject: m.Subject, Body: m.Body, Attachments: files}, m.Mailbox,
+		core.Recipients{To: m.To, Cc: m.Cc, Attention: m.Attention}, m.MessageID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, Submitted{ID: q.ID, MessageID: q.MessageID})
+	return nil
+}
+
+// readError is a body that could not be read: too large, or broken.
+func readError(err error, limit int64) error {
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return &Error{Reason: TooLarge, Max: limit}
+	}
+	return &Error{Reason: BadRequest, Detail: err.Error()}
+}
