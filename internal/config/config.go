@@ -66,6 +66,10 @@ type Store struct {
 	// their way); instances on several hosts must share it. "": beside
 	// the database.
 	Files string `toml:"files"`
+	// Lease is how long an instance's claim on a mail holds unless it
+	// renews it: how soon another instance goes on with the mail of one
+	// that died (default 30 s).
+	Lease Duration `toml:"lease"`
 }
 
 // Server is the gateway's HTTPS listener.

@@ -184,6 +184,7 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 	if err != nil {
 		return &FileError{File: c.storeName(), Err: err}
 	}
+	c.outbox.Lease = cfg.Store.Lease.Duration
 	// Beside the database unless told: the sealed files of the mails on
 	// their way.
 	files := cmp.Or(cfg.Store.Files, path+".outbox")

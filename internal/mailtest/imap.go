@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -44,9 +45,11 @@ type IMAP struct {
 	lifecycle
 	mu       sync.Mutex
 	accounts map[string]*account
+	appended map[string][]string // account/folder → Message-IDs
 }
 
 type account struct {
+	name     string
 	password string
 	user     *imapmemserver.User
 	special  map[string][]imap.MailboxAttr
@@ -64,7 +67,7 @@ func StartIMAP(t T) *IMAP { t.Helper(); s, err := newIMAP(false); return started
 func StartIMAPS(t T) *IMAP { t.Helper(); s, err := newIMAP(true); return started(t, s, err) }
 
 func newIMAP(implicit bool) (*IMAP, error) {
-	s := &IMAP{accounts: map[string]*account{}}
+	s := &IMAP{accounts: map[string]*account{}, appended: map[string][]string{}}
 	var err error
 	if s.TLS, err = s.tempTLS(); err != nil {
 		return nil, err
@@ -98,7 +101,7 @@ func (silent) Printf(string, ...any) {}
 // Sent folder of that name announced as \Sent.
 func (s *IMAP) AddAccount(name, password, sent string) {
 	u := imapmemserver.NewUser(name, password)
-	a := &account{password: password, user: u, special: map[string][]imap.MailboxAttr{}}
+	a := &account{name: name, password: password, user: u, special: map[string][]imap.MailboxAttr{}}
 	for _, f := range []string{"INBOX", sent} {
 		if _, dup := a.special[f]; f == "" || dup {
 			continue
@@ -175,7 +178,30 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 		s.conn.NetConn().Close()
 		return nil, errors.New("mailtest: connection cut during APPEND")
 	}
-	return s.UserSession.Append(mailbox, r, options)
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.UserSession.Append(mailbox, literal{bytes.NewReader(b)}, options)
+	if err == nil {
+		id := ""
+		if m, err := mail.ReadMessage(bytes.NewReader(b)); err == nil {
+			id = m.Header.Get("Message-ID")
+		}
+		s.srv.mu.Lock()
+		key := s.acc.name + "/" + mailbox
+		s.srv.appended[key] = append(s.srv.appended[key], id)
+		s.srv.mu.Unlock()
+	}
+	return data, err
+}
+
+// Appended returns the Message-IDs of the messages APPENDed to an
+// account's folder, in order ("" for one without).
+func (s *IMAP) Appended(account, folder string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.appended[account+"/"+folder])
 }
 
 func (s *imapSession) Login(username, password string) error {
