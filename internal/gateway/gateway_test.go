@@ -3,6 +3,10 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -44,9 +48,15 @@ type env struct {
 	srv   *Server
 	url   string
 	http  *http.Client
+	// roots trust the gateway's certificate.
+	roots *x509.CertPool
 }
 
-func start(t *testing.T) *env {
+func start(t *testing.T) *env { t.Helper(); return startWith(t, nil) }
+
+// startWith starts the gateway taking client certificates from clientCA
+// (nil: none), for the address batch@hoejskole.example.
+func startWith(t *testing.T, clientCA *x509.Certificate) *env {
 	t.Helper()
 	e := mailtest.StartEntra(t, clientID)
 	e.AddAPI(apiURI, apiID)
@@ -64,7 +74,8 @@ func start(t *testing.T) *env {
 	t.Cleanup(func() { api.Close() })
 	c := api.(*demo.Core).Core
 	v, err := auth.New(context.Background(), auth.Config{Issuer: e.Issuer, Audience: apiID, Scope: "access_as_user", HelpdeskGroup: helpdeskGroup,
-		HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: e.TLS.Client()}}})
+		Clients: []string{"batch@hoejskole.example"},
+		HTTP:    &http.Client{Transport: &http.Transport{TLSClientConfig: e.TLS.Client()}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +87,15 @@ func start(t *testing.T) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := New(c, v)
 	done := make(chan error)
-	go func() { done <- s.Serve(ctx, l, x.Server) }()
+	tlsConfig := x.Server.Clone()
+	if clientCA != nil {
+		tlsConfig.ClientCAs, tlsConfig.ClientAuth = x509.NewCertPool(), tls.VerifyClientCertIfGiven
+		tlsConfig.ClientCAs.AddCert(clientCA)
+	}
+	go func() { done <- s.Serve(ctx, l, tlsConfig) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return &env{entra: e, core: c, srv: s, url: "https://" + l.Addr().String(),
-		http: &http.Client{Transport: &http.Transport{TLSClientConfig: x.Client()}}}
+		http: &http.Client{Transport: &http.Transport{TLSClientConfig: x.Client()}}, roots: x.Roots}
 }
 
 // token signs user in for scope, as MSAL's device code flow does.
@@ -455,4 +471,64 @@ func TestSubmitRefused(t *testing.T) {
 	if e.call(t, tok, "GET", "/v1/outbox", nil, &list); len(list) != 0 {
 		t.Errorf("queued %+v", list)
 	}
+}
+
+// A machine calls with a client certificate instead of a token: one
+// from the configured CA for a listed address is that caller; one for
+// another address is refused and audited; one from another CA gets no
+// connection at all.
+func TestClientCertificate(t *testing.T) {
+	ca, caKey := machineCA(t)
+	e := startWith(t, ca)
+	for _, c := range []struct {
+		email  string
+		status int
+		code   string
+	}{
+		{"batch@hoejskole.example", 200, ""},
+		{"someone@hoejskole.example", 401, "auth.unknown_client"},
+	} {
+		hc := e.withCertificate(t, ca, caKey, c.email)
+		resp, err := hc.Get(e.url + "/v1/me")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Me
+			Error ErrorView `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || body.Error.Code != c.code || (c.status == 200 && body.User != c.email) {
+			t.Errorf("%s: %d %+v", c.email, resp.StatusCode, body)
+		}
+	}
+	other, otherKey := machineCA(t)
+	if resp, err := e.withCertificate(t, other, otherKey, "batch@hoejskole.example").Get(e.url + "/v1/me"); err == nil {
+		resp.Body.Close()
+		t.Errorf("a certificate from another CA was let in: %d", resp.StatusCode)
+	}
+}
+
+func machineCA(t *testing.T) (*x509.Certificate, crypto.Signer) {
+	now := time.Now()
+	ca, key, err := mailtest.Issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "Maskiner CA"}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca, key
+}
+
+// withCertificate is a client that presents a certificate for email
+// issued by ca.
+func (e *env) withCertificate(t *testing.T, ca *x509.Certificate, caKey crypto.Signer, email string) *http.Client {
+	now := time.Now()
+	cert, key, err := mailtest.Issue(ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: email}, EmailAddresses: []string{email},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.roots,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}}}}
 }
