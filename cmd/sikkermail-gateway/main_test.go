@@ -12,6 +12,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/testenv"
 )
 
 // The one-command demo serves the API, and what it prints is enough to
@@ -89,5 +93,17 @@ func TestNeedsCertificate(t *testing.T) {
 	err := run(context.Background(), []string{"-config", cfg}, &bytes.Buffer{}, func(string) { t.Error("listening") })
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("%v", err)
+	}
+}
+
+// The example settings in deploy/ are read as the gateway reads its
+// own, every key known.
+func TestExampleSettings(t *testing.T) {
+	cfg, err := config.Load(testenv.Path("deploy", "gateway.toml.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.Listen == "" || cfg.Auth.Audience == "" || cfg.Auth.HelpdeskGroup == "" || cfg.Store.URL == "" || cfg.Store.Lease.Duration != 30*time.Second {
+		t.Errorf("%+v %+v %+v", cfg.Server, cfg.Auth, cfg.Store)
 	}
 }
