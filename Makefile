@@ -22,11 +22,14 @@ all: build
 deps:
 	@.ci/install-deps
 
+# sikkermail-gateway builds without cgo; sikkermail-gateway-pkcs11 is the
+# same with cgo, which loading an HSM's PKCS #11 module needs.
 build: deps
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/sikkermail ./cmd/sikkermail
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/sikkermail-cli ./cmd/sikkermail-cli
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/sikkermail-gateway ./cmd/sikkermail-gateway
+	$(GO) build -o $(BIN)/sikkermail-gateway-pkcs11 ./cmd/sikkermail-gateway
 
 # The GUI against the built-in demo environment. Without a display (a
 # server, CI) it runs under Xvfb.

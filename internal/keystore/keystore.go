@@ -86,8 +86,13 @@ func Secret(spec, ref string) ([]byte, error) {
 }
 
 // Open loads the PKCS #12 file at path with its password from the source
-// spec; the keyring knows the password by the file's path.
+// spec; the keyring knows the password by the file's path. A path that
+// is a PKCS #11 URI (pkcs11:…) is an identity on a token (OpenToken),
+// spec its PIN's source.
 func Open(path, spec string) (*smime.Identity, error) {
+	if IsPKCS11(path) {
+		return OpenToken(path, spec)
+	}
 	pw, err := Secret(spec, path)
 	if err != nil {
 		return nil, err
@@ -186,10 +191,12 @@ const (
 	NoPassword         Reason = "no_password"
 	BadPasswordSource  Reason = "bad_password_source"
 	KeyringUnavailable Reason = "keyring_unavailable"
+	BadToken           Reason = "bad_token"
+	TokenUnreachable   Reason = "token_unreachable"
 )
 
 // Reasons lists every Reason, for the test that each has a sentence.
-var Reasons = []Reason{FileUnreadable, WrongPassword, NotPKCS12, UnsupportedKey, NoPassword, BadPasswordSource, KeyringUnavailable}
+var Reasons = []Reason{FileUnreadable, WrongPassword, NotPKCS12, UnsupportedKey, NoPassword, BadPasswordSource, KeyringUnavailable, BadToken, TokenUnreachable}
 
 // Error is an identity that could not be loaded.
 type Error struct {

@@ -66,14 +66,17 @@ func openKeyTrans(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 	if !id.matches(cert) {
 		return nil, "", nil
 	}
-	priv, ok := key.(*rsa.PrivateKey)
-	if !ok {
+	// An *rsa.PrivateKey, or a key that never leaves its token (a
+	// PKCS #11 HSM): both decrypt.
+	priv, ok := key.(crypto.Decrypter)
+	if _, rsaKey := publicOf(key).(*rsa.PublicKey); !ok || !rsaKey {
 		return nil, "", &Error{Reason: UnsupportedKey, Subject: certName(cert), Detail: fmt.Sprintf("RSA key transport with a %T", key)}
 	}
 	switch {
 	case alg.oid.Equal(oidRSAEncryption):
-		//lint:ignore SA1019 most S/MIME senders still use v1.5 key transport; a mail client is no decryption oracle
-		cek, err := rsa.DecryptPKCS1v15(nil, priv, ek)
+		// Most S/MIME senders still use v1.5 key transport; a mail client
+		// is no decryption oracle.
+		cek, err := priv.Decrypt(nil, ek, &rsa.PKCS1v15DecryptOptions{})
 		if err != nil {
 			return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
 		}
@@ -86,13 +89,21 @@ func openKeyTrans(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 		if h != mgf {
 			return nil, "", &Error{Reason: Unsupported, Detail: "RSA-OAEP with different hash and MGF1 hash"}
 		}
-		cek, err := rsa.DecryptOAEP(h.New(), nil, priv, ek, label)
+		cek, err := priv.Decrypt(nil, ek, &rsa.OAEPOptions{Hash: h, MGFHash: h, Label: label})
 		if err != nil {
 			return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
 		}
 		return cek, "RSA-OAEP-" + hashName(h), nil
 	}
 	return nil, "", &Error{Reason: Unsupported, Detail: algName(alg.oid)}
+}
+
+// publicOf is key's public key, nil when it has none to tell.
+func publicOf(key crypto.PrivateKey) crypto.PublicKey {
+	if k, ok := key.(interface{ Public() crypto.PublicKey }); ok {
+		return k.Public()
+	}
+	return nil
 }
 
 // parseOAEPParams reads RSAES-OAEP-params; absent fields take their
