@@ -37,6 +37,7 @@ import (
 	"sikkermail/internal/demo"
 	"sikkermail/internal/gateway"
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/keystore"
 )
 
 func main() {
@@ -84,7 +85,15 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 	if err != nil {
 		return err
 	}
-	return serve(ctx, c, v, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
+	srv := gateway.New(c, v)
+	if cfg.Server.Sealing != "" {
+		id, err := keystore.Open(cfg.Server.Sealing, cfg.Server.SealingPassword)
+		if err != nil {
+			return err
+		}
+		srv.SetSealing(id)
+	}
+	return serve(ctx, c, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
 }
 
 func authConfig(a config.Auth, helpdesk []string) auth.Config {
@@ -117,7 +126,7 @@ func serverTLS(s config.Server) (*tls.Config, error) {
 }
 
 // serve runs the outbox's worker and the API until ctx ends.
-func serve(ctx context.Context, c *core.Core, v *auth.Verifier, tlsConfig *tls.Config, addr string, ready func(string)) error {
+func serve(ctx context.Context, c *core.Core, srv *gateway.Server, tlsConfig *tls.Config, addr string, ready func(string)) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -129,7 +138,7 @@ func serve(ctx context.Context, c *core.Core, v *auth.Verifier, tlsConfig *tls.C
 	if ready != nil {
 		ready(l.Addr().String())
 	}
-	err = gateway.New(c, v).Serve(ctx, l, tlsConfig)
+	err = srv.Serve(ctx, l, tlsConfig)
 	cancel()
 	<-worker
 	return err
@@ -157,7 +166,9 @@ func runDemo(ctx context.Context, addr string, out io.Writer, ready func(string)
 		return err
 	}
 	l := i18n.FromEnv()
-	return serve(ctx, g.Core.Core, v, g.ServerTLS(), addr, func(at string) {
+	srv := gateway.New(g.Core.Core, v)
+	srv.SetSealing(g.Sealing)
+	return serve(ctx, g.Core.Core, srv, g.ServerTLS(), addr, func(at string) {
 		url := "https://" + at
 		fmt.Fprintln(out, l.T("gateway.demo.ready", map[string]any{"URL": url, "CA": g.TLS.CAFile}))
 		for _, u := range config.DemoUsers {

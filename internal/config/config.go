@@ -83,6 +83,11 @@ type Server struct {
 	// ClientCA, when set, is the CA (PEM) whose client certificates
 	// machines may present instead of a token.
 	ClientCA string `toml:"client_ca"`
+	// Sealing is the identity (PKCS #12 file or PKCS #11 URI) the
+	// clients seal the mails they keep to while the gateway cannot be
+	// reached; SealingPassword its password source.
+	Sealing         string `toml:"sealing"`
+	SealingPassword string `toml:"sealing_password"`
 }
 
 // Auth is whom the gateway trusts to say who calls it.

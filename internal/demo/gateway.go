@@ -2,6 +2,8 @@ package demo
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"net/http"
 	"os"
@@ -10,6 +12,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/smime"
 )
 
 // The demo tenant's app registrations: the gateway's web API, and the
@@ -33,7 +36,9 @@ type Gateway struct {
 	TLS *mailtest.TLS
 	// Auth is what the gateway trusts to prove its callers.
 	Auth config.Auth
-	dir  string
+	// Sealing is the identity clients seal the mails they keep to.
+	Sealing *smime.Identity
+	dir     string
 }
 
 // StartGateway starts the gateway's demo for cfg (the demo's settings,
@@ -66,6 +71,13 @@ func StartGateway(cfg *config.Config) (_ *Gateway, err error) {
 			g.Entra.SetGroups(u.Address, HelpdeskGroupID)
 		}
 	}
+	now := time.Now()
+	cert, key, err := mailtest.Issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "Demo sikkermail-gateway sealing", Organization: []string{"Demo"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0), KeyUsage: x509.KeyUsageKeyAgreement})
+	if err != nil {
+		return nil, err
+	}
+	g.Sealing = &smime.Identity{Cert: cert, Key: key}
 	g.Auth = config.Auth{Issuer: g.Entra.Issuer, Audience: GatewayAppID, Scope: "access_as_user", HelpdeskGroup: HelpdeskGroupID}
 	return g, nil
 }

@@ -18,6 +18,7 @@ func (s *Server) routeAll() {
 	s.route("GET /v1/me", false, s.me)
 	s.route("POST /v1/check", false, s.check)
 	s.route("POST /v1/mails", false, s.submit)
+	s.route("GET /v1/sealing-certificate", false, s.sealingCertificate)
 	s.route("GET /v1/outbox", false, s.outboxList)
 	s.route("GET /v1/outbox/{id}", false, s.outboxGet)
 	s.route("POST /v1/outbox/{id}/retry", false, s.outboxRetry)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -29,6 +30,7 @@ import (
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/message"
 	"sikkermail/internal/policy"
+	"sikkermail/internal/smime"
 )
 
 const (
@@ -86,6 +88,12 @@ func startWith(t *testing.T, clientCA *x509.Certificate) *env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := New(c, v)
+	sealCert, sealKey, err := mailtest.Issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "sikkermail-gateway sealing"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageKeyAgreement})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetSealing(&smime.Identity{Cert: sealCert, Key: sealKey})
 	done := make(chan error)
 	tlsConfig := x.Server.Clone()
 	if clientCA != nil {
@@ -531,4 +539,52 @@ func (e *env) withCertificate(t *testing.T, ca *x509.Certificate, caKey crypto.S
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: e.roots,
 		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}}}}
+}
+
+// A client that kept a mail while the gateway could not be reached
+// keeps it sealed to the gateway's sealing certificate, and submits it
+// so: the gateway opens it and takes it as any submit. Sealed to another
+// certificate, it is refused.
+func TestSealedSubmit(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, staff, scope)
+	var sc SealingView
+	if s := e.call(t, tok, "GET", "/v1/sealing-certificate", nil, &sc); s != 200 {
+		t.Fatalf("%d", s)
+	}
+	der, _ := base64.StdEncoding.DecodeString(sc.Certificate)
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := machineCA(t)
+	m := SubmitMail{MessageID: "<sealed1@hoejskole.example>", Mailbox: "sikkerpost-uddservice@hoejskole.example", To: []string{"jens.hansen@kommune.example"}, Subject: "Forseglet", Body: "Hej"}
+	for _, c := range []struct {
+		to     *x509.Certificate
+		status int
+		code   string
+	}{{other, 422, "smime.not_for_us"}, {cert, 202, ""}} {
+		body, ct := multipartMail(t, m, map[string][]byte{"bilag.txt": []byte("bilag")})
+		entity := append([]byte("Content-Type: "+ct+"\r\n\r\n"), body.Bytes()...)
+		sealed, err := smime.Encrypt(entity, []smime.Recipient{{Cert: c.to}}, smime.AES256GCM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("POST", e.url+"/v1/mails", bytes.NewReader(sealed))
+		req.Header.Set("Content-Type", "application/pkcs7-mime")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := e.http.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Submitted
+			Error ErrorView `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || out.Error.Code != c.code || (c.status == 202 && out.MessageID != m.MessageID) {
+			t.Errorf("sealed to %s: %d %+v", c.to.Subject, resp.StatusCode, out)
+		}
+	}
 }

@@ -26,6 +26,7 @@ import (
 	"sikkermail/internal/core"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/policy"
+	"sikkermail/internal/smime"
 )
 
 // Server serves the API.
@@ -37,6 +38,9 @@ type Server struct {
 	// refusals counts the refusals of unproven callers written to the
 	// audit log, by address, this minute: a flood of bad tokens is
 	// refused all the same, but cannot fill the append-only log.
+	// sealing opens the submits clients sealed while they kept them.
+	sealing *smime.Identity
+
 	refusalMu sync.Mutex
 	refusals  map[string]int
 	minute    time.Time
@@ -72,6 +76,11 @@ func New(c *core.Core, v *auth.Verifier) *Server {
 
 //go:embed openapi.json
 var openAPI []byte
+
+// SetSealing makes id the identity clients seal the mails they keep, until
+// the gateway takes them, to (GET /v1/sealing-certificate), and opens
+// sealed submits with it.
+func (s *Server) SetSealing(id *smime.Identity) { s.sealing = id }
 
 // TLSConfig is the server's TLS: cert, and the CAs whose client
 // certificates machines may present (nil: tokens only). A client

@@ -1,15 +1,21 @@
 package gateway
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/message"
+	"sikkermail/internal/smime"
 )
 
 // SubmitMail is the first part of a submit: the mail without its
@@ -59,12 +65,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, c *core.Core) er
 		return &Error{Reason: TooLarge, Size: r.ContentLength, Max: limit}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
-		return &Error{Reason: BadRequest, Detail: "a submit is multipart/form-data"}
-	}
-	mr, err := r.MultipartReader()
+	mr, err := s.multipart(r, limit)
 	if err != nil {
-		return &Error{Reason: BadRequest, Detail: err.Error()}
+		return err
 	}
 	var m *SubmitMail
 	var files []message.Attachment
@@ -108,6 +111,59 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, c *core.Core) er
 	}
 	writeJSON(w, http.StatusAccepted, Submitted{ID: q.ID, MessageID: q.MessageID})
 	return nil
+}
+
+// multipart reads a submit's body: multipart/form-data, or the same
+// sealed to the gateway's sealing certificate (application/pkcs7-mime:
+// CMS enveloped data whose content is the multipart entity with its
+// Content-Type), as a client that kept the mail while the gateway could
+// not be reached sends it.
+func (s *Server) multipart(r *http.Request, limit int64) (*multipart.Reader, error) {
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "multipart/form-data":
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return nil, &Error{Reason: BadRequest, Detail: err.Error()}
+		}
+		return mr, nil
+	case "application/pkcs7-mime":
+		if s.sealing == nil {
+			return nil, &Error{Reason: BadRequest, Detail: "this gateway has no sealing certificate"}
+		}
+		der, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, readError(err, limit)
+		}
+		d, err := smime.Decrypt(der, s.sealing.Cert, s.sealing.Key)
+		if err != nil {
+			return nil, err
+		}
+		tr := textproto.NewReader(bufio.NewReader(bytes.NewReader(d.Content)))
+		h, err := tr.ReadMIMEHeader()
+		if err != nil {
+			return nil, &Error{Reason: BadRequest, Detail: "sealed: " + err.Error()}
+		}
+		if mt, params, _ = mime.ParseMediaType(h.Get("Content-Type")); mt != "multipart/form-data" || params["boundary"] == "" {
+			return nil, &Error{Reason: BadRequest, Detail: "sealed: not multipart/form-data"}
+		}
+		return multipart.NewReader(tr.R, params["boundary"]), nil
+	}
+	return nil, &Error{Reason: BadRequest, Detail: "a submit is multipart/form-data"}
+}
+
+// sealingCertificate answers the certificate clients seal to.
+func (s *Server) sealingCertificate(w http.ResponseWriter, r *http.Request, _ *core.Core) error {
+	if s.sealing == nil {
+		return &Error{Reason: NotFound, Detail: "the sealing certificate"}
+	}
+	writeJSON(w, http.StatusOK, SealingView{Certificate: base64.StdEncoding.EncodeToString(s.sealing.Cert.Raw)})
+	return nil
+}
+
+// SealingView is the gateway's sealing certificate, DER in base64.
+type SealingView struct {
+	Certificate string `json:"certificate"`
 }
 
 // readError is a body that could not be read: too large, or broken.
