@@ -221,11 +221,17 @@ func (c *Core) checkSize(ctx context.Context, mailbox string, vs []directory.Ver
 // disk image) is refused with the numbers before a byte is read, so
 // that it can never exhaust memory.
 func (c *Core) ReadAttachment(path string) (message.Attachment, error) {
+	return ReadFile(path, c.Limits())
+}
+
+// ReadFile reads the file at path as an attachment when it is not too
+// large for any channel under the limits l: ReadAttachment, for a core
+// here or a gateway's.
+func ReadFile(path string, l Limits) (message.Attachment, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return message.Attachment{}, &FileError{File: path, Err: err}
 	}
-	l := c.Limits()
 	largest := max((l.Email-16<<10)*9/16, l.DigitalPost*3/4)
 	if st.Size() > largest {
 		return message.Attachment{}, &LimitError{Reason: TooLargeFile, File: path, Size: st.Size(), Max: largest}
@@ -266,13 +272,14 @@ func masked(in []string, vs []directory.Verdict) []string {
 	out := slices.Clone(in)
 	for i, v := range vs {
 		if v.Recipient != nil && v.Recipient.Kind == recipient.CPR {
-			out[i] = maskCPR(v.Recipient)
+			out[i] = MaskCPR(v.Recipient)
 		}
 	}
 	return out
 }
 
-func maskCPR(r *recipient.Recipient) string { return r.Number[:6] + "-xxxx" }
+// MaskCPR is a CPR number as lists and receipts show it: DDMMYY-xxxx.
+func MaskCPR(r *recipient.Recipient) string { return r.Number[:6] + "-xxxx" }
 
 // CheckDraft says at the check what Send would refuse in the draft for
 // these recipients' channels, sent from mailbox ("" while none is
@@ -280,11 +287,15 @@ func maskCPR(r *recipient.Recipient) string { return r.Number[:6] + "-xxxx" }
 // larger, or with more attachments, than a channel takes. vs are the
 // check's verdicts, all green.
 func (c *Core) CheckDraft(ctx context.Context, d message.Draft, mailbox string, vs []directory.Verdict) error {
-	if err := checkLetters(vs, d, nil); err != nil {
+	if err := CheckLetters(vs, d); err != nil {
 		return err
 	}
 	return c.checkSize(ctx, mailbox, vs, d)
 }
+
+// CheckLetters is the part of CheckDraft that needs no mailbox: what
+// Digital Post would refuse of the draft for the verdicts' recipients.
+func CheckLetters(vs []directory.Verdict, d message.Draft) error { return checkLetters(vs, d, nil) }
 
 // checkLetters refuses what Digital Post would: attachments of a type it
 // does not deliver, and attention data that is not for a CVR recipient

@@ -134,7 +134,7 @@ func New(cfg *config.Config) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDB(path)
+	db, err := OpenDatabase(path)
 	if err != nil {
 		return nil, err
 	}
@@ -271,9 +271,9 @@ func tlsConfig(caFile string) (*tls.Config, error) {
 	return &tls.Config{RootCAs: roots}, nil
 }
 
-// openDB opens (creating) the SQLite database at path, with a busy
+// OpenDatabase opens (creating) the SQLite database at path, with a busy
 // timeout so that the GUI and a CLI can share it, and write-ahead logging.
-func openDB(path string) (*sql.DB, error) {
+func OpenDatabase(path string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &FileError{File: path, Err: err}
 	}

@@ -184,7 +184,7 @@ func TestSettingsFolderIsPrivate(t *testing.T) {
 		os.Chmod(d, 0o755)
 	}
 	for _, path := range []string{filepath.Join(def, "sikkermail.db"), filepath.Join(other, "sikkermail.db")} {
-		db, err := openDB(path)
+		db, err := OpenDatabase(path)
 		if err != nil {
 			t.Fatal(err)
 		}

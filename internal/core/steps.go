@@ -332,7 +332,7 @@ func (c *Core) letter(m *outbox.Mail, mb *policy.Mailbox, d message.Draft, v dir
 	}
 	l := letter{Recipient: v.Recipient.String(), Name: v.Name, Kind: digitalpost.CVR, UUID: digitalpost.NewUUID()}
 	if v.Recipient.Kind == recipient.CPR {
-		l.Kind, l.Recipient = digitalpost.CPR, maskCPR(v.Recipient)
+		l.Kind, l.Recipient = digitalpost.CPR, MaskCPR(v.Recipient)
 	}
 	msg := digitalpost.Message{UUID: l.UUID, Created: m.Created, Label: d.Subject, SenderCVR: cfg.CVR, SenderName: cfg.Name,
 		Mailbox: mb.Address, MailboxName: mb.Name, ContactPoint: mb.ContactPoint, Version: c.cfg.DigitalPost.MeMoVersion,

@@ -35,6 +35,16 @@ func (c Cipher) String() string {
 	return "AES-256-GCM"
 }
 
+// ParseCipher is the cipher String names.
+func ParseCipher(name string) (Cipher, bool) {
+	for _, c := range []Cipher{AES256GCM, AES256CBC} {
+		if c.String() == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
 func aesKeyLen(oid asn1.ObjectIdentifier) (int, bool) {
 	switch {
 	case oid.Equal(oidAES128CBC), oid.Equal(oidAES128GCM):
