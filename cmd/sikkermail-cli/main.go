@@ -22,7 +22,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
-	"sikkermail/internal/demo"
+	"sikkermail/internal/frontend"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/message"
 )
@@ -149,7 +149,7 @@ func (c *cli) core() (core.API, error) {
 	if !c.langSet {
 		c.lang = cfg.Lang()
 	}
-	co, err := demo.Open(cfg)
+	co, err := frontend.Open(cfg)
 	if err != nil {
 		return nil, err // no core: c.co stays nil, and nothing is closed
 	}

@@ -12,7 +12,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
-	"sikkermail/internal/demo"
+	"sikkermail/internal/frontend"
 	"sikkermail/internal/i18n"
 	"sikkermail/ui"
 )
@@ -45,7 +45,7 @@ func main() {
 	}
 	var c core.API
 	if err == nil {
-		c, err = demo.Open(cfg)
+		c, err = frontend.Open(cfg)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sikkermail:", i18n.FromEnv().Error(err))

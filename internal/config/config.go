@@ -44,6 +44,9 @@ type Config struct {
 	DigitalPost DigitalPost `toml:"digitalpost"`
 	Inbox       Inbox       `toml:"inbox"`
 	Microsoft   Microsoft   `toml:"microsoft"`
+	// Gateway, when its URL is set, makes the client a front-end of the
+	// institution's gateway.
+	Gateway Gateway `toml:"gateway"`
 	// Store, Server and Auth are the gateway's.
 	Store  Store  `toml:"store"`
 	Server Server `toml:"server"`
@@ -53,6 +56,19 @@ type Config struct {
 	Demo bool `toml:"-"`
 	// File is the path the configuration was read from, "" for the demo.
 	File string `toml:"-"`
+}
+
+// Gateway is the institution's sikkermail-gateway, as a client calls it.
+// With it the PC holds no key and no rights: it signs in with Microsoft
+// ([microsoft]) for the gateway's API and sends through it.
+type Gateway struct {
+	// URL is the gateway's https:// address.
+	URL string `toml:"url"`
+	// CA is a PEM file of the roots its certificate must chain to; ""
+	// means the system's. It is always verified.
+	CA string `toml:"ca"`
+	// Scope is the gateway API's scope, api://…/access_as_user.
+	Scope string `toml:"scope"`
 }
 
 // Store is where the gateway keeps the rights, the audit log and the

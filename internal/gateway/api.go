@@ -27,6 +27,7 @@ func (s *Server) routeAll() {
 	s.route("POST /v1/rights", true, s.grant)
 	s.route("DELETE /v1/rights", true, s.revoke)
 	s.route("GET /v1/audit", true, s.audit)
+	s.route("GET /v1/audit/verify", true, s.auditVerify)
 }
 
 // MailboxView is a secure mailbox as a caller sees it: never where its
@@ -144,11 +145,15 @@ type MailView struct {
 	Finished   *time.Time `json:"finished,omitempty"`
 	// Receipt is set when the mail is delivered.
 	Receipt *core.Receipt `json:"receipt,omitempty"`
+	// StepsDone of StepsTotal of the mail's steps are done.
+	StepsDone  int `json:"steps_done"`
+	StepsTotal int `json:"steps_total"`
 }
 
-func mailView(l i18n.Lang, m *outbox.Mail) MailView {
+func mailView(l i18n.Lang, c *core.Core, m *outbox.Mail) MailView {
 	v := MailView{ID: m.ID, MessageID: m.MessageID, Created: m.Created, User: m.User, Mailbox: m.Mailbox,
 		Recipients: m.Recipients, Cc: m.Cc, Subject: m.Subject, State: string(m.State), Attempts: m.Attempts, NextTry: m.NextTry}
+	v.StepsDone, v.StepsTotal = c.Progress(m)
 	if m.Err != nil {
 		e := ErrorView{Code: m.Err.Message.Key, Args: m.Err.Message.Args, Message: l.M(m.Err.Message)}
 		v.Error = &e
@@ -184,7 +189,7 @@ func (s *Server) outboxList(w http.ResponseWriter, r *http.Request, c *core.Core
 	out := []MailView{}
 	for i := range all {
 		if all[i].User == c.User() {
-			out = append(out, mailView(lang(r), &all[i]))
+			out = append(out, mailView(lang(r), c, &all[i]))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -196,7 +201,7 @@ func (s *Server) outboxGet(w http.ResponseWriter, r *http.Request, c *core.Core)
 	if err != nil {
 		return err
 	}
-	v := mailView(lang(r), m)
+	v := mailView(lang(r), c, m)
 	v.Receipt = rc
 	writeJSON(w, http.StatusOK, v)
 	return nil
@@ -233,8 +238,10 @@ type HoldersView struct {
 	Name       string              `json:"name"`
 	Department string              `json:"department"`
 	Holders    map[string][]string `json:"holders"`
-	Expires    *time.Time          `json:"certificate_expires,omitempty"`
-	CertError  *ErrorView          `json:"certificate_error,omitempty"`
+	// Certificate is the mailbox's certificate, DER in base64.
+	Certificate string     `json:"certificate,omitempty"`
+	Expires     *time.Time `json:"certificate_expires,omitempty"`
+	CertError   *ErrorView `json:"certificate_error,omitempty"`
 }
 
 func (s *Server) holders(w http.ResponseWriter, r *http.Request, c *core.Core) error {
@@ -251,7 +258,7 @@ func (s *Server) holders(w http.ResponseWriter, r *http.Request, c *core.Core) e
 			}
 		}
 		if h.Certificate != nil {
-			v.Expires = &h.Certificate.NotAfter
+			v.Certificate, v.Expires = base64.StdEncoding.EncodeToString(h.Certificate.Raw), &h.Certificate.NotAfter
 		}
 		if h.CertErr != nil {
 			e := errorView(lang(r), h.CertErr)
@@ -327,5 +334,23 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *core.Core) err
 			Mailbox: e.Mailbox, Subject: e.Subject, Right: string(e.Right), MessageID: e.MessageID, Receipt: e.Receipt})
 	}
 	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// AuditCheckView is what checking the audit log's hash chain found.
+type AuditCheckView struct {
+	Entries int   `json:"entries"`
+	Chained int   `json:"chained"`
+	Broken  int64 `json:"broken,omitempty"`
+	Missing bool  `json:"missing,omitempty"`
+	OK      bool  `json:"ok"`
+}
+
+func (s *Server) auditVerify(w http.ResponseWriter, r *http.Request, c *core.Core) error {
+	a, err := c.VerifyAudit(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, AuditCheckView{Entries: a.Entries, Chained: a.Chained, Broken: a.Broken, Missing: a.Missing, OK: a.OK()})
 	return nil
 }

@@ -20,10 +20,15 @@ const (
 	NotFound   Reason = "not_found"
 	TooLarge   Reason = "too_large"
 	Internal   Reason = "internal"
+	// NotInGatewayMode: what a gateway's client does not do (yet).
+	NotInGatewayMode Reason = "not_in_gateway_mode"
+	// NotKept: the gateway was never reached, so a mail cannot be kept
+	// sealed to it.
+	NotKept Reason = "not_kept"
 )
 
 // Reasons are every Reason, for the tests of their sentences.
-var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal}
+var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept}
 
 // Error is a call the gateway refused.
 type Error struct {

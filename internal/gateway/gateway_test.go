@@ -50,8 +50,9 @@ type env struct {
 	srv   *Server
 	url   string
 	http  *http.Client
-	// roots trust the gateway's certificate.
-	roots *x509.CertPool
+	// roots trust the gateway's certificate; caFile holds them.
+	roots  *x509.CertPool
+	caFile string
 }
 
 func start(t *testing.T) *env { t.Helper(); return startWith(t, nil) }
@@ -103,7 +104,7 @@ func startWith(t *testing.T, clientCA *x509.Certificate) *env {
 	go func() { done <- s.Serve(ctx, l, tlsConfig) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return &env{entra: e, core: c, srv: s, url: "https://" + l.Addr().String(),
-		http: &http.Client{Transport: &http.Transport{TLSClientConfig: x.Client()}}, roots: x.Roots}
+		http: &http.Client{Transport: &http.Transport{TLSClientConfig: x.Client()}}, roots: x.Roots, caFile: x.CAFile}
 }
 
 // token signs user in for scope, as MSAL's device code flow does.

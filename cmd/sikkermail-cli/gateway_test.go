@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"sikkermail/internal/auth"
+	"sikkermail/internal/config"
+	"sikkermail/internal/demo"
+	"sikkermail/internal/gateway"
+	"sikkermail/internal/mailtest"
+	"sikkermail/internal/testenv"
+)
+
+// The CLI in gateway mode: signed in with Microsoft for the gateway's
+// API, it checks, sends to the receipt and lists the outbox through the
+// gateway, with nothing of the institution's in its settings; a staff
+// member's grant is refused with the gateway's sentence.
+func TestGatewayMode(t *testing.T) {
+	if !testenv.InSecretService(t) {
+		return
+	}
+	cfg := config.Demo()
+	cfg.Database = filepath.Join(t.TempDir(), "gateway.db")
+	g, err := demo.StartGateway(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	v, err := auth.New(context.Background(), auth.Config{Issuer: g.Auth.Issuer, Audience: g.Auth.Audience, Scope: g.Auth.Scope,
+		HelpdeskGroup: g.Auth.HelpdeskGroup, HTTP: g.IssuerClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := gateway.New(g.Core.Core, v)
+	srv.SetSealing(g.Sealing)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served, worked := make(chan error), make(chan error)
+	go func() { served <- srv.Serve(ctx, l, g.ServerTLS()) }()
+	go func() { worked <- g.Run(ctx) }()
+	defer func() { cancel(); <-served; <-worked }()
+
+	dir := t.TempDir()
+	file := filepath.Join(dir, "config.toml")
+	os.WriteFile(file, []byte(fmt.Sprintf(`database = %q
+[institution]
+domains = ["hoejskole.example"]
+[gateway]
+url = %q
+ca = %q
+scope = %q
+[microsoft]
+tenant = %q
+client_id = %q
+authority = %q
+ca = %q
+`, filepath.Join(dir, "pc.db"), "https://"+l.Addr().String(), g.TLS.CAFile, demo.GatewayScope, mailtest.EntraTenant, demo.ClientID,
+		strings.TrimSuffix(g.Entra.Authority, "/"+mailtest.EntraTenant), g.Entra.TLS.CAFile)), 0o600)
+	cli := func(args ...string) (string, int) {
+		var out bytes.Buffer
+		code := run(append([]string{"--config", file}, args...), nil, &out, &out)
+		return out.String(), code
+	}
+
+	r, w := io.Pipe()
+	done := make(chan int)
+	go func() {
+		code := run([]string{"--config", file, "login"}, nil, w, io.Discard)
+		w.Close()
+		done <- code
+	}()
+	lines := bufio.NewScanner(r)
+	lines.Scan()
+	m := regexp.MustCompile(`skriv koden (\S+)\.`).FindStringSubmatch(lines.Text())
+	if m == nil {
+		t.Fatalf("login says %q", lines.Text())
+	}
+	if err := g.Entra.ApproveDevice(m[1], config.DemoUsers[0].Address, mailtest.Password); err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, r)
+	if code := <-done; code != 0 {
+		t.Fatalf("login: exit %d", code)
+	}
+
+	if out, code := cli("check", "jens.hansen@kommune.example", "0101901009"); code != 0 || !strings.Contains(out, "green  email  jens.hansen@kommune.example") {
+		t.Fatalf("check: %d\n%s", code, out)
+	}
+	body := filepath.Join(dir, "body.txt")
+	os.WriteFile(body, []byte("Kære Jens\n"), 0o600)
+	out, code := cli("send", "--from", demo.Mailboxes[0].Address, "--to", "jens.hansen@kommune.example", "--subject", "Afgørelse", "--body-file", body)
+	if code != 0 || !strings.Contains(out, "Kvittering for sikker mail") || !strings.Contains(out, "jens.hansen@kommune.example (S/MIME)") {
+		t.Fatalf("send: %d\n%s", code, out)
+	}
+	if out, code := cli("outbox", "list"); code != 0 || !strings.Contains(out, "Afgørelse") {
+		t.Fatalf("outbox: %d\n%s", code, out)
+	}
+	if out, code := cli("rights", "grant", config.DemoUsers[0].Address, demo.Mailboxes[1].Address, "send"); code == 0 || !strings.Contains(out, "Helpdesk-rollen") {
+		t.Fatalf("staff granted: %d\n%s", code, out)
+	}
+	// The sent mail went from the gateway, signed with the mailbox's key:
+	// the PC's settings name no key and no mail server.
+	if got := len(g.Core.Core.Config().SMTP.Server); got == 0 {
+		t.Fatal("the gateway has no mail server")
+	}
+	if b, _ := os.ReadFile(file); bytes.Contains(b, []byte(".p12")) || bytes.Contains(b, []byte("[smtp]")) {
+		t.Errorf("the PC's settings:\n%s", b)
+	}
+}

@@ -1,0 +1,23 @@
+// Package frontend opens the core the GUI and the CLI talk to, as the
+// settings say: the institution's gateway ([gateway] url: the PC holds
+// no key), the built-in demo, or the core on this PC.
+package frontend
+
+import (
+	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
+	"sikkermail/internal/gateway"
+)
+
+// Open opens the core for cfg.
+func Open(cfg *config.Config) (core.API, error) {
+	if cfg.Gateway.URL != "" {
+		c, err := gateway.Dial(cfg, gateway.ClientOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	return demo.Open(cfg)
+}

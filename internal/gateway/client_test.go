@@ -1,0 +1,189 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/keystore"
+	"sikkermail/internal/message"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
+)
+
+// clientConfig is a staff PC's settings in gateway mode: the gateway,
+// the institution's domains, a database of its own; no identity, no
+// mail server.
+func (e *env) clientConfig(t *testing.T) *config.Config {
+	cfg := &config.Config{Language: "da", Database: filepath.Join(t.TempDir(), "pc.db"),
+		Institution: config.Institution{Domains: []string{config.DemoDomain}},
+		Gateway:     config.Gateway{URL: e.url, CA: e.caFile}}
+	return cfg
+}
+
+func (e *env) dial(t *testing.T, cfg *config.Config, user string) *Client {
+	t.Helper()
+	c, err := Dial(cfg, ClientOptions{Token: func(context.Context) (string, error) { return e.entra.Issue(user, scope) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// The desktop client in gateway mode does through the gateway what it
+// does on one PC: who the user is, the mailboxes and rights, the check,
+// a send to the receipt; and a grant by helpdesk is the staff's at once.
+func TestClient(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	cl := e.dial(t, e.clientConfig(t), staff)
+	if cl.User() != staff {
+		t.Fatalf("user %q", cl.User())
+	}
+	mbs, err := cl.Mailboxes(ctx)
+	if err != nil || len(mbs) != 4 {
+		t.Fatalf("%+v %v", mbs, err)
+	}
+	for _, m := range mbs {
+		if m.Address == "sikkerpost-hr@hoejskole.example" && (m.CanSend || !strings.Contains(i18n.Danish.Error(m.Why), "Kontakt Helpdesk")) {
+			t.Errorf("HR: %+v %v", m, m.Why)
+		}
+	}
+	vs := cl.Check(ctx, []string{"jens.hansen@kommune.example", "nobody@x.example"})
+	if !vs[0].OK() || len(vs[0].Certs) != 1 || vs[1].OK() || !strings.Contains(i18n.English.Error(vs[1].Err), "nobody@x.example") {
+		t.Fatalf("%+v", vs)
+	}
+
+	d := message.Draft{Subject: "Afgørelse", Body: "Kære Jens\n\nHermed afgørelsen.\n", Attachments: []message.Attachment{{Name: "a.pdf", Data: []byte("%PDF-1.7 hemmelig")}}}
+	q, err := cl.Send(ctx, d, "sikkerpost-uddservice@hoejskole.example", []string{"jens.hansen@kommune.example"}, nil)
+	if err != nil || q.ID <= 0 {
+		t.Fatalf("%+v %v", q, err)
+	}
+	if n, err := e.core.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("the gateway sent %d: %v", n, err)
+	}
+	m, r, err := cl.Await(ctx, q.ID, nil)
+	if err != nil || m.State != outbox.Done || r == nil || r.Recipients[0].Address != "jens.hansen@kommune.example" {
+		t.Fatalf("%+v %+v %v", m, r, err)
+	}
+
+	// Refused at the gateway: the gateway's reason, and nothing kept.
+	if _, err := cl.Send(ctx, d, "sikkerpost-hr@hoejskole.example", []string{"jens.hansen@kommune.example"}, nil); !strings.Contains(i18n.Danish.Error(err), "sikkerpost-hr@hoejskole.example") {
+		t.Errorf("no right: %v", err)
+	}
+	var se *core.SendError
+	if _, err := cl.Send(ctx, message.Draft{Subject: "Sag om 010190-1009"}, "sikkerpost-uddservice@hoejskole.example", []string{"kollega@hoejskole.example"}, nil); !errors.As(err, &se) || se.Reason != core.CPRInSubject {
+		t.Errorf("CPR in the subject: %v", err)
+	}
+	if kept, _ := cl.kept(ctx); len(kept) != 0 {
+		t.Errorf("kept %+v", kept)
+	}
+
+	hd := e.dial(t, e.clientConfig(t), itVagt)
+	if ok, _ := hd.IsHelpdesk(ctx); !ok {
+		t.Fatal("the helpdesk group's member is no helpdesk")
+	}
+	if err := hd.Grant(ctx, staff, "sikkerpost-hr@hoejskole.example", policy.Send); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Grant(ctx, staff, "sikkerpost-ledelse@hoejskole.example", policy.Send); !strings.Contains(i18n.Danish.Error(err), "Helpdesk-rollen") {
+		t.Errorf("staff granted: %v", err)
+	}
+	mbs, _ = cl.Mailboxes(ctx)
+	for _, m := range mbs {
+		if m.Address == "sikkerpost-hr@hoejskole.example" && !m.CanSend {
+			t.Error("the grant is not the staff's at once")
+		}
+	}
+	holders, err := hd.AllHolders(ctx)
+	if err != nil || len(holders) != 4 || holders[0].Certificate == nil {
+		t.Fatalf("%+v %v", holders, err)
+	}
+	if check, err := hd.VerifyAudit(ctx); err != nil || !check.OK() {
+		t.Errorf("%+v %v", check, err)
+	}
+}
+
+// A gateway that cannot be reached loses nothing: the mail is kept on
+// the PC sealed to the gateway, told by a negative number, and goes when
+// the gateway answers again. The PC's folder holds no key and not the
+// mail's text.
+func TestClientOffline(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	cfg := e.clientConfig(t)
+	online := e.dial(t, cfg, staff)
+	if online.User() != staff { // what the gateway said is kept for later
+		t.Fatal(online.User())
+	}
+	if _, err := online.sealingCertificate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	online.Close()
+
+	away := *cfg
+	away.Gateway.URL = "https://127.0.0.1:1"
+	off := e.dial(t, &away, staff)
+	d := message.Draft{Subject: "Notat", Body: "Fortroligt notat om sagen", Attachments: []message.Attachment{{Name: "notat.txt", Data: []byte("bilag-indhold")}}}
+	q, err := off.Send(ctx, d, "sikkerpost-uddservice@hoejskole.example", []string{"jens.hansen@kommune.example"}, nil)
+	if err != nil || q.ID >= 0 {
+		t.Fatalf("%+v %v", q, err)
+	}
+	list, err := off.OutboxList(ctx)
+	var ue *UnreachableError
+	if !errors.As(err, &ue) || len(list) != 1 || list[0].ID != q.ID || list[0].State != outbox.Queued {
+		t.Fatalf("%+v %v", list, err)
+	}
+	off.Close()
+
+	// Nothing on the PC opens the mail or signs for the mailbox.
+	mb, err := e.core.Mailbox(ctx, "sikkerpost-uddservice@hoejskole.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := keystore.Open(mb.Identity, mb.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := x509.MarshalPKCS8PrivateKey(id.Key)
+	filepath.WalkDir(filepath.Dir(cfg.Database), func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		b, _ := os.ReadFile(p)
+		for _, secret := range [][]byte{key, []byte("PRIVATE KEY"), []byte("Fortroligt notat"), []byte("bilag-indhold")} {
+			if bytes.Contains(b, secret) {
+				t.Errorf("%s holds %.20q", p, secret)
+			}
+		}
+		return nil
+	})
+	if cfg.SMTP.Server != "" || cfg.DigitalPost.Identity != "" || cfg.Directory.Store != "" {
+		t.Errorf("the PC's settings name servers or keys: %+v", cfg)
+	}
+
+	back := e.dial(t, cfg, staff)
+	if _, err := back.Mailboxes(ctx); err != nil { // the gateway answers again
+		t.Fatal(err)
+	}
+	if n, err := back.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("handed over %d: %v", n, err)
+	}
+	if n, err := e.core.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("the gateway sent %d: %v", n, err)
+	}
+	m, r, err := back.ReceiptOf(ctx, q.ID)
+	if err != nil || m.State != outbox.Done || r == nil || m.Subject != "Notat" {
+		t.Fatalf("%+v %+v %v", m, r, err)
+	}
+}
