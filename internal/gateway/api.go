@@ -208,23 +208,20 @@ func (s *Server) outboxGet(w http.ResponseWriter, r *http.Request, c *core.Core)
 }
 
 func (s *Server) outboxRetry(w http.ResponseWriter, r *http.Request, c *core.Core) error {
-	m, _, err := own(r, c)
-	if err != nil {
-		return err
-	}
-	if err := c.Retry(r.Context(), m.ID); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return onOwn(w, r, c, c.Retry)
 }
 
 func (s *Server) outboxRemove(w http.ResponseWriter, r *http.Request, c *core.Core) error {
+	return onOwn(w, r, c, c.Remove)
+}
+
+// onOwn does f to the caller's own mail of the request.
+func onOwn(w http.ResponseWriter, r *http.Request, c *core.Core, f func(context.Context, int64) error) error {
 	m, _, err := own(r, c)
 	if err != nil {
 		return err
 	}
-	if err := c.Remove(r.Context(), m.ID); err != nil {
+	if err := f(r.Context(), m.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,11 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +29,7 @@ import (
 	"sikkermail/internal/core"
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/keystore"
 	"sikkermail/internal/message"
 	"sikkermail/internal/msauth"
 	"sikkermail/internal/outbox"
@@ -53,9 +57,13 @@ type Client struct {
 	meMu sync.Mutex
 	me   *Me
 
+	// queue is the mails kept here until the gateway takes them, in the
+	// local database.
 	queue *outbox.Outbox
-	db    interface{ Close() error }
 	local *sql.DB
+	// progress is what the gateway last said of its mails' steps, by
+	// number: [done, total].
+	progress sync.Map
 }
 
 var _ core.API = (*Client)(nil)
@@ -146,7 +154,7 @@ func (c *Client) signIn(dbPath string) (*msauth.Session, error) {
 		return nil, errors.New("gateway: [gateway] scope names the gateway API's scope (api://…/access_as_user)")
 	}
 	return msauth.New(msauth.Config{Tenant: m.Tenant, ClientID: m.ClientID, Authority: m.Authority, HTTP: hc, Scopes: []string{scope},
-		CacheFile: filepath.Join(filepath.Dir(dbPath), "gateway-tokens.sealed"), Keyring: keystoreKeyring{}})
+		CacheFile: filepath.Join(filepath.Dir(dbPath), "gateway-tokens.sealed"), Keyring: keystore.Keyring{}})
 }
 
 // RemoteError is a refusal the gateway gave, with its code, values and
@@ -300,7 +308,7 @@ func (c *Client) Limits() core.Limits {
 }
 
 // Close releases the local queue.
-func (c *Client) Close() error { return c.db.Close() }
+func (c *Client) Close() error { return c.local.Close() }
 
 // Run submits what the local queue holds, until ctx ends.
 func (c *Client) Run(ctx context.Context) error { return c.queue.Run(ctx) }
@@ -326,7 +334,7 @@ func (c *Client) Check(ctx context.Context, inputs []string) []directory.Verdict
 		out[i].Input = in
 		out[i].Recipient, _ = c.parser.Parse(in)
 		if err != nil || i >= len(views) {
-			out[i].Err = cmpErr(err, errors.New("gateway: no verdict"))
+			out[i].Err = cmp.Or(err, errors.New("gateway: no verdict"))
 			continue
 		}
 		v := views[i]
@@ -346,13 +354,6 @@ func (c *Client) Check(ctx context.Context, inputs []string) []directory.Verdict
 		}
 	}
 	return out
-}
-
-func cmpErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // Suggest has no local directory to complete from.
@@ -458,7 +459,7 @@ func (c *Client) AllHolders(ctx context.Context) ([]core.MailboxHolders, error) 
 	var out []core.MailboxHolders
 	for _, v := range views {
 		h := core.MailboxHolders{Mailbox: policy.Mailbox{Address: v.Mailbox, Name: v.Name, Department: v.Department}}
-		for _, user := range sortedKeys(v.Holders) {
+		for _, user := range slices.Sorted(maps.Keys(v.Holders)) {
 			var rights []policy.Right
 			for _, r := range v.Holders[user] {
 				rights = append(rights, policy.Right(r))
@@ -528,7 +529,7 @@ func (c *Client) MailboxCertificate(ctx context.Context, mailbox string) (*x509.
 		return nil, err
 	}
 	if h.Certificate == nil {
-		return nil, cmpErr(h.CertErr, &core.SendError{Reason: core.NoIdentity, Mailbox: mailbox})
+		return nil, cmp.Or[error](h.CertErr, &core.SendError{Reason: core.NoIdentity, Mailbox: mailbox})
 	}
 	return h.Certificate, nil
 }
@@ -711,13 +712,4 @@ func multipartEntity(m SubmitMail, files []message.Attachment) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte("Content-Type: "+w.FormDataContentType()+"\r\n\r\n"), body.Bytes()...), nil
-}
-
-func sortedKeys(m map[string][]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slicesSort(out)
-	return out
 }

@@ -8,11 +8,9 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"sikkermail/internal/core"
-	"sikkermail/internal/keystore"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/recipient"
@@ -24,14 +22,6 @@ import (
 // taken for one of the gateway's.
 
 const stepGateway = "gateway"
-
-// keystoreKeyring is the OS keyring the sign-in keeps its cache key in.
-type keystoreKeyring = keystore.Keyring
-
-func slicesSort(s []string) { slices.Sort(s) }
-
-// progress is what the gateway last said of its mails' steps.
-var progress sync.Map // int64 → [2]int
 
 func (c *Client) openQueue(path string) error {
 	db, err := core.OpenDatabase(path)
@@ -48,7 +38,7 @@ func (c *Client) openQueue(path string) error {
 		db.Close()
 		return &core.FileError{File: path, Err: err}
 	}
-	c.queue, c.db, c.local = q, db, db
+	c.queue, c.local = q, db
 	return nil
 }
 
@@ -163,13 +153,14 @@ func (c *Client) OutboxList(ctx context.Context) ([]outbox.Mail, error) {
 		return out, err
 	}
 	for _, v := range views {
-		out = append(out, mailOf(v))
+		out = append(out, c.mailOf(v))
 	}
 	return out, nil
 }
 
-// mailOf is a gateway's mail as the outbox tells it.
-func mailOf(v MailView) outbox.Mail {
+// mailOf is a gateway's mail as the outbox tells it; its progress is
+// kept for Progress.
+func (c *Client) mailOf(v MailView) outbox.Mail {
 	m := outbox.Mail{ID: v.ID, MessageID: v.MessageID, Created: v.Created, User: v.User, Mailbox: v.Mailbox, Recipients: v.Recipients,
 		Cc: v.Cc, Subject: v.Subject, State: outbox.State(v.State), Attempts: v.Attempts, NextTry: v.NextTry}
 	if v.Error != nil {
@@ -179,7 +170,7 @@ func mailOf(v MailView) outbox.Mail {
 	if v.Finished != nil {
 		m.Finished = *v.Finished
 	}
-	progress.Store(v.ID, [2]int{v.StepsDone, v.StepsTotal})
+	c.progress.Store(v.ID, [2]int{v.StepsDone, v.StepsTotal})
 	return m
 }
 
@@ -201,7 +192,7 @@ func (c *Client) ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *core.R
 	if err := c.do(ctx, "GET", fmt.Sprintf("/v1/outbox/%d", id), nil, "", &v); err != nil {
 		return nil, nil, err
 	}
-	m := mailOf(v)
+	m := c.mailOf(v)
 	return &m, v.Receipt, nil
 }
 
@@ -228,7 +219,7 @@ func (c *Client) Await(ctx context.Context, id int64, report func(done, total in
 // Progress is how many of the mail's steps are done, as the gateway
 // last said; a mail kept here has done none.
 func (c *Client) Progress(m *outbox.Mail) (done, total int) {
-	if p, ok := progress.Load(m.ID); ok && m.ID > 0 {
+	if p, ok := c.progress.Load(m.ID); ok && m.ID > 0 {
 		v := p.([2]int)
 		return v[0], v[1]
 	}
