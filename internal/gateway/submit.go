@@ -119,7 +119,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, c *core.Core) er
 // Content-Type), as a client that kept the mail while the gateway could
 // not be reached sends it.
 func (s *Server) multipart(r *http.Request, limit int64) (*multipart.Reader, error) {
-	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch mt {
 	case "multipart/form-data":
 		mr, err := r.MultipartReader()
@@ -144,7 +144,8 @@ func (s *Server) multipart(r *http.Request, limit int64) (*multipart.Reader, err
 		if err != nil {
 			return nil, &Error{Reason: BadRequest, Detail: "sealed: " + err.Error()}
 		}
-		if mt, params, _ = mime.ParseMediaType(h.Get("Content-Type")); mt != "multipart/form-data" || params["boundary"] == "" {
+		inner, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
+		if inner != "multipart/form-data" || params["boundary"] == "" {
 			return nil, &Error{Reason: BadRequest, Detail: "sealed: not multipart/form-data"}
 		}
 		return multipart.NewReader(tr.R, params["boundary"]), nil

@@ -75,8 +75,9 @@ func openKeyTrans(ri cryptobyte.String, cert *x509.Certificate, key crypto.Priva
 	switch {
 	case alg.oid.Equal(oidRSAEncryption):
 		// Most S/MIME senders still use v1.5 key transport; a mail client
-		// is no decryption oracle.
-		cek, err := priv.Decrypt(nil, ek, &rsa.PKCS1v15DecryptOptions{})
+		// is no decryption oracle. No options: PKCS #1 v1.5, for an
+		// *rsa.PrivateKey and a token's key alike.
+		cek, err := priv.Decrypt(nil, ek, nil)
 		if err != nil {
 			return nil, "", &Error{Reason: DecryptFailed, Subject: certName(cert), Err: err}
 		}
