@@ -20,6 +20,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/core"
 	"sikkermail/internal/demo"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest/daemon"
@@ -30,12 +31,18 @@ import (
 
 func newTestUI(t *testing.T, cfg *config.Config) *UI {
 	t.Helper()
-	a := test.NewTempApp(t)
 	cfg.Database = filepath.Join(t.TempDir(), "test.db")
 	c, err := demo.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestUIOn(t, c)
+}
+
+// newTestUIOn is the GUI on c, which the test ends by closing.
+func newTestUIOn(t *testing.T, c core.API) *UI {
+	t.Helper()
+	a := test.NewTempApp(t)
 	t.Cleanup(func() { c.Close() })
 	u := New(a, c)
 	// The test's own clock: what waits (the draft kept after a change)
