@@ -35,12 +35,12 @@ type Server struct {
 	auth   *auth.Verifier
 	mux    *http.ServeMux
 	routes []string
-	// refusals counts the refusals of unproven callers written to the
-	// audit log, by address, this minute: a flood of bad tokens is
-	// refused all the same, but cannot fill the append-only log.
 	// sealing opens the submits clients sealed while they kept them.
 	sealing *smime.Identity
 
+	// refusals counts the refusals of unproven callers written to the
+	// audit log, by address, this minute: a flood of bad tokens is
+	// refused all the same, but cannot fill the append-only log.
 	refusalMu sync.Mutex
 	refusals  map[string]int
 	minute    time.Time
@@ -123,7 +123,12 @@ func (s *Server) route(pattern string, helpdesk bool, h handler) {
 		}
 		c := s.core.As(policy.Actor{User: id.User, Machine: machine, Helpdesk: id.Helpdesk}, id.Name)
 		if helpdesk {
-			if ok, err := c.IsHelpdesk(r.Context()); err != nil || !ok {
+			ok, err := c.IsHelpdesk(r.Context())
+			if err != nil {
+				s.fail(w, r, status(err), err)
+				return
+			}
+			if !ok {
 				err = &policy.Error{Reason: policy.NotHelpdesk, User: id.User}
 				s.core.Refused(r.Context(), c.Actor(), pattern, code(err))
 				s.fail(w, r, http.StatusForbidden, err)

@@ -106,7 +106,7 @@ func parseFile(l Lang, fsys fs.FS, name string) (catalogue, error) {
 	}
 	c := make(catalogue, len(raw))
 	for k, v := range raw {
-		t, err := template.New(k).Option("missingkey=error").Funcs(template.FuncMap{"size": l.Size, "msg": l.nested, "helpdesk": helpdesk}).Parse(v)
+		t, err := template.New(k).Option("missingkey=error").Funcs(template.FuncMap{"size": l.anySize, "msg": l.nested, "helpdesk": helpdesk}).Parse(v)
 		if err != nil {
 			return nil, fmt.Errorf("i18n: %s: key %q: %w", name, k, err)
 		}
@@ -206,6 +206,24 @@ func (l Lang) Error(err error) string {
 		return l.M(loc.Localize())
 	}
 	return l.T("error.unexpected", map[string]any{"Err": err.Error()})
+}
+
+// anySize is Size of a number as the values of a Message hold it: an
+// int64 as made, a float64 once it has been through JSON (a stored error,
+// a gateway's answer).
+func (l Lang) anySize(v any) string {
+	switch n := v.(type) {
+	case int64:
+		return l.Size(n)
+	case int:
+		return l.Size(int64(n))
+	case float64:
+		return l.Size(int64(n))
+	case interface{ Int64() (int64, error) }:
+		i, _ := n.Int64()
+		return l.Size(i)
+	}
+	return fmt.Sprint(v)
 }
 
 // Size says a byte count as people read it: "512 B", "3 kB", "1,5 MB"

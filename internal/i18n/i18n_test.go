@@ -98,3 +98,13 @@ func TestError(t *testing.T) {
 		t.Errorf("missing argument renders %q", got)
 	}
 }
+
+// A size is said the same whether the value was made here (int64) or
+// came back through JSON (float64): a stored error reads as it was told.
+func TestSizeThroughJSON(t *testing.T) {
+	want := Danish.T("limit.too_large_file", map[string]any{"File": "f", "Size": int64(3 << 20), "Max": int64(1 << 20)})
+	got := Danish.T("limit.too_large_file", map[string]any{"File": "f", "Size": float64(3 << 20), "Max": float64(1 << 20)})
+	if got != want || got == "limit.too_large_file" {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
