@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
-	"sikkermail/internal/auth"
 	"sikkermail/internal/config"
 	"sikkermail/internal/demo"
 	"sikkermail/internal/gateway"
@@ -27,8 +26,7 @@ func startGateway(t *testing.T) *gateway.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Close() })
-	v, err := auth.New(context.Background(), auth.Config{Issuer: g.Auth.Issuer, Audience: g.Auth.Audience, Scope: g.Auth.Scope,
-		HelpdeskGroup: g.Auth.HelpdeskGroup, HTTP: g.IssuerClient()})
+	v, err := g.Verifier(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,10 +37,9 @@ func startGateway(t *testing.T) *gateway.Client {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	served, worked := make(chan error), make(chan error)
-	go func() { served <- srv.Serve(ctx, l, g.ServerTLS()) }()
-	go func() { worked <- g.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-served; <-worked })
+	served := make(chan error)
+	go func() { served <- srv.Run(ctx, l, g.ServerTLS()) }()
+	t.Cleanup(func() { cancel(); <-served })
 
 	pc := &config.Config{Database: filepath.Join(t.TempDir(), "pc.db"), Institution: config.Institution{Domains: []string{config.DemoDomain}},
 		Gateway: config.Gateway{URL: "https://" + l.Addr().String(), CA: g.TLS.CAFile, Scope: demo.GatewayScope}}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"sikkermail/internal/auth"
 	"sikkermail/internal/config"
 	"sikkermail/internal/demo"
 	"sikkermail/internal/gateway"
@@ -36,8 +35,7 @@ func TestGatewayMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	v, err := auth.New(context.Background(), auth.Config{Issuer: g.Auth.Issuer, Audience: g.Auth.Audience, Scope: g.Auth.Scope,
-		HelpdeskGroup: g.Auth.HelpdeskGroup, HTTP: g.IssuerClient()})
+	v, err := g.Verifier(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,10 +46,9 @@ func TestGatewayMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	served, worked := make(chan error), make(chan error)
-	go func() { served <- srv.Serve(ctx, l, g.ServerTLS()) }()
-	go func() { worked <- g.Run(ctx) }()
-	defer func() { cancel(); <-served; <-worked }()
+	served := make(chan error)
+	go func() { served <- srv.Run(ctx, l, g.ServerTLS()) }()
+	defer func() { cancel(); <-served }()
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "config.toml")

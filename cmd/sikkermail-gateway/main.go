@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 		}
 		srv.SetSealing(id)
 	}
-	return serve(ctx, c, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
+	return serve(ctx, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
 }
 
 func authConfig(a config.Auth, helpdesk []string) auth.Config {
@@ -125,23 +125,16 @@ func serverTLS(s config.Server) (*tls.Config, error) {
 	return gateway.TLSConfig(cert, pool), nil
 }
 
-// serve runs the outbox's worker and the API until ctx ends.
-func serve(ctx context.Context, c *core.Core, srv *gateway.Server, tlsConfig *tls.Config, addr string, ready func(string)) error {
+// serve runs the gateway on addr until ctx ends.
+func serve(ctx context.Context, srv *gateway.Server, tlsConfig *tls.Config, addr string, ready func(string)) error {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	worker := make(chan error, 1)
-	go func() { worker <- c.Run(ctx) }()
 	if ready != nil {
 		ready(l.Addr().String())
 	}
-	err = srv.Serve(ctx, l, tlsConfig)
-	cancel()
-	<-worker
-	return err
+	return srv.Run(ctx, l, tlsConfig)
 }
 
 // runDemo runs the gateway on the demo environment, and writes how to
@@ -159,16 +152,14 @@ func runDemo(ctx context.Context, addr string, out io.Writer, ready func(string)
 		return err
 	}
 	defer g.Close()
-	ac := authConfig(g.Auth, cfg.Policy.Helpdesk)
-	ac.HTTP = g.IssuerClient()
-	v, err := auth.New(ctx, ac)
+	v, err := g.Verifier(ctx, cfg.Policy.Helpdesk)
 	if err != nil {
 		return err
 	}
 	l := i18n.FromEnv()
 	srv := gateway.New(g.Core.Core, v)
 	srv.SetSealing(g.Sealing)
-	return serve(ctx, g.Core.Core, srv, g.ServerTLS(), addr, func(at string) {
+	return serve(ctx, srv, g.ServerTLS(), addr, func(at string) {
 		url := "https://" + at
 		fmt.Fprintln(out, l.T("gateway.demo.ready", map[string]any{"URL": url, "CA": g.TLS.CAFile}))
 		for _, u := range config.DemoUsers {

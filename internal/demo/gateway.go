@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"sikkermail/internal/auth"
 	"sikkermail/internal/config"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/smime"
@@ -82,9 +84,11 @@ func StartGateway(cfg *config.Config) (_ *Gateway, err error) {
 	return g, nil
 }
 
-// IssuerClient reaches the demo's Entra ID (it trusts its CA).
-func (g *Gateway) IssuerClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: g.Entra.TLS.Client()}, Timeout: 30 * time.Second}
+// Verifier proves the gateway's callers by the demo's Entra ID; helpdesk
+// are the members of its group and the settings' list.
+func (g *Gateway) Verifier(ctx context.Context, helpdesk []string) (*auth.Verifier, error) {
+	return auth.New(ctx, auth.Config{Issuer: g.Auth.Issuer, Audience: g.Auth.Audience, Scope: g.Auth.Scope, HelpdeskGroup: g.Auth.HelpdeskGroup,
+		Helpdesk: helpdesk, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: g.Entra.TLS.Client()}, Timeout: 30 * time.Second}})
 }
 
 // ServerTLS is the gateway's TLS configuration.

@@ -218,6 +218,19 @@ func readJSON(r *http.Request, v any) error {
 	return nil
 }
 
+// Run is the gateway at work until ctx ends: the core's outbox worker,
+// and the API on l.
+func (s *Server) Run(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	worker := make(chan error, 1)
+	go func() { worker <- s.core.Run(ctx) }()
+	err := s.Serve(ctx, l, tlsConfig)
+	cancel()
+	<-worker
+	return err
+}
+
 // Serve serves the API on l with tlsConfig until ctx ends.
 func (s *Server) Serve(ctx context.Context, l net.Listener, tlsConfig *tls.Config) error {
 	srv := &http.Server{Handler: s, TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
