@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"sikkermail/internal/config"
 	"sikkermail/internal/demo"
 	"sikkermail/internal/gateway"
+	"sikkermail/internal/gateway/gatewaytest"
 )
 
 // startGateway runs the demo's gateway for the test and returns a
@@ -19,30 +19,9 @@ import (
 // mode has.
 func startGateway(t *testing.T) *gateway.Client {
 	t.Helper()
-	cfg := config.Demo()
-	cfg.Database = filepath.Join(t.TempDir(), "gateway.db")
-	g, err := demo.StartGateway(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { g.Close() })
-	v, err := g.Verifier(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gateway.New(g.Core.Core, v)
-	srv.SetSealing(g.Sealing)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error)
-	go func() { served <- srv.Run(ctx, l, g.ServerTLS()) }()
-	t.Cleanup(func() { cancel(); <-served })
-
+	g := gatewaytest.Start(t)
 	pc := &config.Config{Database: filepath.Join(t.TempDir(), "pc.db"), Institution: config.Institution{Domains: []string{config.DemoDomain}},
-		Gateway: config.Gateway{URL: "https://" + l.Addr().String(), CA: g.TLS.CAFile, Scope: demo.GatewayScope}}
+		Gateway: config.Gateway{URL: g.URL, CA: g.TLS.CAFile, Scope: demo.GatewayScope}}
 	staff := config.DemoUsers[0].Address
 	c, err := gateway.Dial(pc, gateway.ClientOptions{Token: func(context.Context) (string, error) { return g.Token(staff) }})
 	if err != nil {
@@ -81,14 +60,5 @@ func TestSendFlowThroughGateway(t *testing.T) {
 	if p.SendMail.Disabled() {
 		t.Fatalf("all green but Send mail disabled: %q", p.Status.Text)
 	}
-	test.Tap(p.SendMail)
-	p.Wait()
-	if !strings.HasPrefix(p.Status.Text, "Din sikre mail er sendt.") {
-		t.Fatalf("status %q", p.Status.Text)
-	}
-	for _, want := range []string{"Kvittering", "sikkerpost-uddservice@hoejskole.example", "jens.hansen@kommune.example (S/MIME)", "kollega@hoejskole.example (intern)"} {
-		if !strings.Contains(p.Receipt.Text, want) {
-			t.Fatalf("receipt lacks %q:\n%s", want, p.Receipt.Text)
-		}
-	}
+	sendForReceipt(t, p)
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +13,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/demo"
-	"sikkermail/internal/gateway"
+	"sikkermail/internal/gateway/gatewaytest"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/testenv"
 )
@@ -28,27 +26,7 @@ func TestGatewayMode(t *testing.T) {
 	if !testenv.InSecretService(t) {
 		return
 	}
-	cfg := config.Demo()
-	cfg.Database = filepath.Join(t.TempDir(), "gateway.db")
-	g, err := demo.StartGateway(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer g.Close()
-	v, err := g.Verifier(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := gateway.New(g.Core.Core, v)
-	srv.SetSealing(g.Sealing)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error)
-	go func() { served <- srv.Run(ctx, l, g.ServerTLS()) }()
-	defer func() { cancel(); <-served }()
+	g := gatewaytest.Start(t)
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "config.toml")
@@ -64,7 +42,7 @@ tenant = %q
 client_id = %q
 authority = %q
 ca = %q
-`, filepath.Join(dir, "pc.db"), "https://"+l.Addr().String(), g.TLS.CAFile, demo.GatewayScope, mailtest.EntraTenant, demo.ClientID,
+`, filepath.Join(dir, "pc.db"), g.URL, g.TLS.CAFile, demo.GatewayScope, mailtest.EntraTenant, demo.ClientID,
 		strings.TrimSuffix(g.Entra.Authority, "/"+mailtest.EntraTenant), g.Entra.TLS.CAFile)), 0o600)
 	cli := func(args ...string) (string, int) {
 		var out bytes.Buffer
