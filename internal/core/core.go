@@ -43,6 +43,7 @@ import (
 	"sikkermail/internal/sealed"
 	"sikkermail/internal/smime"
 	"sikkermail/internal/store"
+	"sikkermail/internal/submit"
 )
 
 // Core holds one configured client, as one person uses it: the user
@@ -83,6 +84,9 @@ type engine struct {
 	// set up.
 	dp     *digitalpost.Client
 	dbPath string
+	// smtpPool keeps submission sessions open between the mails of a
+	// batch.
+	smtpPool submit.Pool
 	// Now is the clock (tests set it).
 	Now func() time.Time
 
@@ -334,6 +338,7 @@ func damaged(err error) bool {
 
 // Close releases the databases.
 func (c *Core) Close() error {
+	c.smtpPool.Close()
 	if c.store != nil && c.store.Dialect == store.PostgreSQL {
 		c.store.Close()
 	}

@@ -24,7 +24,6 @@ import (
 	"sikkermail/internal/policy"
 	"sikkermail/internal/recipient"
 	"sikkermail/internal/smime"
-	"sikkermail/internal/submit"
 )
 
 // The steps of a send, in order. Each is recorded before the next runs.
@@ -321,7 +320,7 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, external bool) er
 		return err
 	}
 	defer msg.Close()
-	return c.tokenRefused(c.cfg.SMTP.MailServer, submit.Send(ctx, srv, m.Mailbox, to, msg))
+	return c.tokenRefused(c.cfg.SMTP.MailServer, c.smtpPool.Send(ctx, srv, m.Mailbox, to, msg))
 }
 
 // letter builds the Digital Post message for one CPR or CVR recipient.

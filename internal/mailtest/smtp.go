@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
@@ -41,11 +42,12 @@ type SMTP struct {
 	fault func(stage Stage, arg string) error
 
 	lifecycle
-	server   *smtp.Server
-	stall    chan struct{}
-	maxSize  int64
-	mu       sync.Mutex
-	received []Message
+	connections atomic.Int64
+	server      *smtp.Server
+	stall       chan struct{}
+	maxSize     int64
+	mu          sync.Mutex
+	received    []Message
 }
 
 // Stage is a point in an SMTP transaction where a fault can be injected.
@@ -116,6 +118,7 @@ func newSMTP(implicit bool, users map[string]string, maySend func(user, mailbox 
 		s.Close()
 		return nil, err
 	}
+	l = countingListener{l, &s.connections}
 	s.Addr = s.serve(l, srv.Serve, func() {
 		close(s.stall)
 		srv.Close()
@@ -150,6 +153,23 @@ func (s *session) fault(stage Stage, arg string) error {
 	}
 	return err
 }
+
+// countingListener counts the connections it accepts.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// Connections is how many connections the server has taken.
+func (s *SMTP) Connections() int64 { return s.connections.Load() }
 
 // SetFault sets (nil: clears) the function asked at each stage.
 func (s *SMTP) SetFault(f func(stage Stage, arg string) error) {

@@ -81,14 +81,48 @@ type Message interface {
 // could not be read to its end, msg's own error: the transaction is then
 // cut off before the end of the data, so that the server takes nothing.
 func Send(ctx context.Context, s Server, from string, to []string, msg Message) error {
-	c, err := s.connect(ctx)
+	sess, err := s.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	if err := s.auth(c); err != nil {
+	defer sess.close()
+	if err := s.transact(sess.c, from, to, msg); err != nil {
 		return err
 	}
+	sess.c.Quit() // the message is accepted; a failed goodbye changes nothing
+	return nil
+}
+
+// session is a connection up, TLS verified and logged in; unbind
+// detaches it from the context it was opened or taken with (a Pool
+// binds it to the next one through conn).
+type session struct {
+	c      *smtp.Client
+	conn   net.Conn
+	unbind func() bool
+}
+
+func (sess *session) close() {
+	sess.unbind()
+	sess.c.Close()
+}
+
+// open connects and logs in, the connection closed when ctx ends.
+func (s Server) open(ctx context.Context) (*session, error) {
+	c, conn, unbind, err := s.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.auth(c); err != nil {
+		unbind()
+		c.Close()
+		return nil, err
+	}
+	return &session{c: c, conn: conn, unbind: unbind}, nil
+}
+
+// transact is one mail's transaction on c.
+func (s Server) transact(c *smtp.Client, from string, to []string, msg Message) error {
 	// SIZE (RFC 1870): a server that takes less says so before the data.
 	if err := c.Mail(from, &smtp.MailOptions{Size: msg.Size()}); err != nil {
 		return s.fail(StageMail, from, err)
@@ -104,14 +138,13 @@ func Send(ctx context.Context, s Server, from string, to []string, msg Message) 
 	}
 	r := &reader{r: msg}
 	if _, err := io.Copy(w, r); r.err != nil {
-		return r.err // no final dot: c.Close drops the connection
+		return r.err // no final dot: closing drops the connection
 	} else if err != nil {
 		return s.fail(StageData, "", err)
 	}
 	if err := w.Close(); err != nil {
 		return s.fail(StageData, "", err)
 	}
-	c.Quit() // the message is accepted; a failed goodbye changes nothing
 	return nil
 }
 
@@ -131,11 +164,11 @@ func (r *reader) Read(p []byte) (int, error) {
 }
 
 // connect dials, brings TLS up and verifies it, and returns a client
-// whose connection is closed when ctx ends.
-func (s Server) connect(ctx context.Context) (*smtp.Client, error) {
+// whose connection is closed when ctx ends, unless unbind is called.
+func (s Server) connect(ctx context.Context) (_ *smtp.Client, _ net.Conn, unbind func() bool, _ error) {
 	host, _, err := net.SplitHostPort(s.Addr)
 	if err != nil {
-		return nil, &Error{Server: s.Addr, Stage: StageConnect, Err: err}
+		return nil, nil, nil, &Error{Server: s.Addr, Stage: StageConnect, Err: err}
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.TLS != nil {
@@ -155,7 +188,7 @@ func (s Server) connect(ctx context.Context) (*smtp.Client, error) {
 		conn, err = dialer.DialContext(ctx, "tcp", s.Addr)
 	}
 	if err != nil {
-		return nil, s.fail(StageConnect, "", err)
+		return nil, nil, nil, s.fail(StageConnect, "", err)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	var c *smtp.Client
@@ -166,16 +199,16 @@ func (s Server) connect(ctx context.Context) (*smtp.Client, error) {
 			stop()
 			conn.Close()
 			if strings.Contains(err.Error(), "support STARTTLS") {
-				return nil, &Error{Server: s.Addr, Stage: StageStartTLS, Err: err}
+				return nil, nil, nil, &Error{Server: s.Addr, Stage: StageStartTLS, Err: err}
 			}
-			return nil, s.fail(StageConnect, "", err)
+			return nil, nil, nil, s.fail(StageConnect, "", err)
 		}
 		// The handshake happens on first use: say EHLO over it now, so
 		// that a certificate that does not verify ends the session here.
 		if err := c.Hello("localhost"); err != nil {
 			stop()
 			c.Close()
-			return nil, s.fail(StageConnect, "", err)
+			return nil, nil, nil, s.fail(StageConnect, "", err)
 		}
 	}
 	c.CommandTimeout, c.SubmissionTimeout = timeout, timeout
@@ -183,9 +216,9 @@ func (s Server) connect(ctx context.Context) (*smtp.Client, error) {
 	if st, ok := c.TLSConnectionState(); !ok || !st.HandshakeComplete {
 		stop()
 		c.Close()
-		return nil, &Error{Server: s.Addr, Stage: StageTLS, Err: errors.New("TLS is not up")}
+		return nil, nil, nil, &Error{Server: s.Addr, Stage: StageTLS, Err: errors.New("TLS is not up")}
 	}
-	return c, nil
+	return c, conn, stop, nil
 }
 
 func (s Server) auth(c *smtp.Client) error {

@@ -1,0 +1,129 @@
+package submit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+)
+
+// Pool keeps submission sessions open between mails, so that a batch of
+// mails to one server as one login goes over one connection (TLS and
+// AUTH once) instead of one each. A session unused for Idle is closed;
+// one the server has closed meanwhile is noticed before use (RSET) and
+// replaced. A session is used by one mail at a time; a Pool by any
+// number of goroutines.
+//
+// Sessions logged in by XOAUTH2 are not kept: the server checks the
+// bearer token only at AUTH, so a kept session would outlive a revoked
+// sign-in; each such mail logs in again.
+type Pool struct {
+	// Idle is how long a session stays open unused (default 30 s).
+	Idle time.Duration
+
+	mu   sync.Mutex
+	idle map[string][]*idleSession
+}
+
+type idleSession struct {
+	*session
+	timer *time.Timer
+}
+
+// key names the server and login a session is for: a changed password
+// or token is another login.
+func (s Server) key() string {
+	sum := sha256.Sum256([]byte(s.Secret))
+	return string(s.Security) + " " + s.Addr + " " + string(s.Mechanism) + " " + s.Username + " " + hex.EncodeToString(sum[:8])
+}
+
+// Send is the package's Send over a kept session when one is open for s.
+func (p *Pool) Send(ctx context.Context, s Server, from string, to []string, msg Message) error {
+	if s.Mechanism == XOAuth2 {
+		return Send(ctx, s, from, to, msg)
+	}
+	sess := p.take(ctx, s)
+	if sess == nil {
+		var err error
+		if sess, err = s.open(ctx); err != nil {
+			return err
+		}
+	}
+	if err := s.transact(sess.c, from, to, msg); err != nil {
+		sess.close()
+		return err
+	}
+	p.keep(s, sess)
+	return nil
+}
+
+// take returns an idle session for s that still answers, bound to ctx;
+// nil when there is none.
+func (p *Pool) take(ctx context.Context, s Server) *session {
+	for {
+		p.mu.Lock()
+		list := p.idle[s.key()]
+		if len(list) == 0 {
+			p.mu.Unlock()
+			return nil
+		}
+		is := list[len(list)-1]
+		p.idle[s.key()] = list[:len(list)-1]
+		p.mu.Unlock()
+		if !is.timer.Stop() {
+			continue // closing already, for being idle too long
+		}
+		sess := is.session
+		sess.unbind = context.AfterFunc(ctx, func() { sess.conn.Close() })
+		if err := sess.c.Reset(); err != nil {
+			sess.close() // the server has let it go
+			continue
+		}
+		return sess
+	}
+}
+
+// keep puts a session whose mail went back, closing it after Idle.
+func (p *Pool) keep(s Server, sess *session) {
+	sess.unbind()
+	idle := p.Idle
+	if idle <= 0 {
+		idle = 30 * time.Second
+	}
+	is := &idleSession{session: sess}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.idle == nil {
+		p.idle = map[string][]*idleSession{}
+	}
+	key := s.key()
+	is.timer = time.AfterFunc(idle, func() {
+		p.mu.Lock()
+		list := p.idle[key]
+		for i, x := range list {
+			if x == is {
+				p.idle[key] = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		p.mu.Unlock()
+		sess.c.Quit()
+	})
+	p.idle[key] = append(p.idle[key], is)
+}
+
+// Close closes every idle session.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	all := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, list := range all {
+		for _, is := range list {
+			if is.timer.Stop() {
+				is.c.Quit()
+			}
+		}
+	}
+}
