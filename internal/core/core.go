@@ -35,6 +35,7 @@ import (
 	"sikkermail/internal/directory"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
+	"sikkermail/internal/mailstore"
 	"sikkermail/internal/msauth"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
@@ -84,9 +85,10 @@ type engine struct {
 	// set up.
 	dp     *digitalpost.Client
 	dbPath string
-	// smtpPool keeps submission sessions open between the mails of a
+	// smtpPool and imapPool keep sessions open between the mails of a
 	// batch.
 	smtpPool submit.Pool
+	imapPool mailstore.Pool
 	// Now is the clock (tests set it).
 	Now func() time.Time
 
@@ -339,6 +341,7 @@ func damaged(err error) bool {
 // Close releases the databases.
 func (c *Core) Close() error {
 	c.smtpPool.Close()
+	c.imapPool.Close()
 	if c.store != nil && c.store.Dialect == store.PostgreSQL {
 		c.store.Close()
 	}

@@ -83,7 +83,7 @@ func (c *Core) imapServer() (mailstore.Server, error) {
 	if s.Server == "" {
 		return mailstore.Server{}, &SendError{Reason: NoIMAP}
 	}
-	srv := mailstore.Server{Addr: s.Server, Security: mailstore.Security(s.Security), Timeout: s.Timeout.Duration}
+	srv := mailstore.Server{Addr: s.Server, Security: mailstore.Security(s.Security), Timeout: s.Timeout.Duration, Pool: &c.imapPool}
 	if srv.Security == "" {
 		srv.Security = mailstore.ImplicitTLS
 	}

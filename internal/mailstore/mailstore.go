@@ -51,6 +51,8 @@ type Server struct {
 	// Debug, when set, receives the protocol trace (give it a
 	// *protolog.Writer: credentials and mail left out).
 	Debug io.Writer
+	// Pool, when set, keeps sessions logged in between uses.
+	Pool *Pool
 }
 
 // Account is a login: a person's own, or a shared mailbox's (for
@@ -114,7 +116,9 @@ func bodies(c *imapclient.Client, uids ...imap.UID) ([][]byte, error) {
 }
 
 // session logs in, runs f, and logs out; the connection is closed when
-// ctx ends or the timeout passes.
+// ctx ends or the timeout passes. With a Pool, a session kept for the
+// account is used instead (when it still answers NOOP), and kept again
+// after f unless f failed.
 func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Client) error) error {
 	timeout := s.Timeout
 	if timeout == 0 {
@@ -122,9 +126,47 @@ func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Cli
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	host, _, err := net.SplitHostPort(s.Addr)
+	pooled := s.Pool != nil && !acc.XOAuth2
+	if pooled {
+		if kept := s.Pool.take(s.key(acc)); kept != nil {
+			stop := context.AfterFunc(ctx, func() { kept.conn.Close() })
+			if kept.c.Noop().Wait() == nil {
+				err := f(kept.c)
+				stop()
+				if err == nil {
+					s.Pool.keep(s.key(acc), kept)
+					return nil
+				}
+				kept.c.Close()
+				return err
+			}
+			stop()
+			kept.c.Close() // the server has let it go: a new one
+		}
+	}
+	c, conn, err := s.login(ctx, acc)
 	if err != nil {
 		return err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	if err := f(c); err != nil {
+		c.Close()
+		return err
+	}
+	if pooled && stop() {
+		s.Pool.keep(s.key(acc), &keptSession{c: c, conn: conn})
+		return nil
+	}
+	defer c.Close()
+	return c.Logout().Wait()
+}
+
+// login connects, brings TLS up, and logs in.
+func (s Server) login(ctx context.Context, acc Account) (*imapclient.Client, net.Conn, error) {
+	host, _, err := net.SplitHostPort(s.Addr)
+	if err != nil {
+		return nil, nil, err
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if s.TLS != nil {
@@ -139,21 +181,22 @@ func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Cli
 		conn, err = (&tls.Dialer{Config: cfg}).DialContext(ctx, "tcp", s.Addr)
 	}
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	var c *imapclient.Client
 	if s.Security == StartTLS {
 		if c, err = imapclient.NewStartTLS(conn, &imapclient.Options{TLSConfig: cfg, DebugWriter: s.Debug}); err != nil {
-			return err
+			conn.Close()
+			return nil, nil, err
 		}
 	} else {
 		c = imapclient.New(conn, &imapclient.Options{DebugWriter: s.Debug})
 	}
-	defer c.Close()
 	if err := c.WaitGreeting(); err != nil {
-		return err
+		c.Close()
+		return nil, nil, err
 	}
 	if acc.XOAuth2 {
 		err = c.Authenticate(xoauth2.NewClient(acc.Username, acc.Secret))
@@ -161,12 +204,10 @@ func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Cli
 		err = c.Login(acc.Username, acc.Secret).Wait()
 	}
 	if err != nil {
-		return &loginError{err}
+		c.Close()
+		return nil, nil, &loginError{err}
 	}
-	if err := f(c); err != nil {
-		return err
-	}
-	return c.Logout().Wait()
+	return c, conn, nil
 }
 
 type loginError struct{ error }

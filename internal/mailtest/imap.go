@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -43,9 +44,10 @@ type IMAP struct {
 	dropAppends int
 
 	lifecycle
-	mu       sync.Mutex
-	accounts map[string]*account
-	appended map[string][]string // account/folder → Message-IDs
+	connections atomic.Int64
+	mu          sync.Mutex
+	accounts    map[string]*account
+	appended    map[string][]string // account/folder → Message-IDs
 }
 
 type account struct {
@@ -89,7 +91,7 @@ func newIMAP(implicit bool) (*IMAP, error) {
 		s.Close()
 		return nil, err
 	}
-	s.Addr = s.serve(l, srv.Serve, func() { srv.Close() })
+	s.Addr = s.serve(countingListener{l, &s.connections}, srv.Serve, func() { srv.Close() })
 	return s, nil
 }
 
@@ -195,6 +197,9 @@ func (s *imapSession) Append(mailbox string, r imap.LiteralReader, options *imap
 	}
 	return data, err
 }
+
+// Connections is how many connections the server has taken.
+func (s *IMAP) Connections() int64 { return s.connections.Load() }
 
 // Appended returns the Message-IDs of the messages APPENDed to an
 // account's folder, in order ("" for one without).
