@@ -84,6 +84,7 @@ windows:
 # Speed and memory against the reference (openssl), side by side, as ratios.
 bench: deps
 	$(GO) run ./cmd/sikkermail-bench
+	SIKKERMAIL_STRICT=1 $(GO) test -run '^$$' -bench Gateway -benchtime 1x ./internal/gateway/
 
 # Runs each fuzz target for FUZZTIME (their seed corpora run in `make test`).
 FUZZTIME ?= 60s

@@ -23,14 +23,14 @@ import (
 // clientConfig is a staff PC's settings in gateway mode: the gateway,
 // the institution's domains, a database of its own; no identity, no
 // mail server.
-func (e *env) clientConfig(t *testing.T) *config.Config {
+func (e *env) clientConfig(t testing.TB) *config.Config {
 	cfg := &config.Config{Language: "da", Database: filepath.Join(t.TempDir(), "pc.db"),
 		Institution: config.Institution{Domains: []string{config.DemoDomain}},
 		Gateway:     config.Gateway{URL: e.url, CA: e.caFile}}
 	return cfg
 }
 
-func (e *env) dial(t *testing.T, cfg *config.Config, user string) *Client {
+func (e *env) dial(t testing.TB, cfg *config.Config, user string) *Client {
 	t.Helper()
 	c, err := Dial(cfg, ClientOptions{Token: func(context.Context) (string, error) { return e.entra.Issue(user, scope) }})
 	if err != nil {

@@ -61,6 +61,13 @@ func start(t *testing.T) *env { t.Helper(); return startWith(t, nil) }
 // (nil: none), for the address batch@hoejskole.example.
 func startWith(t *testing.T, clientCA *x509.Certificate) *env {
 	t.Helper()
+	return startOn(t, clientCA, "")
+}
+
+// startOn is startWith with the gateway's store in the PostgreSQL
+// database at storeURL ("": SQLite).
+func startOn(t testing.TB, clientCA *x509.Certificate, storeURL string) *env {
+	t.Helper()
 	e := mailtest.StartEntra(t, clientID)
 	e.AddAPI(apiURI, apiID)
 	e.AddAPI("api://other-service", "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d")
@@ -70,6 +77,7 @@ func startWith(t *testing.T, clientCA *x509.Certificate) *env {
 	e.SetGroups(itVagt, helpdeskGroup)
 	cfg := config.Demo()
 	cfg.Database = filepath.Join(t.TempDir(), "gw.db")
+	cfg.Store.URL = storeURL
 	api, err := demo.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
