@@ -4,10 +4,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"sikkermail/internal/idle"
 )
 
 // Pool keeps IMAP sessions logged in between uses, so that a batch of
@@ -19,14 +20,12 @@ type Pool struct {
 	// Idle is how long a session stays open unused (default 30 s).
 	Idle time.Duration
 
-	mu   sync.Mutex
-	idle map[string][]*keptSession
+	kept idle.Pool[*keptSession]
 }
 
 type keptSession struct {
-	c     *imapclient.Client
-	conn  net.Conn
-	timer *time.Timer
+	c    *imapclient.Client
+	conn net.Conn
 }
 
 // key names the server and login a session is for.
@@ -37,58 +36,17 @@ func (s Server) key(acc Account) string {
 
 // take returns a kept session for key, nil when there is none.
 func (p *Pool) take(key string) *keptSession {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for list := p.idle[key]; len(list) > 0; list = p.idle[key] {
-		k := list[len(list)-1]
-		p.idle[key] = list[:len(list)-1]
-		if k.timer.Stop() {
-			return k
-		}
-	}
-	return nil
+	k, _ := p.kept.Take(key)
+	return k
 }
 
 // keep keeps k for key, logging it out after Idle.
 func (p *Pool) keep(key string, k *keptSession) {
-	idle := p.Idle
-	if idle <= 0 {
-		idle = 30 * time.Second
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.idle == nil {
-		p.idle = map[string][]*keptSession{}
-	}
-	k.timer = time.AfterFunc(idle, func() {
-		p.mu.Lock()
-		list := p.idle[key]
-		for i, x := range list {
-			if x == k {
-				p.idle[key] = append(list[:i:i], list[i+1:]...)
-				break
-			}
-		}
-		p.mu.Unlock()
-		k.logout()
-	})
-	p.idle[key] = append(p.idle[key], k)
+	p.kept.Keep(key, k, p.Idle, (*keptSession).logout)
 }
 
 // Close logs every kept session out.
-func (p *Pool) Close() {
-	p.mu.Lock()
-	all := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	for _, list := range all {
-		for _, k := range list {
-			if k.timer.Stop() {
-				k.logout()
-			}
-		}
-	}
-}
+func (p *Pool) Close() { p.kept.Close() }
 
 // logout says goodbye, waiting at most ten seconds for the answer.
 func (k *keptSession) logout() {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
 	"time"
+
+	"sikkermail/internal/idle"
 )
 
 // Pool keeps submission sessions open between mails, so that a batch of
@@ -22,13 +23,7 @@ type Pool struct {
 	// Idle is how long a session stays open unused (default 30 s).
 	Idle time.Duration
 
-	mu   sync.Mutex
-	idle map[string][]*idleSession
-}
-
-type idleSession struct {
-	*session
-	timer *time.Timer
+	kept idle.Pool[*session]
 }
 
 // key names the server and login a session is for: a changed password
@@ -58,23 +53,14 @@ func (p *Pool) Send(ctx context.Context, s Server, from string, to []string, msg
 	return nil
 }
 
-// take returns an idle session for s that still answers, bound to ctx;
+// take returns a kept session for s that still answers, bound to ctx;
 // nil when there is none.
 func (p *Pool) take(ctx context.Context, s Server) *session {
 	for {
-		p.mu.Lock()
-		list := p.idle[s.key()]
-		if len(list) == 0 {
-			p.mu.Unlock()
+		sess, ok := p.kept.Take(s.key())
+		if !ok {
 			return nil
 		}
-		is := list[len(list)-1]
-		p.idle[s.key()] = list[:len(list)-1]
-		p.mu.Unlock()
-		if !is.timer.Stop() {
-			continue // closing already, for being idle too long
-		}
-		sess := is.session
 		sess.unbind = context.AfterFunc(ctx, func() { sess.conn.Close() })
 		if err := sess.c.Reset(); err != nil {
 			sess.close() // the server has let it go
@@ -84,46 +70,11 @@ func (p *Pool) take(ctx context.Context, s Server) *session {
 	}
 }
 
-// keep puts a session whose mail went back, closing it after Idle.
+// keep keeps a session whose mail went, closing it after Idle.
 func (p *Pool) keep(s Server, sess *session) {
 	sess.unbind()
-	idle := p.Idle
-	if idle <= 0 {
-		idle = 30 * time.Second
-	}
-	is := &idleSession{session: sess}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.idle == nil {
-		p.idle = map[string][]*idleSession{}
-	}
-	key := s.key()
-	is.timer = time.AfterFunc(idle, func() {
-		p.mu.Lock()
-		list := p.idle[key]
-		for i, x := range list {
-			if x == is {
-				p.idle[key] = append(list[:i:i], list[i+1:]...)
-				break
-			}
-		}
-		p.mu.Unlock()
-		sess.c.Quit()
-	})
-	p.idle[key] = append(p.idle[key], is)
+	p.kept.Keep(s.key(), sess, p.Idle, func(sess *session) { sess.c.Quit() })
 }
 
-// Close closes every idle session.
-func (p *Pool) Close() {
-	p.mu.Lock()
-	all := p.idle
-	p.idle = nil
-	p.mu.Unlock()
-	for _, list := range all {
-		for _, is := range list {
-			if is.timer.Stop() {
-				is.c.Quit()
-			}
-		}
-	}
-}
+// Close closes every kept session.
+func (p *Pool) Close() { p.kept.Close() }
