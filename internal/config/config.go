@@ -86,6 +86,8 @@ type Store struct {
 	// renews it: how soon another instance goes on with the mail of one
 	// that died (default 30 s).
 	Lease Duration `toml:"lease"`
+	// Workers is how many mails an instance works at once (default 4).
+	Workers int `toml:"workers"`
 }
 
 // Server is the gateway's HTTPS listener.

@@ -191,6 +191,7 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 		return &FileError{File: c.storeName(), Err: err}
 	}
 	c.outbox.Lease = cfg.Store.Lease.Duration
+	c.outbox.Workers = cmp.Or(cfg.Store.Workers, 4) // shared only: one PC has one worker
 	// Beside the database unless told: the sealed files of the mails on
 	// their way.
 	files := cmp.Or(cfg.Store.Files, path+".outbox")

@@ -18,7 +18,7 @@ var errLeaseLost = errors.New("outbox: another worker has taken the mail over")
 // holds, under a lease of its own. With a lock file this is the one
 // worker, and any lease left is a dead process's; shared, workers skip
 // the rows another is claiming at the same moment.
-func (o *Outbox) claim(ctx context.Context) (int64, error) {
+func (o *Outbox) claim(ctx context.Context, owner string) (int64, error) {
 	now := o.now().UnixMilli()
 	q := `SELECT id FROM outbox WHERE state = ? AND next_try <= ?`
 	args := []any{Queued, now}
@@ -36,7 +36,7 @@ func (o *Outbox) claim(ctx context.Context) (int64, error) {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?`),
-			o.owner, o.now().Add(o.lease()).UnixMilli(), id)
+			owner, o.now().Add(o.lease()).UnixMilli(), id)
 		return err
 	})
 	return id, err
@@ -45,7 +45,7 @@ func (o *Outbox) claim(ctx context.Context) (int64, error) {
 // keepLease renews the lease on mail id while it is worked, and cancels
 // the returned context with errLeaseLost when it is no longer this
 // worker's.
-func (o *Outbox) keepLease(ctx context.Context, id int64) (context.Context, context.CancelCauseFunc) {
+func (o *Outbox) keepLease(ctx context.Context, id int64, owner string) (context.Context, context.CancelCauseFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	go func() {
 		tick := time.NewTicker(o.lease() / 3)
@@ -57,7 +57,7 @@ func (o *Outbox) keepLease(ctx context.Context, id int64) (context.Context, cont
 			case <-tick.C:
 			}
 			res, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
-				o.now().Add(o.lease()).UnixMilli(), id, o.owner)
+				o.now().Add(o.lease()).UnixMilli(), id, owner)
 			if err != nil {
 				continue // the database is away for now: try again; the lease may hold
 			}
@@ -73,10 +73,10 @@ func (o *Outbox) keepLease(ctx context.Context, id int64) (context.Context, cont
 // leased runs f in a transaction that first renews this worker's lease
 // on mail id, and fails with errLeaseLost when the mail is no longer its
 // own. While the transaction runs, no other worker can take the mail.
-func (o *Outbox) leased(ctx context.Context, id int64, f func(*sql.Tx) error) error {
+func (o *Outbox) leased(ctx context.Context, id int64, owner string, f func(*sql.Tx) error) error {
 	return o.db.InTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
-			o.now().Add(o.lease()).UnixMilli(), id, o.owner)
+			o.now().Add(o.lease()).UnixMilli(), id, owner)
 		if err != nil {
 			return err
 		}
@@ -88,6 +88,6 @@ func (o *Outbox) leased(ctx context.Context, id int64, f func(*sql.Tx) error) er
 }
 
 // release gives mail id's lease back, if it is still this worker's.
-func (o *Outbox) release(ctx context.Context, id int64) {
-	o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`), id, o.owner)
+func (o *Outbox) release(ctx context.Context, id int64, owner string) {
+	o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?`), id, owner)
 }

@@ -166,6 +166,9 @@ type Outbox struct {
 	// it, while a mail is worked); the default is 30 s. The instances'
 	// clocks must agree to well within it.
 	Lease time.Duration
+	// Workers is how many mails a shared outbox's Run works at once (1
+	// when not set); with a lock file there is one.
+	Workers int
 	// Now is the clock (tests set it).
 	Now func() time.Time
 	// Backoff is the delay before try n+1 after n temporary failures;
@@ -559,7 +562,12 @@ func (o *Outbox) Process(ctx context.Context) (int, error) {
 		}
 		defer unlock()
 	}
-	done, err := o.round(ctx)
+	return o.roundAs(ctx, o.owner)
+}
+
+// roundAs is round, its write error (or none) kept for Stalled.
+func (o *Outbox) roundAs(ctx context.Context, owner string) (int, error) {
+	done, err := o.round(ctx, owner)
 	var we *WriteError
 	o.stallMu.Lock()
 	if errors.As(err, &we) {
@@ -571,18 +579,18 @@ func (o *Outbox) Process(ctx context.Context) (int, error) {
 	return done, err
 }
 
-// round works every due mail.
-func (o *Outbox) round(ctx context.Context) (int, error) {
+// round works every due mail, as the worker owner.
+func (o *Outbox) round(ctx context.Context, owner string) (int, error) {
 	done := 0
 	for {
-		id, err := o.claim(ctx)
+		id, err := o.claim(ctx, owner)
 		if errors.Is(err, sql.ErrNoRows) {
 			return done, nil
 		}
 		if err != nil {
 			return done, o.writeError(err)
 		}
-		finished, err := o.process(ctx, id)
+		finished, err := o.process(ctx, id, owner)
 		if errors.Is(err, errLeaseLost) {
 			continue // the other worker goes on with it
 		}
@@ -597,9 +605,9 @@ func (o *Outbox) round(ctx context.Context) (int, error) {
 
 // process runs one mail's remaining steps. It reports whether the mail
 // is done; a step's failure is recorded on the mail, not returned.
-func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
-	defer o.release(context.WithoutCancel(ctx), id)
-	ctx, lost := o.keepLease(ctx, id)
+func (o *Outbox) process(ctx context.Context, id int64, owner string) (bool, error) {
+	defer o.release(context.WithoutCancel(ctx), id, owner)
+	ctx, lost := o.keepLease(ctx, id, owner)
 	defer lost(nil)
 	m, err := o.Get(ctx, id)
 	if err != nil {
@@ -620,10 +628,10 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 			// the mail: the mail waits at the step, as for the database.
 			return false, we
 		default:
-			return false, o.fail(ctx, m, err)
+			return false, o.fail(ctx, m, err, owner)
 		}
 		o.hook("before:"+st.Name, m)
-		if err := o.leased(ctx, m.ID, func(tx *sql.Tx) error {
+		if err := o.leased(ctx, m.ID, owner, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, o.db.Q(`INSERT INTO outbox_step (mail, step, time, output) VALUES (?, ?, ?, ?)`),
 				m.ID, st.Name, o.now().UnixMilli(), out)
 			return err
@@ -634,7 +642,7 @@ func (o *Outbox) process(ctx context.Context, id int64) (bool, error) {
 		o.hook("after:"+st.Name, m)
 	}
 	// Done: the draft, the steps' outputs and the files are no longer needed.
-	err = o.writeError(o.leased(ctx, m.ID, func(tx *sql.Tx) error {
+	err = o.writeError(o.leased(ctx, m.ID, owner, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET state = ?, content = NULL, error = NULL, finished = ? WHERE id = ?`),
 			Done, o.now().UnixMilli(), m.ID); err != nil {
 			return err
@@ -656,7 +664,7 @@ func (o *Outbox) hook(point string, m *Mail) {
 
 // fail records a step's failure: a temporary one is tried again after
 // the backoff, any other stops the mail.
-func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
+func (o *Outbox) fail(ctx context.Context, m *Mail, err error, owner string) error {
 	stored, _ := json.Marshal(Store(err))
 	state, next := Failed, o.now()
 	var after interface{ RetryAfter() time.Duration }
@@ -667,7 +675,7 @@ func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
 	case Temporary(err):
 		state, next = Queued, o.now().Add(o.backoff(m.Attempts+1))
 	}
-	return o.writeError(o.leased(ctx, m.ID, func(tx *sql.Tx) error {
+	return o.writeError(o.leased(ctx, m.ID, owner, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET state = ?, attempts = attempts + 1, next_try = ?, error = ? WHERE id = ?`),
 			state, next.UnixMilli(), string(stored), m.ID)
 		return err
@@ -675,10 +683,15 @@ func (o *Outbox) fail(ctx context.Context, m *Mail, err error) error {
 }
 
 // Next returns when the earliest waiting mail is due, and false when
-// none is waiting.
+// none is waiting. Shared, a mail another worker holds is due when its
+// lease lapses, not before: idle workers do not spin on it.
 func (o *Outbox) Next(ctx context.Context) (time.Time, bool, error) {
+	due := `next_try`
+	if o.lock == "" {
+		due = `CASE WHEN lease_until IS NOT NULL AND lease_until > next_try THEN lease_until ELSE next_try END`
+	}
 	var next sql.NullInt64
-	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT MIN(next_try) FROM outbox WHERE state = ?`), Queued).Scan(&next)
+	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT MIN(`+due+`) FROM outbox WHERE state = ?`), Queued).Scan(&next)
 	if err != nil || !next.Valid {
 		return time.Time{}, false, err
 	}
@@ -687,10 +700,30 @@ func (o *Outbox) Next(ctx context.Context) (time.Time, bool, error) {
 
 // Run is the worker: it processes due mail, then sleeps until the next
 // is due or Kick is called, until ctx ends. When another process is the
-// worker it waits and tries again, so one of them always is.
+// worker it waits and tries again, so one of them always is. Shared,
+// Workers workers run, each claiming its own mails.
 func (o *Outbox) Run(ctx context.Context) error {
+	if o.lock != "" || o.Workers <= 1 {
+		return o.work(ctx, o.Process)
+	}
+	errs := make(chan error, o.Workers)
+	for i := range o.Workers {
+		owner := fmt.Sprintf("%s/%d", o.owner, i)
+		go func() {
+			errs <- o.work(ctx, func(ctx context.Context) (int, error) { return o.roundAs(ctx, owner) })
+		}()
+	}
+	err := <-errs
+	for range o.Workers - 1 {
+		<-errs
+	}
+	return err
+}
+
+// work runs rounds of process until ctx ends, sleeping between them.
+func (o *Outbox) work(ctx context.Context, process func(context.Context) (int, error)) error {
 	for {
-		_, err := o.Process(ctx)
+		_, err := process(ctx)
 		wait := time.Minute
 		switch {
 		case errors.Is(err, ErrBusy):

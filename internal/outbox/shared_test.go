@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -195,5 +196,72 @@ func TestSharedWorkerKilled(t *testing.T) {
 	}
 	if l.runs["<1@x> build"] != 0 || l.runs["<1@x> submit"] != 1 || l.runs["<1@x> copy"] != 1 {
 		t.Errorf("runs %v", l.runs)
+	}
+}
+
+// Several workers in one instance share its queue as instances do:
+// each mail's steps run once, by one of them, and two mails are in
+// submission at the same moment (the first two wait for each other
+// there, which one worker alone could never bring about).
+func TestWorkersInOneInstance(t *testing.T) {
+	url := daemon.StartPostgres(t).URL
+	l := &ledger{runs: map[string]int{}}
+	var mu sync.Mutex
+	entered := 0
+	arrived, release := make(chan struct{}, 2), make(chan struct{})
+	o := openShared(t, url, l.steps(func(ctx context.Context, step string) error {
+		if step != "submit" {
+			return nil
+		}
+		mu.Lock()
+		entered++
+		first := entered <= 2
+		mu.Unlock()
+		if first {
+			arrived <- struct{}{}
+			<-release
+		}
+		return nil
+	}))
+	o.Workers = 4
+	const mails = 40
+	for i := range mails {
+		add(t, o, fmt.Sprintf("<w%d@x>", i))
+	}
+	finished := make(chan struct{})
+	var done sync.Map
+	var count atomic.Int32
+	o.Hook = func(point string, m *outbox.Mail) {
+		if point == "after:copy" {
+			if _, again := done.LoadOrStore(m.ID, true); !again && count.Add(1) == mails {
+				close(finished)
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error)
+	go func() { ran <- o.Run(ctx) }()
+	failsafe := time.After(time.Minute) // not a synchronisation: a bound on a test that failed
+	for range 2 {
+		select {
+		case <-arrived:
+		case <-failsafe:
+			t.Fatal("no two mails were in submission at once")
+		}
+	}
+	close(release)
+	select {
+	case <-finished:
+	case <-failsafe:
+		t.Fatal("the workers did not finish")
+	}
+	cancel()
+	<-ran
+	for i := range mails {
+		for _, step := range []string{"build", "submit", "copy"} {
+			if n := l.runs[fmt.Sprintf("<w%d@x> %s", i, step)]; n != 1 {
+				t.Errorf("<w%d@x> %s ran %d times", i, step, n)
+			}
+		}
 	}
 }
