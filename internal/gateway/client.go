@@ -150,8 +150,11 @@ func (c *Client) signIn(dbPath string) (*msauth.Session, error) {
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, Proxy: http.ProxyFromEnvironment}}
 	scope := c.cfg.Gateway.Scope
-	if scope == "" {
-		return nil, errors.New("gateway: [gateway] scope names the gateway API's scope (api://…/access_as_user)")
+	switch {
+	case scope == "":
+		return nil, &Error{Reason: Settings, Detail: "[gateway] scope"}
+	case m.Tenant == "" || m.ClientID == "":
+		return nil, &Error{Reason: Settings, Detail: "[microsoft] tenant, client_id"}
 	}
 	return msauth.New(msauth.Config{Tenant: m.Tenant, ClientID: m.ClientID, Authority: m.Authority, HTTP: hc, Scopes: []string{scope},
 		CacheFile: filepath.Join(filepath.Dir(dbPath), "gateway-tokens.sealed"), Keyring: keystore.Keyring{}})

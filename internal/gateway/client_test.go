@@ -187,3 +187,24 @@ func TestClientOffline(t *testing.T) {
 		t.Fatalf("%+v %+v %v", m, r, err)
 	}
 }
+
+// Settings that cannot sign in to the gateway say which key is missing.
+func TestDialSettings(t *testing.T) {
+	for _, c := range []struct {
+		gw   config.Gateway
+		ms   config.Microsoft
+		want string
+	}{
+		{config.Gateway{URL: "http://gw.example"}, config.Microsoft{}, "gateway.needs_tls"},
+		{config.Gateway{URL: "https://gw.example"}, config.Microsoft{Tenant: "t", ClientID: "c"}, "[gateway] scope"},
+		{config.Gateway{URL: "https://gw.example", Scope: "api://x/access_as_user"}, config.Microsoft{}, "[microsoft] tenant, client_id"},
+	} {
+		cfg := &config.Config{Database: filepath.Join(t.TempDir(), "pc.db"), Institution: config.Institution{Domains: []string{config.DemoDomain}},
+			Gateway: c.gw, Microsoft: c.ms}
+		_, err := Dial(cfg, ClientOptions{})
+		var ge *Error
+		if !errors.As(err, &ge) || (ge.Localize().Key != c.want && ge.Detail != c.want) || strings.HasPrefix(i18n.Danish.Error(err), "gateway.") {
+			t.Errorf("%+v: %v", c.gw, err)
+		}
+	}
+}

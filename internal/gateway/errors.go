@@ -25,10 +25,12 @@ const (
 	// NotKept: the gateway was never reached, so a mail cannot be kept
 	// sealed to it.
 	NotKept Reason = "not_kept"
+	// Settings: the client's settings for the gateway lack a key.
+	Settings Reason = "settings"
 )
 
 // Reasons are every Reason, for the tests of their sentences.
-var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept}
+var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept, Settings}
 
 // Error is a call the gateway refused.
 type Error struct {
