@@ -105,7 +105,7 @@ func authConfig(a config.Auth, helpdesk []string) auth.Config {
 // certificates it takes, if any.
 func serverTLS(s config.Server) (*tls.Config, error) {
 	if s.Certificate == "" || s.Key == "" {
-		return nil, errors.New("the settings' [server] must name the gateway's certificate and key: it serves HTTPS only")
+		return nil, &gateway.Error{Reason: gateway.ServerSettings, Detail: "[server] certificate, key"}
 	}
 	cert, err := tls.LoadX509KeyPair(s.Certificate, s.Key)
 	if err != nil {

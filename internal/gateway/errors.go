@@ -27,10 +27,12 @@ const (
 	NotKept Reason = "not_kept"
 	// Settings: the client's settings for the gateway lack a key.
 	Settings Reason = "settings"
+	// ServerSettings: the gateway's own settings lack a key.
+	ServerSettings Reason = "server_settings"
 )
 
 // Reasons are every Reason, for the tests of their sentences.
-var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept, Settings}
+var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept, Settings, ServerSettings}
 
 // Error is a call the gateway refused.
 type Error struct {
