@@ -19,7 +19,8 @@ var errLeaseLost = errors.New("outbox: another worker has taken the mail over")
 // worker, and any lease left is a dead process's; shared, workers skip
 // the rows another is claiming at the same moment.
 func (o *Outbox) claim(ctx context.Context, owner string) (int64, error) {
-	now := o.now().UnixMilli()
+	at := o.now()
+	now := at.UnixMilli()
 	q := `SELECT id FROM outbox WHERE state = ? AND next_try <= ?`
 	args := []any{Queued, now}
 	if o.lock == "" {
@@ -36,7 +37,7 @@ func (o *Outbox) claim(ctx context.Context, owner string) (int64, error) {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE id = ?`),
-			owner, o.now().Add(o.lease()).UnixMilli(), id)
+			owner, at.Add(o.lease()).UnixMilli(), id)
 		return err
 	})
 	return id, err
@@ -56,15 +57,12 @@ func (o *Outbox) keepLease(ctx context.Context, id int64, owner string) (context
 				return
 			case <-tick.C:
 			}
-			res, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
-				o.now().Add(o.lease()).UnixMilli(), id, owner)
-			if err != nil {
-				continue // the database is away for now: try again; the lease may hold
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
+			if err := o.renew(ctx, o.db, id, owner); errors.Is(err, errLeaseLost) {
 				cancel(errLeaseLost)
 				return
 			}
+			// Any other error: the database is away for now; try again, the
+			// lease may hold.
 		}
 	}()
 	return ctx, cancel
@@ -75,16 +73,27 @@ func (o *Outbox) keepLease(ctx context.Context, id int64, owner string) (context
 // own. While the transaction runs, no other worker can take the mail.
 func (o *Outbox) leased(ctx context.Context, id int64, owner string, f func(*sql.Tx) error) error {
 	return o.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
-			o.now().Add(o.lease()).UnixMilli(), id, owner)
-		if err != nil {
+		if err := o.renew(ctx, tx, id, owner); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errLeaseLost
 		}
 		return f(tx)
 	})
+}
+
+// renew extends owner's lease on mail id, through db or a transaction;
+// errLeaseLost when the mail is no longer owner's.
+func (o *Outbox) renew(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, id int64, owner string) error {
+	res, err := db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?`),
+		o.now().Add(o.lease()).UnixMilli(), id, owner)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errLeaseLost
+	}
+	return nil
 }
 
 // release gives mail id's lease back, if it is still this worker's.
