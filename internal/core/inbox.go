@@ -57,13 +57,18 @@ func (c *Core) Readable(ctx context.Context) ([]MailboxChoice, error) {
 	if err != nil {
 		return nil, err
 	}
+	return CanRead(all), nil
+}
+
+// CanRead are the mailboxes of all the user may read.
+func CanRead(all []MailboxChoice) []MailboxChoice {
 	var out []MailboxChoice
 	for _, m := range all {
 		if m.CanRead {
 			out = append(out, m)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // inboxAt is where a reader finds a mailbox's inbox.

@@ -206,12 +206,25 @@ func (c *Core) Progress(m *outbox.Mail) (done, total int) {
 // process's) does the sending; Await only watches, telling progress
 // (when not nil) how many of the mail's steps are done.
 func (c *Core) Await(ctx context.Context, id int64, progress func(done, total int)) (*outbox.Mail, *Receipt, error) {
-	tick := time.NewTicker(100 * time.Millisecond)
+	return Watch(ctx, c, id, 100*time.Millisecond, c.outbox.Stalled, progress)
+}
+
+// Watched is what Watch asks: a core here, or a gateway's client.
+type Watched interface {
+	ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *Receipt, error)
+	Progress(m *outbox.Mail) (done, total int)
+}
+
+// Watch is Await for w: it asks w every so often until mail id has its
+// receipt, has failed, waits for the user to sign in, or stalled (when
+// not nil) says why it waits, or ctx ends.
+func Watch(ctx context.Context, w Watched, id int64, every time.Duration, stalled func() error, progress func(done, total int)) (*outbox.Mail, *Receipt, error) {
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		m, r, err := c.ReceiptOf(ctx, id)
+		m, r, err := w.ReceiptOf(ctx, id)
 		if err == nil && progress != nil {
-			progress(c.Progress(m))
+			progress(w.Progress(m))
 		}
 		if err != nil || r != nil || m.State != outbox.Queued {
 			return m, r, err
@@ -219,8 +232,10 @@ func (c *Core) Await(ctx context.Context, id int64, progress func(done, total in
 		if m.Err != nil && m.Err.Message.Key == "msauth.sign_in_needed" {
 			return m, nil, nil // it waits for the user to sign in: say so now
 		}
-		if err := c.outbox.Stalled(); err != nil {
-			return m, nil, err // the mail waits; the user is told why
+		if stalled != nil {
+			if err := stalled(); err != nil {
+				return m, nil, err // the mail waits; the user is told why
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -401,13 +401,7 @@ func (c *Client) Mailboxes(ctx context.Context) ([]core.MailboxChoice, error) {
 // Readable are the mailboxes the user reads.
 func (c *Client) Readable(ctx context.Context) ([]core.MailboxChoice, error) {
 	all, err := c.Mailboxes(ctx)
-	var out []core.MailboxChoice
-	for _, m := range all {
-		if m.CanRead {
-			out = append(out, m)
-		}
-	}
-	return out, err
+	return core.CanRead(all), err
 }
 
 // IsHelpdesk reports whether the gateway gives the user the role.

@@ -196,24 +196,11 @@ func (c *Client) ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *core.R
 	return &m, v.Receipt, nil
 }
 
-// Await waits for the mail's receipt, its failure, or ctx's end.
+// Await waits for the mail's receipt, its failure, a sign-in it waits
+// for, or ctx's end, as the core's does; the gateway is asked, it does
+// not tell.
 func (c *Client) Await(ctx context.Context, id int64, report func(done, total int)) (*outbox.Mail, *core.Receipt, error) {
-	tick := time.NewTicker(500 * time.Millisecond) // the gateway is asked, it does not tell
-	defer tick.Stop()
-	for {
-		m, r, err := c.ReceiptOf(ctx, id)
-		if err == nil && report != nil {
-			report(c.Progress(m))
-		}
-		if err != nil || r != nil || m.State != outbox.Queued {
-			return m, r, err
-		}
-		select {
-		case <-ctx.Done():
-			return m, nil, ctx.Err()
-		case <-tick.C:
-		}
-	}
+	return core.Watch(ctx, c, id, 500*time.Millisecond, c.queue.Stalled, report)
 }
 
 // Progress is how many of the mail's steps are done, as the gateway
