@@ -54,8 +54,13 @@ type Client struct {
 	lang   atomic.Value // i18n.Lang
 	dir    string
 
-	meMu sync.Mutex
-	me   *Me
+	meMu   sync.Mutex
+	me     *Me
+	meJSON []byte // as kept in gateway-me.json
+
+	// away is set while the gateway does not answer (and before it has):
+	// its next answer wakes the mails kept here.
+	away atomic.Bool
 
 	// queue is the mails kept here until the gateway takes them, in the
 	// local database.
@@ -115,9 +120,10 @@ func Dial(cfg *config.Config, opts ClientOptions) (*Client, error) {
 	if b, err := os.ReadFile(c.file("gateway-me.json")); err == nil {
 		var me Me
 		if json.Unmarshal(b, &me) == nil {
-			c.me = &me
+			c.me, c.meJSON = &me, b
 		}
 	}
+	c.away.Store(true)
 	if err := c.openQueue(path); err != nil {
 		return nil, err
 	}
@@ -236,9 +242,14 @@ func (c *Client) do(ctx context.Context, method, path string, body any, contentT
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := c.http.Do(req)
 	if err != nil {
+		c.away.Store(true)
 		return &UnreachableError{URL: c.base, Err: err}
 	}
 	defer resp.Body.Close()
+	if c.away.Swap(false) {
+		// It answers again: what waits here for it goes now.
+		c.queue.Wake(ctx)
+	}
 	dec := json.NewDecoder(io.LimitReader(resp.Body, 64<<20))
 	dec.UseNumber()
 	if resp.StatusCode >= 300 {
@@ -261,14 +272,14 @@ func (c *Client) who(ctx context.Context) (*Me, error) {
 	if err := c.do(ctx, "GET", "/v1/me", nil, "", &me); err != nil {
 		return nil, err
 	}
+	b, _ := json.Marshal(me)
 	c.meMu.Lock()
-	c.me = &me
+	changed := !bytes.Equal(b, c.meJSON)
+	c.me, c.meJSON = &me, b
 	c.meMu.Unlock()
-	if b, err := json.Marshal(me); err == nil {
+	if changed {
 		os.WriteFile(c.file("gateway-me.json"), b, 0o600)
 	}
-	// It answers again: what waits here for it goes now.
-	c.queue.Wake(ctx)
 	return &me, nil
 }
 
