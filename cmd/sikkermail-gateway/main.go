@@ -72,16 +72,18 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 	if err != nil {
 		return err
 	}
+	// The certificate first: without it nothing is opened, nothing
+	// migrated.
+	tlsConfig, err := serverTLS(cfg.Server)
+	if err != nil {
+		return err
+	}
 	c, err := core.New(cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	tlsConfig, err := serverTLS(cfg.Server)
-	if err != nil {
-		return err
-	}
-	v, err := auth.New(ctx, authConfig(cfg.Auth, cfg.Policy.Helpdesk))
+	v, err := auth.New(ctx, auth.FromSettings(cfg.Auth, cfg.Policy.Helpdesk))
 	if err != nil {
 		return err
 	}
@@ -94,11 +96,6 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 		srv.SetSealing(id)
 	}
 	return serve(ctx, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
-}
-
-func authConfig(a config.Auth, helpdesk []string) auth.Config {
-	return auth.Config{Issuer: a.Issuer, Audience: a.Audience, Scope: cmp.Or(a.Scope, "access_as_user"),
-		HelpdeskGroup: a.HelpdeskGroup, Helpdesk: helpdesk, Clients: a.Clients}
 }
 
 // serverTLS reads the gateway's certificate, and the CA of the client

@@ -11,6 +11,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"sikkermail/internal/config"
 	"sikkermail/internal/i18n"
 )
 
@@ -45,6 +47,14 @@ type Config struct {
 	HTTP *http.Client
 	// Now is the clock (tests move it).
 	Now func() time.Time
+}
+
+// FromSettings is the Config the settings' [auth] section says, with
+// helpdesk the addresses [policy] helpdesk lists; the scope defaults to
+// access_as_user.
+func FromSettings(a config.Auth, helpdesk []string) Config {
+	return Config{Issuer: a.Issuer, Audience: a.Audience, Scope: cmp.Or(a.Scope, "access_as_user"),
+		HelpdeskGroup: a.HelpdeskGroup, Helpdesk: helpdesk, Clients: a.Clients}
 }
 
 // Identity is a caller, proven.

@@ -87,8 +87,9 @@ func StartGateway(cfg *config.Config) (_ *Gateway, err error) {
 // Verifier proves the gateway's callers by the demo's Entra ID; helpdesk
 // are the members of its group and the settings' list.
 func (g *Gateway) Verifier(ctx context.Context, helpdesk []string) (*auth.Verifier, error) {
-	return auth.New(ctx, auth.Config{Issuer: g.Auth.Issuer, Audience: g.Auth.Audience, Scope: g.Auth.Scope, HelpdeskGroup: g.Auth.HelpdeskGroup,
-		Helpdesk: helpdesk, HTTP: &http.Client{Transport: &http.Transport{TLSClientConfig: g.Entra.TLS.Client()}, Timeout: 30 * time.Second}})
+	cfg := auth.FromSettings(g.Auth, helpdesk)
+	cfg.HTTP = &http.Client{Transport: &http.Transport{TLSClientConfig: g.Entra.TLS.Client()}, Timeout: 30 * time.Second}
+	return auth.New(ctx, cfg)
 }
 
 // ServerTLS is the gateway's TLS configuration.
