@@ -4,11 +4,14 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"html/template"
@@ -18,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +32,11 @@ import (
 // from the RFCs and nothing of the client's: discovery (OpenID Connect
 // Discovery), authorize with PKCE (RFC 6749 §4.1, RFC 7636: S256 only),
 // token with authorization_code, refresh_token (rotated) and device_code
-// grants (RFC 8628), a JWKS, and token introspection (RFC 7662) for mail
-// servers that check the tokens. It serves TLS only.
+// grants (RFC 8628), the client credentials grant (RFC 6749 §4.4) for
+// confidential clients authenticated with a secret or a JWT signed with
+// their certificate's key (RFC 7523, the certificate named by its
+// thumbprint as Entra ID does), a JWKS, and token introspection (RFC
+// 7662) for mail servers that check the tokens. It serves TLS only.
 //
 // The browser step is a form the test (or a person) fills in: GET
 // authorize shows it, POST authorize checks the password and redirects
@@ -52,6 +59,8 @@ type Entra struct {
 	// apis are the app registrations that expose a web API, by their
 	// application ID URI: tokens for their scopes are signed JWTs.
 	apis map[string]string
+	// apps are the confidential clients (daemons, services), by client ID.
+	apps map[string]entraApp
 
 	lifecycle
 	mu       sync.Mutex
@@ -80,8 +89,15 @@ type entraGrant struct {
 }
 
 type entraToken struct {
-	user, scope string
-	expires     time.Time
+	// user is the signed-in user's name; app the client ID of an
+	// app-only token (client credentials), whose user is "".
+	user, app, scope string
+	expires          time.Time
+}
+
+type entraApp struct {
+	secret string
+	cert   *x509.Certificate
 }
 
 type entraDevice struct {
@@ -109,7 +125,7 @@ func NewEntra(clientID string) (*Entra, error) {
 	}
 	e := &Entra{ClientID: clientID, key: key, tenant: EntraTenant, Lifetime: time.Hour, Now: time.Now,
 		users: map[string]*entraUser{}, codes: map[string]entraGrant{}, refresh: map[string]entraGrant{},
-		access: map[string]entraToken{}, devices: map[string]*entraDevice{}, apis: map[string]string{}}
+		access: map[string]entraToken{}, devices: map[string]*entraDevice{}, apis: map[string]string{}, apps: map[string]entraApp{}}
 	if e.TLS, err = e.tempTLS(); err != nil {
 		return nil, err
 	}
@@ -153,6 +169,18 @@ func (e *Entra) AddAPI(idURI, appID string) {
 	e.apis[strings.TrimSuffix(idURI, "/")] = appID
 }
 
+// AddApp registers a confidential client: a service that signs in as
+// itself with the client credentials grant, proving it with secret
+// (client_secret) or, when cert is not nil, with a client assertion
+// signed by cert's key. It gets opaque app-only access tokens for
+// RESOURCE/.default, which introspection answers with its client ID and
+// no username.
+func (e *Entra) AddApp(clientID, secret string, cert *x509.Certificate) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.apps[clientID] = entraApp{secret: secret, cert: cert}
+}
+
 // SetGroups makes the user a member of the groups (object IDs).
 func (e *Entra) SetGroups(username string, groups ...string) {
 	e.mu.Lock()
@@ -162,8 +190,9 @@ func (e *Entra) SetGroups(username string, groups ...string) {
 	}
 }
 
-// Revoke ends every session of the user: refresh and access tokens
-// stop working (as a password reset or an admin's revocation does).
+// Revoke ends every session of the user (or app, by client ID):
+// refresh and access tokens stop working (as a password reset or an
+// admin's revocation does).
 func (e *Entra) Revoke(username string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -174,7 +203,7 @@ func (e *Entra) Revoke(username string) {
 		}
 	}
 	for k, a := range e.access {
-		if a.user == username {
+		if a.user == username || a.app == username {
 			delete(e.access, k)
 		}
 	}
@@ -235,7 +264,8 @@ func (e *Entra) discovery(w http.ResponseWriter, r *http.Request) {
 		"device_authorization_endpoint": p + "/oauth2/v2.0/devicecode", "jwks_uri": p + "/discovery/v2.0/keys",
 		"introspection_endpoint": e.Introspection, "response_types_supported": []string{"code"},
 		"code_challenge_methods_supported": []string{"S256"}, "id_token_signing_alg_values_supported": []string{"RS256"},
-		"grant_types_supported": []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code", "client_credentials"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_post", "client_secret_basic", "private_key_jwt"},
 	})
 }
 
@@ -334,6 +364,10 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
+	if f.Get("grant_type") == "client_credentials" {
+		e.clientCredentials(w, r)
+		return
+	}
 	if f.Get("client_id") != e.ClientID {
 		oauthError(w, "invalid_client", "unknown client_id", nil)
 		return
@@ -414,6 +448,103 @@ func (e *Entra) token(w http.ResponseWriter, r *http.Request) {
 		"access_token": access, "refresh_token": rt, "client_info": base64.RawURLEncoding.EncodeToString(clientInfo),
 		"id_token": e.idToken(u, g.clientID, now),
 	})
+}
+
+// clientCredentials is the client credentials grant: a confidential
+// client proves itself and gets an app-only token for one resource's
+// .default scope.
+func (e *Entra) clientCredentials(w http.ResponseWriter, r *http.Request) {
+	f := r.PostForm
+	id, secret, basic := r.BasicAuth()
+	if !basic {
+		id, secret = f.Get("client_id"), f.Get("client_secret")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	app, ok := e.apps[id]
+	now := e.Now()
+	switch {
+	case !ok:
+		oauthError(w, "unauthorized_client", "AADSTS700016: application "+id+" was not found in the directory", nil)
+		return
+	case f.Get("client_assertion") != "":
+		if f.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || app.cert == nil {
+			oauthError(w, "invalid_client", "AADSTS700027: client assertion is not accepted for this application", nil)
+			return
+		}
+		if err := e.checkAssertion(f.Get("client_assertion"), id, app.cert, now); err != nil {
+			oauthError(w, "invalid_client", "AADSTS700027: "+err.Error(), nil)
+			return
+		}
+	case app.secret == "" || subtle.ConstantTimeCompare([]byte(secret), []byte(app.secret)) != 1:
+		oauthError(w, "invalid_client", "AADSTS7000215: invalid client secret provided", nil)
+		return
+	}
+	// MSAL adds the OpenID Connect scopes to every request; they mean
+	// nothing here.
+	scopes := slices.DeleteFunc(strings.Fields(f.Get("scope")), func(s string) bool {
+		return s == "openid" || s == "profile" || s == "offline_access"
+	})
+	if len(scopes) != 1 || !strings.HasSuffix(scopes[0], "/.default") {
+		oauthError(w, "invalid_scope", "AADSTS1002012: the scope of the client credentials flow must be one RESOURCE/.default", nil)
+		return
+	}
+	access := randomID() + randomID()
+	e.access[access] = entraToken{app: id, scope: scopes[0], expires: now.Add(e.Lifetime)}
+	e.issued++
+	writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": int(e.Lifetime / time.Second),
+		"ext_expires_in": int(e.Lifetime / time.Second), "access_token": access})
+}
+
+// checkAssertion checks a client assertion (RFC 7523 §3): signed with
+// the key of cert, which its header names by thumbprint (x5t, SHA-1, or
+// x5t#S256), issued by and about the client, for this token endpoint,
+// not expired.
+func (e *Entra) checkAssertion(jwt, clientID string, cert *x509.Certificate, now time.Time) error {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return errors.New("the assertion is not a JWT")
+	}
+	var head map[string]string
+	var claims struct {
+		Iss, Sub, Aud string
+		Exp, Nbf      int64
+	}
+	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	cb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
+	sig, err3 := base64.RawURLEncoding.DecodeString(parts[2])
+	if err := errors.Join(err1, err2, err3, json.Unmarshal(hb, &head), json.Unmarshal(cb, &claims)); err != nil {
+		return fmt.Errorf("the assertion cannot be read: %v", err)
+	}
+	sha1Sum, sha256Sum := sha1.Sum(cert.Raw), sha256.Sum256(cert.Raw)
+	if head["x5t"] != base64.RawURLEncoding.EncodeToString(sha1Sum[:]) && head["x5t#S256"] != base64.RawURLEncoding.EncodeToString(sha256Sum[:]) {
+		return errors.New("the assertion's certificate thumbprint is not registered")
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return errors.New("the certificate has no RSA key")
+	}
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	var err error
+	switch head["alg"] {
+	case "RS256":
+		err = rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig)
+	case "PS256":
+		err = rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, nil)
+	default:
+		err = fmt.Errorf("alg %q is not accepted", head["alg"])
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("the assertion's signature is not valid: %v", err)
+	case claims.Iss != clientID || claims.Sub != clientID:
+		return errors.New("the assertion's iss and sub must be the client ID")
+	case claims.Aud != strings.TrimSuffix(e.Authority, "/")+"/oauth2/v2.0/token":
+		return fmt.Errorf("the assertion's aud %q is not this token endpoint", claims.Aud)
+	case now.Unix() >= claims.Exp || claims.Nbf > now.Unix()+300:
+		return errors.New("the assertion has expired or is not yet valid")
+	}
+	return nil
 }
 
 // idToken is an OpenID Connect ID token for u.
@@ -515,9 +646,21 @@ func (e *Entra) introspect(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"active": false})
 		return
 	}
+	if a.app != "" {
+		writeJSON(w, http.StatusOK, map[string]any{"active": true, "sub": a.app, "scope": a.scope, "exp": a.expires.Unix(),
+			"client_id": a.app, "token_type": "Bearer"})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"active": true, "username": a.user, "scope": a.scope, "exp": a.expires.Unix(),
 		"client_id": e.ClientID, "token_type": "Bearer"})
 }
+
+// AppOwner is how the mail servers here name an app-only token's owner,
+// for MaySend and MayUse: at Exchange Online, the service principal the
+// mailbox permissions (SendAs, FullAccess) are granted to.
+func AppOwner(clientID string) string { return "app:" + clientID }
+
+func isApp(owner string) bool { return strings.HasPrefix(owner, "app:") }
 
 func randomID() string {
 	b := make([]byte, 16)
@@ -527,7 +670,8 @@ func randomID() string {
 
 // Introspect returns a function that asks an RFC 7662 introspection
 // endpoint whose a bearer token is, over TLS verified against roots: a
-// mail server's check of XOAUTH2 (SMTP.Tokens).
+// mail server's check of XOAUTH2 (SMTP.Tokens). An app-only token (no
+// username) is the app's: AppOwner of its client ID.
 func Introspect(endpoint string, roots *x509.CertPool) func(token string) (string, bool) {
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}, Timeout: 10 * time.Second}
 	return func(token string) (string, bool) {
@@ -539,9 +683,13 @@ func Introspect(endpoint string, roots *x509.CertPool) func(token string) (strin
 		var r struct {
 			Active   bool   `json:"active"`
 			Username string `json:"username"`
+			ClientID string `json:"client_id"`
 		}
 		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&r) != nil {
 			return "", false
+		}
+		if r.Username == "" && r.ClientID != "" {
+			return AppOwner(r.ClientID), r.Active
 		}
 		return r.Username, r.Active
 	}

@@ -20,8 +20,10 @@ var errCredentials = &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{
 // saslServer is a server for mech (PLAIN, LOGIN or XOAUTH2) checking
 // against users (login → password or bearer token) or, for XOAUTH2 when
 // tokens is set, asking tokens whose a bearer token is (an
-// authorization server's introspection); ok is told who logged in.
-func saslServer(mech string, users map[string]string, tokens func(token string) (string, bool), ok func(user string)) (sasl.Server, error) {
+// authorization server's introspection): the token's owner logs in as
+// user= when that is the owner, or, for an app's token, when may(app,
+// user) (a mailbox it was granted); ok is told who logged in.
+func saslServer(mech string, users map[string]string, tokens func(token string) (string, bool), may func(app, user string) bool, ok func(user string)) (sasl.Server, error) {
 	check := func(user, secret string) error {
 		if pw, found := users[user]; !found || pw != secret {
 			return errCredentials
@@ -44,7 +46,8 @@ func saslServer(mech string, users map[string]string, tokens func(token string) 
 			return &xoauth2Server{check: check}, nil
 		}
 		return &xoauth2Server{check: func(user, token string) error {
-			if owner, active := tokens(token); !active || !strings.EqualFold(owner, user) {
+			owner, active := tokens(token)
+			if !active || !strings.EqualFold(owner, user) && (may == nil || !isApp(owner) || !may(strings.ToLower(owner), strings.ToLower(user))) {
 				return errCredentials
 			}
 			ok(strings.ToLower(user))

@@ -34,6 +34,10 @@ type SMTP struct {
 	Tokens func(token string) (user string, active bool)
 	// MaySend says whether user may send on behalf of mailbox.
 	MaySend func(user, mailbox string) bool
+	// MayLogin says whether an app-only token's owner (AppOwner) may log
+	// in as user: Exchange Online's FullAccess on the user's mailbox,
+	// granted to the app's service principal.
+	MayLogin func(app, user string) bool
 	// fault, when set (SetFault), is asked at each stage of a transaction and may
 	// fail it: with an *smtp.SMTPError (4xx or 5xx), ErrDrop (the
 	// connection is cut without a reply) or ErrStall (no reply until the
@@ -217,7 +221,7 @@ func notAllowed(user, mailbox string) error {
 func (s *session) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login, XOAuth2} }
 
 func (s *session) Auth(mech string) (sasl.Server, error) {
-	return saslServer(mech, s.srv.Users, s.srv.Tokens, func(user string) { s.user = user })
+	return saslServer(mech, s.srv.Users, s.srv.Tokens, s.srv.MayLogin, func(user string) { s.user = user })
 }
 
 // may reports whether the user may use address as a sender.
