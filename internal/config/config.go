@@ -225,8 +225,10 @@ type MailServer struct {
 	CA string `toml:"ca"`
 	// Auth is "plain" (default), "login" (SMTP), "microsoft" (Exchange
 	// Online: XOAUTH2 with the session of Log ind med Microsoft, see
-	// [microsoft]) or "xoauth2" (the password is an OAuth 2.0 access
-	// token got by other means).
+	// [microsoft]), "app" (the gateway at Exchange Online: XOAUTH2 with
+	// the app-only token of its own app registration, logging in as the
+	// mailbox it acts in; see [microsoft] client_secret) or "xoauth2"
+	// (the password is an OAuth 2.0 access token got by other means).
 	Auth string `toml:"auth"`
 	// Username defaults to the user's address.
 	Username string `toml:"username"`
@@ -253,11 +255,24 @@ type Microsoft struct {
 	// CA is a PEM file of the roots the sign-in service's certificate
 	// must chain to; "" means the system's. It is always verified.
 	CA string `toml:"ca"`
+	// ClientSecret (keystore syntax: "file:PATH", "env:NAME") or
+	// ClientCertificate (a PKCS #12 file with an RSA key, its password
+	// in ClientCertificatePassword) prove the gateway's own app
+	// registration, a confidential client, for auth = "app".
+	ClientSecret              string `toml:"client_secret"`
+	ClientCertificate         string `toml:"client_certificate"`
+	ClientCertificatePassword string `toml:"client_certificate_password"`
 }
 
 // UsesMicrosoft reports whether SMTP or IMAP signs in with Microsoft.
 func (c *Config) UsesMicrosoft() bool {
 	return c.SMTP.Auth == "microsoft" || c.IMAP.Auth == "microsoft"
+}
+
+// UsesApp reports whether SMTP or IMAP logs in with the app-only token
+// of the service's own app registration.
+func (c *Config) UsesApp() bool {
+	return c.SMTP.Auth == "app" || c.IMAP.Auth == "app"
 }
 
 // SMTP is the institution's submission server. Mail is submitted from
@@ -537,9 +552,9 @@ func (c *Config) Validate() error {
 		allowed     []string
 	}{
 		{"smtp.security", c.SMTP.Security, []string{"", "starttls", "tls"}},
-		{"smtp.auth", c.SMTP.Auth, []string{"", "plain", "login", "microsoft", "xoauth2"}},
+		{"smtp.auth", c.SMTP.Auth, []string{"", "plain", "login", "microsoft", "app", "xoauth2"}},
 		{"imap.security", c.IMAP.Security, []string{"", "starttls", "tls"}},
-		{"imap.auth", c.IMAP.Auth, []string{"", "plain", "microsoft", "xoauth2"}},
+		{"imap.auth", c.IMAP.Auth, []string{"", "plain", "microsoft", "app", "xoauth2"}},
 		{"smime.revocation", c.SMIME.Revocation, []string{"", "warn", "require", "off"}},
 		// MeMo 1.2 joins here once Digital Post takes it.
 		{"digitalpost.memo_version", c.DigitalPost.MeMoVersion, []string{"", "1.1"}},
@@ -552,6 +567,7 @@ func (c *Config) Validate() error {
 	for _, v := range []struct{ name, spec string }{
 		{"smtp.password", c.SMTP.Password}, {"imap.password", c.IMAP.Password}, {"digitalpost.password", c.DigitalPost.Password},
 		{"policy.ldap.password", c.Policy.LDAP.Password}, {"digitalpost.system_key", c.DigitalPost.SystemKey},
+		{"microsoft.client_secret", c.Microsoft.ClientSecret}, {"microsoft.client_certificate_password", c.Microsoft.ClientCertificatePassword},
 	} {
 		if !passwordSource(v.spec) {
 			return c.rule(RulePasswordSource, v.name, v.spec, "")
@@ -559,6 +575,9 @@ func (c *Config) Validate() error {
 	}
 	if c.UsesMicrosoft() && (c.Microsoft.Tenant == "" || c.Microsoft.ClientID == "") {
 		return c.rule(RuleMicrosoft, "microsoft.client_id", "", "")
+	}
+	if m := c.Microsoft; c.UsesApp() && (m.Tenant == "" || m.ClientID == "" || m.ClientSecret == "" && m.ClientCertificate == "") {
+		return c.rule(RuleMicrosoftApp, "microsoft.client_secret", "", "")
 	}
 	if n := c.SMTP.MaxRecipients; n < 0 {
 		return c.rule(RuleNegative, "smtp.max_recipients", strconv.Itoa(n), "")
@@ -688,11 +707,12 @@ const (
 	RuleLDAPPlaintext  Rule = "ldap_plaintext"
 	RuleLDAPScheme     Rule = "ldap_scheme"
 	RuleMicrosoft      Rule = "microsoft"
+	RuleMicrosoftApp   Rule = "microsoft_app"
 )
 
 // Rules are all the rules.
 var Rules = []Rule{RuleUnknownSetting, RuleOneOf, RulePasswordSource, RuleNegative, RuleSize, RuleDuration, RuleHTTPS,
-	RuleDPIdentity, RuleCVR, RuleIMAPKeyword, RuleLDAPPlaintext, RuleLDAPScheme, RuleMicrosoft}
+	RuleDPIdentity, RuleCVR, RuleIMAPKeyword, RuleLDAPPlaintext, RuleLDAPScheme, RuleMicrosoft, RuleMicrosoftApp}
 
 // rule is the Error for setting = value breaking rule.
 func (c *Config) rule(rule Rule, setting, value, allowed string) *Error {

@@ -100,6 +100,9 @@ type engine struct {
 	// carried.
 	ms         *msauth.Session
 	lastClaims atomic.Value // string
+	// app is the service's own app sign-in (auth "app"), nil unless the
+	// settings use it.
+	app *msauth.App
 
 	// handledFlags is the flag that marks a handled message, by mailbox,
 	// as its server keeps flags.
@@ -167,6 +170,9 @@ func (c *Core) setup(path string, internal recipient.Domains) error {
 		return &FileError{File: c.storeName(), Err: err}
 	}
 	if c.ms, err = microsoftSession(cfg, path); err != nil {
+		return err
+	}
+	if c.app, err = serviceApp(cfg); err != nil {
 		return err
 	}
 	if c.dir.Cache, err = directory.OpenCache(c.db, cfg.Directory.CacheTTL.Duration); err != nil {

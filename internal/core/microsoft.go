@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
 	"sikkermail/internal/mailstore"
 	"sikkermail/internal/msauth"
@@ -110,17 +112,75 @@ func (c *Core) needsSignIn(ctx context.Context) error {
 	return nil
 }
 
-// tokenRefused makes a mail server's refusal of the Microsoft session's
-// token what it is: a session that has ended (revoked, or expired before
-// its time), so the mail waits for a new sign-in instead of failing.
-func (c *Core) tokenRefused(s config.MailServer, err error) error {
-	if err == nil || s.Auth != "microsoft" {
+// tokenRefused makes a mail server's (at server) refusal of a token
+// what it is. The Microsoft session's: a session that has ended
+// (revoked, or expired before its time), so the mail waits for a new
+// sign-in instead of failing. The app's: Exchange does not let the
+// service's app in as login (FullAccess IT has not granted), so the
+// mail waits, saying so, until IT has.
+func (c *Core) tokenRefused(s config.MailServer, server, login string, err error) error {
+	if err == nil || s.Auth != "microsoft" && s.Auth != "app" {
 		return err
 	}
 	var se *submit.Error
 	var me *mailstore.Error
-	if errors.As(err, &se) && se.Stage == submit.StageAuth && se.Code == 535 || errors.As(err, &me) && me.Login {
-		return &msauth.Error{Reason: "sign_in_needed", Err: err}
+	smtp := errors.As(err, &se) && se.Stage == submit.StageAuth && se.Code == 535
+	if !smtp && !(errors.As(err, &me) && me.Login) {
+		return err
 	}
-	return err
+	if s.Auth == "app" {
+		return &AppDeniedError{Server: server, Login: login, Err: err}
+	}
+	return &msauth.Error{Reason: "sign_in_needed", Err: err}
+}
+
+// AppDeniedError is a mail server refusing the service's app to log in
+// as a mailbox (a user's or a shared one): at Exchange Online, the app's
+// service principal lacks FullAccess on it. It is temporary: the mail
+// waits, and goes once IT has granted it.
+type AppDeniedError struct {
+	Server, Login string
+	Err           error
+}
+
+func (e *AppDeniedError) Error() string {
+	return "core: " + e.Server + " refused the app's login as " + e.Login + ": " + e.Err.Error()
+}
+func (e *AppDeniedError) Unwrap() error     { return e.Err }
+func (e *AppDeniedError) IsTemporary() bool { return true }
+
+// Localize names the sentence for a user.
+func (e *AppDeniedError) Localize() i18n.Message {
+	return i18n.Message{Key: "app.denied", Args: map[string]any{"Server": e.Server, "Login": e.Login}}
+}
+
+// serviceApp is the service's own app sign-in the settings ask for
+// ([smtp] or [imap] auth = "app"), proven by a secret or by a
+// certificate's key (a PKCS #12 file or a pkcs11: token); nil when they
+// ask for none.
+func serviceApp(cfg *config.Config) (*msauth.App, error) {
+	if !cfg.UsesApp() {
+		return nil, nil
+	}
+	m := cfg.Microsoft
+	tc, err := tlsConfig(m.CA)
+	if err != nil {
+		return nil, err
+	}
+	ac := msauth.AppConfig{Tenant: m.Tenant, ClientID: m.ClientID, Authority: m.Authority,
+		HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tc, Proxy: http.ProxyFromEnvironment}}}
+	if m.ClientCertificate != "" {
+		id, err := keystore.Open(m.ClientCertificate, m.ClientCertificatePassword)
+		if err != nil {
+			return nil, err
+		}
+		ac.Certificate, ac.Key = id.Cert, id.Key
+	} else {
+		secret, err := keystore.Secret(m.ClientSecret, "microsoft-app")
+		if err != nil {
+			return nil, err
+		}
+		ac.Secret = strings.TrimSpace(string(secret))
+	}
+	return msauth.NewApp(ac)
 }

@@ -3,12 +3,16 @@ package core
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/i18n"
+	"sikkermail/internal/keystore"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/msauth"
@@ -172,5 +176,123 @@ func TestMicrosoftDovecot(t *testing.T) {
 	}
 	if m, _ := sendNow(t, ctx, c, colleague); m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "msauth.sign_in_needed" {
 		t.Fatalf("after the revocation: %s %v", m.State, m.Err)
+	}
+}
+
+// The gateway's own login (auth = "app"): its app registration proves
+// itself to Entra ID with a secret or with its certificate's key, gets
+// one app-only token, and logs in as the user (SMTP: the mail goes from
+// the mailbox on the user's behalf, as on one PC), the mailbox and the
+// user whose Sent folders get copies, and the user whose INBOX gets the
+// receipt (IMAP) — as far as Exchange grants the app (FullAccess). A
+// permission IT withdraws makes the next mail wait, saying which
+// mailbox IT must grant; granted again, it goes.
+func TestServiceApp(t *testing.T) {
+	const appID = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
+	id, err := keystore.Load(testenv.Path("testdata", "certs", "mailbox-rsa.p12"), []byte("test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, proof := range []string{"secret", "certificate"} {
+		t.Run(proof, func(t *testing.T) {
+			e := newSendEnv(t)
+			entra := mailtest.StartEntra(t, msClient)
+			secretFile := filepath.Join(e.dir, "app-secret")
+			os.WriteFile(secretFile, []byte("app-secret-value\n"), 0o600)
+			e.cfg.Microsoft = config.Microsoft{Tenant: mailtest.EntraTenant, ClientID: appID,
+				Authority: strings.TrimSuffix(entra.Authority, "/"+mailtest.EntraTenant), CA: entra.TLS.CAFile}
+			if proof == "secret" {
+				entra.AddApp(appID, "app-secret-value", nil)
+				e.cfg.Microsoft.ClientSecret = "file:" + secretFile
+			} else {
+				entra.AddApp(appID, "", id.Cert)
+				e.cfg.Microsoft.ClientCertificate = testenv.Path("testdata", "certs", "mailbox-rsa.p12")
+				e.cfg.Microsoft.ClientCertificatePassword = "file:" + filepath.Join(e.dir, "p12-password")
+			}
+			app := mailtest.AppOwner(appID)
+			e.cfg.SMTP.Auth, e.cfg.IMAP.Auth = "app", "app"
+			c, err := newCore(t, e.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// What Exchange grants the app's service principal:
+			// FullAccess on the user's mailbox and the shared one. The
+			// user's own right to send on the mailbox's behalf is checked
+			// as on one PC.
+			var granted atomic.Bool
+			granted.Store(true)
+			e.smtp.Users = nil // no password logs in
+			e.smtp.Tokens = mailtest.Introspect(entra.Introspection, entra.TLS.Roots)
+			e.smtp.MayLogin = func(owner, user string) bool { return owner == app && user == sendUser && granted.Load() }
+			e.smtp.MaySend = func(user, mailbox string) bool {
+				return c.MaySend(context.Background(), mailbox) == nil && user == sendUser
+			}
+			e.imap.Tokens = e.smtp.Tokens
+			e.imap.MayUse = func(owner, account string) bool {
+				return owner == app && (strings.EqualFold(account, sendMailbox) || account == sendUser)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+
+			m, r := sendNow(t, ctx, c, colleague)
+			if m.State != outbox.Done || r == nil {
+				t.Fatalf("%s %v", m.State, m.Err)
+			}
+			if got := e.smtp.Received(); len(got) != 1 || got[0].User != sendUser {
+				t.Fatalf("submissions: %+v", got)
+			}
+			for _, f := range [][2]string{{sendMailbox, "Sendt post"}, {sendUser, "Sendte elementer"}, {sendUser, "INBOX"}} {
+				if got := e.imap.Appended(f[0], f[1]); len(got) != 1 {
+					t.Errorf("%s %s: %d messages", f[0], f[1], len(got))
+				}
+			}
+
+			// The service's sessions are kept between mails (a user's
+			// token's are not): the next mail opens no connection.
+			smtpConns, imapConns := e.smtp.Connections(), e.imap.Connections()
+			if m, _ := sendNow(t, ctx, c, colleague); m.State != outbox.Done {
+				t.Fatalf("second mail: %s %v", m.State, m.Err)
+			}
+			if e.smtp.Connections() != smtpConns || e.imap.Connections() != imapConns {
+				t.Errorf("the second mail opened %d SMTP and %d IMAP connections", e.smtp.Connections()-smtpConns, e.imap.Connections()-imapConns)
+			}
+
+			// Exchange checks FullAccess at login: once the kept sessions
+			// are gone, a withdrawn grant is refused.
+			granted.Store(false)
+			c.smtpPool.Close()
+			m, _ = sendNow(t, ctx, c, colleague)
+			if m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "app.denied" ||
+				!strings.Contains(i18n.Danish.M(m.Err.Message), sendUser) {
+				t.Fatalf("without FullAccess: %s %v", m.State, m.Err)
+			}
+			granted.Store(true)
+			c.outbox.Wake(ctx)
+			c.outbox.Process(ctx)
+			if m, _, err = c.ReceiptOf(ctx, m.ID); err != nil || m.State != outbox.Done || len(e.smtp.Received()) != 3 {
+				t.Fatalf("granted again: %s %v, %d submissions", m.State, m.Err, len(e.smtp.Received()))
+			}
+			// Every mail with the one token MSAL keeps in memory.
+			if issued, _ := entra.Counts(); issued != 1 {
+				t.Errorf("%d app tokens issued", issued)
+			}
+		})
+	}
+}
+
+// A wrong secret is told as what IT must mend, and the mail waits.
+func TestServiceAppRefused(t *testing.T) {
+	e := newSendEnv(t)
+	entra := mailtest.StartEntra(t, msClient)
+	entra.AddApp("app-id", "the-right-secret", nil)
+	secretFile := filepath.Join(e.dir, "app-secret")
+	os.WriteFile(secretFile, []byte("a-wrong-secret"), 0o600)
+	e.cfg.Microsoft = config.Microsoft{Tenant: mailtest.EntraTenant, ClientID: "app-id", ClientSecret: "file:" + secretFile,
+		Authority: strings.TrimSuffix(entra.Authority, "/"+mailtest.EntraTenant), CA: entra.TLS.CAFile}
+	e.cfg.SMTP.Auth, e.cfg.IMAP.Auth = "app", "app"
+	c := e.core(t)
+	m, _ := sendNow(t, context.Background(), c, colleague)
+	if m.State != outbox.Queued || m.Err == nil || m.Err.Message.Key != "msauth.app_refused" || len(e.smtp.Received()) != 0 {
+		t.Fatalf("%s %v", m.State, m.Err)
 	}
 }

@@ -84,7 +84,7 @@ func (c *Core) receiptStep(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	return nil, c.tokenRefused(c.cfg.IMAP.MailServer, srv.AppendInbox(ctx, acc, id, bytes.NewReader(msg)))
+	return nil, c.tokenRefused(c.cfg.IMAP.MailServer, srv.Addr, acc.Username, srv.AppendInbox(ctx, acc, id, bytes.NewReader(msg)))
 }
 
 // Receipt (kvittering) is the proof that a mail was handed to the

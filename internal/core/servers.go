@@ -4,6 +4,7 @@ package core
 // logins (passwords, or the Microsoft session's token).
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"os"
@@ -27,7 +28,9 @@ func (c *Core) traceOut() io.Writer {
 }
 
 // smtpServer is the submission server, logged in to as user unless the
-// settings name the login.
+// settings name the login. The mail goes from the mailbox on behalf of
+// user (Sender), whichever way the login is proven: the server checks
+// the user's right to send on the mailbox's behalf.
 func (c *Core) smtpServer(ctx context.Context, user string) (submit.Server, error) {
 	s := c.cfg.SMTP
 	if s.Server == "" {
@@ -45,19 +48,31 @@ func (c *Core) smtpServer(ctx context.Context, user string) (submit.Server, erro
 		srv.Debug = protolog.New(c.traceOut(), "smtp "+s.Server+" ")
 	}
 	var xoauth bool
-	srv.Username, srv.Secret, xoauth, err = c.login(ctx, s.MailServer, user)
+	srv.Username, srv.Secret, xoauth, err = c.login(ctx, s.MailServer, user, "")
 	if xoauth {
-		srv.Mechanism = submit.XOAuth2
+		srv.Mechanism, srv.Service = submit.XOAuth2, s.Auth == "app"
 	}
 	return srv, err
 }
 
-// login is the login to a mail server for user: the settings' username,
-// else user's; the password from where the settings say, or — for auth
-// "microsoft" — the access token of the Microsoft session, refreshed as
-// needed, for the account signed in (xoauth: log in with XOAUTH2).
-func (c *Core) login(ctx context.Context, s config.MailServer, user string) (username, secret string, xoauth bool, err error) {
+// login is the login to a mail server for user acting in mailbox ("":
+// the user's own): the settings' username, else user's; the password
+// from where the settings say, or — for auth "microsoft" — the access
+// token of the Microsoft session, refreshed as needed, for the account
+// signed in (xoauth: log in with XOAUTH2). For auth "app" it is the
+// service's app-only token, and the login is the mailbox itself (else
+// the user's own), as Exchange Online lets an app in that has
+// FullAccess on it.
+func (c *Core) login(ctx context.Context, s config.MailServer, user, mailbox string) (username, secret string, xoauth bool, err error) {
 	username = s.Username
+	if s.Auth == "app" {
+		username = cmp.Or(mailbox, user)
+		if c.app == nil {
+			return username, "", true, &msauth.Error{Reason: "app_refused"}
+		}
+		token, err := c.app.Token(ctx)
+		return username, token, true, err
+	}
 	if s.Auth == "microsoft" {
 		if c.ms == nil {
 			return "", "", true, &msauth.Error{Reason: "sign_in_needed"}
@@ -101,10 +116,11 @@ func (c *Core) account(ctx context.Context, user, mailbox string) (mailstore.Acc
 	s := c.cfg.IMAP
 	var acc mailstore.Account
 	var err error
-	if acc.Username, acc.Secret, acc.XOAuth2, err = c.login(ctx, s.MailServer, user); err != nil {
+	if acc.Username, acc.Secret, acc.XOAuth2, err = c.login(ctx, s.MailServer, user, mailbox); err != nil {
 		return acc, err
 	}
-	if mailbox != "" {
+	acc.Service = s.Auth == "app"
+	if mailbox != "" && s.Auth != "app" {
 		tmpl := s.SharedLogin
 		switch {
 		case tmpl != "":

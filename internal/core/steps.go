@@ -320,7 +320,7 @@ func (c *Core) submitStep(ctx context.Context, m *outbox.Mail, external bool) er
 		return err
 	}
 	defer msg.Close()
-	return c.tokenRefused(c.cfg.SMTP.MailServer, c.smtpPool.Send(ctx, srv, m.Mailbox, to, msg))
+	return c.tokenRefused(c.cfg.SMTP.MailServer, srv.Addr, srv.Username, c.smtpPool.Send(ctx, srv, m.Mailbox, to, msg))
 }
 
 // letter builds the Digital Post message for one CPR or CVR recipient.
@@ -429,7 +429,7 @@ func (c *Core) appendSent(ctx context.Context, m *outbox.Mail, mailbox, fallback
 	}
 	defer msg.Close()
 	_, err = srv.AppendSent(ctx, acc, fallback, m.MessageID, msg)
-	err = c.tokenRefused(c.cfg.IMAP.MailServer, err)
+	err = c.tokenRefused(c.cfg.IMAP.MailServer, srv.Addr, acc.Username, err)
 	var re *mailstore.ReadError
 	if errors.As(err, &re) {
 		return re.Err // the file, named

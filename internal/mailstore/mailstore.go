@@ -64,6 +64,9 @@ type Account struct {
 	Secret string
 	// XOAuth2 logs in with AUTHENTICATE XOAUTH2 instead of LOGIN.
 	XOAuth2 bool
+	// Service: the token is the service's own (app-only), not a user's
+	// sign-in, so its sessions may be kept like a password's.
+	Service bool
 }
 
 // AppendSent stores msg in the account's Sent folder: the one marked
@@ -126,7 +129,7 @@ func (s Server) session(ctx context.Context, acc Account, f func(*imapclient.Cli
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	pooled := s.Pool != nil && !acc.XOAuth2
+	pooled := s.Pool != nil && (!acc.XOAuth2 || acc.Service)
 	if pooled {
 		if kept := s.Pool.take(s.key(acc)); kept != nil {
 			stop := context.AfterFunc(ctx, func() { kept.conn.Close() })

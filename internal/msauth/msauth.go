@@ -93,12 +93,7 @@ func New(cfg Config) (*Session, error) {
 	if cfg.Scopes == nil {
 		cfg.Scopes = Scopes
 	}
-	authority := cfg.Authority
-	custom := authority != ""
-	if !custom {
-		authority = DefaultAuthority
-	}
-	authority = strings.TrimSuffix(authority, "/") + "/" + cfg.Tenant
+	authority, custom := authorityOf(cfg.Authority, cfg.Tenant)
 	s := &Session{cfg: cfg, cache: &sealedCache{file: cfg.CacheFile, keyring: cfg.Keyring}}
 	opts := []public.Option{public.WithAuthority(authority), public.WithCache(s.cache)}
 	if custom {
@@ -232,7 +227,8 @@ func (s *Session) SignOut(ctx context.Context) error {
 type Error struct {
 	// Reason is sign_in_needed (no session, or one that has ended: sign
 	// in again), sign_in_failed, unavailable (Entra ID did not answer;
-	// try again) or sign_out_failed.
+	// try again), sign_out_failed, or app_refused (Entra ID refused the
+	// service's own app: its secret or certificate).
 	Reason string
 	// Claims is what Conditional Access asks the next sign-in for.
 	Claims string
@@ -250,7 +246,10 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // IsTemporary: Entra ID not answering passes; a session that has ended
 // needs the user, and the outbox waits for the sign-in.
-func (e *Error) IsTemporary() bool { return e.Reason == "unavailable" || e.Reason == "sign_in_needed" }
+// The gateway's app refused waits for IT to mend its proof.
+func (e *Error) IsTemporary() bool {
+	return e.Reason == "unavailable" || e.Reason == "sign_in_needed" || e.Reason == "app_refused"
+}
 
 // Localize names the sentence for a user.
 func (e *Error) Localize() i18n.Message { return i18n.Message{Key: "msauth." + e.Reason} }

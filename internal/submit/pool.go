@@ -16,9 +16,10 @@ import (
 // replaced. A session is used by one mail at a time; a Pool by any
 // number of goroutines.
 //
-// Sessions logged in by XOAUTH2 are not kept: the server checks the
-// bearer token only at AUTH, so a kept session would outlive a revoked
-// sign-in; each such mail logs in again.
+// Sessions logged in by XOAUTH2 with a user's token are not kept: the
+// server checks the bearer token only at AUTH, so a kept session would
+// outlive a revoked sign-in; each such mail logs in again. A service's
+// own token (Server.Service) is kept: the service is not signed out.
 type Pool struct {
 	// Idle is how long a session stays open unused (default 30 s).
 	Idle time.Duration
@@ -35,7 +36,7 @@ func (s Server) key() string {
 
 // Send is the package's Send over a kept session when one is open for s.
 func (p *Pool) Send(ctx context.Context, s Server, from string, to []string, msg Message) error {
-	if s.Mechanism == XOAuth2 {
+	if s.Mechanism == XOAuth2 && !s.Service {
 		return Send(ctx, s, from, to, msg)
 	}
 	sess := p.take(ctx, s)

@@ -61,6 +61,9 @@ type Server struct {
 	// 2.0 access token for XOAUTH2.
 	Username string
 	Secret   string
+	// Service: the token is the service's own (app-only), not a user's
+	// sign-in, so a Pool may keep its sessions like a password's.
+	Service bool
 	// Timeout bounds each command and the reply to the message; 0 means
 	// one minute.
 	Timeout time.Duration
