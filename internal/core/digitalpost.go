@@ -120,6 +120,9 @@ func (c *Core) collectReceipts(ctx context.Context) error {
 		}
 		if n == 0 {
 			r, err := c.dp.FetchReceipt(ctx, id)
+			if errors.Is(err, digitalpost.ErrReceiptGone) {
+				continue // another worker kept it, and settled its letter
+			}
 			if err != nil {
 				return err
 			}

@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
@@ -28,11 +32,14 @@ import (
 const instanceEnv = "SIKKERMAIL_INSTANCE_CONFIG"
 
 // Two gateway instances on one PostgreSQL database work one queue of 200
-// mails while one or the other is killed (SIGKILL) at random moments and
-// started again. Every mail is delivered; a submission is made twice
-// only where a kill fell between the server's acceptance and its record
-// (the window SMTP cannot close, with the same Message-ID); every Sent
-// copy, receipt and audit entry is there once.
+// mails — every fourth also to a CPR number through Digital Post — while
+// one or the other is killed (SIGKILL) at random moments and started
+// again. Every mail is delivered; a submission or a letter is made twice
+// only where a kill fell between the service's acceptance and its record
+// (the window SMTP cannot close, with the same Message-ID; for Digital
+// Post, a letter whose answer was lost and whose receipt had not come by
+// lost_answer_wait, with the same messageUUID); every Sent copy, receipt
+// and audit entry is there once.
 func TestInstancesKilled(t *testing.T) {
 	if os.Getenv(instanceEnv) != "" {
 		runInstance(t)
@@ -46,20 +53,32 @@ func TestInstancesKilled(t *testing.T) {
 	cfg.Store.URL = daemon.StartPostgres(t).URL
 	cfg.Store.Files = filepath.Join(t.TempDir(), "files") // shared by the instances
 	cfg.Store.Lease = config.Duration{Duration: time.Second}
+	// A letter whose answer a kill lost waits this long for its receipt
+	// before it is posted again (15 minutes by default).
+	cfg.DigitalPost.LostAnswerWait = config.Duration{Duration: 3 * time.Second}
 	d, err := open(t, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	const mails = 200
+	cpr := mailtest.Numbers[0].Number
 	queued := map[string]bool{}
+	var letters []string // the Message-IDs of the mails with a letter
 	for i := range mails {
+		to := []string{"jens.hansen@kommune.example"}
+		if i%4 == 0 {
+			to = append(to, cpr)
+		}
 		q, err := d.Send(ctx, message.Draft{Subject: fmt.Sprintf("Mail %d", i), Body: "Hej"}, Mailboxes[0].Address,
-			[]string{"jens.hansen@kommune.example"}, []string{"kollega@hoejskole.example"})
+			to, []string{"kollega@hoejskole.example"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		queued[q.MessageID] = true
+		if i%4 == 0 {
+			letters = append(letters, q.MessageID)
+		}
 	}
 
 	// The instances' settings: the demo's servers, the shared store, a
@@ -153,7 +172,14 @@ func TestInstancesKilled(t *testing.T) {
 			finished = done()
 		case <-deadline:
 			logMu.Lock()
-			t.Fatalf("%d of %d mails done after 4 minutes, %d kills\n%s", done(), mails, kills, logs.String())
+			list, _ := d.OutboxList(ctx)
+			var left []string
+			for _, m := range list {
+				if m.State != outbox.Done {
+					left = append(left, fmt.Sprintf("%d %s %s %v %v", m.ID, m.Subject, m.State, slices.Sorted(maps.Keys(m.Steps)), m.Err))
+				}
+			}
+			t.Fatalf("%d of %d mails done after 4 minutes, %d kills; not done:\n%s\n%s", done(), mails, kills, strings.Join(left, "\n"), logs.String())
 		}
 	}
 	if kills == 0 {
@@ -181,8 +207,36 @@ func TestInstancesKilled(t *testing.T) {
 			extra += max(n-1, 0)
 		}
 	}
-	if extra > kills {
-		t.Errorf("%d submissions made twice with %d kills", extra, kills)
+	// Letters: one MeMo per mail with a CPR number (a letter's label is
+	// its mail's subject), twice at most where a kill lost its answer.
+	memos := map[string]int{}
+	for _, r := range d.servers.DigitalPost.Received() {
+		if r.Recipient != cpr {
+			t.Errorf("a letter to %s", r.Recipient)
+		}
+		memos[memoLabel(t, r.XML)]++
+	}
+	subjects := map[string]string{}
+	list, err := d.OutboxList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range list {
+		subjects[m.MessageID] = m.Subject
+	}
+	twice := 0
+	for _, id := range letters {
+		n := memos[subjects[id]]
+		if n == 0 {
+			t.Errorf("%s (%q): no letter", id, subjects[id])
+		}
+		twice += max(n-1, 0)
+	}
+	if len(memos) != len(letters) {
+		t.Errorf("%d letters' labels for %d mails with a CPR number", len(memos), len(letters))
+	}
+	if extra+twice > kills {
+		t.Errorf("%d submissions and %d letters made twice with %d kills", extra, twice, kills)
 	}
 	// Copies and receipts: once each.
 	user := config.DemoUsers[0].Address
@@ -221,7 +275,18 @@ func TestInstancesKilled(t *testing.T) {
 	if c, err := d.VerifyAudit(ctx); err != nil || !c.OK() {
 		t.Errorf("audit chain %+v %v", c, err)
 	}
-	t.Logf("%d mails, %d kills, %d submissions made twice", mails, kills, extra)
+	t.Logf("%d mails (%d with a letter), %d kills, %d submissions and %d letters made twice", mails, len(letters), kills, extra, twice)
+}
+
+// memoLabel is a MeMo's label (the mail's subject).
+func memoLabel(t *testing.T, memo []byte) string {
+	var m struct {
+		Label string `xml:"MessageHeader>label"`
+	}
+	if err := xml.Unmarshal(memo, &m); err != nil || m.Label == "" {
+		t.Fatalf("a MeMo without a label: %v", err)
+	}
+	return m.Label
 }
 
 // runInstance is one gateway instance's worker: it tells each step it

@@ -365,8 +365,11 @@ func httpError(service, display string, code int, body []byte) error {
 	case code/100 == 5 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout:
 		return &UnavailableError{Recipient: display, Service: service, Err: fmt.Errorf("HTTP %d", code)}
 	}
-	return &RejectedError{Recipient: display, Status: fmt.Sprintf("HTTP %d", code), Code: errorCode(body)}
+	return &RejectedError{Recipient: display, Status: httpStatus(code), Code: errorCode(body)}
 }
+
+// httpStatus is an HTTP status as a RejectedError's Status.
+func httpStatus(code int) string { return fmt.Sprintf("HTTP %d", code) }
 
 // ReceiptIDs lists the ids of the receipts waiting at the service
 // (GET receipts/): receipt ids, not message UUIDs.
@@ -380,12 +383,22 @@ func (c *Client) ReceiptIDs(ctx context.Context) ([]string, error) {
 	return page.Content, nil
 }
 
+// ErrReceiptGone is a receipt listed a moment ago that the service no
+// longer has: another worker fetched and deleted it.
+var ErrReceiptGone = errors.New("digitalpost: receipt already taken")
+
 // FetchReceipt fetches one waiting receipt without deleting it
 // (GET receipts/{id}?delete=false): the caller keeps it, then deletes it
 // at the service (DeleteReceipt), so that no receipt is lost between.
+// One deleted meanwhile is ErrReceiptGone.
 func (c *Client) FetchReceipt(ctx context.Context, id string) (Receipt, error) {
 	var r Receipt
-	if err := c.getJSON(ctx, "receipts/"+url.PathEscape(id)+"?delete=false", id, &r, http.StatusOK, http.StatusCreated); err != nil {
+	err := c.getJSON(ctx, "receipts/"+url.PathEscape(id)+"?delete=false", id, &r, http.StatusOK, http.StatusCreated)
+	var rej *RejectedError
+	if errors.As(err, &rej) && rej.Status == httpStatus(http.StatusNotFound) {
+		return Receipt{}, ErrReceiptGone
+	}
+	if err != nil {
 		return Receipt{}, err
 	}
 	return r, nil

@@ -155,6 +155,9 @@ func TestSendAndReceipts(t *testing.T) {
 	if err := c.DeleteReceipt(ctx, ids[0]); err != nil {
 		t.Fatalf("deleting a receipt already gone: %v", err)
 	}
+	if _, err := c.FetchReceipt(ctx, ids[0]); !errors.Is(err, digitalpost.ErrReceiptGone) {
+		t.Fatalf("fetching a receipt another worker took: %v", err)
+	}
 }
 
 // An answer lost after the service took the letter is neither a refusal
