@@ -330,11 +330,25 @@ func (c *Client) Run(ctx context.Context) error { return c.queue.Run(ctx) }
 // Process submits what the local queue holds now.
 func (c *Client) Process(ctx context.Context) (int, error) { return c.queue.Process(ctx) }
 
+// What a gateway's client does not do, each with its own sentence
+// (gateway.not_in_gateway_mode.<what>).
+const (
+	hereDemoUsers = "demo_users"
+	hereMailboxes = "mailboxes"
+	herePasswords = "passwords"
+	hereInbox     = "inbox"
+	hereDrafts    = "drafts"
+)
+
+// NotHere are the things a gateway's client does not do, for the tests
+// of their sentences.
+var NotHere = []string{hereDemoUsers, hereMailboxes, herePasswords, hereInbox, hereDrafts}
+
 // notHere is what a gateway's client cannot do (yet).
 func notHere(what string) error { return &Error{Reason: NotInGatewayMode, Detail: what} }
 
 // SwitchDemoUser is the demo's; the gateway says who the user is.
-func (c *Client) SwitchDemoUser(string) error { return notHere("demo users") }
+func (c *Client) SwitchDemoUser(string) error { return notHere(hereDemoUsers) }
 
 // Parse parses a recipient as typed.
 func (c *Client) Parse(input string) (*recipient.Recipient, error) { return c.parser.Parse(input) }
@@ -544,7 +558,7 @@ func (c *Client) MailboxCertificate(ctx context.Context, mailbox string) (*x509.
 
 // AddMailbox is done at the gateway.
 func (c *Client) AddMailbox(context.Context, policy.Mailbox) error {
-	return notHere("setting up mailboxes")
+	return notHere(hereMailboxes)
 }
 
 // AuditLog returns the gateway's audit log (helpdesk).
@@ -575,7 +589,7 @@ func (c *Client) VerifyAudit(ctx context.Context) (*policy.AuditCheck, error) {
 }
 
 // SavePassword: the PC keeps no passwords in gateway mode.
-func (c *Client) SavePassword([]byte) error { return notHere("passwords") }
+func (c *Client) SavePassword([]byte) error { return notHere(herePasswords) }
 
 // Microsoft reports the sign-in, and as whom.
 func (c *Client) Microsoft(ctx context.Context) (bool, string) {
@@ -625,17 +639,17 @@ func (c *Client) SignOut(ctx context.Context) error {
 
 // The inbox is the inbound issue's: the gateway will deliver decrypted.
 func (c *Client) InboxList(context.Context, string) ([]core.InboxMessage, error) {
-	return nil, notHere("the secure inbox")
+	return nil, notHere(hereInbox)
 }
 
 // InboxOpen: see InboxList.
 func (c *Client) InboxOpen(context.Context, string, uint32) (*core.OpenedMail, error) {
-	return nil, notHere("the secure inbox")
+	return nil, notHere(hereInbox)
 }
 
 // MarkHandled: see InboxList.
 func (c *Client) MarkHandled(context.Context, string, uint32, bool) error {
-	return notHere("the secure inbox")
+	return notHere(hereInbox)
 }
 
 // HandledMark: see InboxList.
@@ -645,23 +659,23 @@ func (c *Client) HandledMark() i18n.Message {
 
 // Forward: see InboxList.
 func (c *Client) Forward(context.Context, *core.OpenedMail, []string, string) (*core.Queued, error) {
-	return nil, notHere("the secure inbox")
+	return nil, notHere(hereInbox)
 }
 
 // Reply: see InboxList.
 func (c *Client) Reply(context.Context, *core.OpenedMail) (*core.Reply, error) {
-	return nil, notHere("the secure inbox")
+	return nil, notHere(hereInbox)
 }
 
 // Drafts are kept on the PC only with a key to seal them, which a
 // gateway's client has not.
 func (c *Client) SaveDraft(context.Context, string, message.Draft) (string, error) {
-	return "", notHere("drafts")
+	return "", notHere(hereDrafts)
 }
 
 // OpenDraft: see SaveDraft.
 func (c *Client) OpenDraft(context.Context, string) (message.Draft, error) {
-	return message.Draft{}, notHere("drafts")
+	return message.Draft{}, notHere(hereDrafts)
 }
 
 // Drafts: see SaveDraft.

@@ -52,6 +52,9 @@ func (e *Error) Error() string {
 
 // Localize names the sentence for the caller.
 func (e *Error) Localize() i18n.Message {
+	if e.Reason == NotInGatewayMode {
+		return i18n.Message{Key: "gateway." + string(e.Reason) + "." + e.Detail}
+	}
 	return i18n.Message{Key: "gateway." + string(e.Reason), Args: map[string]any{"Detail": e.Detail, "Size": e.Size, "Max": e.Max}}
 }
 

@@ -359,8 +359,15 @@ func TestOpenAPI(t *testing.T) {
 func TestSentences(t *testing.T) {
 	for _, r := range Reasons {
 		for _, l := range i18n.Langs {
-			if !l.Has("gateway." + string(r)) {
+			if r != NotInGatewayMode && !l.Has("gateway."+string(r)) {
 				t.Errorf("%s has no sentence for %s", l, r)
+			}
+		}
+	}
+	for _, what := range NotHere {
+		for _, l := range i18n.Langs {
+			if !l.Has("gateway.not_in_gateway_mode." + what) {
+				t.Errorf("%s has no sentence for %s", l, what)
 			}
 		}
 	}
