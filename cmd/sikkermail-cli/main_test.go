@@ -15,6 +15,7 @@ import (
 	"sikkermail/internal/core"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
 	"sikkermail/internal/testenv"
 )
@@ -39,8 +40,24 @@ func TestScripts(t *testing.T) {
 	imapSrv.MayUse = may
 	imapSrv.AddAccount("medarbejder@hoejskole.example", "mail-pw", "Sendte elementer")
 	imapSrv.AddAccount("sikkerpost-uddservice@hoejskole.example", "unused", "Sendt post")
-	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+	testscript.Run(t, scripts("testdata/script", map[string]string{
+		"SMTP_ADDR": smtpSrv.Addr,
+		"SMTP_CA":   smtpSrv.TLS.CAFile,
+		"IMAP_ADDR": imapSrv.Addr,
+		"IMAP_CA":   imapSrv.TLS.CAFile,
+	}))
+}
+
+// TestGatewayHost runs the scenarios of IT on a gateway's host, with the
+// gateway's settings on a PostgreSQL database: testdata/host/*.txtar.
+func TestGatewayHost(t *testing.T) {
+	testscript.Run(t, scripts("testdata/host", map[string]string{"PGURL": daemon.StartPostgres(t).URL}))
+}
+
+// scripts runs the scenarios in dir, with vars set besides the test data.
+func scripts(dir string, vars map[string]string) testscript.Params {
+	return testscript.Params{
+		Dir: dir,
 		Setup: func(env *testscript.Env) error {
 			// No settings file of the developer's may leak in, nor a language.
 			env.Setenv("XDG_CONFIG_HOME", env.WorkDir+"/config")
@@ -48,10 +65,9 @@ func TestScripts(t *testing.T) {
 			env.Setenv("SIKKERMAIL_LANG", "")
 			env.Setenv("CERTS", testenv.Path("testdata", "certs"))
 			env.Setenv("TB", testenv.Path("testdata", "thunderbird"))
-			env.Setenv("SMTP_ADDR", smtpSrv.Addr)
-			env.Setenv("SMTP_CA", smtpSrv.TLS.CAFile)
-			env.Setenv("IMAP_ADDR", imapSrv.Addr)
-			env.Setenv("IMAP_CA", imapSrv.TLS.CAFile)
+			for k, v := range vars {
+				env.Setenv(k, v)
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -108,7 +124,7 @@ func TestScripts(t *testing.T) {
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.ReplaceAll(lf, "\n", "\r\n")), 0o600))
 			},
 		},
-	})
+	}
 }
 
 // TestShowMailIsPrintable: escape sequences and bidi controls a mail

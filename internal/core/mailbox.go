@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/user"
 	"slices"
 	"strings"
 
@@ -39,6 +40,21 @@ func (c *Core) As(a policy.Actor, name string) *Core {
 	u.actor.Store(&a)
 	u.userName.Store(&name)
 	return u
+}
+
+// OnHost makes the core a tool on a gateway's host: the CLI (or GUI)
+// opened with the gateway's own settings, on the institution's database.
+// Whoever can reach that database from there can change it directly, so
+// the host's operator acts as the service with the helpdesk role: it is
+// where IT sets up the secure mailboxes, whose keys are on the host. The
+// audit log names the host and the system account.
+func (c *Core) OnHost() {
+	a := c.Actor()
+	a.Helpdesk = true
+	if u, err := user.Current(); err == nil {
+		a.Machine += " (" + u.Username + ")"
+	}
+	c.actor.Store(&a)
 }
 
 // Mailboxes lists every secure mailbox with the user's rights to it.
