@@ -17,6 +17,7 @@ import (
 func (s *Server) routeAll() {
 	s.route("GET /v1/me", false, s.me)
 	s.route("POST /v1/check", false, s.check)
+	s.route("GET /v1/suggest", false, s.suggest)
 	s.route("POST /v1/mails", false, s.submit)
 	s.route("GET /v1/sealing-certificate", false, s.sealingCertificate)
 	s.route("GET /v1/outbox", false, s.outboxList)
@@ -105,6 +106,33 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, c *core.Core) err
 	out := []VerdictView{}
 	for _, v := range c.Check(r.Context(), req.Recipients) {
 		out = append(out, verdictView(l, v))
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// SuggestionView is a recipient offered as the user types.
+type SuggestionView struct {
+	Address string `json:"address"`
+	Name    string `json:"name,omitempty"`
+}
+
+// maxTyped bounds what is matched of a suggest's q.
+const maxTyped = 200
+
+func (s *Server) suggest(w http.ResponseWriter, r *http.Request, c *core.Core) error {
+	q := r.URL.Query()
+	typed := q.Get("q")
+	if len(typed) > maxTyped {
+		return &Error{Reason: BadRequest, Detail: "q: at most 200 characters"}
+	}
+	found := c.Suggest
+	if q.Get("directories") == "true" {
+		found = c.SuggestFromDirectories
+	}
+	out := []SuggestionView{}
+	for _, f := range found(r.Context(), typed) {
+		out = append(out, SuggestionView{Address: f.Address, Name: f.Name})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -384,11 +384,39 @@ func (c *Client) Check(ctx context.Context, inputs []string) []directory.Verdict
 	return out
 }
 
-// Suggest has no local directory to complete from.
-func (c *Client) Suggest(context.Context, string) []directory.Suggestion { return nil }
+// Suggest offers the recipients the gateway knows (GET /v1/suggest);
+// nothing when it cannot be asked: suggestions only help typing.
+func (c *Client) Suggest(ctx context.Context, typed string) []directory.Suggestion {
+	return c.suggest(ctx, typed, false)
+}
 
-// SuggestFromDirectories has none either.
-func (c *Client) SuggestFromDirectories(context.Context, string) []directory.Suggestion { return nil }
+// SuggestFromDirectories is Suggest with the certificate directories'
+// people, asked by the gateway.
+func (c *Client) SuggestFromDirectories(ctx context.Context, typed string) []directory.Suggestion {
+	return c.suggest(ctx, typed, true)
+}
+
+func (c *Client) suggest(ctx context.Context, typed string, directories bool) []directory.Suggestion {
+	typed = strings.TrimSpace(typed)
+	if len([]rune(typed)) < 2 || len(typed) > maxTyped || c.away.Load() {
+		return nil // a gateway away is not asked at each key typed
+	}
+	ctx, cancel := context.WithTimeout(ctx, directory.SuggestTimeout+5*time.Second)
+	defer cancel()
+	q := url.Values{"q": {typed}}
+	if directories {
+		q.Set("directories", "true")
+	}
+	var views []SuggestionView
+	if err := c.do(ctx, "GET", "/v1/suggest?"+q.Encode(), nil, "", &views); err != nil {
+		return nil
+	}
+	var out []directory.Suggestion
+	for _, v := range views[:min(len(views), 5)] {
+		out = append(out, directory.Suggestion{Address: v.Address, Name: v.Name})
+	}
+	return out
+}
 
 // ReadAttachment reads a file under the gateway's limits.
 func (c *Client) ReadAttachment(path string) (message.Attachment, error) {

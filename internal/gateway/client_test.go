@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,6 +63,14 @@ func TestClient(t *testing.T) {
 	vs := cl.Check(ctx, []string{"jens.hansen@kommune.example", "nobody@x.example"})
 	if !vs[0].OK() || len(vs[0].Certs) != 1 || vs[1].OK() || !strings.Contains(i18n.English.Error(vs[1].Err), "nobody@x.example") {
 		t.Fatalf("%+v", vs)
+	}
+	// Checked green, the recipient is offered as the user types; the
+	// directories' people once the user pauses, as the gateway finds them.
+	if got := cl.Suggest(ctx, "jens"); len(got) != 1 || got[0].Address != "jens.hansen@kommune.example" {
+		t.Errorf("suggested %+v", got)
+	}
+	if got, want := cl.SuggestFromDirectories(ctx, "hansen"), e.core.SuggestFromDirectories(ctx, "hansen"); len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("suggested %+v, the gateway finds %+v", got, want)
 	}
 
 	d := message.Draft{Subject: "Afgørelse", Body: "Kære Jens\n\nHermed afgørelsen.\n", Attachments: []message.Attachment{{Name: "a.pdf", Data: []byte("%PDF-1.7 hemmelig")}}}

@@ -290,6 +290,28 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// Suggestions are the proven caller's only, bounded, and nothing for
+// one character.
+func TestSuggest(t *testing.T) {
+	e := start(t)
+	tok := e.token(t, staff, scope)
+	e.call(t, tok, "POST", "/v1/check", CheckRequest{Recipients: []string{"jens.hansen@kommune.example"}}, nil)
+	var got []SuggestionView
+	if s := e.call(t, tok, "GET", "/v1/suggest?q=Jens", nil, &got); s != 200 || len(got) != 1 || got[0].Address != "jens.hansen@kommune.example" {
+		t.Errorf("%d %+v", s, got)
+	}
+	if s := e.call(t, tok, "GET", "/v1/suggest?q=j", nil, &got); s != 200 || len(got) != 0 {
+		t.Errorf("one character: %d %+v", s, got)
+	}
+	var bad ErrorBody
+	if s := e.call(t, tok, "GET", "/v1/suggest?q="+strings.Repeat("a", 201), nil, &bad); s != 400 || bad.Error.Code != "gateway.bad_request" {
+		t.Errorf("too long: %d %+v", s, bad)
+	}
+	if s := e.call(t, "", "GET", "/v1/suggest?q=jens", nil, nil); s != 401 {
+		t.Errorf("no token: %d", s)
+	}
+}
+
 // Each caller sees, retries and removes only their own mail.
 func TestOutboxIsTheCallers(t *testing.T) {
 	e := start(t)
