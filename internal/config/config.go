@@ -78,9 +78,9 @@ type Store struct {
 	// URL is a postgres:// URL; over the network it must say
 	// sslmode=verify-full.
 	URL string `toml:"url"`
-	// Files is the folder of the outbox's files (the sealed mails on
-	// their way); instances on several hosts must share it. "": beside
-	// the database.
+	// Files is the instance's own folder of scratch files (a mail's
+	// entity while it is built, sealed); the mails' files themselves are
+	// in PostgreSQL, read by every instance. "": beside the database.
 	Files string `toml:"files"`
 	// Lease is how long an instance's claim on a mail holds unless it
 	// renews it: how soon another instance goes on with the mail of one

@@ -132,7 +132,7 @@ func (c *Core) submit(ctx context.Context, d message.Draft, mailbox string, rs R
 	// The attachments go to the mail's files, sealed; the rest of the
 	// draft, sealed too, to the database.
 	sd := sealedDraft{Draft: d, To: rs.To, Cc: rs.Cc, Attention: rs.Attention}
-	err = c.spoolAttachments(m, id, &sd)
+	err = c.spoolAttachments(ctx, m, id, &sd)
 	if err == nil {
 		m.Content, err = seal(id, sd)
 	}

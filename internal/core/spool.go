@@ -5,6 +5,7 @@ package core
 
 import (
 	"bytes"
+	"context"
 	"encoding/gob"
 	"errors"
 	"io"
@@ -40,21 +41,18 @@ func (c *Core) spoolFile(m *outbox.Mail, name string) (string, error) {
 // spoolAttachments writes the draft's attachments, one after the other,
 // sealed, to the mail's files, and leaves in sd only their names and
 // sizes. A file that cannot be written is a mail not queued.
-func (c *Core) spoolAttachments(m *outbox.Mail, id *smime.Identity, sd *sealedDraft) error {
+func (c *Core) spoolAttachments(ctx context.Context, m *outbox.Mail, id *smime.Identity, sd *sealedDraft) error {
 	if len(sd.Draft.Attachments) == 0 {
 		return nil
 	}
-	path, err := c.spoolFile(m, fileAttachments)
-	if err == nil {
-		err = writeSealed(path, c.keys(id), func(w io.Writer) error {
-			for _, a := range sd.Draft.Attachments {
-				if err := message.WriteContent(w, a); err != nil {
-					return err
-				}
+	err := c.writeMailFile(ctx, m, fileAttachments, c.keys(id), func(w io.Writer) error {
+		for _, a := range sd.Draft.Attachments {
+			if err := message.WriteContent(w, a); err != nil {
+				return err
 			}
-			return nil
-		})
-	}
+		}
+		return nil
+	})
 	var we *outbox.WriteError
 	if errors.As(err, &we) {
 		we.NotQueued = true
@@ -71,15 +69,66 @@ func (c *Core) spoolAttachments(m *outbox.Mail, id *smime.Identity, sd *sealedDr
 	return nil
 }
 
+// writeMailFile writes one of the mail's files, sealed with keys, with
+// what write gives it: in the database at the gateway, where every
+// instance reads it, else in the outbox's folder.
+func (c *Core) writeMailFile(ctx context.Context, m *outbox.Mail, name string, keys *sealed.Keys, write func(io.Writer) error) error {
+	if !c.outbox.FilesInDatabase() {
+		path, err := c.spoolFile(m, name)
+		if err != nil {
+			return err
+		}
+		return writeSealed(path, keys, write)
+	}
+	return writeFile(c.mailFileName(name), func() (*sealed.File, error) {
+		s, err := c.outbox.CreateFile(ctx, m.MessageID, name)
+		if err != nil {
+			return nil, err
+		}
+		return keys.CreateIn(s)
+	}, write)
+}
+
+// openMailFile opens one of the mail's files, as writeMailFile wrote it.
+func (c *Core) openMailFile(ctx context.Context, m *outbox.Mail, name string, keys *sealed.Keys) (*sealedFile, error) {
+	if !c.outbox.FilesInDatabase() {
+		path, err := c.spoolFile(m, name)
+		if err != nil {
+			return nil, err
+		}
+		return openSealed(path, keys)
+	}
+	where := c.mailFileName(name)
+	r, size, err := c.outbox.OpenFile(ctx, m.MessageID, name)
+	if err != nil {
+		return nil, &FileError{File: where, Err: err}
+	}
+	o, err := keys.OpenFrom(r, size, r)
+	if err != nil {
+		r.Close()
+		return nil, &FileError{File: where, Err: err}
+	}
+	return &sealedFile{o, where}, nil
+}
+
+// mailFileName names one of a mail's files in the database, for errors.
+func (c *Core) mailFileName(name string) string { return c.storeName() + ": " + name }
+
 // writeSealed writes the file at path, sealed for the mailbox, with
 // what write gives it; the file is there, whole, only if all went well.
 // An error of the file's own is a *outbox.WriteError.
 func writeSealed(path string, keys *sealed.Keys, write func(io.Writer) error) error {
-	f, err := keys.Create(path)
+	return writeFile(path, func() (*sealed.File, error) { return keys.Create(path) }, write)
+}
+
+// writeFile writes the sealed file that create starts, named name in
+// errors.
+func writeFile(name string, create func() (*sealed.File, error), write func(io.Writer) error) error {
+	f, err := create()
 	if err != nil {
-		return &outbox.WriteError{File: path, Err: err}
+		return &outbox.WriteError{File: name, Err: err}
 	}
-	fw := &fileWriter{w: f, path: path}
+	fw := &fileWriter{w: f, path: name}
 	if err := write(fw); err != nil {
 		f.Abort()
 		if fw.err != nil {
@@ -88,7 +137,7 @@ func writeSealed(path string, keys *sealed.Keys, write func(io.Writer) error) er
 		return err
 	}
 	if err := f.Close(); err != nil {
-		return &outbox.WriteError{File: path, Err: err}
+		return &outbox.WriteError{File: name, Err: err}
 	}
 	return nil
 }
@@ -136,7 +185,7 @@ func (f *sealedFile) Read(p []byte) (int, error) {
 // were sealed holds the draft alone, its recipients in the outbox. The
 // attachments of a draft with files are streams, to be read once, in
 // order, before close is called.
-func (c *Core) unsealDraft(id *smime.Identity, m *outbox.Mail) (sd *sealedDraft, close func(), err error) {
+func (c *Core) unsealDraft(ctx context.Context, id *smime.Identity, m *outbox.Mail) (sd *sealedDraft, close func(), err error) {
 	var s sealedDraft
 	if err := unseal(id, m.Content, &s); err != nil || len(s.To)+len(s.Cc) == 0 {
 		s = sealedDraft{To: m.Recipients, Cc: m.Cc}
@@ -147,11 +196,7 @@ func (c *Core) unsealDraft(id *smime.Identity, m *outbox.Mail) (sd *sealedDraft,
 	if !s.Files || len(s.Draft.Attachments) == 0 {
 		return &s, func() {}, nil
 	}
-	path, err := c.spoolFile(m, fileAttachments)
-	if err != nil {
-		return nil, nil, err
-	}
-	f, err := openSealed(path, c.keys(id))
+	f, err := c.openMailFile(ctx, m, fileAttachments, c.keys(id))
 	if err != nil {
 		return nil, nil, err
 	}

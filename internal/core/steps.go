@@ -95,11 +95,7 @@ func (c *Core) builtMessage(ctx context.Context, m *outbox.Mail, b *built, exter
 	if external {
 		name = fileExternal
 	}
-	path, err := c.spoolFile(m, name)
-	if err != nil {
-		return nil, err
-	}
-	return openSealed(path, c.keys(id))
+	return c.openMailFile(ctx, m, name, c.keys(id))
 }
 
 func (c *Core) steps() []outbox.Step {
@@ -147,7 +143,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	sd, closeDraft, err := c.unsealDraft(id, m)
+	sd, closeDraft, err := c.unsealDraft(ctx, id, m)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +213,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	}
 	source := func() (io.ReadCloser, error) { return openSealed(entity, keys) }
 	if b.InternalTo != nil {
-		err := c.writeMessage(m, id, fileInternal, h, func(w io.Writer) error {
+		err := c.writeMessage(ctx, m, id, fileInternal, h, func(w io.Writer) error {
 			r, err := source()
 			if err != nil {
 				return err
@@ -230,7 +226,7 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 		}
 	}
 	if b.Encrypted {
-		err := c.writeMessage(m, id, fileExternal, h, func(w io.Writer) error {
+		err := c.writeMessage(ctx, m, id, fileExternal, h, func(w io.Writer) error {
 			return smime.SignEncrypt(w, source, *id, rcpts, cipher)
 		})
 		if err != nil {
@@ -243,12 +239,8 @@ func (c *Core) build(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 
 // writeMessage writes one of the mail's messages to its file, sealed:
 // the transport header h on the entity that entity writes.
-func (c *Core) writeMessage(m *outbox.Mail, id *smime.Identity, name string, h message.Header, entity func(io.Writer) error) error {
-	path, err := c.spoolFile(m, name)
-	if err != nil {
-		return err
-	}
-	return writeSealed(path, c.keys(id), func(w io.Writer) error {
+func (c *Core) writeMessage(ctx context.Context, m *outbox.Mail, id *smime.Identity, name string, h message.Header, entity func(io.Writer) error) error {
+	return c.writeMailFile(ctx, m, name, c.keys(id), func(w io.Writer) error {
 		pr, pw := io.Pipe()
 		done := make(chan struct{})
 		go func() {

@@ -51,7 +51,6 @@ func TestInstancesKilled(t *testing.T) {
 
 	cfg := testConfig(t)
 	cfg.Store.URL = daemon.StartPostgres(t).URL
-	cfg.Store.Files = filepath.Join(t.TempDir(), "files") // shared by the instances
 	cfg.Store.Lease = config.Duration{Duration: time.Second}
 	// A letter whose answer a kill lost waits this long for its receipt
 	// before it is posted again (15 minutes by default).
@@ -70,7 +69,13 @@ func TestInstancesKilled(t *testing.T) {
 		if i%4 == 0 {
 			to = append(to, cpr)
 		}
-		q, err := d.Send(ctx, message.Draft{Subject: fmt.Sprintf("Mail %d", i), Body: "Hej"}, Mailboxes[0].Address,
+		dr := message.Draft{Subject: fmt.Sprintf("Mail %d", i), Body: "Hej"}
+		if i%25 == 1 {
+			// More than a chunk of the database's files: the instances
+			// share no folder, and read what another wrote.
+			dr.Attachments = []message.Attachment{{Name: "bilag.pdf", Data: bytes.Repeat([]byte{byte(i)}, 1<<20+1000)}}
+		}
+		q, err := d.Send(ctx, dr, Mailboxes[0].Address,
 			to, []string{"kollega@hoejskole.example"})
 		if err != nil {
 			t.Fatal(err)
@@ -82,11 +87,12 @@ func TestInstancesKilled(t *testing.T) {
 	}
 
 	// The instances' settings: the demo's servers, the shared store, a
-	// local database each.
+	// local database and folder each.
 	var files []string
 	for i := range 2 {
 		c := *d.servers.settings(cfg)
 		c.Demo, c.Database = false, filepath.Join(t.TempDir(), fmt.Sprintf("instance%d.db", i))
+		c.Store.Files = "" // each its own scratch folder beside its database
 		f := filepath.Join(t.TempDir(), "gateway.toml")
 		var b bytes.Buffer
 		if err := toml.NewEncoder(&b).Encode(&c); err != nil {

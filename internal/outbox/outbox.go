@@ -311,6 +311,9 @@ func (o *Outbox) RemoveFiles(messageID string) { o.removeFiles(messageID) }
 
 // removeFiles removes a mail's files.
 func (o *Outbox) removeFiles(messageID string) {
+	if o.FilesInDatabase() {
+		o.db.ExecContext(context.Background(), o.db.Q(`DELETE FROM outbox_file WHERE message_id = ?`), messageID)
+	}
 	if o.files != "" {
 		os.RemoveAll(filepath.Join(o.files, filesName(messageID)))
 	}

@@ -1,9 +1,12 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"sync"
@@ -263,5 +266,78 @@ func TestWorkersInOneInstance(t *testing.T) {
 				t.Errorf("<w%d@x> %s ran %d times", i, step, n)
 			}
 		}
+	}
+}
+
+// A mail's files are in the database: written by one worker, read by
+// another, whole or not at all, and gone with the mail.
+func TestDatabaseFiles(t *testing.T) {
+	url := daemon.StartPostgres(t).URL
+	l := &ledger{runs: map[string]int{}}
+	a, b := openShared(t, url, l.steps(nil)), openShared(t, url, l.steps(nil))
+	ctx := context.Background()
+	if !a.FilesInDatabase() {
+		t.Fatal("files not in PostgreSQL")
+	}
+	data := make([]byte, 5<<19+7) // two chunks and a half
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	write := func(o *outbox.Outbox, name string, p []byte, keep bool) {
+		t.Helper()
+		f, err := o.CreateFile(ctx, "<f@x>", name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for len(p) > 0 { // in odd pieces, as a sealed writer gives them
+			n := min(len(p), 100_003)
+			if _, err := f.Write(p[:n]); err != nil {
+				t.Fatal(err)
+			}
+			p = p[n:]
+		}
+		if keep {
+			if err := f.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			f.Abort()
+		}
+	}
+	read := func(o *outbox.Outbox, name string) ([]byte, error) {
+		r, size, err := o.OpenFile(ctx, "<f@x>", name)
+		if err != nil {
+			return nil, err
+		}
+		defer r.Close()
+		got, err := io.ReadAll(r)
+		if err == nil && int64(len(got)) != size {
+			t.Errorf("%s: %d bytes read, %d said", name, len(got), size)
+		}
+		return got, err
+	}
+	write(a, "external.eml", data, true)
+	write(a, "external.eml", []byte("half written"), false) // a worker that died
+	write(a, "internal.eml", []byte("never kept"), false)
+	write(a, "empty", nil, true)
+	if got, err := read(b, "external.eml"); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read back %d bytes: %v", len(got), err)
+	}
+	if _, err := read(b, "internal.eml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a file aborted: %v", err)
+	}
+	if got, err := read(b, "empty"); err != nil || len(got) != 0 {
+		t.Errorf("the empty file: %q %v", got, err)
+	}
+	write(b, "external.eml", []byte("again"), true)
+	if got, err := read(a, "external.eml"); err != nil || string(got) != "again" {
+		t.Errorf("written again: %q %v", got, err)
+	}
+	add(t, a, "<f@x>")
+	if n, err := b.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("processed %d: %v", n, err)
+	}
+	if _, err := read(a, "external.eml"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a file of a mail done: %v", err)
 	}
 }

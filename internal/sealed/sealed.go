@@ -319,13 +319,20 @@ func plainSize(size, headerLen int64) int64 {
 	return n
 }
 
-// File is a sealed file being written: it appears at its path, whole,
-// only when Close succeeds.
+// Sink is where a sealed file is written: what it is given is kept only
+// when Commit succeeds, and nothing of it after Abort.
+type Sink interface {
+	io.Writer
+	Commit() error
+	Abort()
+}
+
+// File is a sealed file being written: it is there, whole, only when
+// Close succeeds.
 type File struct {
 	*Writer
 	buf  *bufio.Writer
-	f    *os.File
-	path string
+	sink Sink
 }
 
 // Create starts a sealed file at path (readable by the user alone) for
@@ -336,45 +343,67 @@ func (k *Keys) Create(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := bufio.NewWriterSize(f, chunkSize+tagSize)
-	w, err := k.NewWriter(buf)
-	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
-	}
-	return &File{Writer: w, buf: buf, f: f, path: path}, nil
+	return k.CreateIn(&fileSink{f: f, path: path})
 }
 
-// Close seals the last chunk, makes the file durable and puts it in
-// place. On failure the file is removed.
+// CreateIn starts a sealed file in s for the holder of the certificate's
+// key.
+func (k *Keys) CreateIn(s Sink) (*File, error) {
+	buf := bufio.NewWriterSize(s, chunkSize+tagSize)
+	w, err := k.NewWriter(buf)
+	if err != nil {
+		s.Abort()
+		return nil, err
+	}
+	return &File{Writer: w, buf: buf, sink: s}, nil
+}
+
+// Close seals the last chunk and commits the file. On failure nothing of
+// it is kept.
 func (f *File) Close() error {
 	err := f.Writer.Close()
 	if err == nil {
 		err = f.buf.Flush()
 	}
 	if err == nil {
-		err = f.f.Sync()
+		return f.sink.Commit()
 	}
-	if cerr := f.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.f.Name(), f.path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(f.path))
-	}
-	if err != nil {
-		os.Remove(f.f.Name())
-	}
+	f.sink.Abort()
 	return err
 }
 
 // Abort gives the file up.
-func (f *File) Abort() {
-	f.f.Close()
-	os.Remove(f.f.Name())
+func (f *File) Abort() { f.sink.Abort() }
+
+// fileSink is a file written beside its path, put in place, durable, on
+// Commit.
+type fileSink struct {
+	f    *os.File
+	path string
+}
+
+func (s *fileSink) Write(p []byte) (int, error) { return s.f.Write(p) }
+
+func (s *fileSink) Commit() error {
+	err := s.f.Sync()
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(s.f.Name(), s.path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(s.path))
+	}
+	if err != nil {
+		os.Remove(s.f.Name())
+	}
+	return err
+}
+
+func (s *fileSink) Abort() {
+	s.f.Close()
+	os.Remove(s.f.Name())
 }
 
 // syncDir makes a rename in dir durable (Windows has no such call: its
@@ -394,7 +423,7 @@ func syncDir(dir string) error {
 // Opened is a sealed file open for reading.
 type Opened struct {
 	*Reader
-	f    *os.File
+	c    io.Closer
 	size int64
 }
 
@@ -406,18 +435,27 @@ func (k *Keys) Open(path string) (*Opened, error) {
 	}
 	st, err := f.Stat()
 	if err == nil {
-		var r *Reader
-		if r, err = k.NewReader(f); err == nil {
-			size := plainSize(st.Size(), int64(len(magic)+4+r.headerLen))
-			if size < 0 {
-				err = ErrDamaged
-			} else {
-				return &Opened{Reader: r, f: f, size: size}, nil
-			}
+		var o *Opened
+		if o, err = k.OpenFrom(f, st.Size(), f); err == nil {
+			return o, nil
 		}
 	}
 	f.Close()
 	return nil, err
+}
+
+// OpenFrom opens the sealed file that r reads, length bytes long; closing
+// it closes c. On failure the caller closes c.
+func (k *Keys) OpenFrom(r io.Reader, length int64, c io.Closer) (*Opened, error) {
+	sr, err := k.NewReader(r)
+	if err != nil {
+		return nil, err
+	}
+	size := plainSize(length, int64(len(magic)+4+sr.headerLen))
+	if size < 0 {
+		return nil, ErrDamaged
+	}
+	return &Opened{Reader: sr, c: c, size: size}, nil
 }
 
 // Size is how many bytes of data the file holds (known from its length;
@@ -425,4 +463,4 @@ func (k *Keys) Open(path string) (*Opened, error) {
 func (o *Opened) Size() int64 { return o.size }
 
 // Close closes the file.
-func (o *Opened) Close() error { return o.f.Close() }
+func (o *Opened) Close() error { return o.c.Close() }
