@@ -23,11 +23,12 @@ func (o *Outbox) FilesInDatabase() bool { return o.db.Dialect == store.PostgreSQ
 
 // DBFile is one of a mail's files being written to the database: it is
 // there, whole, only when Commit succeeds; written again, it replaces
-// what was there.
+// what was there. A file of one row is written in one statement; a
+// larger one in a transaction begun at its first full row.
 type DBFile struct {
 	ctx       context.Context
+	o         *Outbox
 	tx        *sql.Tx
-	q         string
 	id, name  string
 	seq       int
 	buf       []byte
@@ -37,16 +38,7 @@ type DBFile struct {
 // CreateFile starts the file name of the mail with messageID, which need
 // not be queued yet, in the database.
 func (o *Outbox) CreateFile(ctx context.Context, messageID, name string) (*DBFile, error) {
-	tx, err := o.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, o.db.Q(`DELETE FROM outbox_file WHERE message_id = ? AND name = ?`), messageID, name); err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	return &DBFile{ctx: ctx, tx: tx, q: o.db.Q(`INSERT INTO outbox_file (message_id, name, seq, data) VALUES (?, ?, ?, ?)`),
-		id: messageID, name: name, buf: make([]byte, 0, fileChunk)}, nil
+	return &DBFile{ctx: ctx, o: o, id: messageID, name: name, buf: make([]byte, 0, fileChunk)}, nil
 }
 
 func (f *DBFile) Write(p []byte) (int, error) {
@@ -63,8 +55,21 @@ func (f *DBFile) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// flush writes the full row in the buffer, in the file's transaction.
 func (f *DBFile) flush() error {
-	if _, err := f.tx.ExecContext(f.ctx, f.q, f.id, f.name, f.seq, f.buf); err != nil {
+	if f.tx == nil {
+		tx, err := f.o.db.BeginTx(f.ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(f.ctx, f.o.db.Q(`DELETE FROM outbox_file WHERE message_id = ? AND name = ?`), f.id, f.name); err != nil {
+			tx.Rollback()
+			return err
+		}
+		f.tx = tx
+	}
+	if _, err := f.tx.ExecContext(f.ctx, f.o.db.Q(`INSERT INTO outbox_file (message_id, name, seq, data) VALUES (?, ?, ?, ?)`),
+		f.id, f.name, f.seq, f.buf); err != nil {
 		return err
 	}
 	f.seq++
@@ -74,9 +79,19 @@ func (f *DBFile) flush() error {
 
 // Commit keeps the file.
 func (f *DBFile) Commit() error {
-	if len(f.buf) > 0 || f.seq == 0 {
+	if f.tx == nil {
+		// One row: it replaces the file's first, and the others go, in
+		// one statement.
+		f.committed = true
+		_, err := f.o.db.ExecContext(f.ctx, f.o.db.Q(`WITH gone AS (DELETE FROM outbox_file WHERE message_id = ? AND name = ? AND seq > 0)
+			INSERT INTO outbox_file (message_id, name, seq, data) VALUES (?, ?, 0, ?)
+			ON CONFLICT (message_id, name, seq) DO UPDATE SET data = EXCLUDED.data`), f.id, f.name, f.id, f.name, f.buf)
+		return err
+	}
+	if len(f.buf) > 0 {
 		if err := f.flush(); err != nil {
 			f.tx.Rollback()
+			f.committed = true
 			return err
 		}
 	}
@@ -86,49 +101,61 @@ func (f *DBFile) Commit() error {
 
 // Abort gives the file up.
 func (f *DBFile) Abort() {
-	if !f.committed {
+	if !f.committed && f.tx != nil {
 		f.tx.Rollback()
 	}
+	f.committed = true
 }
 
 // OpenFile opens the file name of the mail with messageID in the
-// database, and returns its length; one not there is fs.ErrNotExist.
+// database, and returns its length; one not there is fs.ErrNotExist. Its
+// rows come in one query, as they are read.
 func (o *Outbox) OpenFile(ctx context.Context, messageID, name string) (io.ReadCloser, int64, error) {
-	var n, size int64
-	if err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM outbox_file WHERE message_id = ? AND name = ?`),
-		messageID, name).Scan(&n, &size); err != nil {
+	rows, err := o.db.QueryContext(ctx, o.db.Q(`SELECT data, SUM(LENGTH(data)) OVER () FROM outbox_file
+		WHERE message_id = ? AND name = ? ORDER BY seq`), messageID, name)
+	if err != nil {
 		return nil, 0, err
 	}
-	if n == 0 {
-		return nil, 0, fmt.Errorf("outbox: %s of %s: %w", name, messageID, fs.ErrNotExist)
+	r := &dbReader{rows: rows, what: name + " of " + messageID}
+	var size int64
+	if !rows.Next() {
+		err := rows.Err()
+		rows.Close()
+		if err == nil {
+			err = fs.ErrNotExist
+		}
+		return nil, 0, fmt.Errorf("outbox: %s: %w", r.what, err)
 	}
-	return &dbReader{ctx: ctx, o: o, id: messageID, name: name, chunks: int(n)}, size, nil
+	if err := rows.Scan(&r.buf, &size); err != nil {
+		rows.Close()
+		return nil, 0, fmt.Errorf("outbox: %s: %w", r.what, err)
+	}
+	return r, size, nil
 }
 
-// dbReader reads a file's chunks one after the other.
+// dbReader reads a file's rows one after the other.
 type dbReader struct {
-	ctx      context.Context
-	o        *Outbox
-	id, name string
-	seq      int
-	chunks   int
-	buf      []byte
+	rows *sql.Rows
+	what string
+	buf  []byte
 }
 
 func (r *dbReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
-		if r.seq == r.chunks {
+		if !r.rows.Next() {
+			if err := r.rows.Err(); err != nil {
+				return 0, fmt.Errorf("outbox: %s: %w", r.what, err)
+			}
 			return 0, io.EOF
 		}
-		if err := r.o.db.QueryRowContext(r.ctx, r.o.db.Q(`SELECT data FROM outbox_file WHERE message_id = ? AND name = ? AND seq = ?`),
-			r.id, r.name, r.seq).Scan(&r.buf); err != nil {
-			return 0, fmt.Errorf("outbox: %s of %s: %w", r.name, r.id, err)
+		var size int64
+		if err := r.rows.Scan(&r.buf, &size); err != nil {
+			return 0, fmt.Errorf("outbox: %s: %w", r.what, err)
 		}
-		r.seq++
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
 }
 
-func (r *dbReader) Close() error { return nil }
+func (r *dbReader) Close() error { return r.rows.Close() }

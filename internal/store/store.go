@@ -73,6 +73,9 @@ func (db *DB) Q(query string) string {
 	return b.String()
 }
 
+// maxIdle is how many connections to PostgreSQL are kept for reuse.
+const maxIdle = 16
+
 // OpenPostgres connects to the PostgreSQL database at url (a
 // postgres:// URL or key=value string, as libpq takes). Over the network
 // the server's certificate must be verified, as everywhere here:
@@ -91,6 +94,10 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 		}
 	}
 	db := &DB{DB: stdlib.OpenDB(*cfg), Dialect: PostgreSQL}
+	// The workers, their leases and the files read as a mail is sent
+	// hold connections at once; database/sql keeps only two idle by
+	// default, and a new PostgreSQL connection is a new server process.
+	db.SetMaxIdleConns(maxIdle)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, &Error{Reason: Unreachable, Host: cfg.Host, Err: err}

@@ -8,3 +8,5 @@ CREATE TABLE outbox_file (
 	data BYTEA NOT NULL,
 	PRIMARY KEY (message_id, name, seq)
 );
+-- Sealed data does not compress: not tried.
+ALTER TABLE outbox_file ALTER COLUMN data SET STORAGE EXTERNAL;
