@@ -3,6 +3,7 @@ package demo
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/xml"
 	"fmt"
@@ -241,8 +242,11 @@ func TestInstancesKilled(t *testing.T) {
 	if len(memos) != len(letters) {
 		t.Errorf("%d letters' labels for %d mails with a CPR number", len(memos), len(letters))
 	}
-	if extra+twice > kills {
-		t.Errorf("%d submissions and %d letters made twice with %d kills", extra, twice, kills)
+	// A kill can leave each of the instance's workers inside a
+	// submission or a post that SMTP or Digital Post took and the
+	// instance did not record: at most that many made twice per kill.
+	if workers := cmp.Or(cfg.Store.Workers, 4); extra+twice > kills*workers {
+		t.Errorf("%d submissions and %d letters made twice with %d kills of %d workers", extra, twice, kills, workers)
 	}
 	// Copies and receipts: once each.
 	user := config.DemoUsers[0].Address
