@@ -507,8 +507,8 @@ func (c *Core) SuggestFromDirectories(ctx context.Context, typed string) []direc
 }
 
 func (c *Core) suggest(ctx context.Context, typed string, remote bool) []directory.Suggestion {
-	typed = strings.TrimSpace(typed)
-	if len([]rune(typed)) < 2 {
+	typed, ok := directory.Typed(typed)
+	if !ok {
 		return nil
 	}
 	found, _ := c.dir.Cache.Suggest(ctx, typed)
@@ -520,7 +520,7 @@ func (c *Core) suggest(ctx context.Context, typed string, remote bool) []directo
 	}
 	slices.SortFunc(found, func(a, b directory.Suggestion) int { return strings.Compare(a.Address, b.Address) })
 	found = slices.CompactFunc(found, func(a, b directory.Suggestion) bool { return a.Address == b.Address })
-	return found[:min(len(found), 5)]
+	return found[:min(len(found), directory.MaxSuggestions)]
 }
 
 // SetLanguage makes l the language of sentences, receipts and the user

@@ -127,6 +127,16 @@ const DefaultTimeout = 10 * time.Second
 // recipient being typed: a completion that comes later is no help.
 const SuggestTimeout = 2 * time.Second
 
+// MaxSuggestions is how many recipients are offered at most.
+const MaxSuggestions = 5
+
+// Typed is what a user typed as it is matched for suggestions, and
+// whether it is long enough (two characters) to offer any.
+func Typed(typed string) (string, bool) {
+	typed = strings.TrimSpace(typed)
+	return typed, len([]rune(typed)) >= 2
+}
+
 // Directory checks recipients against the configured sources.
 type Directory struct {
 	// Sources are asked in order, for the addresses no earlier source

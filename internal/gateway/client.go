@@ -397,8 +397,8 @@ func (c *Client) SuggestFromDirectories(ctx context.Context, typed string) []dir
 }
 
 func (c *Client) suggest(ctx context.Context, typed string, directories bool) []directory.Suggestion {
-	typed = strings.TrimSpace(typed)
-	if len([]rune(typed)) < 2 || len(typed) > maxTyped || c.away.Load() {
+	typed, ok := directory.Typed(typed)
+	if !ok || len(typed) > maxTyped || c.away.Load() {
 		return nil // a gateway away is not asked at each key typed
 	}
 	ctx, cancel := context.WithTimeout(ctx, directory.SuggestTimeout+5*time.Second)
@@ -412,7 +412,7 @@ func (c *Client) suggest(ctx context.Context, typed string, directories bool) []
 		return nil
 	}
 	var out []directory.Suggestion
-	for _, v := range views[:min(len(views), 5)] {
+	for _, v := range views[:min(len(views), directory.MaxSuggestions)] {
 		out = append(out, directory.Suggestion{Address: v.Address, Name: v.Name})
 	}
 	return out
