@@ -81,11 +81,7 @@ func (c *Core) writeMailFile(ctx context.Context, m *outbox.Mail, name string, k
 		return writeSealed(path, keys, write)
 	}
 	return writeFile(c.mailFileName(name), func() (*sealed.File, error) {
-		s, err := c.outbox.CreateFile(ctx, m.MessageID, name)
-		if err != nil {
-			return nil, err
-		}
-		return keys.CreateIn(s)
+		return keys.CreateIn(c.outbox.CreateFile(ctx, m.MessageID, name))
 	}, write)
 }
 

@@ -36,9 +36,10 @@ type DBFile struct {
 }
 
 // CreateFile starts the file name of the mail with messageID, which need
-// not be queued yet, in the database.
-func (o *Outbox) CreateFile(ctx context.Context, messageID, name string) (*DBFile, error) {
-	return &DBFile{ctx: ctx, o: o, id: messageID, name: name, buf: make([]byte, 0, fileChunk)}, nil
+// not be queued yet, in the database. Nothing is written before the
+// first full row or Commit.
+func (o *Outbox) CreateFile(ctx context.Context, messageID, name string) *DBFile {
+	return &DBFile{ctx: ctx, o: o, id: messageID, name: name, buf: make([]byte, 0, fileChunk)}
 }
 
 func (f *DBFile) Write(p []byte) (int, error) {
@@ -117,18 +118,13 @@ func (o *Outbox) OpenFile(ctx context.Context, messageID, name string) (io.ReadC
 		return nil, 0, err
 	}
 	r := &dbReader{rows: rows, what: name + " of " + messageID}
-	var size int64
-	if !rows.Next() {
-		err := rows.Err()
-		rows.Close()
-		if err == nil {
-			err = fs.ErrNotExist
-		}
-		return nil, 0, fmt.Errorf("outbox: %s: %w", r.what, err)
+	size, err := r.next()
+	if err == io.EOF {
+		err = fmt.Errorf("outbox: %s: %w", r.what, fs.ErrNotExist)
 	}
-	if err := rows.Scan(&r.buf, &size); err != nil {
+	if err != nil {
 		rows.Close()
-		return nil, 0, fmt.Errorf("outbox: %s: %w", r.what, err)
+		return nil, 0, err
 	}
 	return r, size, nil
 }
@@ -142,20 +138,28 @@ type dbReader struct {
 
 func (r *dbReader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
-		if !r.rows.Next() {
-			if err := r.rows.Err(); err != nil {
-				return 0, fmt.Errorf("outbox: %s: %w", r.what, err)
-			}
-			return 0, io.EOF
-		}
-		var size int64
-		if err := r.rows.Scan(&r.buf, &size); err != nil {
-			return 0, fmt.Errorf("outbox: %s: %w", r.what, err)
+		if _, err := r.next(); err != nil {
+			return 0, err
 		}
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
 	return n, nil
+}
+
+// next reads the next row into buf, with the file's length; after the
+// last, io.EOF.
+func (r *dbReader) next() (size int64, err error) {
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return 0, fmt.Errorf("outbox: %s: %w", r.what, err)
+		}
+		return 0, io.EOF
+	}
+	if err := r.rows.Scan(&r.buf, &size); err != nil {
+		return 0, fmt.Errorf("outbox: %s: %w", r.what, err)
+	}
+	return size, nil
 }
 
 func (r *dbReader) Close() error { return r.rows.Close() }
