@@ -163,3 +163,30 @@ func (r *dbReader) next() (size int64, err error) {
 }
 
 func (r *dbReader) Close() error { return r.rows.Close() }
+
+// FileNames lists the names of the files kept under key in the
+// database: a mail's (its Message-ID), or another owner's of sealed
+// files that every instance reads, as a user's drafts.
+func (o *Outbox) FileNames(ctx context.Context, key string) ([]string, error) {
+	rows, err := o.db.QueryContext(ctx, o.db.Q(`SELECT DISTINCT name FROM outbox_file WHERE message_id = ? ORDER BY name`), key)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		out = append(out, name)
+	}
+	return out, rows.Err()
+}
+
+// RemoveFile removes the file name kept under key in the database; one
+// not there is no error.
+func (o *Outbox) RemoveFile(ctx context.Context, key, name string) error {
+	_, err := o.db.ExecContext(ctx, o.db.Q(`DELETE FROM outbox_file WHERE message_id = ? AND name = ?`), key, name)
+	return err
+}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -329,6 +330,15 @@ func TestDatabaseFiles(t *testing.T) {
 	write(b, "external.eml", []byte("again"), true)
 	if got, err := read(a, "external.eml"); err != nil || string(got) != "again" {
 		t.Errorf("written again: %q %v", got, err)
+	}
+	if names, err := b.FileNames(ctx, "<f@x>"); err != nil || !slices.Equal(names, []string{"empty", "external.eml"}) {
+		t.Errorf("names %q: %v", names, err)
+	}
+	if err := a.RemoveFile(ctx, "<f@x>", "empty"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(b, "empty"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a file removed: %v", err)
 	}
 	add(t, a, "<f@x>")
 	if n, err := b.Process(ctx); n != 1 || err != nil {
