@@ -55,6 +55,9 @@ type Core struct {
 	// (SwitchDemoUser), while the worker may read it.
 	actor    atomic.Pointer[policy.Actor]
 	userName atomic.Pointer[string]
+	// caller is set on the core of one of the gateway's callers (As):
+	// what is the user's own is kept apart from the others'.
+	caller bool
 }
 
 // engine is what every user of a Core shares: the settings, the

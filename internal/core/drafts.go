@@ -1,8 +1,10 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/gob"
 	"encoding/hex"
 	"errors"
@@ -57,16 +59,106 @@ func (e *DraftError) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *DraftError) Localize() i18n.Message {
-	return i18n.Message{Key: "draft." + string(e.Reason), Args: map[string]any{"File": e.File}}
+	return i18n.Message{Key: "draft." + string(e.Reason), Args: map[string]any{"File": e.File, "Max": MaxDrafts}}
 }
 
-func (c *Core) draftsDir() string { return c.dbPath + ".drafts" }
+// MaxDrafts is how many drafts a user keeps at most: at the gateway,
+// one user cannot fill the institution's database with them.
+const MaxDrafts = 200
 
-func (c *Core) draftPath(id string) (string, error) {
+// Drafts live beside the database on one PC; at the gateway, in the
+// database with the mails' files (every instance reads them), under the
+// user's own key, so that a user sees and opens their own alone (in a
+// folder of the user's own at a gateway on SQLite, the demo's).
+
+func (c *Core) draftsDir() string {
+	dir := c.dbPath + ".drafts"
+	if c.caller {
+		sum := sha256.Sum256([]byte(strings.ToLower(c.User())))
+		dir = filepath.Join(dir, hex.EncodeToString(sum[:16]))
+	}
+	return dir
+}
+
+// draftsKey is where the user's drafts are in the database.
+func (c *Core) draftsKey() string { return "drafts:" + strings.ToLower(c.User()) }
+
+const draftSuffix = ".draft"
+
+// draftName names the draft id in errors: its file, or its place in the
+// database. An id that is not one of ours is refused.
+func (c *Core) draftName(id string) (string, error) {
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		return "", &DraftError{Reason: DraftUnreadable, File: id, Err: errors.New("not a draft name")}
 	}
-	return filepath.Join(c.draftsDir(), id+".draft"), nil
+	if c.outbox.FilesInDatabase() {
+		return id, nil // the user's own: no file to name
+	}
+	return filepath.Join(c.draftsDir(), id+draftSuffix), nil
+}
+
+// writeDraft keeps the draft id, sealed with keys, with what write gives.
+func (c *Core) writeDraft(ctx context.Context, id string, keys *sealed.Keys, write func(io.Writer) error) error {
+	name, err := c.draftName(id)
+	if err != nil {
+		return err
+	}
+	if c.outbox.FilesInDatabase() {
+		return writeFile(name, func() (*sealed.File, error) {
+			return keys.CreateIn(c.outbox.CreateFile(ctx, c.draftsKey(), id+draftSuffix))
+		}, write)
+	}
+	if err := os.MkdirAll(c.draftsDir(), 0o700); err != nil {
+		return &FileError{File: c.draftsDir(), Err: err}
+	}
+	return writeSealed(name, keys, write)
+}
+
+// openDraft opens the draft id with keys.
+func (c *Core) openDraft(ctx context.Context, id string, keys *sealed.Keys) (*sealedFile, error) {
+	name, err := c.draftName(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.outbox.FilesInDatabase() {
+		return c.openDBFile(ctx, c.draftsKey(), id+draftSuffix, name, keys)
+	}
+	return openSealed(name, keys)
+}
+
+// keptDrafts are the ids of the user's drafts, each with when its file
+// was last written (on one PC; the zero time in the database).
+func (c *Core) keptDrafts(ctx context.Context) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	if c.outbox.FilesInDatabase() {
+		names, err := c.outbox.FileNames(ctx, c.draftsKey())
+		if err != nil {
+			return nil, &FileError{File: c.storeName(), Err: err}
+		}
+		for _, n := range names {
+			if id, ok := strings.CutSuffix(n, draftSuffix); ok {
+				out[id] = time.Time{}
+			}
+		}
+		return out, nil
+	}
+	entries, err := os.ReadDir(c.draftsDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &FileError{File: c.draftsDir(), Err: err}
+	}
+	for _, e := range entries {
+		if id, ok := strings.CutSuffix(e.Name(), draftSuffix); ok {
+			var mod time.Time
+			if st, err := e.Info(); err == nil {
+				mod = st.ModTime()
+			}
+			out[id] = mod
+		}
+	}
+	return out, nil
 }
 
 // draftKeys seals drafts for every mailbox the user may send from whose
@@ -103,18 +195,21 @@ func (c *Core) SaveDraft(ctx context.Context, id string, d message.Draft) (strin
 		rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
 	}
-	path, err := c.draftPath(id)
+	if _, err := c.draftName(id); err != nil {
+		return "", err
+	}
+	kept, err := c.keptDrafts(ctx)
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(c.draftsDir(), 0o700); err != nil {
-		return "", &FileError{File: c.draftsDir(), Err: err}
+	if _, ok := kept[id]; !ok && len(kept) >= MaxDrafts {
+		return "", &DraftError{Reason: DraftTooMany, File: id}
 	}
 	keys := &sealed.Keys{Cert: ids[0].Cert}
 	for _, other := range ids[1:] {
 		keys.Also = append(keys.Also, other.Cert)
 	}
-	err = writeSealed(path, keys, func(w io.Writer) error {
+	err = c.writeDraft(ctx, id, keys, func(w io.Writer) error {
 		return gob.NewEncoder(w).Encode(keptDraft{Draft: d, Saved: c.now()})
 	})
 	var we *outbox.WriteError
@@ -126,26 +221,29 @@ func (c *Core) SaveDraft(ctx context.Context, id string, d message.Draft) (strin
 
 // OpenDraft returns a kept draft.
 func (c *Core) OpenDraft(ctx context.Context, id string) (message.Draft, error) {
-	path, err := c.draftPath(id)
-	if err != nil {
+	if _, err := c.draftName(id); err != nil {
 		return message.Draft{}, err
 	}
 	ids, err := c.draftKeys(ctx)
 	if err != nil {
 		return message.Draft{}, err
 	}
-	k, err := c.readDraft(path, ids)
+	k, err := c.readDraft(ctx, id, ids)
 	if err != nil {
 		return message.Draft{}, err
 	}
 	return k.Draft, nil
 }
 
-// readDraft opens the draft at path with whichever of ids opens it.
-func (c *Core) readDraft(path string, ids []*smime.Identity) (*keptDraft, error) {
+// readDraft opens the draft id with whichever of ids opens it.
+func (c *Core) readDraft(ctx context.Context, id string, ids []*smime.Identity) (*keptDraft, error) {
+	name, err := c.draftName(id)
+	if err != nil {
+		return nil, err
+	}
 	var last error
 	for _, identity := range ids {
-		f, err := openSealed(path, c.keys(identity))
+		f, err := c.openDraft(ctx, id, c.keys(identity))
 		if err != nil {
 			last = err
 			continue
@@ -154,52 +252,55 @@ func (c *Core) readDraft(path string, ids []*smime.Identity) (*keptDraft, error)
 		err = gob.NewDecoder(f).Decode(&k)
 		f.Close()
 		if err != nil {
-			return nil, &DraftError{Reason: DraftUnreadable, File: path, Err: err}
+			return nil, &DraftError{Reason: DraftUnreadable, File: name, Err: err}
 		}
 		return &k, nil
 	}
-	return nil, &DraftError{Reason: DraftUnreadable, File: path, Err: last}
+	return nil, &DraftError{Reason: DraftUnreadable, File: name, Err: last}
 }
 
 // Drafts lists the kept drafts, the newest first. One that no key here
-// opens is listed with its file name as its subject.
+// opens is listed by its time alone.
 func (c *Core) Drafts(ctx context.Context) ([]DraftInfo, error) {
-	entries, err := os.ReadDir(c.draftsDir())
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, &FileError{File: c.draftsDir(), Err: err}
+	kept, err := c.keptDrafts(ctx)
+	if err != nil || len(kept) == 0 {
+		return nil, err
 	}
 	// The keys once for all the drafts; none here leaves each listed by
 	// its time alone.
 	ids, _ := c.draftKeys(ctx)
 	var out []DraftInfo
-	for _, e := range entries {
-		id, ok := strings.CutSuffix(e.Name(), ".draft")
-		if !ok {
-			continue
-		}
-		info := DraftInfo{ID: id}
-		if k, err := c.readDraft(filepath.Join(c.draftsDir(), e.Name()), ids); err == nil {
+	for id, mod := range kept {
+		info := DraftInfo{ID: id, Saved: mod}
+		if k, err := c.readDraft(ctx, id, ids); err == nil {
 			info.Subject, info.Saved, info.Attachments = k.Draft.Subject, k.Saved, len(k.Draft.Attachments)
-		} else if st, err := e.Info(); err == nil {
-			info.Saved = st.ModTime()
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b DraftInfo) int { return b.Saved.Compare(a.Saved) })
+	SortDrafts(out)
 	return out, nil
+}
+
+// SortDrafts puts a list of drafts in its order: the newest first.
+func SortDrafts(ds []DraftInfo) {
+	slices.SortFunc(ds, func(a, b DraftInfo) int {
+		return cmp.Or(b.Saved.Compare(a.Saved), strings.Compare(a.ID, b.ID))
+	})
 }
 
 // DeleteDraft removes a kept draft (sent, or discarded by the user).
 func (c *Core) DeleteDraft(id string) error {
-	path, err := c.draftPath(id)
+	name, err := c.draftName(id)
 	if err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return &FileError{File: path, Err: err}
+	if c.outbox.FilesInDatabase() {
+		err = c.outbox.RemoveFile(context.Background(), c.draftsKey(), id+draftSuffix)
+	} else if err = os.Remove(name); errors.Is(err, os.ErrNotExist) {
+		err = nil
+	}
+	if err != nil {
+		return &FileError{File: name, Err: err}
 	}
 	return nil
 }

@@ -2,12 +2,16 @@ package core
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/message"
 )
 
@@ -34,7 +38,7 @@ func TestDrafts(t *testing.T) {
 	if again, err := c.SaveDraft(ctx, id2, second); err != nil || again != id2 {
 		t.Fatalf("%s %v", again, err)
 	}
-	path, _ := c.draftPath(id)
+	path, _ := c.draftName(id)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -76,5 +80,28 @@ func TestDrafts(t *testing.T) {
 	os.WriteFile(filepath.Join(c.draftsDir(), id2+".draft"), []byte("ødelagt"), 0o600)
 	if _, err := c.OpenDraft(ctx, id2); !errors.As(err, &de) || de.Reason != "unreadable" {
 		t.Errorf("%v", err)
+	}
+}
+
+// A user keeps MaxDrafts at most: one more is refused with the sentence
+// that says what to do, while those kept are still saved again.
+func TestDraftsBounded(t *testing.T) {
+	c := newSendEnv(t).core(t)
+	ctx := context.Background()
+	var first string
+	for i := range MaxDrafts {
+		id, err := c.SaveDraft(ctx, "", message.Draft{Subject: "Kladde", Body: strconv.Itoa(i)})
+		if err != nil {
+			t.Fatalf("draft %d: %v", i, err)
+		}
+		first = cmp.Or(first, id)
+	}
+	_, err := c.SaveDraft(ctx, "", message.Draft{Subject: "En for meget"})
+	var de *DraftError
+	if !errors.As(err, &de) || de.Reason != DraftTooMany || !strings.Contains(i18n.Danish.Error(err), "200 kladder") {
+		t.Errorf("one more: %v", err)
+	}
+	if _, err := c.SaveDraft(ctx, first, message.Draft{Subject: "Rettet"}); err != nil {
+		t.Errorf("one kept, saved again: %v", err)
 	}
 }

@@ -35,7 +35,7 @@ func (c *Core) Actor() policy.Actor { return *c.actor.Load() }
 // shares the database, the outbox and its worker with c; only the acting
 // user is its own.
 func (c *Core) As(a policy.Actor, name string) *Core {
-	u := &Core{engine: c.engine}
+	u := &Core{engine: c.engine, caller: true}
 	a.User = strings.ToLower(a.User)
 	u.actor.Store(&a)
 	u.userName.Store(&name)

@@ -60,10 +60,12 @@ type DraftReason string
 const (
 	DraftNoKey      DraftReason = "no_key"
 	DraftUnreadable DraftReason = "unreadable"
+	// DraftTooMany: the user keeps MaxDrafts already.
+	DraftTooMany DraftReason = "too_many"
 )
 
 // DraftReasons are all the draft reasons.
-var DraftReasons = []DraftReason{DraftNoKey, DraftUnreadable}
+var DraftReasons = []DraftReason{DraftNoKey, DraftUnreadable, DraftTooMany}
 
 // InboxReason is why an inbox action cannot be done (InboxError; key
 // inbox.*).

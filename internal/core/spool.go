@@ -94,8 +94,13 @@ func (c *Core) openMailFile(ctx context.Context, m *outbox.Mail, name string, ke
 		}
 		return openSealed(path, keys)
 	}
-	where := c.mailFileName(name)
-	r, size, err := c.outbox.OpenFile(ctx, m.MessageID, name)
+	return c.openDBFile(ctx, m.MessageID, name, c.mailFileName(name), keys)
+}
+
+// openDBFile opens the sealed file name kept under key in the database,
+// told as where in errors.
+func (c *Core) openDBFile(ctx context.Context, key, name, where string, keys *sealed.Keys) (*sealedFile, error) {
+	r, size, err := c.outbox.OpenFile(ctx, key, name)
 	if err != nil {
 		return nil, &FileError{File: where, Err: err}
 	}
