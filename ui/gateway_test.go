@@ -17,17 +17,26 @@ import (
 // startGateway runs the demo's gateway for the test and returns a
 // client of it for the demo's staff member, as a staff PC in gateway
 // mode has.
-func startGateway(t *testing.T) *gateway.Client {
+func startGateway(t *testing.T) *gateway.Client { return startGatewayPCs(t)() }
+
+// startGatewayPCs runs the demo's gateway and returns how to start a
+// new staff PC on it: a client with a database of its own, for the
+// demo's staff member.
+func startGatewayPCs(t *testing.T) func() *gateway.Client {
 	t.Helper()
 	g := gatewaytest.Start(t)
-	pc := &config.Config{Database: filepath.Join(t.TempDir(), "pc.db"), Institution: config.Institution{Domains: []string{config.DemoDomain}},
-		Gateway: config.Gateway{URL: g.URL, CA: g.TLS.CAFile, Scope: demo.GatewayScope}}
 	staff := config.DemoUsers[0].Address
-	c, err := gateway.Dial(pc, gateway.ClientOptions{Token: func(context.Context) (string, error) { return g.Token(staff) }})
-	if err != nil {
-		t.Fatal(err)
+	return func() *gateway.Client {
+		t.Helper()
+		pc := &config.Config{Database: filepath.Join(t.TempDir(), "pc.db"), Institution: config.Institution{Domains: []string{config.DemoDomain}},
+			Gateway: config.Gateway{URL: g.URL, CA: g.TLS.CAFile, Scope: demo.GatewayScope}}
+		c, err := gateway.Dial(pc, gateway.ClientOptions{Token: func(context.Context) (string, error) { return g.Token(staff) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
 	}
-	return c
 }
 
 // The send flow of a staff PC in gateway mode looks and works as on one

@@ -949,8 +949,21 @@ func TestKeyboardOnlySend(t *testing.T) {
 // survives closing the window and a new start, is listed in Kladder and
 // opened from there; once sent, its draft is gone.
 func TestDraftsKeptAndReopened(t *testing.T) {
-	cfg := config.Demo()
-	u := newTestUI(t, cfg)
+	t.Run("local", func(t *testing.T) {
+		u := newTestUI(t, config.Demo())
+		draftsKeptAndReopened(t, u, u.core)
+	})
+	// In gateway mode the draft is kept at the gateway: it opens on
+	// another PC of the same user.
+	t.Run("gateway", func(t *testing.T) {
+		pc := startGatewayPCs(t)
+		draftsKeptAndReopened(t, newTestUIOn(t, pc()), pc())
+	})
+}
+
+// draftsKeptAndReopened writes a draft in u and opens it in a new window
+// on again.
+func draftsKeptAndReopened(t *testing.T, u *UI, again core.API) {
 	test.Type(u.Compose.Subject, "Notat om mødet")
 	test.Type(u.Compose.Body, "Første udkast.")
 	if n := fireTimers(u); n != 1 {
@@ -970,8 +983,8 @@ func TestDraftsKeptAndReopened(t *testing.T) {
 		t.Fatalf("%+v %v", list, err)
 	}
 
-	// A new window on the same database, as after a new start.
-	v := New(test.NewTempApp(t), u.core)
+	// A new window, as after a new start.
+	v := New(test.NewTempApp(t), again)
 	v.after = func(time.Duration, func()) {}
 	d := v.OpenDrafts()
 	test.Tap(findButton(d.Rows, "Åbn"))

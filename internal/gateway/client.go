@@ -66,6 +66,8 @@ type Client struct {
 	// local database.
 	queue *outbox.Outbox
 	local *sql.DB
+	// draftMu keeps the drafts that wait here for the gateway in order.
+	draftMu sync.Mutex
 	// progress is what the gateway last said of its mails' steps, by
 	// number: [done, total].
 	progress sync.Map
@@ -337,12 +339,11 @@ const (
 	hereMailboxes = "mailboxes"
 	herePasswords = "passwords"
 	hereInbox     = "inbox"
-	hereDrafts    = "drafts"
 )
 
 // NotHere are the things a gateway's client does not do, for the tests
 // of their sentences.
-var NotHere = []string{hereDemoUsers, hereMailboxes, herePasswords, hereInbox, hereDrafts}
+var NotHere = []string{hereDemoUsers, hereMailboxes, herePasswords, hereInbox}
 
 // notHere is what a gateway's client cannot do (yet).
 func notHere(what string) error { return &Error{Reason: NotInGatewayMode, Detail: what} }
@@ -695,23 +696,6 @@ func (c *Client) Reply(context.Context, *core.OpenedMail) (*core.Reply, error) {
 	return nil, notHere(hereInbox)
 }
 
-// Drafts are kept on the PC only with a key to seal them, which a
-// gateway's client has not.
-func (c *Client) SaveDraft(context.Context, string, message.Draft) (string, error) {
-	return "", notHere(hereDrafts)
-}
-
-// OpenDraft: see SaveDraft.
-func (c *Client) OpenDraft(context.Context, string) (message.Draft, error) {
-	return message.Draft{}, notHere(hereDrafts)
-}
-
-// Drafts: see SaveDraft.
-func (c *Client) Drafts(context.Context) ([]core.DraftInfo, error) { return nil, nil }
-
-// DeleteDraft: see SaveDraft.
-func (c *Client) DeleteDraft(string) error { return nil }
-
 // sealTo is body sealed to the gateway's sealing certificate.
 func sealTo(cert *x509.Certificate, entity []byte) ([]byte, error) {
 	return smime.Encrypt(entity, []smime.Recipient{{Cert: cert}}, smime.AES256GCM)
@@ -739,16 +723,17 @@ func (c *Client) sealingCertificate(ctx context.Context) (*x509.Certificate, err
 	return nil, err
 }
 
-// multipartEntity is a submit's body as a MIME entity: its Content-Type
-// header, then the multipart/form-data body.
-func multipartEntity(m SubmitMail, files []message.Attachment) ([]byte, error) {
+// multipartEntity is a submit's or a draft put's body as a MIME entity:
+// its Content-Type header, then the multipart/form-data body of the part
+// first (v as JSON) and the files.
+func multipartEntity(first string, v any, files []message.Attachment) ([]byte, error) {
 	var body bytes.Buffer
 	w := multipart.NewWriter(&body)
-	part, err := w.CreateFormField("mail")
+	part, err := w.CreateFormField(first)
 	if err != nil {
 		return nil, err
 	}
-	if err := json.NewEncoder(part).Encode(m); err != nil {
+	if err := json.NewEncoder(part).Encode(v); err != nil {
 		return nil, err
 	}
 	for _, f := range files {

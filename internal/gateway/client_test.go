@@ -125,8 +125,8 @@ func TestClient(t *testing.T) {
 
 // A gateway that cannot be reached loses nothing: the mail is kept on
 // the PC sealed to the gateway, told by a negative number, and goes when
-// the gateway answers again. The PC's folder holds no key and not the
-// mail's text.
+// the gateway answers again; so do drafts. The PC's folder holds no key
+// and not the mail's text.
 func TestClientOffline(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
@@ -136,6 +136,10 @@ func TestClientOffline(t *testing.T) {
 		t.Fatal(online.User())
 	}
 	if _, err := online.sealingCertificate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := online.SaveDraft(ctx, "", message.Draft{Subject: "Forældet", Body: "slettes mens gatewayen er væk"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	online.Close()
@@ -152,6 +156,18 @@ func TestClientOffline(t *testing.T) {
 	var ue *UnreachableError
 	if !errors.As(err, &ue) || len(list) != 1 || list[0].ID != q.ID || list[0].State != outbox.Queued {
 		t.Fatalf("%+v %v", list, err)
+	}
+	// A draft saved, and one deleted, while the gateway is away wait
+	// here for it, sealed to it.
+	kept, err := off.SaveDraft(ctx, "", message.Draft{Subject: "Kladde", Body: "Fortroligt notat i kladden", Attachments: d.Attachments})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := off.DeleteDraft(stale); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := off.Drafts(ctx); !errors.As(err, &ue) {
+		t.Errorf("drafts listed with the gateway away: %v", err)
 	}
 	off.Close()
 
@@ -187,6 +203,16 @@ func TestClientOffline(t *testing.T) {
 	}
 	if n, err := back.Process(ctx); n != 1 || err != nil {
 		t.Fatalf("handed over %d: %v", n, err)
+	}
+	drafts, err := back.Drafts(ctx)
+	if err != nil || len(drafts) != 1 || drafts[0].ID != kept || drafts[0].Subject != "Kladde" || drafts[0].Attachments != 1 {
+		t.Fatalf("drafts once the gateway answers: %+v %v", drafts, err)
+	}
+	if got, err := back.OpenDraft(ctx, kept); err != nil || got.Body != "Fortroligt notat i kladden" {
+		t.Errorf("%+v %v", got, err)
+	}
+	if left, _ := os.ReadDir(back.waitingDir()); len(left) != 0 {
+		t.Errorf("still waiting on the PC: %v", left)
 	}
 	if n, err := e.core.Process(ctx); n != 1 || err != nil {
 		t.Fatalf("the gateway sent %d: %v", n, err)

@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"errors"
+	"io/fs"
 	"net/http"
 
 	"sikkermail/internal/auth"
+	"sikkermail/internal/core"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
@@ -25,6 +27,8 @@ const (
 	// NotKept: the gateway was never reached, so a mail cannot be kept
 	// sealed to it.
 	NotKept Reason = "not_kept"
+	// DraftNotKept: the same for a draft.
+	DraftNotKept Reason = "draft_not_kept"
 	// Settings: the client's settings for the gateway lack a key.
 	Settings Reason = "settings"
 	// ServerSettings: the gateway's own settings lack a key.
@@ -32,7 +36,7 @@ const (
 )
 
 // Reasons are every Reason, for the tests of their sentences.
-var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept, Settings, ServerSettings}
+var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept, DraftNotKept, Settings, ServerSettings}
 
 // Error is a call the gateway refused.
 type Error struct {
@@ -64,6 +68,7 @@ func status(err error) int {
 	var pe *policy.Error
 	var ge *Error
 	var nf *outbox.NotFoundError
+	var de *core.DraftError
 	var se *outbox.SendingError
 	switch {
 	case errors.As(err, &ae):
@@ -78,7 +83,7 @@ func status(err error) int {
 			return http.StatusConflict
 		}
 		return http.StatusBadRequest
-	case errors.As(err, &nf):
+	case errors.As(err, &nf), errors.As(err, &de) && errors.Is(err, fs.ErrNotExist):
 		return http.StatusNotFound
 	case errors.As(err, &se):
 		return http.StatusConflict

@@ -87,7 +87,7 @@ func (c *Client) SendTo(ctx context.Context, d message.Draft, mailbox string, rs
 		return nil, err
 	}
 	id := message.NewMessageID(mailbox[strings.LastIndexByte(mailbox, '@')+1:])
-	entity, err := multipartEntity(SubmitMail{MessageID: id, Mailbox: mailbox, To: rs.To, Cc: rs.Cc, Subject: d.Subject, Body: d.Body, Attention: rs.Attention}, d.Attachments)
+	entity, err := multipartEntity("mail", SubmitMail{MessageID: id, Mailbox: mailbox, To: rs.To, Cc: rs.Cc, Subject: d.Subject, Body: d.Body, Attention: rs.Attention}, d.Attachments)
 	if err != nil {
 		return nil, err
 	}

@@ -60,49 +60,10 @@ func limitsView(c *core.Core) LimitsView {
 // A body larger than the limits said is cut off and refused; nothing is
 // queued unless the whole mail arrived and the core took it.
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, c *core.Core) error {
-	limit := limitsView(c).Upload
-	if r.ContentLength > limit {
-		return &Error{Reason: TooLarge, Size: r.ContentLength, Max: limit}
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	mr, err := s.multipart(r, limit)
+	var m SubmitMail
+	files, err := s.readParts(w, r, c, "mail", &m)
 	if err != nil {
 		return err
-	}
-	var m *SubmitMail
-	var files []message.Attachment
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return readError(err, limit)
-		}
-		switch {
-		case p.FormName() == "mail" && m == nil:
-			m = new(SubmitMail)
-			dec := json.NewDecoder(p)
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(m); err != nil {
-				return readError(err, limit)
-			}
-		case p.FormName() == "attachment" && m != nil:
-			name := p.FileName()
-			if strings.TrimSpace(name) == "" {
-				return &Error{Reason: BadRequest, Detail: "an attachment without a file name"}
-			}
-			data, err := io.ReadAll(p)
-			if err != nil {
-				return readError(err, limit)
-			}
-			files = append(files, message.Attachment{Name: name, Data: data})
-		default:
-			return &Error{Reason: BadRequest, Detail: "unexpected part " + p.FormName()}
-		}
-	}
-	if m == nil {
-		return &Error{Reason: BadRequest, Detail: "no part mail"}
 	}
 	q, err := c.Submit(r.Context(), message.Draft{Subject: m.Subject, Body: m.Body, Attachments: files}, m.Mailbox,
 		core.Recipients{To: m.To, Cc: m.Cc, Attention: m.Attention}, m.MessageID)
@@ -111,6 +72,57 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, c *core.Core) er
 	}
 	writeJSON(w, http.StatusAccepted, Submitted{ID: q.ID, MessageID: q.MessageID})
 	return nil
+}
+
+// readParts reads a body as it arrives, under the upload limit: the
+// part named first (JSON into v) first, then a part "attachment" per
+// file. A body larger than the limit is cut off and refused.
+func (s *Server) readParts(w http.ResponseWriter, r *http.Request, c *core.Core, first string, v any) ([]message.Attachment, error) {
+	limit := limitsView(c).Upload
+	if r.ContentLength > limit {
+		return nil, &Error{Reason: TooLarge, Size: r.ContentLength, Max: limit}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	mr, err := s.multipart(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	var files []message.Attachment
+	seen := false
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, readError(err, limit)
+		}
+		switch {
+		case p.FormName() == first && !seen:
+			seen = true
+			dec := json.NewDecoder(p)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(v); err != nil {
+				return nil, readError(err, limit)
+			}
+		case p.FormName() == "attachment" && seen:
+			name := p.FileName()
+			if strings.TrimSpace(name) == "" {
+				return nil, &Error{Reason: BadRequest, Detail: "an attachment without a file name"}
+			}
+			data, err := io.ReadAll(p)
+			if err != nil {
+				return nil, readError(err, limit)
+			}
+			files = append(files, message.Attachment{Name: name, Data: data})
+		default:
+			return nil, &Error{Reason: BadRequest, Detail: "unexpected part " + p.FormName()}
+		}
+	}
+	if !seen {
+		return nil, &Error{Reason: BadRequest, Detail: "no part " + first}
+	}
+	return files, nil
 }
 
 // multipart reads a submit's body: multipart/form-data, or the same
