@@ -38,6 +38,7 @@ import (
 	"sikkermail/internal/gateway"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
+	"sikkermail/internal/smime"
 )
 
 func main() {
@@ -89,13 +90,31 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 	}
 	srv := gateway.New(c, v)
 	if cfg.Server.Sealing != "" {
-		id, err := keystore.Open(cfg.Server.Sealing, cfg.Server.SealingPassword)
+		id, before, err := sealing(cfg.Server)
 		if err != nil {
 			return err
 		}
-		srv.SetSealing(id)
+		srv.SetSealing(id, before...)
 	}
 	return serve(ctx, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
+}
+
+// sealing opens the sealing identity the settings name, and those it
+// replaced.
+func sealing(s config.Server) (*smime.Identity, []*smime.Identity, error) {
+	id, err := keystore.Open(s.Sealing, s.SealingPassword)
+	if err != nil {
+		return nil, nil, err
+	}
+	var before []*smime.Identity
+	for _, b := range s.SealedBefore {
+		old, err := keystore.Open(b.Identity, b.Password)
+		if err != nil {
+			return nil, nil, err
+		}
+		before = append(before, old)
+	}
+	return id, before, nil
 }
 
 // serverTLS reads the gateway's certificate, and the CA of the client

@@ -5,16 +5,22 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"software.sslmate.com/src/go-pkcs12"
+
 	"sikkermail/internal/config"
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/testenv"
 )
 
@@ -105,5 +111,37 @@ func TestExampleSettings(t *testing.T) {
 	}
 	if cfg.Server.Listen == "" || cfg.Auth.Audience == "" || cfg.Auth.HelpdeskGroup == "" || cfg.Store.URL == "" || cfg.Store.Lease.Duration != 30*time.Second {
 		t.Errorf("%+v %+v %+v", cfg.Server, cfg.Auth, cfg.Store)
+	}
+}
+
+// The sealing identity and those it replaced are read from the settings'
+// files; one that cannot be read stops the start and names its file.
+func TestSealingSettings(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "sealing.pass")
+	os.WriteFile(pw, []byte(mailtest.Password), 0o600)
+	write := func(name string) *x509.Certificate {
+		cert, key, err := mailtest.Issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: name},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageKeyEncipherment})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p12, err := pkcs12.Modern.Encode(key, cert, nil, mailtest.Password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, name+".p12"), p12, 0o600)
+		return cert
+	}
+	next, old := write("sealing-2027"), write("sealing-2026")
+	s := config.Server{Sealing: filepath.Join(dir, "sealing-2027.p12"), SealingPassword: "file:" + pw,
+		SealedBefore: []config.Sealing{{Identity: filepath.Join(dir, "sealing-2026.p12"), Password: "file:" + pw}}}
+	id, before, err := sealing(s)
+	if err != nil || !id.Cert.Equal(next) || len(before) != 1 || !before[0].Cert.Equal(old) {
+		t.Fatalf("%v %v %v", id, before, err)
+	}
+	s.SealedBefore = append(s.SealedBefore, config.Sealing{Identity: filepath.Join(dir, "sealing-2025.p12"), Password: "file:" + pw})
+	if _, _, err := sealing(s); err == nil || !strings.Contains(i18n.Danish.Error(err), "sealing-2025.p12") {
+		t.Errorf("a former identity missing: %v", err)
 	}
 }

@@ -106,6 +106,16 @@ type Server struct {
 	// reached; SealingPassword its password source.
 	Sealing         string `toml:"sealing"`
 	SealingPassword string `toml:"sealing_password"`
+	// SealedBefore are the sealing identities used before Sealing, kept
+	// to open what PCs sealed to them until none is left: the
+	// certificate is replaced without losing a mail kept on a PC.
+	SealedBefore []Sealing `toml:"sealed_before"`
+}
+
+// Sealing is a former sealing identity and its password source.
+type Sealing struct {
+	Identity string `toml:"identity"`
+	Password string `toml:"password"`
 }
 
 // Auth is whom the gateway trusts to say who calls it.

@@ -223,6 +223,69 @@ func TestClientOffline(t *testing.T) {
 	}
 }
 
+// The gateway's sealing certificate is replaced without losing a mail:
+// what PCs kept sealed to the old one opens while the gateway keeps the
+// old identity; a PC seals to the new one once it reaches the gateway;
+// and with the old one gone, what was sealed to it says so, and is not
+// taken for sent.
+func TestSealingRotation(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	const mailbox = "sikkerpost-uddservice@hoejskole.example"
+	// A PC learns the certificate, then loses the gateway and keeps a mail.
+	keep := func() (*config.Config, int64) {
+		cfg := e.clientConfig(t)
+		pc := e.dial(t, cfg, staff)
+		if _, err := pc.sealingCertificate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		pc.Close()
+		away := *cfg
+		away.Gateway.URL = "https://127.0.0.1:1"
+		off := e.dial(t, &away, staff)
+		q, err := off.Send(ctx, message.Draft{Subject: "Gemt", Body: "Skrevet mens gatewayen var væk"}, mailbox, []string{"jens.hansen@kommune.example"}, nil)
+		if err != nil || q.ID >= 0 {
+			t.Fatalf("%+v %v", q, err)
+		}
+		off.Close()
+		return cfg, q.ID
+	}
+	cfgA, idA := keep()
+	cfgB, idB := keep()
+
+	// IT replaces the certificate and keeps the old identity.
+	old, next := e.sealing, newSealing(t, "sikkermail-gateway sealing 2")
+	e.srv.SetSealing(next, old)
+	a := e.dial(t, cfgA, staff)
+	if _, err := a.Mailboxes(ctx); err != nil { // the gateway answers again
+		t.Fatal(err)
+	}
+	if n, err := a.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("handed over %d: %v", n, err)
+	}
+	if m, _, err := a.ReceiptOf(ctx, idA); err != nil || m.ID <= 0 || m.Subject != "Gemt" {
+		t.Fatalf("the mail sealed to the old certificate: %+v %v", m, err)
+	}
+	if cert, err := a.sealingCertificate(ctx); err != nil || !cert.Equal(next.Cert) {
+		t.Errorf("the PC seals to %v: %v", cert.Subject, err)
+	}
+
+	// The old identity gone: the mail B kept sealed to it cannot be
+	// opened, and stays in B's outbox saying why.
+	e.srv.SetSealing(next)
+	b := e.dial(t, cfgB, staff)
+	b.Mailboxes(ctx)
+	b.Process(ctx)
+	kept, err := b.kept(ctx)
+	if err != nil || len(kept) != 1 || kept[0].ID != idB || kept[0].State != outbox.Failed || kept[0].Err == nil ||
+		kept[0].Err.Message.Key != "gateway.sealed_for_other" {
+		t.Fatalf("%+v %v", kept, err)
+	}
+	if n, _ := e.core.OutboxList(ctx); len(n) != 1 {
+		t.Errorf("the gateway holds %d mails, want A's alone", len(n))
+	}
+}
+
 // Settings that cannot sign in to the gateway say which key is missing.
 func TestDialSettings(t *testing.T) {
 	for _, c := range []struct {

@@ -29,6 +29,9 @@ const (
 	NotKept Reason = "not_kept"
 	// DraftNotKept: the same for a draft.
 	DraftNotKept Reason = "draft_not_kept"
+	// SealedForOther: what a PC kept was sealed to a sealing certificate
+	// the gateway no longer has.
+	SealedForOther Reason = "sealed_for_other"
 	// Settings: the client's settings for the gateway lack a key.
 	Settings Reason = "settings"
 	// ServerSettings: the gateway's own settings lack a key.
@@ -36,7 +39,7 @@ const (
 )
 
 // Reasons are every Reason, for the tests of their sentences.
-var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept, DraftNotKept, Settings, ServerSettings}
+var Reasons = []Reason{NeedsTLS, BadRequest, NotFound, TooLarge, Internal, NotInGatewayMode, NotKept, DraftNotKept, SealedForOther, Settings, ServerSettings}
 
 // Error is a call the gateway refused.
 type Error struct {

@@ -48,8 +48,10 @@ type env struct {
 	entra *mailtest.Entra
 	core  *core.Core
 	srv   *Server
-	url   string
-	http  *http.Client
+	// sealing is the identity clients seal to.
+	sealing *smime.Identity
+	url     string
+	http    *http.Client
 	// roots trust the gateway's certificate; caFile holds them.
 	roots  *x509.CertPool
 	caFile string
@@ -97,12 +99,8 @@ func startOn(t testing.TB, clientCA *x509.Certificate, storeURL string) *env {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := New(c, v)
-	sealCert, sealKey, err := mailtest.Issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "sikkermail-gateway sealing"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageKeyAgreement})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.SetSealing(&smime.Identity{Cert: sealCert, Key: sealKey})
+	sealing := newSealing(t, "sikkermail-gateway sealing")
+	s.SetSealing(sealing)
 	done := make(chan error)
 	tlsConfig := x.Server.Clone()
 	if clientCA != nil {
@@ -111,8 +109,19 @@ func startOn(t testing.TB, clientCA *x509.Certificate, storeURL string) *env {
 	}
 	go func() { done <- s.Serve(ctx, l, tlsConfig) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &env{entra: e, core: c, srv: s, url: "https://" + l.Addr().String(),
+	return &env{entra: e, core: c, srv: s, sealing: sealing, url: "https://" + l.Addr().String(),
 		http: &http.Client{Transport: &http.Transport{TLSClientConfig: x.Client()}}, roots: x.Roots, caFile: x.CAFile}
+}
+
+// newSealing is a sealing identity, as IT makes one for the gateway.
+func newSealing(t testing.TB, name string) *smime.Identity {
+	t.Helper()
+	cert, key, err := mailtest.Issue(nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageKeyAgreement})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &smime.Identity{Cert: cert, Key: key}
 }
 
 // token signs user in for scope, as MSAL's device code flow does.
@@ -601,7 +610,7 @@ func TestSealedSubmit(t *testing.T) {
 		to     *x509.Certificate
 		status int
 		code   string
-	}{{other, 422, "smime.not_for_us"}, {cert, 202, ""}} {
+	}{{other, 422, "gateway.sealed_for_other"}, {cert, 202, ""}} {
 		body, ct := multipartMail(t, m, map[string][]byte{"bilag.txt": []byte("bilag")})
 		entity := append([]byte("Content-Type: "+ct+"\r\n\r\n"), body.Bytes()...)
 		sealed, err := smime.Encrypt(entity, []smime.Recipient{{Cert: c.to}}, smime.AES256GCM)

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sikkermail/internal/auth"
@@ -35,8 +36,10 @@ type Server struct {
 	auth   *auth.Verifier
 	mux    *http.ServeMux
 	routes []string
-	// sealing opens the submits clients sealed while they kept them.
-	sealing *smime.Identity
+	// sealing opens the submits clients sealed while they kept them:
+	// the identity they seal to first, then those it replaced, kept to
+	// open what was sealed to them. Nil: none.
+	sealing atomic.Pointer[[]*smime.Identity]
 
 	// refusals counts the refusals of unproven callers written to the
 	// audit log, by address, this minute: a flood of bad tokens is
@@ -79,8 +82,25 @@ var openAPI []byte
 
 // SetSealing makes id the identity clients seal the mails they keep, until
 // the gateway takes them, to (GET /v1/sealing-certificate), and opens
-// sealed submits with it.
-func (s *Server) SetSealing(id *smime.Identity) { s.sealing = id }
+// sealed submits with it or with one of before, the identities it
+// replaced: what a PC sealed to those still opens.
+func (s *Server) SetSealing(id *smime.Identity, before ...*smime.Identity) {
+	if id == nil {
+		s.sealing.Store(nil)
+		return
+	}
+	ids := append([]*smime.Identity{id}, before...)
+	s.sealing.Store(&ids)
+}
+
+// sealingIDs are the sealing identities, the one to seal to first; nil
+// when the gateway has none.
+func (s *Server) sealingIDs() []*smime.Identity {
+	if ids := s.sealing.Load(); ids != nil {
+		return *ids
+	}
+	return nil
+}
 
 // TLSConfig is the server's TLS: cert, and the CAs whose client
 // certificates machines may present (nil: tokens only). A client

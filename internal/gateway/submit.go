@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -140,14 +141,14 @@ func (s *Server) multipart(r *http.Request, limit int64) (*multipart.Reader, err
 		}
 		return mr, nil
 	case "application/pkcs7-mime":
-		if s.sealing == nil {
+		if s.sealingIDs() == nil {
 			return nil, &Error{Reason: BadRequest, Detail: "this gateway has no sealing certificate"}
 		}
 		der, err := io.ReadAll(r.Body)
 		if err != nil {
 			return nil, readError(err, limit)
 		}
-		d, err := smime.Decrypt(der, s.sealing.Cert, s.sealing.Key)
+		d, err := s.unseal(der)
 		if err != nil {
 			return nil, err
 		}
@@ -165,12 +166,32 @@ func (s *Server) multipart(r *http.Request, limit int64) (*multipart.Reader, err
 	return nil, &Error{Reason: BadRequest, Detail: "a submit is multipart/form-data"}
 }
 
+// unseal opens what a client sealed to the sealing certificate, or to
+// one it replaced.
+func (s *Server) unseal(der []byte) (*smime.Decrypted, error) {
+	for i, id := range s.sealingIDs() {
+		d, err := smime.Decrypt(der, id.Cert, id.Key)
+		var se *smime.Error
+		if errors.As(err, &se) && se.Reason == smime.NotForUs {
+			continue
+		}
+		if err == nil && i > 0 {
+			// For IT: the former identity is still needed.
+			log.Printf("sikkermail-gateway: opened what a PC sealed to the former sealing certificate %q (serial %x): keep it in [[server.sealed_before]]",
+				id.Cert.Subject.CommonName, id.Cert.SerialNumber)
+		}
+		return d, err
+	}
+	return nil, &Error{Reason: SealedForOther}
+}
+
 // sealingCertificate answers the certificate clients seal to.
 func (s *Server) sealingCertificate(w http.ResponseWriter, r *http.Request, _ *core.Core) error {
-	if s.sealing == nil {
+	ids := s.sealingIDs()
+	if ids == nil {
 		return &Error{Reason: NotFound, Detail: "the sealing certificate"}
 	}
-	writeJSON(w, http.StatusOK, SealingView{Certificate: base64.StdEncoding.EncodeToString(s.sealing.Cert.Raw)})
+	writeJSON(w, http.StatusOK, SealingView{Certificate: base64.StdEncoding.EncodeToString(ids[0].Cert.Raw)})
 	return nil
 }
 
