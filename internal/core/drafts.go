@@ -59,7 +59,11 @@ func (e *DraftError) Unwrap() error { return e.Err }
 
 // Localize names the sentence for a user.
 func (e *DraftError) Localize() i18n.Message {
-	return i18n.Message{Key: "draft." + string(e.Reason), Args: map[string]any{"File": e.File, "Max": MaxDrafts}}
+	args := map[string]any{"File": e.File}
+	if e.Reason == DraftTooMany {
+		args = map[string]any{"Max": MaxDrafts}
+	}
+	return i18n.Message{Key: "draft." + string(e.Reason), Args: args}
 }
 
 // MaxDrafts is how many drafts a user keeps at most: at the gateway,
@@ -85,17 +89,21 @@ func (c *Core) draftsKey() string { return "drafts:" + strings.ToLower(c.User())
 
 const draftSuffix = ".draft"
 
-// draftName names the draft id in errors: its file, or its place in the
-// database. An id that is not one of ours is refused.
+// draftName names the draft id in errors: its file on one PC; to one of
+// the gateway's callers, who has no file there to see, its id. An id
+// that is not one of ours is refused.
 func (c *Core) draftName(id string) (string, error) {
 	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
 		return "", &DraftError{Reason: DraftUnreadable, File: id, Err: errors.New("not a draft name")}
 	}
-	if c.outbox.FilesInDatabase() {
-		return id, nil // the user's own: no file to name
+	if c.caller || c.outbox.FilesInDatabase() {
+		return id, nil
 	}
-	return filepath.Join(c.draftsDir(), id+draftSuffix), nil
+	return c.draftFile(id), nil
 }
+
+// draftFile is the file of the draft id, when drafts are files.
+func (c *Core) draftFile(id string) string { return filepath.Join(c.draftsDir(), id+draftSuffix) }
 
 // writeDraft keeps the draft id, sealed with keys, with what write gives.
 func (c *Core) writeDraft(ctx context.Context, id string, keys *sealed.Keys, write func(io.Writer) error) error {
@@ -111,7 +119,7 @@ func (c *Core) writeDraft(ctx context.Context, id string, keys *sealed.Keys, wri
 	if err := os.MkdirAll(c.draftsDir(), 0o700); err != nil {
 		return &FileError{File: c.draftsDir(), Err: err}
 	}
-	return writeSealed(name, keys, write)
+	return writeSealed(c.draftFile(id), keys, write)
 }
 
 // openDraft opens the draft id with keys.
@@ -123,7 +131,7 @@ func (c *Core) openDraft(ctx context.Context, id string, keys *sealed.Keys) (*se
 	if c.outbox.FilesInDatabase() {
 		return c.openDBFile(ctx, c.draftsKey(), id+draftSuffix, name, keys)
 	}
-	return openSealed(name, keys)
+	return openSealed(c.draftFile(id), keys)
 }
 
 // keptDrafts are the ids of the user's drafts, each with when its file
@@ -178,7 +186,11 @@ func (c *Core) draftKeys(ctx context.Context) ([]*smime.Identity, error) {
 		}
 	}
 	if len(ids) == 0 {
-		return nil, &DraftError{Reason: DraftNoKey, File: c.draftsDir()}
+		e := &DraftError{Reason: DraftNoKey}
+		if !c.caller {
+			e.File = c.draftsDir()
+		}
+		return nil, e
 	}
 	return ids, nil
 }
@@ -221,10 +233,16 @@ func (c *Core) SaveDraft(ctx context.Context, id string, d message.Draft) (strin
 
 // OpenDraft returns a kept draft.
 func (c *Core) OpenDraft(ctx context.Context, id string) (message.Draft, error) {
-	if _, err := c.draftName(id); err != nil {
+	name, err := c.draftName(id)
+	if err != nil {
 		return message.Draft{}, err
 	}
 	ids, err := c.draftKeys(ctx)
+	var de *DraftError
+	if errors.As(err, &de) && de.Reason == DraftNoKey {
+		// No key to open it with, as the sentence for opening says.
+		return message.Draft{}, &DraftError{Reason: DraftUnreadable, File: name, Err: err}
+	}
 	if err != nil {
 		return message.Draft{}, err
 	}
@@ -296,7 +314,7 @@ func (c *Core) DeleteDraft(id string) error {
 	}
 	if c.outbox.FilesInDatabase() {
 		err = c.outbox.RemoveFile(context.Background(), c.draftsKey(), id+draftSuffix)
-	} else if err = os.Remove(name); errors.Is(err, os.ErrNotExist) {
+	} else if err = os.Remove(c.draftFile(id)); errors.Is(err, os.ErrNotExist) {
 		err = nil
 	}
 	if err != nil {

@@ -38,7 +38,7 @@ func TestDrafts(t *testing.T) {
 	if again, err := c.SaveDraft(ctx, id2, second); err != nil || again != id2 {
 		t.Fatalf("%s %v", again, err)
 	}
-	path, _ := c.draftName(id)
+	path := c.draftFile(id)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,8 +57,10 @@ func TestDrafts(t *testing.T) {
 				t.Errorf("another user lists %+v %v", list, err)
 			}
 			var re *RemoteError
-			if got, err := hd.OpenDraft(ctx, id); !errors.As(err, &re) || got.Body != "" {
+			if got, err := hd.OpenDraft(ctx, id); !errors.As(err, &re) || got.Body != "" || re.View.Code != "draft.unreadable" {
 				t.Errorf("another user opened %+v: %v", got, err)
+			} else if strings.Contains(fmt.Sprint(re.View.Args), "/") {
+				t.Errorf("the refusal names the gateway's files: %v", re.View.Args)
 			}
 			if err := hd.DeleteDraft(id); err != nil {
 				t.Error(err)
