@@ -1,5 +1,5 @@
 // Package daemon starts real mail, directory and database servers
-// (Dovecot, slapd, PostgreSQL) from the Debian packages for tests, each with its own
+// (Dovecot, slapd, PostgreSQL, clamd) from the Debian packages for tests, each with its own
 // configuration in a temporary folder, and stops them when the test ends.
 // Only tests import it.
 package daemon
@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 )
@@ -15,8 +16,9 @@ import (
 // startDaemon starts cmd for the test, stops it with the signal stop when
 // the test ends, and returns once ready reports true. It fails the test, with what the
 // daemon said (its output and logFile, if any), when it exits first or
-// is not ready within 10 s.
-func startDaemon(t testing.TB, name string, cmd *exec.Cmd, stop os.Signal, logFile string, ready func() bool) {
+// is not ready within 10 s. The function it returns stops the daemon
+// before the test ends (once: the end of the test does nothing more).
+func startDaemon(t testing.TB, name string, cmd *exec.Cmd, stop os.Signal, logFile string, ready func() bool) func() {
 	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -25,10 +27,14 @@ func startDaemon(t testing.TB, name string, cmd *exec.Cmd, stop os.Signal, logFi
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(stop)
-		<-exited
-	})
+	var once sync.Once
+	halt := func() {
+		once.Do(func() {
+			cmd.Process.Signal(stop)
+			<-exited
+		})
+	}
+	t.Cleanup(halt)
 	said := func() string {
 		if logFile == "" {
 			return out.String()
@@ -48,4 +54,5 @@ func startDaemon(t testing.TB, name string, cmd *exec.Cmd, stop os.Signal, logFi
 		}
 		time.Sleep(20 * time.Millisecond) // polling a server that cannot signal readiness
 	}
+	return halt
 }
