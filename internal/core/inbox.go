@@ -248,6 +248,13 @@ func (c *Core) InboxOpen(ctx context.Context, mailbox string, uid uint32) (*Open
 
 // open reads raw as the mailbox's reader would.
 func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) *OpenedMail {
+	m, _ := c.openEntity(raw, mailbox, uid, id)
+	return m
+}
+
+// openEntity is open, with the innermost entity it opened (nil when it
+// opened none).
+func (c *Core) openEntity(raw []byte, mailbox string, uid uint32, id *smime.Identity) (*OpenedMail, []byte) {
 	m := &OpenedMail{Mailbox: mailbox, UID: uid}
 	if h, err := message.ReadOuter(raw); err == nil {
 		m.From, m.Sender, m.To, m.Subject, m.Date, m.MessageID = h.From, h.Sender, h.To, h.Subject, h.Date, h.MessageID
@@ -279,7 +286,7 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 		}
 	}
 	if o == nil {
-		return m
+		return m, nil
 	}
 	r.Encrypted, r.Signed, r.FromMatches, r.Bare = o.Encrypted(), o.Signed(), o.SignedByFrom(), o.Bare
 	for _, l := range o.Layers {
@@ -306,12 +313,12 @@ func (c *Core) open(raw []byte, mailbox string, uid uint32, id *smime.Identity) 
 		content, perr := message.Parse(o.Entity)
 		if perr != nil {
 			r.Err = perr
-			return m
+			return m, nil
 		}
 		m.Content = content
 		r.Unreadable = content.Unreadable
 	}
-	return m
+	return m, o.Entity
 }
 
 // Report is how securely a message came.

@@ -1,0 +1,228 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"strings"
+
+	"sikkermail/internal/i18n"
+	"sikkermail/internal/scan"
+)
+
+// At the boundary the gateway opens each mail that arrives for a secure
+// mailbox before any reader does: it decrypts it with the mailbox's key,
+// verifies every signature as a reader's client would, scans what it
+// decrypted for malware, and delivers the mail decrypted with the
+// verdict where readers look (a first part in words, and headers the
+// sikkermail inbox reads), or to quarantine when it may not be delivered
+// as if fine.
+
+// Scanner finds malware in content (clamd, in scan).
+type Scanner interface {
+	Scan(ctx context.Context, r io.Reader) (scan.Verdict, error)
+}
+
+// Verdict headers on a mail delivered at the boundary. Any header of
+// these names a mail arrives with is removed first: only the gateway
+// writes them.
+const (
+	HeaderVerdict = "Sikkermail-Verdict"
+	HeaderCipher  = "Sikkermail-Encryption"
+	HeaderSigner  = "Sikkermail-Signer"
+	HeaderScan    = "Sikkermail-Scan"
+)
+
+// The values of HeaderVerdict.
+const (
+	VerdictSecure     = "secure"
+	VerdictNotSecure  = "not-secure"
+	VerdictQuarantine = "quarantine"
+)
+
+// Inspection is an inbound mail as the boundary found it.
+type Inspection struct {
+	// Mail is the mail opened, with its report.
+	*OpenedMail
+	// Entity is the decrypted content (the innermost MIME entity), nil
+	// when it could not be opened.
+	Entity []byte
+	// Scanned is the scanner's verdict; ScanErr why there is none.
+	Scanned scan.Verdict
+	ScanErr error
+	raw     []byte
+}
+
+// Quarantine reports whether the mail may not be delivered as if fine:
+// it could not be opened (not for this mailbox, damaged, malformed), the
+// scanner found malware, or it could not scan it.
+func (in *Inspection) Quarantine() bool {
+	return in.Entity == nil || in.ScanErr != nil || !in.Scanned.Clean
+}
+
+// Verdict is the HeaderVerdict value.
+func (in *Inspection) Verdict() string {
+	switch {
+	case in.Quarantine():
+		return VerdictQuarantine
+	case in.Report.Secure():
+		return VerdictSecure
+	}
+	return VerdictNotSecure
+}
+
+// Inspect opens raw, a mail that arrived for mailbox, with the mailbox's
+// key, and scans what it holds with s: the decrypted content when it
+// opens, else the mail as it came. An error is a mail that cannot be
+// inspected now (no key, no identity); a mail that cannot be opened, or
+// a scanner that fails, is in the inspection.
+func (c *Core) Inspect(ctx context.Context, mailbox string, raw []byte, s Scanner) (*Inspection, error) {
+	id, err := c.identity(ctx, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	m, entity := c.openEntity(raw, mailbox, 0, id)
+	in := &Inspection{OpenedMail: m, raw: raw}
+	if m.Report.Err == nil {
+		in.Entity = entity
+	}
+	content := raw
+	if in.Entity != nil {
+		content = in.Entity
+	}
+	in.Scanned, in.ScanErr = s.Scan(ctx, bytes.NewReader(content))
+	return in, nil
+}
+
+// Delivered is the mail to put in the mailbox (or its quarantine): the
+// header it came with, less its own Content and Sikkermail fields, the
+// subject the sender signed, the verdict headers; then a first part
+// saying in l how it came and what the scanner found, and the decrypted
+// content (or, when it could not be opened, the mail as it came, as an
+// attachment).
+func (in *Inspection) Delivered(l i18n.Lang) ([]byte, error) {
+	head, _, _ := bytes.Cut(in.raw, []byte("\r\n\r\n"))
+	if bytes.Equal(head, in.raw) {
+		head, _, _ = bytes.Cut(in.raw, []byte("\n\n"))
+	}
+	var out bytes.Buffer
+	for _, f := range headerFields(head) {
+		name := strings.ToLower(strings.TrimSpace(f[:strings.IndexByte(f+":", ':')]))
+		if strings.HasPrefix(name, "content-") || name == "mime-version" || name == "subject" || strings.HasPrefix(name, "sikkermail-") {
+			continue
+		}
+		out.WriteString(f)
+		out.WriteString("\r\n")
+	}
+	r := in.Report
+	fmt.Fprintf(&out, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", in.Subject))
+	fmt.Fprintf(&out, "%s: %s\r\n", HeaderVerdict, in.Verdict())
+	if r.Encrypted {
+		fmt.Fprintf(&out, "%s: %s (%s)\r\n", HeaderCipher, r.Cipher, r.KeyTransport)
+	}
+	for _, s := range r.Signers {
+		state := "valid"
+		if s.Err != nil {
+			state = "invalid"
+		}
+		signer := mime.QEncoding.Encode("utf-8", s.Subject)
+		if len(s.Emails) > 0 {
+			signer = (&mail.Address{Name: s.Subject, Address: s.Emails[0]}).String()
+		}
+		fmt.Fprintf(&out, "%s: %s; %s\r\n", HeaderSigner, signer, state)
+	}
+	fmt.Fprintf(&out, "%s: %s\r\n", HeaderScan, in.scanValue())
+	mw := multipart.NewWriter(&out)
+	fmt.Fprintf(&out, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=%q\r\n\r\n", mw.Boundary())
+
+	words, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=utf-8"}, "Content-Disposition": {"inline"},
+		"Content-Transfer-Encoding": {"quoted-printable"}})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeQP(words, in.words(l)); err != nil {
+		return nil, err
+	}
+	if in.Entity != nil {
+		// The content as the sender wrote it: its own header is the part's.
+		fmt.Fprintf(&out, "\r\n--%s\r\n", mw.Boundary())
+		out.Write(in.Entity)
+	} else {
+		p, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"message/rfc822"}, "Content-Disposition": {`attachment; filename="original.eml"`}})
+		if err != nil {
+			return nil, err
+		}
+		p.Write(in.raw)
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// scanValue is the HeaderScan value.
+func (in *Inspection) scanValue() string {
+	switch {
+	case in.ScanErr != nil:
+		return "not-scanned"
+	case in.Scanned.Clean:
+		return "clean"
+	}
+	return "found=" + in.Scanned.Found
+}
+
+// words is the first part: the report's summary and details, and the
+// scanner's verdict, in l.
+func (in *Inspection) words(l i18n.Lang) string {
+	var b strings.Builder
+	b.WriteString(in.Report.Summary(l))
+	b.WriteString("\n\n")
+	switch {
+	case in.ScanErr != nil:
+		b.WriteString(l.T("boundary.not_scanned", map[string]any{"Reason": l.Error(in.ScanErr)}))
+	case in.Scanned.Clean:
+		b.WriteString(l.T("boundary.clean", nil))
+	default:
+		b.WriteString(l.T("boundary.malware", map[string]any{"Found": in.Scanned.Found}))
+	}
+	if in.Entity == nil {
+		b.WriteString("\n" + l.T("boundary.not_opened", nil))
+	}
+	b.WriteString("\n\n")
+	for _, d := range in.Report.Details(l) {
+		b.WriteString(d + "\n")
+	}
+	return b.String()
+}
+
+// writeQP writes text quoted-printable, its lines ended by CRLF.
+func writeQP(w io.Writer, text string) error {
+	qw := quotedprintable.NewWriter(w)
+	if _, err := io.WriteString(qw, strings.ReplaceAll(text, "\n", "\r\n")); err != nil {
+		return err
+	}
+	return qw.Close()
+}
+
+// headerFields splits a header into its fields, each with its folded
+// lines joined by CRLF.
+func headerFields(head []byte) []string {
+	var out []string
+	for _, line := range strings.Split(strings.ReplaceAll(string(head), "\r\n", "\n"), "\n") {
+		if line == "" {
+			continue
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(out) > 0 {
+			out[len(out)-1] += "\r\n" + line
+			continue
+		}
+		out = append(out, line)
+	}
+	return out
+}
