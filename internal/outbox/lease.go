@@ -21,8 +21,8 @@ var errLeaseLost = errors.New("outbox: another worker has taken the mail over")
 func (o *Outbox) claim(ctx context.Context, owner string) (int64, error) {
 	at := o.now()
 	now := at.UnixMilli()
-	q := `SELECT id FROM outbox WHERE state = ? AND next_try <= ?`
-	args := []any{Queued, now}
+	q := `SELECT id FROM outbox WHERE state = ? AND queue = ? AND next_try <= ?`
+	args := []any{Queued, o.queue(), now}
 	if o.lock == "" {
 		q += ` AND (lease_until IS NULL OR lease_until < ?)`
 		args = append(args, now)

@@ -169,6 +169,11 @@ type Outbox struct {
 	// Workers is how many mails a shared outbox's Run works at once (1
 	// when not set); with a lock file there is one.
 	Workers int
+	// Queue names the queue in the table this outbox works ("" is
+	// "send", the mails being sent); the gateway's inbound mails are
+	// another. Each outbox lists, claims and wakes its own queue's
+	// alone. Set it before the first use.
+	Queue string
 	// Now is the clock (tests set it).
 	Now func() time.Time
 	// Backoff is the delay before try n+1 after n temporary failures;
@@ -236,6 +241,13 @@ func open(ctx context.Context, db *store.DB, steps []Step) (*Outbox, error) {
 	return &Outbox{db: db, steps: steps, owner: owner, kick: make(chan struct{}, 1)}, nil
 }
 
+func (o *Outbox) queue() string {
+	if o.Queue == "" {
+		return "send"
+	}
+	return o.Queue
+}
+
 func (o *Outbox) lease() time.Duration {
 	if o.Lease > 0 {
 		return o.Lease
@@ -259,7 +271,7 @@ func (o *Outbox) KeepFilesIn(dir string) error {
 		}
 	}
 	o.files = dir
-	rows, err := o.db.Query(o.db.Q(`SELECT message_id FROM outbox WHERE state != ?`), Done)
+	rows, err := o.db.Query(o.db.Q(`SELECT message_id FROM outbox WHERE state != ? AND queue = ?`), Done, o.queue())
 	if err != nil {
 		return err
 	}
@@ -368,8 +380,8 @@ func (o *Outbox) Add(ctx context.Context, m *Mail) (int64, error) {
 			ON CONFLICT (one) DO UPDATE SET last = `+greatest+`(outbox_last.last + 1, excluded.last) RETURNING last`).Scan(&id); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, o.db.Q(`INSERT INTO outbox (id, message_id, created, "user", mailbox, recipients, cc, subject, content, state, next_try)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), id, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli())
+		_, err := tx.ExecContext(ctx, o.db.Q(`INSERT INTO outbox (id, message_id, created, "user", mailbox, recipients, cc, subject, content, state, next_try, queue)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), id, m.MessageID, now.UnixMilli(), m.User, m.Mailbox, string(rcpts), string(cc), m.Subject, m.Content, Queued, now.UnixMilli(), o.queue())
 		return err
 	})
 	if err != nil {
@@ -428,7 +440,7 @@ func scan(row interface{ Scan(...any) error }) (*Mail, error) {
 // List returns every mail in the outbox, oldest first, without content
 // or step outputs.
 func (o *Outbox) List(ctx context.Context) ([]Mail, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT `+columns+` FROM outbox ORDER BY id`)
+	rows, err := o.db.QueryContext(ctx, o.db.Q(`SELECT `+columns+` FROM outbox WHERE queue = ? ORDER BY id`), o.queue())
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +461,7 @@ func (o *Outbox) List(ctx context.Context) ([]Mail, error) {
 // the outbox holds none.
 func (o *Outbox) ByMessageID(ctx context.Context, messageID string) (int64, bool, error) {
 	var id int64
-	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT id FROM outbox WHERE message_id = ?`), messageID).Scan(&id)
+	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT id FROM outbox WHERE message_id = ? AND queue = ?`), messageID, o.queue()).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -458,7 +470,7 @@ func (o *Outbox) ByMessageID(ctx context.Context, messageID string) (int64, bool
 
 // Get returns one mail with its steps' outputs.
 func (o *Outbox) Get(ctx context.Context, id int64) (*Mail, error) {
-	m, err := scan(o.db.QueryRowContext(ctx, o.db.Q(`SELECT `+columns+` FROM outbox WHERE id = ?`), id))
+	m, err := scan(o.db.QueryRowContext(ctx, o.db.Q(`SELECT `+columns+` FROM outbox WHERE id = ? AND queue = ?`), id, o.queue()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &NotFoundError{ID: id}
 	}
@@ -485,7 +497,7 @@ func (o *Outbox) Get(ctx context.Context, id int64) (*Mail, error) {
 // Retry puts a failed or waiting mail back in line now. It resumes at the
 // step that failed: nothing already done is done again.
 func (o *Outbox) Retry(ctx context.Context, id int64) error {
-	res, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET state = ?, next_try = ? WHERE id = ? AND state != ?`), Queued, o.now().UnixMilli(), id, Done)
+	res, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET state = ?, next_try = ? WHERE id = ? AND state != ? AND queue = ?`), Queued, o.now().UnixMilli(), id, Done, o.queue())
 	if err != nil {
 		return err
 	}
@@ -500,7 +512,7 @@ func (o *Outbox) Retry(ctx context.Context, id int64) error {
 // waited for (a sign-in, say) has come, so the reason it waited for is
 // dropped; the next try records its own if it fails again.
 func (o *Outbox) Wake(ctx context.Context) error {
-	if _, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET next_try = ?, error = NULL WHERE state = ?`), o.now().UnixMilli(), Queued); err != nil {
+	if _, err := o.db.ExecContext(ctx, o.db.Q(`UPDATE outbox SET next_try = ?, error = NULL WHERE state = ? AND queue = ?`), o.now().UnixMilli(), Queued, o.queue()); err != nil {
 		return o.writeError(err)
 	}
 	o.Kick()
@@ -527,17 +539,17 @@ func (o *Outbox) Remove(ctx context.Context, id int64) error {
 			return err
 		}
 	}
-	q := `DELETE FROM outbox WHERE id = ? RETURNING message_id`
-	args := []any{id}
+	q := `DELETE FROM outbox WHERE id = ? AND queue = ? RETURNING message_id`
+	args := []any{id, o.queue()}
 	if live {
-		q = `DELETE FROM outbox WHERE id = ? AND (lease_until IS NULL OR lease_until < ?) RETURNING message_id`
+		q = `DELETE FROM outbox WHERE id = ? AND queue = ? AND (lease_until IS NULL OR lease_until < ?) RETURNING message_id`
 		args = append(args, o.now().UnixMilli())
 	}
 	var messageID string
 	err := o.db.QueryRowContext(ctx, o.db.Q(q), args...).Scan(&messageID)
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
-		if err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT COUNT(*) FROM outbox WHERE id = ?`), id).Scan(&n); err != nil {
+		if err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT COUNT(*) FROM outbox WHERE id = ? AND queue = ?`), id, o.queue()).Scan(&n); err != nil {
 			return err
 		}
 		if n > 0 {
@@ -694,7 +706,7 @@ func (o *Outbox) Next(ctx context.Context) (time.Time, bool, error) {
 		due = `CASE WHEN lease_until IS NOT NULL AND lease_until > next_try THEN lease_until ELSE next_try END`
 	}
 	var next sql.NullInt64
-	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT MIN(`+due+`) FROM outbox WHERE state = ?`), Queued).Scan(&next)
+	err := o.db.QueryRowContext(ctx, o.db.Q(`SELECT MIN(`+due+`) FROM outbox WHERE state = ? AND queue = ?`), Queued, o.queue()).Scan(&next)
 	if err != nil || !next.Valid {
 		return time.Time{}, false, err
 	}

@@ -348,3 +348,31 @@ func TestDatabaseFiles(t *testing.T) {
 		t.Errorf("a file of a mail done: %v", err)
 	}
 }
+
+// Two queues share the table: each outbox lists, gets, processes and
+// removes its own queue's mails alone.
+func TestQueues(t *testing.T) {
+	url := daemon.StartPostgres(t).URL
+	l := &ledger{runs: map[string]int{}}
+	send, inbound := openShared(t, url, l.steps(nil)), openShared(t, url, l.steps(nil))
+	inbound.Queue = "inbound"
+	ctx := context.Background()
+	out := add(t, send, "<out@x>")
+	in := add(t, inbound, "<in@x>")
+	if list, err := send.List(ctx); err != nil || len(list) != 1 || list[0].ID != out {
+		t.Fatalf("send lists %+v %v", list, err)
+	}
+	var nf *outbox.NotFoundError
+	if _, err := send.Get(ctx, in); !errors.As(err, &nf) {
+		t.Errorf("the send queue gets an inbound mail: %v", err)
+	}
+	if err := send.Remove(ctx, in); !errors.As(err, &nf) {
+		t.Errorf("the send queue removes an inbound mail: %v", err)
+	}
+	if n, err := inbound.Process(ctx); n != 1 || err != nil || l.runs["<out@x> build"] != 0 || l.runs["<in@x> build"] != 1 {
+		t.Fatalf("inbound processed %d (%v): %v", n, l.runs, err)
+	}
+	if m, err := send.Get(ctx, out); err != nil || m.State != outbox.Queued {
+		t.Errorf("the send queue's mail: %+v %v", m, err)
+	}
+}
