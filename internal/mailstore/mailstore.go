@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -89,6 +90,44 @@ func (s Server) AppendInbox(ctx context.Context, acc Account, messageID string, 
 	return s.wrap(err, acc, "INBOX")
 }
 
+// Deliver stores msg in folder, unread unless seen, unless a message
+// there already has the header name with value (a delivery done before a
+// crash): what the gateway delivers at the boundary. A folder other than
+// INBOX that is not there is made.
+func (s Server) Deliver(ctx context.Context, acc Account, folder, name, value string, msg Message, seen bool) error {
+	var flags []imap.Flag
+	if seen {
+		flags = []imap.Flag{imap.FlagSeen}
+	}
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		if !strings.EqualFold(folder, "INBOX") {
+			var err error
+			if folder, err = ensureFolder(c, folder); err != nil {
+				return err
+			}
+		}
+		return appendUnless(c, folder, name, value, msg, flags)
+	})
+	return s.wrap(err, acc, folder)
+}
+
+// ensureFolder makes folder unless it is there, and returns its name on
+// the server: a "/" in it is the server's own hierarchy delimiter.
+func ensureFolder(c *imapclient.Client, folder string) (string, error) {
+	root, err := c.List("", "", nil).Collect()
+	if err != nil {
+		return "", err
+	}
+	if len(root) > 0 && root[0].Delim != 0 && root[0].Delim != '/' {
+		folder = strings.ReplaceAll(folder, "/", string(root[0].Delim))
+	}
+	list, err := c.List("", folder, nil).Collect()
+	if err != nil || len(list) > 0 {
+		return folder, err
+	}
+	return folder, c.Create(folder, nil).Wait()
+}
+
 // Fetch returns the messages in folder with the Message-ID, whole.
 func (s Server) Fetch(ctx context.Context, acc Account, folder, messageID string) ([][]byte, error) {
 	var out [][]byte
@@ -96,7 +135,7 @@ func (s Server) Fetch(ctx context.Context, acc Account, folder, messageID string
 		if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 			return err
 		}
-		uids, err := find(c, messageID)
+		uids, err := find(c, "Message-ID", messageID)
 		if err != nil || len(uids) == 0 {
 			return err
 		}
@@ -293,14 +332,20 @@ func (r *countingReader) Read(p []byte) (int, error) {
 // appendOnce appends msg to folder, flagged \Seen, unless a message with
 // the same Message-ID is there already.
 func appendOnce(c *imapclient.Client, folder, messageID string, msg Message) error {
+	return appendUnless(c, folder, "Message-ID", messageID, msg, []imap.Flag{imap.FlagSeen})
+}
+
+// appendUnless appends msg to folder with flags unless a message there
+// has the header name with value.
+func appendUnless(c *imapclient.Client, folder, name, value string, msg Message, flags []imap.Flag) error {
 	if _, err := c.Select(folder, nil).Wait(); err != nil {
 		return err
 	}
-	uids, err := find(c, messageID)
+	uids, err := find(c, name, value)
 	if err != nil || len(uids) > 0 {
 		return err
 	}
-	cmd := c.Append(folder, msg.Size(), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: time.Now()})
+	cmd := c.Append(folder, msg.Size(), &imap.AppendOptions{Flags: flags, Time: time.Now()})
 	r := &countingReader{r: msg}
 	_, err = io.Copy(cmd, r)
 	if r.err == nil && err == nil && r.n != msg.Size() {
@@ -323,14 +368,14 @@ func appendOnce(c *imapclient.Client, folder, messageID string, msg Message) err
 	return err
 }
 
-// find returns the UIDs of the selected folder's messages whose
-// Message-ID header is messageID. IMAP's HEADER search matches
-// substrings, so each hit's header is compared exactly.
-func find(c *imapclient.Client, messageID string) ([]imap.UID, error) {
-	if messageID == "" {
+// find returns the UIDs of the selected folder's messages whose header
+// name is value. IMAP's HEADER search matches substrings, so each hit's
+// header is compared exactly.
+func find(c *imapclient.Client, name, value string) ([]imap.UID, error) {
+	if value == "" {
 		return nil, nil
 	}
-	data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: messageID}}}, nil).Wait()
+	data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: name, Value: value}}}, nil).Wait()
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +383,7 @@ func find(c *imapclient.Client, messageID string) ([]imap.UID, error) {
 	if len(uids) == 0 {
 		return nil, nil
 	}
-	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Message-ID"}, Peek: true}
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{name}, Peek: true}
 	msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
 	if err != nil {
 		return nil, err
@@ -347,7 +392,7 @@ func find(c *imapclient.Client, messageID string) ([]imap.UID, error) {
 	for _, m := range msgs {
 		h := bytes.TrimSpace(m.FindBodySection(section))
 		_, v, _ := bytes.Cut(h, []byte(":"))
-		if string(bytes.TrimSpace(v)) == messageID {
+		if string(bytes.TrimSpace(v)) == value {
 			out = append(out, m.UID)
 		}
 	}
