@@ -51,6 +51,9 @@ type Config struct {
 	Store  Store  `toml:"store"`
 	Server Server `toml:"server"`
 	Auth   Auth   `toml:"auth"`
+	// Boundary is what the gateway does with the mail that arrives for
+	// the secure mailboxes.
+	Boundary Boundary `toml:"boundary"`
 
 	// Demo is true for the built-in demo environment.
 	Demo bool `toml:"-"`
@@ -390,6 +393,23 @@ type Inbox struct {
 	// HandledFolder, when set, is where a handled message is moved
 	// instead.
 	HandledFolder string `toml:"handled_folder"`
+}
+
+// Boundary is the gateway's inbound side: each mail that arrives for a
+// secure mailbox is decrypted, verified and scanned there, then
+// delivered decrypted with its verdict, or to quarantine.
+type Boundary struct {
+	// Scanner is clamd's socket: "unix:/run/clamav/clamd.ctl" or
+	// "tcp:host:3310".
+	Scanner string `toml:"scanner"`
+	// ScannerDown is what a mail does while the scanner cannot be asked:
+	// "wait" (the default: it is delivered once scanned) or "quarantine".
+	ScannerDown string `toml:"scanner_down"`
+	// Quarantine and Archive are the mailbox's folders for mail that may
+	// not be delivered as if fine, and for every mail as it came
+	// (defaults "Sikkermail/Karantæne" and "Sikkermail/Arkiv").
+	Quarantine string `toml:"quarantine"`
+	Archive    string `toml:"archive"`
 }
 
 // Duration is a time.Duration written as "10s", "1m30s".

@@ -56,7 +56,10 @@ type Inspection struct {
 	// Scanned is the scanner's verdict; ScanErr why there is none.
 	Scanned scan.Verdict
 	ScanErr error
-	raw     []byte
+	// Key, when set, is written as HeaderInbound: the delivery is known
+	// again by it.
+	Key string
+	raw []byte
 }
 
 // Quarantine reports whether the mail may not be delivered as if fine:
@@ -122,6 +125,9 @@ func (in *Inspection) Delivered(l i18n.Lang) ([]byte, error) {
 	}
 	r := in.Report
 	fmt.Fprintf(&out, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", in.Subject))
+	if in.Key != "" {
+		fmt.Fprintf(&out, "%s: %s\r\n", HeaderInbound, in.Key)
+	}
 	fmt.Fprintf(&out, "%s: %s\r\n", HeaderVerdict, in.Verdict())
 	if r.Encrypted {
 		fmt.Fprintf(&out, "%s: %s (%s)\r\n", HeaderCipher, r.Cipher, r.KeyTransport)
