@@ -38,7 +38,9 @@ import (
 	"sikkermail/internal/gateway"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/keystore"
+	"sikkermail/internal/scan"
 	"sikkermail/internal/smime"
+	"sikkermail/internal/smtpin"
 )
 
 func main() {
@@ -96,7 +98,53 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 		}
 		srv.SetSealing(id, before...)
 	}
+	if cfg.Boundary.Listen != "" {
+		l, err := net.Listen("tcp", cfg.Boundary.Listen)
+		if err != nil {
+			return err
+		}
+		_, stop, err := startBoundary(ctx, c, tlsConfig, l)
+		if err != nil {
+			l.Close()
+			return err
+		}
+		defer stop()
+	}
 	return serve(ctx, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
+}
+
+// startBoundary starts the inbound side: the queue's worker, and the
+// SMTP listener on l, with the gateway's certificate. stop ends both
+// and waits for them.
+func startBoundary(ctx context.Context, c *core.Core, tlsConfig *tls.Config, l net.Listener) (_ *core.Boundary, stop func(), err error) {
+	cfg := c.Config().Boundary
+	if cfg.Scanner == "" {
+		return nil, nil, &gateway.Error{Reason: gateway.ServerSettings, Detail: "[boundary] scanner"}
+	}
+	scanner, err := scan.Parse(cfg.Scanner)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := c.OpenBoundary(ctx, scanner)
+	if err != nil {
+		return nil, nil, err
+	}
+	known := func(ctx context.Context, address string) bool {
+		m, err := c.Mailbox(ctx, address)
+		return err == nil && m.Identity != ""
+	}
+	smtpd := smtpin.New(serverName(tlsConfig), b, known, c.Limits().Email)
+	smtpd.TLSConfig = tlsConfig
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{}, 2)
+	go func() { b.Run(ctx); done <- struct{}{} }()
+	go func() { smtpd.Serve(l); done <- struct{}{} }()
+	return b, func() {
+		cancel()
+		smtpd.Close()
+		<-done
+		<-done
+	}, nil
 }
 
 // sealing opens the sealing identity the settings name, and those it
@@ -115,6 +163,18 @@ func sealing(s config.Server) (*smime.Identity, []*smime.Identity, error) {
 		before = append(before, old)
 	}
 	return id, before, nil
+}
+
+// serverName is the name the gateway's certificate is for, else the
+// host's: what its SMTP listener greets with.
+func serverName(tlsConfig *tls.Config) string {
+	if len(tlsConfig.Certificates) > 0 {
+		if leaf, err := x509.ParseCertificate(tlsConfig.Certificates[0].Certificate[0]); err == nil && len(leaf.DNSNames) > 0 {
+			return leaf.DNSNames[0]
+		}
+	}
+	host, _ := os.Hostname()
+	return cmp.Or(host, "localhost")
 }
 
 // serverTLS reads the gateway's certificate, and the CA of the client

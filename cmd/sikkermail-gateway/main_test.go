@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,11 +17,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"sikkermail/internal/config"
+	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
+	"sikkermail/internal/mailtest/daemon"
+	"sikkermail/internal/message"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/smime"
 	"sikkermail/internal/testenv"
 )
 
@@ -145,3 +153,74 @@ func TestSealingSettings(t *testing.T) {
 		t.Errorf("a former identity missing: %v", err)
 	}
 }
+
+// The inbound side as the gateway starts it: its SMTP listener takes an
+// encrypted mail for a secure mailbox over TLS, answers only once the
+// mail is in the boundary's queue, and the queue's worker takes it
+// through to delivered.
+func TestBoundaryListener(t *testing.T) {
+	clamd := daemon.StartClamd(t, "25M")
+	cfg := config.Demo()
+	cfg.Database = filepath.Join(t.TempDir(), "gw.db")
+	cfg.Boundary.Scanner = "unix:" + clamd.Socket
+	api, err := demo.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	c := api.(*demo.Core).Core
+	ctx := context.Background()
+	x := mailtest.NewTLS(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, stop, err := startBoundary(ctx, c, x.Server, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+
+	const mailbox = "sikkerpost-uddservice@hoejskole.example"
+	cert, err := c.MailboxCertificate(ctx, mailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entity := []byte("Content-Type: text/plain; charset=utf-8\r\n\r\nFortroligt svar.\r\n")
+	enveloped, err := smime.EncryptEntity(entity, []smime.Recipient{{Cert: cert}}, smime.AES256GCM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := message.Compose(message.Header{From: message.Address{Address: "jens.hansen@kommune.example"}, To: []message.Address{{Address: mailbox}},
+		Subject: "Svar", Date: time.Now(), MessageID: message.NewMessageID("kommune.example")}, enveloped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := smtp.DialStartTLS(l.Addr().String(), x.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.SendMail("jens.hansen@kommune.example", []string{mailbox}, bytes.NewReader(raw)); err != nil {
+		t.Fatal(err)
+	}
+	// 250: the mail is in the queue.
+	list, err := b.Queue().List(ctx)
+	if err != nil || len(list) != 1 || list[0].Mailbox != mailbox {
+		t.Fatalf("%+v %v", list, err)
+	}
+	m, _, err := core.Watch(ctx, queueOf{b}, list[0].ID, 20*time.Millisecond, nil, nil)
+	if err != nil || m.State != outbox.Done {
+		t.Fatalf("%+v %v", m, err)
+	}
+}
+
+// queueOf watches the boundary's queue as core.Watch watches an outbox.
+type queueOf struct{ b *core.Boundary }
+
+func (q queueOf) ReceiptOf(ctx context.Context, id int64) (*outbox.Mail, *core.Receipt, error) {
+	m, err := q.b.Queue().Get(ctx, id)
+	return m, nil, err
+}
+
+func (q queueOf) Progress(*outbox.Mail) (int, int) { return 0, 0 }

@@ -399,6 +399,10 @@ type Inbox struct {
 // secure mailbox is decrypted, verified and scanned there, then
 // delivered decrypted with its verdict, or to quarantine.
 type Boundary struct {
+	// Listen is the address of the SMTP listener the institution's mail
+	// server sends the secure mailboxes' mail to (e.g. ":2525"); "" for
+	// none. It takes mail over TLS only, with [server]'s certificate.
+	Listen string `toml:"listen"`
 	// Scanner is clamd's socket: "unix:/run/clamav/clamd.ctl" or
 	// "tcp:host:3310".
 	Scanner string `toml:"scanner"`

@@ -30,6 +30,16 @@ type Clamd struct {
 	Timeout time.Duration
 }
 
+// Parse reads a scanner's setting: "unix:/run/clamav/clamd.ctl" or
+// "tcp:host:3310".
+func Parse(setting string) (*Clamd, error) {
+	network, addr, ok := strings.Cut(setting, ":")
+	if !ok || addr == "" || (network != "unix" && network != "tcp") {
+		return nil, fmt.Errorf("scan: %q is no clamd socket (unix:/path or tcp:host:port)", setting)
+	}
+	return &Clamd{Network: network, Address: addr}, nil
+}
+
 // Verdict is what the scanner found.
 type Verdict struct {
 	// Clean is true when nothing was found.
