@@ -25,11 +25,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
+	"time"
 
 	"sikkermail/internal/auth"
 	"sikkermail/internal/config"
@@ -98,14 +101,18 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 		}
 		srv.SetSealing(id, before...)
 	}
-	if cfg.Boundary.Listen != "" {
-		l, err := net.Listen("tcp", cfg.Boundary.Listen)
-		if err != nil {
-			return err
+	if cfg.Boundary.Listen != "" || cfg.Boundary.Poll.Duration > 0 {
+		var l net.Listener
+		if cfg.Boundary.Listen != "" {
+			if l, err = net.Listen("tcp", cfg.Boundary.Listen); err != nil {
+				return err
+			}
 		}
 		_, stop, err := startBoundary(ctx, c, tlsConfig, l)
 		if err != nil {
-			l.Close()
+			if l != nil {
+				l.Close()
+			}
 			return err
 		}
 		defer stop()
@@ -113,9 +120,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 	return serve(ctx, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
 }
 
-// startBoundary starts the inbound side: the queue's worker, and the
-// SMTP listener on l, with the gateway's certificate. stop ends both
-// and waits for them.
+// startBoundary starts the inbound side: the queue's worker, the SMTP
+// listener on l (nil: none), with the gateway's certificate, and the
+// poller of the mailboxes' INBOX when [boundary] poll is set. stop ends
+// them and waits for them.
 func startBoundary(ctx context.Context, c *core.Core, tlsConfig *tls.Config, l net.Listener) (_ *core.Boundary, stop func(), err error) {
 	cfg := c.Config().Boundary
 	if cfg.Scanner == "" {
@@ -136,14 +144,31 @@ func startBoundary(ctx context.Context, c *core.Core, tlsConfig *tls.Config, l n
 	smtpd := smtpin.New(serverName(tlsConfig), b, known, c.Limits().Email)
 	smtpd.TLSConfig = tlsConfig
 	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{}, 2)
-	go func() { b.Run(ctx); done <- struct{}{} }()
-	go func() { smtpd.Serve(l); done <- struct{}{} }()
+	var wg sync.WaitGroup
+	wg.Go(func() { b.Run(ctx) })
+	if l != nil {
+		wg.Go(func() { smtpd.Serve(l) })
+	}
+	if every := cfg.Poll.Duration; every > 0 {
+		wg.Go(func() {
+			tick := time.NewTicker(every)
+			defer tick.Stop()
+			for {
+				if _, err := b.Poll(ctx); err != nil && ctx.Err() == nil {
+					log.Printf("sikkermail-gateway: taking the secure mailboxes' mail from their INBOX: %v", err)
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		})
+	}
 	return b, func() {
 		cancel()
 		smtpd.Close()
-		<-done
-		<-done
+		wg.Wait()
 	}, nil
 }
 

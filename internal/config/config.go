@@ -403,6 +403,10 @@ type Boundary struct {
 	// server sends the secure mailboxes' mail to (e.g. ":2525"); "" for
 	// none. It takes mail over TLS only, with [server]'s certificate.
 	Listen string `toml:"listen"`
+	// Poll, when set, is how often the gateway takes from each secure
+	// mailbox's INBOX what reached it otherwise (where mail cannot be
+	// routed to the listener), e.g. "1m".
+	Poll Duration `toml:"poll"`
 	// Scanner is clamd's socket: "unix:/run/clamav/clamd.ctl" or
 	// "tcp:host:3310".
 	Scanner string `toml:"scanner"`

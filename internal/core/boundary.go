@@ -110,10 +110,7 @@ func (c *Core) Inspect(ctx context.Context, mailbox string, raw []byte, s Scanne
 // content (or, when it could not be opened, the mail as it came, as an
 // attachment).
 func (in *Inspection) Delivered(l i18n.Lang) ([]byte, error) {
-	head, _, _ := bytes.Cut(in.raw, []byte("\r\n\r\n"))
-	if bytes.Equal(head, in.raw) {
-		head, _, _ = bytes.Cut(in.raw, []byte("\n\n"))
-	}
+	head, _ := splitEntity(in.raw)
 	var out bytes.Buffer
 	for _, f := range headerFields(head) {
 		name := strings.ToLower(strings.TrimSpace(f[:strings.IndexByte(f+":", ':')]))
@@ -156,9 +153,18 @@ func (in *Inspection) Delivered(l i18n.Lang) ([]byte, error) {
 		return nil, err
 	}
 	if in.Entity != nil {
-		// The content as the sender wrote it: its own header is the part's.
+		// The content as the sender wrote it, under its own Content
+		// fields (a mail that came unencrypted is its own entity: its
+		// transport header is the one above).
 		fmt.Fprintf(&out, "\r\n--%s\r\n", mw.Boundary())
-		out.Write(in.Entity)
+		head, body := splitEntity(in.Entity)
+		for _, f := range headerFields(head) {
+			if strings.HasPrefix(strings.ToLower(f), "content-") {
+				out.WriteString(f + "\r\n")
+			}
+		}
+		out.WriteString("\r\n")
+		out.Write(body)
 	} else {
 		p, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"message/rfc822"}, "Content-Disposition": {`attachment; filename="original.eml"`}})
 		if err != nil {
@@ -214,6 +220,19 @@ func writeQP(w io.Writer, text string) error {
 		return err
 	}
 	return qw.Close()
+}
+
+// splitEntity splits an entity into its header and its body.
+func splitEntity(e []byte) (head, body []byte) {
+	if h, b, ok := bytes.Cut(e, []byte("\r\n\r\n")); ok {
+		if i := bytes.Index(e, []byte("\n\n")); i < 0 || i > len(h) {
+			return h, b
+		}
+	}
+	if h, b, ok := bytes.Cut(e, []byte("\n\n")); ok {
+		return h, b
+	}
+	return e, nil
 }
 
 // headerFields splits a header into its fields, each with its folded

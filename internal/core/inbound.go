@@ -7,8 +7,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"mime"
 	"net/mail"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +55,14 @@ type Boundary struct {
 	c       *Core
 	queue   *outbox.Outbox
 	scanner Scanner
+}
+
+// arrived is a mail as the queue keeps it, sealed for the mailbox: as
+// it came, and whether it was taken from the mailbox's INBOX (Poll),
+// where it was moved to the archive already.
+type arrived struct {
+	Raw    []byte
+	Polled bool
 }
 
 // inspected is the inspect step's output, sealed for the mailbox.
@@ -105,6 +115,10 @@ func (b *Boundary) Process(ctx context.Context) (int, error) { return b.queue.Pr
 // acknowledged. The same mail arriving again (the acknowledgement lost)
 // is kept once. A mailbox the gateway does not hold is refused.
 func (b *Boundary) Receive(ctx context.Context, mailbox string, raw []byte) (int64, error) {
+	return b.receive(ctx, mailbox, raw, false)
+}
+
+func (b *Boundary) receive(ctx context.Context, mailbox string, raw []byte, polled bool) (int64, error) {
 	c := b.c
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	id, err := c.identity(ctx, mailbox)
@@ -115,7 +129,7 @@ func (b *Boundary) Receive(ctx context.Context, mailbox string, raw []byte) (int
 	if n, ok, err := b.queue.ByMessageID(ctx, key); ok || err != nil {
 		return n, err
 	}
-	sealed, err := seal(id, raw)
+	sealed, err := seal(id, arrived{Raw: raw, Polled: polled})
 	if err != nil {
 		return 0, err
 	}
@@ -147,11 +161,11 @@ func (b *Boundary) inspect(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	var raw []byte
-	if err := unseal(id, m.Content, &raw); err != nil {
+	var a arrived
+	if err := unseal(id, m.Content, &a); err != nil {
 		return nil, err
 	}
-	in, err := c.Inspect(ctx, m.Mailbox, raw, b.scanner)
+	in, err := c.Inspect(ctx, m.Mailbox, a.Raw, b.scanner)
 	if err != nil {
 		return nil, err
 	}
@@ -195,14 +209,17 @@ func (b *Boundary) archive(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	var raw []byte
-	if err := unseal(id, m.Content, &raw); err != nil {
+	var a arrived
+	if err := unseal(id, m.Content, &a); err != nil {
 		return nil, err
+	}
+	if a.Polled {
+		return nil, nil // moved there as it came
 	}
 	_, archive := b.folders()
 	// As it came, under one header line that knows it again (outside
 	// any signature, as a Received line is).
-	kept := append([]byte(HeaderInbound+": "+m.MessageID+"\r\n"), raw...)
+	kept := append([]byte(HeaderInbound+": "+m.MessageID+"\r\n"), a.Raw...)
 	return nil, b.put(ctx, m, archive, HeaderInbound, m.MessageID, kept, true)
 }
 
@@ -240,4 +257,71 @@ func (b *Boundary) put(ctx context.Context, m *outbox.Mail, folder, name, value 
 	}
 	err = srv.Deliver(ctx, acc, folder, name, value, bytes.NewReader(msg), seen)
 	return c.tokenRefused(c.cfg.IMAP.MailServer, srv.Addr, acc.Username, err)
+}
+
+// Delivered reports whether mark, the HeaderInbound of a message in
+// mailbox, is one the boundary wrote there: the queue holds the mail it
+// names. A mark a sender wrote names none (its key is the hash of a
+// mail the gateway received) and is not believed.
+func (b *Boundary) Delivered(ctx context.Context, mailbox, mark string) bool {
+	key := strings.TrimSuffix(mark, "/notice")
+	if !strings.HasPrefix(key, "inbound "+strings.ToLower(mailbox)+" ") {
+		return false
+	}
+	_, ok, err := b.queue.ByMessageID(ctx, key)
+	return ok && err == nil
+}
+
+// Poll takes what arrived in each secure mailbox's INBOX otherwise than
+// through the boundary (for an institution that cannot route the
+// mailboxes' mail to the gateway's listener): each message there that
+// the boundary did not deliver is kept in the queue, then moved as it
+// came to the archive folder. It returns how many it took.
+func (b *Boundary) Poll(ctx context.Context) (int, error) {
+	c := b.c
+	mbs, err := c.policy.Mailboxes(ctx)
+	if err != nil {
+		return 0, err
+	}
+	srv, err := c.imapServer()
+	if err != nil {
+		return 0, err
+	}
+	_, archive := b.folders()
+	n := 0
+	for _, mb := range mbs {
+		if mb.Identity == "" {
+			continue
+		}
+		acc, err := c.account(ctx, c.User(), mb.Address)
+		if err != nil {
+			return n, err
+		}
+		marks, err := srv.Marks(ctx, acc, "INBOX", HeaderInbound)
+		if err != nil {
+			return n, err
+		}
+		for _, uid := range slices.Sorted(maps.Keys(marks)) {
+			if mark := marks[uid]; mark != "" && b.Delivered(ctx, mb.Address, mark) {
+				continue
+			}
+			raw, err := srv.FetchUID(ctx, acc, "INBOX", uid)
+			if err != nil {
+				return n, err
+			}
+			if _, err := b.receive(ctx, mb.Address, raw, true); err != nil {
+				return n, err
+			}
+			// Kept: out of INBOX, as it came. A crash before this takes
+			// it again, and the queue knows it.
+			if err := srv.Move(ctx, acc, "INBOX", uid, archive); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		b.queue.Kick()
+	}
+	return n, nil
 }

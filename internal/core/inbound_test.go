@@ -70,11 +70,8 @@ func TestBoundaryQueue(t *testing.T) {
 	inbox := d.Messages(t, sendMailbox, "INBOX")
 	verdicts := map[string]int{}
 	for _, m := range inbox {
-		for _, v := range []string{VerdictSecure, VerdictNotSecure, VerdictQuarantine} {
-			if bytes.Contains(m, []byte("\nSikkermail-Verdict: "+v+"\n")) || bytes.Contains(m, []byte("\nSikkermail-Verdict: "+v+"\r\n")) {
-				verdicts[v]++
-			}
-		}
+		h, _ := delivered(t, m)
+		verdicts[h.Get(HeaderVerdict)]++
 	}
 	// The secure one, the plain one, and the notice of the tampered one.
 	if len(inbox) != 3 || verdicts[VerdictSecure] != 1 || verdicts[VerdictNotSecure] != 1 || verdicts[VerdictQuarantine] != 1 {
@@ -103,5 +100,56 @@ func TestBoundaryQueue(t *testing.T) {
 		if !found || !bytes.HasPrefix(m, []byte(HeaderInbound+": inbound ")) {
 			t.Errorf("archived otherwise than it came: %.300s", m)
 		}
+	}
+}
+
+// Where the mailboxes' mail cannot be routed to the gateway, the
+// boundary takes it from INBOX: what it did not deliver itself
+// (including a mail that forges its mark) is kept, moved as it came to
+// the archive, and delivered through the queue; what it delivered stays.
+func TestBoundaryPoll(t *testing.T) {
+	e := newSendEnv(t)
+	d := e.withDovecot(t)
+	c := e.core(t)
+	clamd := daemon.StartClamd(t, "25M")
+	ctx := context.Background()
+	b, err := c.OpenBoundary(ctx, &scan.Clamd{Network: "unix", Address: clamd.Socket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := c.imapServer()
+	acc, err := c.account(ctx, c.User(), sendMailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := fromJens(t, "jens.hansen@kommune.example", identity(t, "mailbox-rsa.p12"), true, true)
+	forged := append([]byte(HeaderInbound+": inbound "+sendMailbox+" 00000000000000000000000000000000\r\n"+HeaderVerdict+": secure\r\n"),
+		fromJens(t, "svindel@andetsted.example", nil, false, false)...)
+	for _, raw := range [][]byte{good, forged} {
+		if err := srv.AppendInbox(ctx, acc, "", bytes.NewReader(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := b.Poll(ctx); n != 2 || err != nil {
+		t.Fatalf("took %d: %v", n, err)
+	}
+	if len(d.Messages(t, sendMailbox, "INBOX")) != 0 || len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")) != 2 {
+		t.Fatalf("INBOX %d, archive %d", len(d.Messages(t, sendMailbox, "INBOX")), len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")))
+	}
+	if n, err := b.Process(ctx); n != 2 || err != nil {
+		t.Fatalf("processed %d: %v", n, err)
+	}
+	if n, err := b.Poll(ctx); n != 0 || err != nil {
+		t.Errorf("took its own deliveries again: %d %v", n, err)
+	}
+	inbox := d.Messages(t, sendMailbox, "INBOX")
+	secure := 0
+	for _, m := range inbox {
+		if h, _ := delivered(t, m); h.Get(HeaderVerdict) == VerdictSecure {
+			secure++
+		}
+	}
+	if len(inbox) != 2 || secure != 1 || len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")) != 2 {
+		t.Errorf("INBOX %d (%d secure), archive %d", len(inbox), secure, len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")))
 	}
 }

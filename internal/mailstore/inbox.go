@@ -167,17 +167,38 @@ func (s Server) Move(ctx context.Context, acc Account, folder string, uid uint32
 		if _, err := c.Select(folder, nil).Wait(); err != nil {
 			return err
 		}
-		list, err := c.List("", to, nil).Collect()
+		to, err := ensureFolder(c, to)
 		if err != nil {
 			return err
-		}
-		if len(list) == 0 {
-			if err := c.Create(to, nil).Wait(); err != nil {
-				return err
-			}
 		}
 		_, err = c.Move(imap.UIDSetNum(imap.UID(uid)), to).Wait()
 		return err
 	})
 	return s.wrap(err, acc, folder)
+}
+
+// Marks returns, by UID, the value of the header name on each message of
+// folder ("" when it has none): in a secure mailbox's INBOX, which
+// messages the gateway's boundary delivered. It changes nothing.
+func (s Server) Marks(ctx context.Context, acc Account, folder, name string) (map[uint32]string, error) {
+	out := map[uint32]string{}
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		sel, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
+		if err != nil || sel.NumMessages == 0 {
+			return err
+		}
+		var seq imap.SeqSet
+		seq.AddRange(1, sel.NumMessages)
+		section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{name}, Peek: true}
+		msgs, err := c.Fetch(seq, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs {
+			_, v, _ := bytes.Cut(bytes.TrimSpace(m.FindBodySection(section)), []byte(":"))
+			out[uint32(m.UID)] = string(bytes.TrimSpace(v))
+		}
+		return nil
+	})
+	return out, s.wrap(err, acc, folder)
 }
