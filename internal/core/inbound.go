@@ -57,14 +57,6 @@ type Boundary struct {
 	scanner Scanner
 }
 
-// arrived is a mail as the queue keeps it, sealed for the mailbox: as
-// it came, and whether it was taken from the mailbox's INBOX (Poll),
-// where it was moved to the archive already.
-type arrived struct {
-	Raw    []byte
-	Polled bool
-}
-
 // inspected is the inspect step's output, sealed for the mailbox.
 type inspected struct {
 	Verdict, Folder string
@@ -115,10 +107,6 @@ func (b *Boundary) Process(ctx context.Context) (int, error) { return b.queue.Pr
 // acknowledged. The same mail arriving again (the acknowledgement lost)
 // is kept once. A mailbox the gateway does not hold is refused.
 func (b *Boundary) Receive(ctx context.Context, mailbox string, raw []byte) (int64, error) {
-	return b.receive(ctx, mailbox, raw, false)
-}
-
-func (b *Boundary) receive(ctx context.Context, mailbox string, raw []byte, polled bool) (int64, error) {
 	c := b.c
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	id, err := c.identity(ctx, mailbox)
@@ -129,7 +117,7 @@ func (b *Boundary) receive(ctx context.Context, mailbox string, raw []byte, poll
 	if n, ok, err := b.queue.ByMessageID(ctx, key); ok || err != nil {
 		return n, err
 	}
-	sealed, err := seal(id, arrived{Raw: raw, Polled: polled})
+	sealed, err := seal(id, raw)
 	if err != nil {
 		return 0, err
 	}
@@ -161,11 +149,11 @@ func (b *Boundary) inspect(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	var a arrived
-	if err := unseal(id, m.Content, &a); err != nil {
+	var raw []byte
+	if err := unseal(id, m.Content, &raw); err != nil {
 		return nil, err
 	}
-	in, err := c.Inspect(ctx, m.Mailbox, a.Raw, b.scanner)
+	in, err := c.Inspect(ctx, m.Mailbox, raw, b.scanner)
 	if err != nil {
 		return nil, err
 	}
@@ -209,17 +197,14 @@ func (b *Boundary) archive(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	var a arrived
-	if err := unseal(id, m.Content, &a); err != nil {
+	var raw []byte
+	if err := unseal(id, m.Content, &raw); err != nil {
 		return nil, err
-	}
-	if a.Polled {
-		return nil, nil // moved there as it came
 	}
 	_, archive := b.folders()
 	// As it came, under one header line that knows it again (outside
 	// any signature, as a Received line is).
-	kept := append([]byte(HeaderInbound+": "+m.MessageID+"\r\n"), a.Raw...)
+	kept := append([]byte(HeaderInbound+": "+m.MessageID+"\r\n"), raw...)
 	return nil, b.put(ctx, m, archive, HeaderInbound, m.MessageID, kept, true)
 }
 
@@ -275,8 +260,9 @@ func (b *Boundary) Delivered(ctx context.Context, mailbox, mark string) bool {
 // Poll takes what arrived in each secure mailbox's INBOX otherwise than
 // through the boundary (for an institution that cannot route the
 // mailboxes' mail to the gateway's listener): each message there that
-// the boundary did not deliver is kept in the queue, then moved as it
-// came to the archive folder. It returns how many it took.
+// the boundary did not deliver is kept in the queue, then removed from
+// INBOX (the queue archives it as it came, as every mail). It returns
+// how many it took.
 func (b *Boundary) Poll(ctx context.Context) (int, error) {
 	c := b.c
 	mbs, err := c.policy.Mailboxes(ctx)
@@ -287,7 +273,6 @@ func (b *Boundary) Poll(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, archive := b.folders()
 	n := 0
 	for _, mb := range mbs {
 		if mb.Identity == "" {
@@ -309,12 +294,12 @@ func (b *Boundary) Poll(ctx context.Context) (int, error) {
 			if err != nil {
 				return n, err
 			}
-			if _, err := b.receive(ctx, mb.Address, raw, true); err != nil {
+			if _, err := b.Receive(ctx, mb.Address, raw); err != nil {
 				return n, err
 			}
-			// Kept: out of INBOX, as it came. A crash before this takes
-			// it again, and the queue knows it.
-			if err := srv.Move(ctx, acc, "INBOX", uid, archive); err != nil {
+			// Kept: out of INBOX. A crash before this takes it again, and
+			// the queue knows it.
+			if err := srv.Remove(ctx, acc, "INBOX", uid); err != nil {
 				return n, err
 			}
 			n++

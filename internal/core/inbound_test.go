@@ -105,8 +105,9 @@ func TestBoundaryQueue(t *testing.T) {
 
 // Where the mailboxes' mail cannot be routed to the gateway, the
 // boundary takes it from INBOX: what it did not deliver itself
-// (including a mail that forges its mark) is kept, moved as it came to
-// the archive, and delivered through the queue; what it delivered stays.
+// (including a mail that forges its mark) is kept, taken out of INBOX,
+// archived as it came and delivered through the queue; what it
+// delivered stays.
 func TestBoundaryPoll(t *testing.T) {
 	e := newSendEnv(t)
 	d := e.withDovecot(t)
@@ -133,8 +134,8 @@ func TestBoundaryPoll(t *testing.T) {
 	if n, err := b.Poll(ctx); n != 2 || err != nil {
 		t.Fatalf("took %d: %v", n, err)
 	}
-	if len(d.Messages(t, sendMailbox, "INBOX")) != 0 || len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")) != 2 {
-		t.Fatalf("INBOX %d, archive %d", len(d.Messages(t, sendMailbox, "INBOX")), len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")))
+	if left := d.Messages(t, sendMailbox, "INBOX"); len(left) != 0 {
+		t.Fatalf("INBOX holds %d", len(left))
 	}
 	if n, err := b.Process(ctx); n != 2 || err != nil {
 		t.Fatalf("processed %d: %v", n, err)

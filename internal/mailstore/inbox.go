@@ -160,6 +160,22 @@ func (s Server) Flag(ctx context.Context, acc Account, folder string, uid uint32
 	return s.wrap(err, acc, folder)
 }
 
+// Remove deletes a message of folder for good (UID EXPUNGE, so that
+// no other message marked deleted goes with it).
+func (s Server) Remove(ctx context.Context, acc Account, folder string, uid uint32) error {
+	err := s.session(ctx, acc, func(c *imapclient.Client) error {
+		if _, err := c.Select(folder, nil).Wait(); err != nil {
+			return err
+		}
+		set := imap.UIDSetNum(imap.UID(uid))
+		if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			return err
+		}
+		return c.UIDExpunge(set).Close()
+	})
+	return s.wrap(err, acc, folder)
+}
+
 // Move moves a message of folder to another folder, created when
 // missing.
 func (s Server) Move(ctx context.Context, acc Account, folder string, uid uint32, to string) error {
