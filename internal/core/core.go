@@ -116,6 +116,10 @@ type engine struct {
 	cpMu          sync.Mutex
 	contactPoints map[string]contactPoint
 
+	// inbound is the boundary's queue, for knowing its marks again.
+	inboundMu sync.Mutex
+	inbound   *outbox.Outbox
+
 	idMu     sync.Mutex
 	ids      map[string]*smime.Identity
 	sealKeys map[*smime.Identity]*sealed.Keys

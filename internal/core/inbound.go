@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/store"
@@ -309,4 +310,78 @@ func (b *Boundary) Poll(ctx context.Context) (int, error) {
 		b.queue.Kick()
 	}
 	return n, nil
+}
+
+// passedBoundary reports whether raw, a message of the inbox, is one
+// the boundary delivered (its mark names a mail the inbound queue
+// holds), and returns the original as it came, from the archive, with
+// what the scanner said. A mark nobody can believe is a message like
+// any other (ok false); a believed one whose original is gone is an
+// error, never a report of the decrypted copy.
+func (c *Core) passedBoundary(ctx context.Context, in *inboxAt, raw []byte) (orig []byte, scanned string, ok bool, err error) {
+	h, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return nil, "", false, nil
+	}
+	mark := h.Header.Get(HeaderInbound)
+	if mark == "" || strings.HasSuffix(mark, "/notice") {
+		return nil, "", false, nil
+	}
+	q, err := c.inboundQueue(ctx)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if !strings.HasPrefix(mark, "inbound "+in.mailbox+" ") {
+		return nil, "", false, nil
+	}
+	if _, held, err := q.ByMessageID(ctx, mark); err != nil || !held {
+		return nil, "", false, err
+	}
+	archive := cmp.Or(c.cfg.Boundary.Archive, DefaultArchive)
+	found, err := in.srv.FetchBy(ctx, in.acc, archive, HeaderInbound, mark)
+	if err != nil {
+		return nil, "", true, err
+	}
+	if len(found) == 0 {
+		return nil, "", true, &BoundaryError{Mailbox: in.mailbox, Folder: archive}
+	}
+	return found[0], h.Header.Get(HeaderScan), true, nil
+}
+
+// inboundQueue is the inbound queue, for knowing the boundary's marks
+// again (opened once, with no steps: this core need not work it).
+func (c *Core) inboundQueue(ctx context.Context) (*outbox.Outbox, error) {
+	c.inboundMu.Lock()
+	defer c.inboundMu.Unlock()
+	if c.inbound != nil {
+		return c.inbound, nil
+	}
+	var q *outbox.Outbox
+	var err error
+	if c.store.Dialect == store.PostgreSQL {
+		q, err = outbox.OpenShared(ctx, c.store)
+	} else {
+		q, err = outbox.Open(c.db, c.dbPath+".inbound.lock")
+	}
+	if err != nil {
+		return nil, &FileError{File: c.storeName(), Err: err}
+	}
+	q.Queue = InboundQueue
+	c.inbound = q
+	return q, nil
+}
+
+// BoundaryError is a mail the boundary delivered whose original, as it
+// came, is not in the archive: its report cannot be given.
+type BoundaryError struct {
+	Mailbox, Folder string
+}
+
+func (e *BoundaryError) Error() string {
+	return fmt.Sprintf("core: %s: the original is not in %s", e.Mailbox, e.Folder)
+}
+
+// Localize names the sentence.
+func (e *BoundaryError) Localize() i18n.Message {
+	return i18n.Message{Key: "boundary.no_original", Args: map[string]any{"Mailbox": e.Mailbox, "Folder": e.Folder}}
 }

@@ -8,6 +8,7 @@ import (
 
 	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
 	"sikkermail/internal/scan"
 )
 
@@ -86,6 +87,41 @@ func TestBoundaryQueue(t *testing.T) {
 	if len(quarantine) != 1 || !bytes.Contains(quarantine[0], []byte("Sikkermail-Verdict: quarantine")) {
 		t.Errorf("quarantine holds %d", len(quarantine))
 	}
+	// A reader opens what the boundary delivered with the report of the
+	// original as it came, and what the scanner said; a mark a sender
+	// wrote on a mail put straight in INBOX is not believed.
+	if err := c.local.Grant(ctx, testHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := c.imapServer()
+	acc, _ := c.account(ctx, c.User(), sendMailbox)
+	straight := append([]byte(HeaderInbound+": "+inboundKey(sendMailbox, byName["ours"])+"x\r\n"), byName["plain"]...)
+	if err := srv.AppendInbox(ctx, acc, "", bytes.NewReader(straight)); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.InboxList(ctx, sendMailbox)
+	if err != nil || len(list) != 4 {
+		t.Fatalf("%d listed: %v", len(list), err)
+	}
+	reports := map[string]int{}
+	for _, l := range list {
+		m, err := c.InboxOpen(ctx, sendMailbox, l.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case m.Report.Secure() && m.Report.Scan == "clean" && m.Content != nil && strings.Contains(m.Content.Text, "Her er min ansøgning"):
+			reports["secure, scanned"]++
+		case !m.Report.Secure() && m.Report.Scan == "clean" && !m.Report.Encrypted:
+			reports["plain, scanned"]++
+		case !m.Report.Secure() && m.Report.Scan == "":
+			reports["not through the boundary"]++ // the notice, and the forged mark
+		}
+	}
+	if reports["secure, scanned"] != 1 || reports["plain, scanned"] != 1 || reports["not through the boundary"] != 2 {
+		t.Errorf("reports %v", reports)
+	}
+
 	archive := d.Messages(t, sendMailbox, "Sikkermail/Arkiv")
 	if len(archive) != 3 {
 		t.Errorf("the archive holds %d", len(archive))

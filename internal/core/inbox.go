@@ -243,6 +243,16 @@ func (c *Core) InboxOpen(ctx context.Context, mailbox string, uid uint32) (*Open
 	if err != nil {
 		return nil, err
 	}
+	if orig, scanned, ok, err := c.passedBoundary(ctx, in, raw); ok || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		// Delivered decrypted by the gateway's boundary: the report is
+		// the original's, opened again as it came.
+		m := c.open(orig, in.mailbox, uid, id)
+		m.Report.Scan = scanned
+		return m, nil
+	}
 	return c.open(raw, in.mailbox, uid, id), nil
 }
 
@@ -351,6 +361,10 @@ type Report struct {
 	Unreadable []message.PartError
 	// Hops are the last transport hops (Received headers), newest first.
 	Hops []message.Hop
+	// Scan is what the gateway's virus scanner said of a mail its
+	// boundary delivered (the Sikkermail-Scan value); "" for one it did
+	// not.
+	Scan string
 	// Err is why the message could not be opened (a signature that does
 	// not hold is its signer's Err).
 	Err error
@@ -527,6 +541,15 @@ func (r Report) Details(l i18n.Lang) []string {
 	}
 	if len(r.Hops) == 0 {
 		out = append(out, l.T("inbox.detail.no_hops", nil))
+	}
+	switch found, malware := strings.CutPrefix(r.Scan, "found="); {
+	case r.Scan == "":
+	case r.Scan == "clean":
+		out = append(out, l.T("boundary.clean", nil))
+	case malware:
+		out = append(out, l.T("boundary.malware", map[string]any{"Found": found}))
+	default:
+		out = append(out, l.T("inbox.detail.not_scanned", nil))
 	}
 	return out
 }

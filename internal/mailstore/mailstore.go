@@ -130,12 +130,18 @@ func ensureFolder(c *imapclient.Client, folder string) (string, error) {
 
 // Fetch returns the messages in folder with the Message-ID, whole.
 func (s Server) Fetch(ctx context.Context, acc Account, folder, messageID string) ([][]byte, error) {
+	return s.FetchBy(ctx, acc, folder, "Message-ID", messageID)
+}
+
+// FetchBy returns the messages in folder whose header name is value,
+// whole.
+func (s Server) FetchBy(ctx context.Context, acc Account, folder, name, value string) ([][]byte, error) {
 	var out [][]byte
 	err := s.session(ctx, acc, func(c *imapclient.Client) error {
 		if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 			return err
 		}
-		uids, err := find(c, "Message-ID", messageID)
+		uids, err := find(c, name, value)
 		if err != nil || len(uids) == 0 {
 			return err
 		}
