@@ -608,7 +608,12 @@ func TestSettingsAccount(t *testing.T) {
 // saves its attachment, marks it handled, and replies securely through
 // the secure-send pane.
 func TestInboxFlow(t *testing.T) {
-	u := newTestUI(t, config.Demo())
+	t.Run("local", func(t *testing.T) { inboxFlow(t, newTestUI(t, config.Demo())) })
+	// In gateway mode the gateway opens each mail; the PC holds no key.
+	t.Run("gateway", func(t *testing.T) { inboxFlow(t, newTestUIOn(t, startGateway(t))) })
+}
+
+func inboxFlow(t *testing.T, u *UI) {
 	runWorker(t, u)
 
 	test.Tap(u.Compose.InboxButton)

@@ -19,9 +19,10 @@ import (
 )
 
 // The CLI in gateway mode: signed in with Microsoft for the gateway's
-// API, it checks, sends to the receipt and lists the outbox through the
-// gateway, with nothing of the institution's in its settings; a staff
-// member's grant is refused with the gateway's sentence.
+// API, it checks, sends to the receipt, lists the outbox and reads the
+// secure inbox through the gateway, with nothing of the institution's in
+// its settings; a staff member's grant is refused with the gateway's
+// sentence.
 func TestGatewayMode(t *testing.T) {
 	if !testenv.InSecretService(t) {
 		return
@@ -85,6 +86,17 @@ ca = %q
 	}
 	if out, code := cli("rights", "grant", config.DemoUsers[0].Address, demo.Mailboxes[1].Address, "send"); code == 0 || !strings.Contains(out, "Helpdesk-rollen") {
 		t.Fatalf("staff granted: %d\n%s", code, out)
+	}
+	// The secure inbox, read through the gateway: the gateway opens it.
+	if out, code := cli("inbox", "list", demo.Mailboxes[0].Address); code != 0 || strings.Count(out, "\n") != 3 || !strings.Contains(out, "Ansøgning om merit") {
+		t.Fatalf("inbox list: %d\n%s", code, out)
+	}
+	if out, code := cli("inbox", "show", demo.Mailboxes[0].Address, "1"); code != 0 || !strings.HasPrefix(out, "Sendt sikkert: krypteret (AES-256-GCM) og signeret af Jens Hansen") ||
+		!strings.Contains(out, "Vedhæftet er min ansøgning om merit") {
+		t.Fatalf("inbox show: %d\n%s", code, out)
+	}
+	if out, code := cli("inbox", "forward", demo.Mailboxes[0].Address, "1", "--to", "jens.hansen@kommune.example"); code == 0 || !strings.Contains(out, "ikke en intern adresse") {
+		t.Fatalf("forwarded outside: %d\n%s", code, out)
 	}
 	// The sent mail went from the gateway, signed with the mailbox's key:
 	// the PC's settings name no key and no mail server.

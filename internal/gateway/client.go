@@ -338,12 +338,11 @@ const (
 	hereDemoUsers = "demo_users"
 	hereMailboxes = "mailboxes"
 	herePasswords = "passwords"
-	hereInbox     = "inbox"
 )
 
 // NotHere are the things a gateway's client does not do, for the tests
 // of their sentences.
-var NotHere = []string{hereDemoUsers, hereMailboxes, herePasswords, hereInbox}
+var NotHere = []string{hereDemoUsers, hereMailboxes, herePasswords}
 
 // notHere is what a gateway's client cannot do (yet).
 func notHere(what string) error { return &Error{Reason: NotInGatewayMode, Detail: what} }
@@ -664,36 +663,6 @@ func (c *Client) SignOut(ctx context.Context) error {
 		return nil
 	}
 	return c.ms.SignOut(ctx)
-}
-
-// The inbox is the inbound issue's: the gateway will deliver decrypted.
-func (c *Client) InboxList(context.Context, string) ([]core.InboxMessage, error) {
-	return nil, notHere(hereInbox)
-}
-
-// InboxOpen: see InboxList.
-func (c *Client) InboxOpen(context.Context, string, uint32) (*core.OpenedMail, error) {
-	return nil, notHere(hereInbox)
-}
-
-// MarkHandled: see InboxList.
-func (c *Client) MarkHandled(context.Context, string, uint32, bool) error {
-	return notHere(hereInbox)
-}
-
-// HandledMark: see InboxList.
-func (c *Client) HandledMark() i18n.Message {
-	return i18n.Message{Key: "inbox.handled_by.keyword", Args: map[string]any{"Keyword": core.FallbackHandledFlag}}
-}
-
-// Forward: see InboxList.
-func (c *Client) Forward(context.Context, *core.OpenedMail, []string, string) (*core.Queued, error) {
-	return nil, notHere(hereInbox)
-}
-
-// Reply: see InboxList.
-func (c *Client) Reply(context.Context, *core.OpenedMail) (*core.Reply, error) {
-	return nil, notHere(hereInbox)
 }
 
 // sealTo is body sealed to the gateway's sealing certificate.

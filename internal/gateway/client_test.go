@@ -306,3 +306,72 @@ func TestDialSettings(t *testing.T) {
 		}
 	}
 }
+
+// A reader reads the secure inbox through the gateway as on one PC: the
+// list, each message opened by the gateway with the report its own
+// client would give (told in the PC's language from the gateway's
+// codes), marked handled for every reader, forwarded inside the
+// institution only, and a secure reply begun; one without the read right
+// is refused.
+func TestInbox(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	cl := e.dial(t, e.clientConfig(t), staff)
+	readable, err := cl.Readable(ctx)
+	if err != nil || len(readable) != 1 {
+		t.Fatalf("%+v %v", readable, err)
+	}
+	mailbox := readable[0].Address
+	list, err := cl.InboxList(ctx, mailbox)
+	if err != nil || len(list) != 3 {
+		t.Fatalf("%d %v", len(list), err)
+	}
+	want := []string{"Ikke sendt sikkert: den er signeret af Jens Hansen", "Ikke sendt sikkert: mailen var ikke krypteret", "Sendt sikkert: krypteret (AES-256-GCM) og signeret af Jens Hansen"}
+	var secure *core.OpenedMail
+	for i, item := range list {
+		m, err := cl.InboxOpen(ctx, mailbox, item.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local, err := e.core.As(policy.Actor{User: staff}, "").InboxOpen(ctx, mailbox, item.UID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range i18n.Langs {
+			if got, at := m.Report.Summary(l), local.Report.Summary(l); got != at || !slices.Equal(m.Report.Details(l), local.Report.Details(l)) {
+				t.Errorf("%s, %s: the PC says %q, the gateway's own client %q", item.Subject, l, got, at)
+			}
+		}
+		if s := m.Report.Summary(i18n.Danish); !strings.HasPrefix(s, want[i]) {
+			t.Errorf("%s: %s", item.Subject, s)
+		}
+		if m.Report.Secure() {
+			secure = m
+		}
+	}
+	if secure == nil || secure.Content == nil || secure.Content.Text == "" {
+		t.Fatalf("the secure message: %+v", secure)
+	}
+	if err := cl.MarkHandled(ctx, mailbox, secure.UID, true); err != nil {
+		t.Fatal(err)
+	}
+	list, _ = cl.InboxList(ctx, mailbox)
+	for _, item := range list {
+		if item.Handled != (item.UID == secure.UID) {
+			t.Errorf("%d handled %v", item.UID, item.Handled)
+		}
+	}
+	if _, err := cl.Forward(ctx, secure, []string{"jens.hansen@kommune.example"}, "Til dig"); !strings.Contains(i18n.Danish.Error(err), "jens.hansen@kommune.example") {
+		t.Errorf("forwarded outside: %v", err)
+	}
+	if q, err := cl.Forward(ctx, secure, []string{"kollega@hoejskole.example"}, "Til dig"); err != nil || q.ID <= 0 {
+		t.Errorf("forwarded inside: %+v %v", q, err)
+	}
+	if r, err := cl.Reply(ctx, secure); err != nil || r.To != "jens.hansen@kommune.example" || !strings.Contains(r.Draft.Body, "> ") {
+		t.Errorf("reply %+v %v", r, err)
+	}
+	other := e.dial(t, e.clientConfig(t), itVagt)
+	if _, err := other.InboxList(ctx, mailbox); !strings.Contains(i18n.Danish.Error(err), mailbox) {
+		t.Errorf("read without the right: %v", err)
+	}
+}
