@@ -246,15 +246,25 @@ func (b *Boundary) put(ctx context.Context, m *outbox.Mail, folder, name, value 
 }
 
 // Delivered reports whether mark, the HeaderInbound of a message in
-// mailbox, is one the boundary wrote there: the queue holds the mail it
-// names. A mark a sender wrote names none (its key is the hash of a
-// mail the gateway received) and is not believed.
+// mailbox, is one the boundary wrote there (see Core.believed).
 func (b *Boundary) Delivered(ctx context.Context, mailbox, mark string) bool {
+	return b.c.believed(ctx, mailbox, mark)
+}
+
+// believed reports whether mark, the HeaderInbound of a message in
+// mailbox, is one the boundary wrote there: the inbound queue holds the
+// mail it names. A mark a sender wrote names none (its key is the hash
+// of a mail the gateway received) and is not believed.
+func (c *Core) believed(ctx context.Context, mailbox, mark string) bool {
 	key := strings.TrimSuffix(mark, "/notice")
 	if !strings.HasPrefix(key, "inbound "+strings.ToLower(mailbox)+" ") {
 		return false
 	}
-	_, ok, err := b.queue.ByMessageID(ctx, key)
+	q, err := c.inboundQueue(ctx)
+	if err != nil {
+		return false
+	}
+	_, ok, err := q.ByMessageID(ctx, key)
 	return ok && err == nil
 }
 
@@ -324,18 +334,8 @@ func (c *Core) passedBoundary(ctx context.Context, in *inboxAt, raw []byte) (ori
 		return nil, "", false, nil
 	}
 	mark := h.Header.Get(HeaderInbound)
-	if mark == "" || strings.HasSuffix(mark, "/notice") {
+	if mark == "" || strings.HasSuffix(mark, "/notice") || !c.believed(ctx, in.mailbox, mark) {
 		return nil, "", false, nil
-	}
-	q, err := c.inboundQueue(ctx)
-	if err != nil {
-		return nil, "", false, err
-	}
-	if !strings.HasPrefix(mark, "inbound "+in.mailbox+" ") {
-		return nil, "", false, nil
-	}
-	if _, held, err := q.ByMessageID(ctx, mark); err != nil || !held {
-		return nil, "", false, err
 	}
 	archive := cmp.Or(c.cfg.Boundary.Archive, DefaultArchive)
 	found, err := in.srv.FetchBy(ctx, in.acc, archive, HeaderInbound, mark)
@@ -346,6 +346,23 @@ func (c *Core) passedBoundary(ctx context.Context, in *inboxAt, raw []byte) (ori
 		return nil, "", true, &BoundaryError{Mailbox: in.mailbox, Folder: archive}
 	}
 	return found[0], h.Header.Get(HeaderScan), true, nil
+}
+
+// boundaryBadge is the list's badge of a message the boundary delivered
+// (its fields from the list), from the verdict it wrote; ok false for
+// any other message, whose badge is its content type's.
+func (c *Core) boundaryBadge(ctx context.Context, in *inboxAt, fields map[string]string) (Badge, bool) {
+	mark := fields[HeaderInbound]
+	if mark == "" || strings.HasSuffix(mark, "/notice") || !c.believed(ctx, in.mailbox, mark) {
+		return "", false
+	}
+	switch {
+	case fields[HeaderCipher] != "":
+		return BadgeEncrypted, true
+	case fields[HeaderSigner] != "":
+		return BadgeSigned, true
+	}
+	return BadgePlain, true
 }
 
 // inboundQueue is the inbound queue, for knowing the boundary's marks

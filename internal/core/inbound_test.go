@@ -103,6 +103,15 @@ func TestBoundaryQueue(t *testing.T) {
 	if err != nil || len(list) != 4 {
 		t.Fatalf("%d listed: %v", len(list), err)
 	}
+	badges := map[Badge]int{}
+	for _, l := range list {
+		badges[l.Badge]++
+	}
+	// The secure one came encrypted; the plain one, the notice and the
+	// forged mark did not.
+	if badges[BadgeEncrypted] != 1 || badges[BadgePlain] != 3 {
+		t.Errorf("badges %v", badges)
+	}
 	reports := map[string]int{}
 	for _, l := range list {
 		m, err := c.InboxOpen(ctx, sendMailbox, l.UID)

@@ -108,7 +108,7 @@ func (c *Core) InboxList(ctx context.Context, mailbox string) ([]InboxMessage, e
 	if err != nil {
 		return nil, err
 	}
-	listing, err := in.srv.ListFolder(ctx, in.acc, in.folder)
+	listing, err := in.srv.ListFolder(ctx, in.acc, in.folder, HeaderInbound, HeaderCipher, HeaderSigner)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +116,11 @@ func (c *Core) InboxList(ctx context.Context, mailbox string) ([]InboxMessage, e
 	out := make([]InboxMessage, len(listing.Messages))
 	for i, s := range listing.Messages {
 		out[i] = InboxMessage{Summary: s, Badge: BadgePlain, Handled: s.Has(flag)}
+		if b, ok := c.boundaryBadge(ctx, in, s.Fields); ok {
+			// Decrypted by the boundary: the badge of how it came.
+			out[i].Badge = b
+			continue
+		}
 		switch {
 		case strings.HasSuffix(s.ContentType, "pkcs7-mime") && s.SMIMEType != "signed-data":
 			out[i].Badge = BadgeEncrypted

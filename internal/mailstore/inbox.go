@@ -27,6 +27,9 @@ type Summary struct {
 	// is drawn from before the message is opened.
 	ContentType, SMIMEType string
 	Flags                  []string
+	// Fields are the header fields ListFolder was asked for, by name as
+	// asked, on the messages that have them.
+	Fields map[string]string
 }
 
 // Has reports whether the message carries flag (a system flag such as
@@ -59,10 +62,11 @@ func (l Listing) Keyword(k string) bool {
 	return slices.ContainsFunc(l.PermanentFlags, func(f string) bool { return f == `\*` || strings.EqualFold(f, k) })
 }
 
-// ListFolder is List with the folder's permanent flags. It selects the
-// folder read-write, as only that tells them (EXAMINE tells none), and
-// changes nothing: the messages are fetched with PEEK.
-func (s Server) ListFolder(ctx context.Context, acc Account, folder string) (Listing, error) {
+// ListFolder is List with the folder's permanent flags, and the header
+// fields named in fields on each message. It selects the folder
+// read-write, as only that tells them (EXAMINE tells none), and changes
+// nothing: the messages are fetched with PEEK.
+func (s Server) ListFolder(ctx context.Context, acc Account, folder string, fields ...string) (Listing, error) {
 	var out []Summary
 	var perm []string
 	err := s.session(ctx, acc, func(c *imapclient.Client) error {
@@ -82,7 +86,7 @@ func (s Server) ListFolder(ctx context.Context, acc Account, folder string) (Lis
 		}
 		var seq imap.SeqSet
 		seq.AddRange(first, sel.NumMessages)
-		ct := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Content-Type"}, Peek: true}
+		ct := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: append([]string{"Content-Type"}, fields...), Peek: true}
 		msgs, err := c.Fetch(seq, &imap.FetchOptions{UID: true, Envelope: true, Flags: true, RFC822Size: true, InternalDate: true,
 			BodySection: []*imap.FetchItemBodySection{ct}}).Collect()
 		if err != nil {
@@ -102,12 +106,31 @@ func (s Server) ListFolder(ctx context.Context, acc Account, folder string) (Lis
 			for _, f := range m.Flags {
 				sum.Flags = append(sum.Flags, string(f))
 			}
-			sum.ContentType, sum.SMIMEType = contentType(m.FindBodySection(ct))
+			h := m.FindBodySection(ct)
+			sum.ContentType, sum.SMIMEType = contentType(h)
+			if len(fields) > 0 {
+				sum.Fields = headerValues(h, fields)
+			}
 			out = append(out, sum)
 		}
 		return nil
 	})
 	return Listing{Messages: out, PermanentFlags: perm}, s.wrap(err, acc, folder)
+}
+
+// headerValues reads the fields named from a header block.
+func headerValues(h []byte, names []string) map[string]string {
+	msg, err := mail.ReadMessage(bytes.NewReader(append(bytes.TrimRight(h, "\r\n"), "\r\n\r\n"...)))
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, n := range names {
+		if v := msg.Header.Get(n); v != "" {
+			out[n] = v
+		}
+	}
+	return out
 }
 
 // contentType reads the media type and smime-type from a header block.
