@@ -407,7 +407,12 @@ func (c *Client) FetchReceipt(ctx context.Context, id string) (Receipt, error) {
 // DeleteReceipt deletes a receipt kept (DELETE receipts/{id}); one the
 // service no longer has counts as deleted.
 func (c *Client) DeleteReceipt(ctx context.Context, id string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.BaseURL+"receipts/"+url.PathEscape(id), nil)
+	return c.deleteAt(ctx, "receipts/", id)
+}
+
+// deleteAt deletes id below the collection at path.
+func (c *Client) deleteAt(ctx context.Context, path, id string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.BaseURL+path+url.PathEscape(id), nil)
 	if err != nil {
 		return err
 	}
@@ -419,6 +424,56 @@ func (c *Client) DeleteReceipt(ctx context.Context, id string) error {
 		return nil
 	}
 	return httpError(c.Name(), id, code, nil)
+}
+
+// The institution's inbox at the service: letters sent to its contact
+// points (a citizen writing from their Digital Post), which a receiving
+// system lists (GET memos/), fetches as MeMo XML (GET memos/{id}) and
+// deletes once it has them (DELETE memos/{id}).
+
+// MaxLetter bounds a letter fetched: MeMo's documents in base64.
+const MaxLetter = 200 << 20
+
+// LetterIDs lists the ids of the letters waiting for the institution.
+func (c *Client) LetterIDs(ctx context.Context) ([]string, error) {
+	var page struct {
+		Content []string `json:"content"`
+	}
+	if err := c.getJSON(ctx, "memos/?page=0&size=100", "memos", &page, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return page.Content, nil
+}
+
+// ErrLetterGone is a letter listed a moment ago that the service no
+// longer has: another instance fetched and deleted it.
+var ErrLetterGone = errors.New("digitalpost: letter already taken")
+
+// FetchLetter fetches a waiting letter's MeMo without deleting it: the
+// caller keeps it, then deletes it (DeleteLetter), so that none is lost
+// between.
+func (c *Client) FetchLetter(ctx context.Context, id string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL+"memos/"+url.PathEscape(id), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/xml")
+	body, code, err := c.doUpTo(req, MaxLetter)
+	switch {
+	case err != nil:
+		return nil, &UnavailableError{Recipient: id, Service: c.Name(), Err: err}
+	case code == http.StatusNotFound:
+		return nil, ErrLetterGone
+	case code != http.StatusOK && code != http.StatusPartialContent:
+		return nil, httpError(c.Name(), id, code, body)
+	}
+	return body, nil
+}
+
+// DeleteLetter deletes a letter kept; one the service no longer has
+// counts as deleted.
+func (c *Client) DeleteLetter(ctx context.Context, id string) error {
+	return c.deleteAt(ctx, "memos/", id)
 }
 
 // get asks for path below the API's root.
@@ -451,8 +506,14 @@ func (c *Client) getJSON(ctx context.Context, path, display string, v any, ok ..
 const maxAnswer = 1 << 20
 
 // do sends req with the system key and reads the answer.
-func (c *Client) do(req *http.Request) ([]byte, int, error) {
-	req.Header.Set("Accept", "application/json")
+func (c *Client) do(req *http.Request) ([]byte, int, error) { return c.doUpTo(req, maxAnswer) }
+
+// doUpTo is do for an answer of up to limit bytes; one larger is an
+// error, never cut short.
+func (c *Client) doUpTo(req *http.Request, limit int64) ([]byte, int, error) {
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/json")
+	}
 	if c.SystemKey != "" {
 		req.Header.Set("Authorization", "Basic "+c.SystemKey)
 	}
@@ -461,9 +522,12 @@ func (c *Client) do(req *http.Request) ([]byte, int, error) {
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, 0, err
+	}
+	if int64(len(body)) > limit {
+		return nil, 0, fmt.Errorf("an answer larger than %d bytes", limit)
 	}
 	return body, resp.StatusCode, nil
 }

@@ -1,6 +1,7 @@
 package digitalpost_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -241,5 +242,48 @@ func TestContactPoint(t *testing.T) {
 	}
 	if _, err := c.ContactPoint(ctx, org.ID, "00000000-0000-4000-8000-000000000000"); err == nil {
 		t.Error("an unknown contact point was found")
+	}
+}
+
+// A citizen's letter to one of the institution's contact points waits at
+// the service: listed, fetched as MeMo XML that is valid MeMo 1.1 and
+// reads as the letter it is, fetched again until deleted, then gone.
+func TestLetters(t *testing.T) {
+	sim, c := start(t)
+	ctx := context.Background()
+	const point = "4f5b1c2d-0a9e-4b7c-8d6e-1f2a3b4c5d6e"
+	memo := mailtest.CitizenLetter("0101901009", "Anna Jensen", "29403473", point, "Spørgsmål om optagelse", "Hej\nJeg har et spørgsmål.",
+		map[string][]byte{"eksamensbevis.pdf": []byte("%PDF-1.7 bevis")})
+	if err := digitalpost.Validate(memo); err != nil {
+		t.Fatalf("the simulator's letter is no MeMo: %v", err)
+	}
+	id := sim.Letter(memo)
+	ids, err := c.LetterIDs(ctx)
+	if err != nil || len(ids) != 1 || ids[0] != id {
+		t.Fatalf("%v %v", ids, err)
+	}
+	for range 2 { // fetching does not delete
+		got, err := c.FetchLetter(ctx, id)
+		if err != nil || !bytes.Equal(got, memo) {
+			t.Fatalf("%d bytes: %v", len(got), err)
+		}
+	}
+	l, err := digitalpost.ParseLetter(memo)
+	if err != nil || l.Sender != "0101901009" || l.SenderKind != digitalpost.CPR || l.SenderName != "Anna Jensen" || l.ContactPoint != point ||
+		l.Label != "Spørgsmål om optagelse" || len(l.Documents) != 2 || string(l.Documents[0].Data) != "Hej\nJeg har et spørgsmål." ||
+		l.Documents[1].Name != "eksamensbevis.pdf" || l.Documents[1].ContentType != "application/pdf" {
+		t.Fatalf("%+v %v", l, err)
+	}
+	if err := c.DeleteLetter(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.FetchLetter(ctx, id); !errors.Is(err, digitalpost.ErrLetterGone) {
+		t.Errorf("deleted, then fetched: %v", err)
+	}
+	if err := c.DeleteLetter(ctx, id); err != nil {
+		t.Errorf("deleted twice: %v", err)
+	}
+	if sim.Letters() != 0 {
+		t.Errorf("%d left", sim.Letters())
 	}
 }

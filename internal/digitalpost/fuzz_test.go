@@ -2,6 +2,7 @@ package digitalpost
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -61,6 +62,39 @@ func FuzzParseMeMo(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if msg, err := Parse(b); err == nil && msg == nil {
 			t.Fatal("nil without error")
+		}
+	})
+}
+
+// A letter fetched from the institution's inbox at the service is
+// outside input: a letter or an error, never a panic, and what it gives
+// is printable and bounded.
+func FuzzParseLetter(f *testing.F) {
+	letter := `<Message xmlns="https://DigitalPost.dk/MeMo-1" memoVersion="1.1" memoSchVersion="1.1.0"><MessageHeader>` +
+		`<messageType>DIGITALPOST</messageType><messageUUID>6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b</messageUUID><label>Ansøgning</label>` +
+		`<mandatory>false</mandatory><legalNotification>false</legalNotification>` +
+		`<Sender><senderID>0101901009</senderID><idType>CPR</idType><label>Anna Jensen</label></Sender>` +
+		`<Recipient><recipientID>29403473</recipientID><idType>CVR</idType><ContactPoint><contactPointID>4f5b1c2d-0a9e-4b7c-8d6e-1f2a3b4c5d6e</contactPointID></ContactPoint></Recipient>` +
+		`</MessageHeader><MessageBody><createdDateTime>2026-12-01T10:00:00Z</createdDateTime>` +
+		`<MainDocument><File><encodingFormat>text/plain</encodingFormat><filename>brev.txt</filename><language>da</language><content>SGVq</content></File></MainDocument>` +
+		`<AdditionalDocument><File><encodingFormat>application/pdf</encodingFormat><filename>bilag.pdf</filename><language>da</language><content>JVBERi0=</content></File></AdditionalDocument>` +
+		`</MessageBody></Message>`
+	f.Add([]byte(letter))
+	f.Add([]byte(strings.Replace(letter, "CPR", "cvr", 1)))
+	f.Add([]byte(strings.Replace(letter, "SGVq", "!!!", 1)))
+	f.Add([]byte(`<Message xmlns="https://DigitalPost.dk/MeMo-1"></Message>`))
+	f.Fuzz(func(t *testing.T, memo []byte) {
+		l, err := ParseLetter(memo)
+		if err != nil {
+			return
+		}
+		if l.Sender == "" || (l.SenderKind != CPR && l.SenderKind != CVR) || len(l.Documents) == 0 || len(l.Documents) > maxDocuments {
+			t.Fatalf("%+v", l)
+		}
+		for _, s := range append([]string{l.Label, l.SenderName}, l.Documents[0].Name) {
+			if !utf8.ValidString(s) || strings.ContainsAny(s, "\r\n") || utf8.RuneCountInString(s) > 256 {
+				t.Fatalf("%q", s)
+			}
 		}
 	})
 }

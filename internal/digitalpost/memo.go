@@ -257,6 +257,9 @@ type xRecipient struct {
 	ID        string      `xml:"recipientID"`
 	IDType    string      `xml:"idType"`
 	Attention *xAttention `xml:"AttentionData,omitempty"`
+	// Contact is the contact point a letter to the institution is for;
+	// never written.
+	Contact *xContact `xml:"ContactPoint,omitempty"`
 }
 
 type xAttention struct {
@@ -358,4 +361,83 @@ func Parse(memo []byte) (*Message, error) {
 		}
 	}
 	return m, nil
+}
+
+// Letter is a letter sent to the institution through Digital Post (a
+// citizen writing from their own, or a company): who sent it, to which
+// of the institution's contact points, and its documents.
+type Letter struct {
+	UUID, Label string
+	Created     time.Time
+	// Sender is the sender's number, SenderKind CPR or CVR, SenderName
+	// the name the letter gives.
+	Sender     string
+	SenderKind Kind
+	SenderName string
+	// ContactPoint is the recipient contact point's id: which secure
+	// mailbox the letter is for.
+	ContactPoint string
+	// Documents are the main document first, then the additional ones.
+	Documents []File
+}
+
+// maxDocuments bounds the documents taken from one letter.
+const maxDocuments = 100
+
+// ParseLetter reads a letter fetched from the institution's inbox at
+// the service. It is outside input: anything that is not a MeMo with a
+// sender, a main document and documents that decode is an error.
+func ParseLetter(memo []byte) (*Letter, error) {
+	var x xMessage
+	if err := xml.Unmarshal(memo, &x); err != nil {
+		return nil, fmt.Errorf("digitalpost: not a MeMo message: %w", err)
+	}
+	h := x.Header
+	l := &Letter{UUID: h.UUID, Label: printable(h.Label), Sender: h.Sender.ID, SenderKind: Kind(strings.ToUpper(h.Sender.IDType)),
+		SenderName: printable(h.Sender.Label)}
+	if l.Sender == "" || (l.SenderKind != CPR && l.SenderKind != CVR) {
+		return nil, fmt.Errorf("digitalpost: a letter from %q (%q)", h.Sender.ID, h.Sender.IDType)
+	}
+	if c := h.Recipient.Contact; c != nil {
+		l.ContactPoint = strings.TrimSpace(c.ID)
+	}
+	l.Created, _ = time.Parse(time.RFC3339, x.Body.Created)
+	if len(x.Body.Main.Files) == 0 {
+		return nil, errors.New("digitalpost: no main document")
+	}
+	docs := append([]xDocument{x.Body.Main}, x.Body.Additional...)
+	for _, d := range docs {
+		for _, f := range d.Files {
+			if len(l.Documents) == maxDocuments {
+				return nil, fmt.Errorf("digitalpost: more than %d documents", maxDocuments)
+			}
+			data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(f.Content), ""))
+			if err != nil {
+				return nil, fmt.Errorf("digitalpost: %s: %w", f.Name, err)
+			}
+			name := printable(f.Name)
+			if name == "" {
+				name = fmt.Sprintf("dokument-%d", len(l.Documents)+1)
+			}
+			l.Documents = append(l.Documents, File{Name: name, ContentType: printable(f.Format), Data: data})
+		}
+	}
+	return l, nil
+}
+
+// printable is s without control characters, at most 256 runes.
+func printable(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == 256 {
+			break
+		}
+		if r < 0x20 || r == 0x7f || !utf8.ValidRune(r) || r == utf8.RuneError {
+			r = ' '
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return strings.TrimSpace(b.String())
 }

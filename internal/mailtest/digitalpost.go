@@ -1,20 +1,24 @@
 package mailtest
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,11 +63,14 @@ type DigitalPost struct {
 	numbers   map[string]DPNumber
 	points    map[string]DPContactPoint
 	received  []ReceivedMemo
-	receipts  []dpReceipt // waiting to be fetched, oldest first
-	held      []dpReceipt // final receipts the test has not released
-	hold      bool
-	final     map[string]string // recipient number → final receiptStatus
-	stall     chan struct{}
+	// letters are the MeMos sent to the institution, waiting for its
+	// receiving system to fetch them (GET memos/), oldest first.
+	letters  []dpLetter
+	receipts []dpReceipt // waiting to be fetched, oldest first
+	held     []dpReceipt // final receipts the test has not released
+	hold     bool
+	final    map[string]string // recipient number → final receiptStatus
+	stall    chan struct{}
 }
 
 // DPNumber is a CPR or CVR number the simulator knows, as its contacts
@@ -106,6 +113,12 @@ type ReceivedMemo struct {
 	XML             []byte
 }
 
+// dpLetter is a MeMo sent to the institution, under its id.
+type dpLetter struct {
+	id  string
+	xml []byte
+}
+
 // dpReceipt is a receipt waiting at the service, under its own id.
 type dpReceipt struct {
 	id   string
@@ -134,6 +147,9 @@ func NewDigitalPost() (*DigitalPost, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /apis/v1/contacts/", d.authorized(d.contacts))
 	mux.HandleFunc("POST /apis/v1/memos/", d.authorized(d.memos))
+	mux.HandleFunc("GET /apis/v1/memos/", d.authorized(d.letterList))
+	mux.HandleFunc("GET /apis/v1/memos/{id}", d.authorized(d.letterGet))
+	mux.HandleFunc("DELETE /apis/v1/memos/{id}", d.authorized(d.letterDelete))
 	mux.HandleFunc("GET /apis/v1/receipts/", d.authorized(d.receiptList))
 	mux.HandleFunc("GET /apis/v1/receipts/{id}", d.authorized(d.receiptGet))
 	mux.HandleFunc("DELETE /apis/v1/receipts/{id}", d.authorized(d.receiptDelete))
@@ -533,6 +549,94 @@ func (d *DigitalPost) receiptList(w http.ResponseWriter, r *http.Request) {
 		"totalElements": total, "totalPages": (total + size - 1) / size})
 }
 
+// Letter puts a MeMo sent to the institution (by a citizen from their
+// Digital Post, say) in its inbox at the service, and returns its id.
+func (d *DigitalPost) Letter(memo []byte) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	id := newUUID()
+	d.letters = append(d.letters, dpLetter{id: id, xml: memo})
+	return id
+}
+
+// Letters is how many letters wait to be fetched.
+func (d *DigitalPost) Letters() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.letters)
+}
+
+// letterList is GET memos/: a PagingResultUUID of the waiting letters,
+// as the receipts list is.
+func (d *DigitalPost) letterList(w http.ResponseWriter, r *http.Request) {
+	if d.fault(w, "memos", "") {
+		return
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	size, _ := strconv.Atoi(r.URL.Query().Get("size"))
+	if size <= 0 {
+		size = 20
+	}
+	d.mu.Lock()
+	var ids []string
+	for _, l := range d.letters {
+		ids = append(ids, l.id)
+	}
+	d.mu.Unlock()
+	total := len(ids)
+	ids = ids[min(page*size, total):min((page+1)*size, total)]
+	writeJSON(w, http.StatusOK, map[string]any{"content": append([]string{}, ids...), "number": page, "size": size,
+		"totalElements": total, "totalPages": (total + size - 1) / size})
+}
+
+// letter finds a waiting letter by its id.
+func (d *DigitalPost) letter(id string) (int, bool) {
+	for i, l := range d.letters {
+		if l.id == id {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// letterGet is GET memos/{id}: the MeMo 1.1 XML (application/xml), or
+// 404 with an ErrorMessage.
+func (d *DigitalPost) letterGet(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if d.fault(w, "memo", id) {
+		return
+	}
+	d.mu.Lock()
+	i, ok := d.letter(id)
+	var body []byte
+	if ok {
+		body = d.letters[i].xml
+	}
+	d.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": "NOT_FOUND", "message": "memo " + id + " not found"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/xml")
+	w.Write(body)
+}
+
+// letterDelete is DELETE memos/{id}: 204, or 404.
+func (d *DigitalPost) letterDelete(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	d.mu.Lock()
+	i, ok := d.letter(id)
+	if ok {
+		d.letters = append(d.letters[:i], d.letters[i+1:]...)
+	}
+	d.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": "NOT_FOUND", "message": "memo " + id + " not found"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // receipt finds a waiting receipt by its id.
 func (d *DigitalPost) receipt(id string) (int, bool) {
 	for i, rc := range d.receipts {
@@ -590,4 +694,40 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// CitizenLetter writes a MeMo 1.1 letter as a citizen sends it from
+// their own Digital Post to one of the institution's contact points:
+// the sender their CPR number and name, the recipient the institution's
+// CVR and the contact point, a text main document and files as
+// additional documents. Written from the schema, not from the client's
+// types.
+func CitizenLetter(cpr, name, cvr, contactPoint, label, text string, files map[string][]byte) []byte {
+	esc := func(s string) string {
+		var b bytes.Buffer
+		xml.EscapeText(&b, []byte(s))
+		return b.String()
+	}
+	doc := func(format, name string, data []byte) string {
+		return "<File><encodingFormat>" + esc(format) + "</encodingFormat><filename>" + esc(name) + "</filename><language>da</language><content>" +
+			base64.StdEncoding.EncodeToString(data) + "</content></File>"
+	}
+	var add strings.Builder
+	for _, n := range slices.Sorted(maps.Keys(files)) {
+		format := "application/octet-stream"
+		if strings.HasSuffix(n, ".pdf") {
+			format = "application/pdf"
+		}
+		add.WriteString("<AdditionalDocument><label>" + esc(n) + "</label>" + doc(format, n, files[n]) + "</AdditionalDocument>")
+	}
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" +
+		`<Message xmlns="https://DigitalPost.dk/MeMo-1" memoVersion="1.1" memoSchVersion="1.1.0"><MessageHeader>` +
+		`<messageType>DIGITALPOST</messageType><messageUUID>` + newUUID() + `</messageUUID>` +
+		`<label>` + esc(label) + `</label><mandatory>false</mandatory><legalNotification>false</legalNotification>` +
+		`<Sender><senderID>` + cpr + `</senderID><idType>CPR</idType><label>` + esc(name) + `</label></Sender>` +
+		`<Recipient><recipientID>` + cvr + `</recipientID><idType>CVR</idType>` +
+		`<ContactPoint><contactPointID>` + contactPoint + `</contactPointID></ContactPoint></Recipient>` +
+		`</MessageHeader><MessageBody><createdDateTime>` + time.Now().UTC().Format("2006-01-02T15:04:05Z") + `</createdDateTime>` +
+		`<MainDocument>` + doc("text/plain", "brev.txt", []byte(text)) + `</MainDocument>` + add.String() +
+		`</MessageBody></Message>`)
 }
