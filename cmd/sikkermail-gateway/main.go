@@ -121,9 +121,10 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 }
 
 // startBoundary starts the inbound side: the queue's worker, the SMTP
-// listener on l (nil: none), with the gateway's certificate, and the
-// poller of the mailboxes' INBOX when [boundary] poll is set. stop ends
-// them and waits for them.
+// listener on l (nil: none), with the gateway's certificate, the poller
+// of the mailboxes' INBOX when [boundary] poll is set, and the fetching
+// of the letters sent to the contact points when Digital Post is set up
+// (as often, or every minute). stop ends them and waits for them.
 func startBoundary(ctx context.Context, c *core.Core, tlsConfig *tls.Config, l net.Listener) (_ *core.Boundary, stop func(), err error) {
 	cfg := c.Config().Boundary
 	if cfg.Scanner == "" {
@@ -149,13 +150,21 @@ func startBoundary(ctx context.Context, c *core.Core, tlsConfig *tls.Config, l n
 	if l != nil {
 		wg.Go(func() { smtpd.Serve(l) })
 	}
-	if every := cfg.Poll.Duration; every > 0 {
+	letters := c.Config().DigitalPost.URL != ""
+	if cfg.Poll.Duration > 0 || letters {
 		wg.Go(func() {
-			tick := time.NewTicker(every)
+			tick := time.NewTicker(cmp.Or(cfg.Poll.Duration, time.Minute))
 			defer tick.Stop()
 			for {
-				if _, err := b.Poll(ctx); err != nil && ctx.Err() == nil {
-					log.Printf("sikkermail-gateway: taking the secure mailboxes' mail from their INBOX: %v", err)
+				if cfg.Poll.Duration > 0 {
+					if _, err := b.Poll(ctx); err != nil && ctx.Err() == nil {
+						log.Printf("sikkermail-gateway: taking the secure mailboxes' mail from their INBOX: %v", err)
+					}
+				}
+				if letters {
+					if _, err := b.FetchLetters(ctx); err != nil && ctx.Err() == nil {
+						log.Printf("sikkermail-gateway: fetching the letters sent to the contact points: %v", err)
+					}
 				}
 				select {
 				case <-ctx.Done():

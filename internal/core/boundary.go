@@ -140,6 +140,9 @@ func (in *Inspection) Delivered(l i18n.Lang) ([]byte, error) {
 		}
 		fmt.Fprintf(&out, "%s: %s; %s\r\n", HeaderSigner, signer, state)
 	}
+	if lr := r.Letter; lr != nil {
+		fmt.Fprintf(&out, "%s: %s\r\n", HeaderDigitalPost, lr.ReplyTo)
+	}
 	fmt.Fprintf(&out, "%s: %s\r\n", HeaderScan, in.scanValue())
 	mw := multipart.NewWriter(&out)
 	fmt.Fprintf(&out, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=%q\r\n\r\n", mw.Boundary())

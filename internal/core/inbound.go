@@ -154,6 +154,13 @@ func (b *Boundary) inspect(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 	if err := unseal(id, m.Content, &raw); err != nil {
 		return nil, err
 	}
+	if isLetter(raw) {
+		out, err := b.inspectLetter(ctx, m, raw)
+		if err != nil {
+			return nil, err
+		}
+		return seal(id, out)
+	}
 	in, err := c.Inspect(ctx, m.Mailbox, raw, b.scanner)
 	if err != nil {
 		return nil, err

@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"sikkermail/internal/directory"
+	"sikkermail/internal/mailtest"
 	"sikkermail/internal/mailtest/daemon"
+	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
 	"sikkermail/internal/policy"
 	"sikkermail/internal/scan"
@@ -197,5 +200,75 @@ func TestBoundaryPoll(t *testing.T) {
 	}
 	if len(inbox) != 2 || secure != 1 || len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")) != 2 {
 		t.Errorf("INBOX %d (%d secure), archive %d", len(inbox), secure, len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")))
+	}
+}
+
+// A citizen's letter to a secure mailbox's contact point is fetched from
+// Digital Post, kept before it is deleted there, scanned, and delivered
+// with its documents, the CPR number masked in the subject; the reader
+// opens it as a letter through Digital Post, and a reply goes back to
+// the citizen's number. A letter for no mailbox stays at the service.
+func TestBoundaryLetters(t *testing.T) {
+	e := newSendEnv(t)
+	d := e.withDovecot(t)
+	sim := e.withDigitalPost(t)
+	c := e.core(t)
+	clamd := daemon.StartClamd(t, "25M")
+	ctx := context.Background()
+	const point = "a4c8e2f6-0b3d-4a7e-9c1f-5d8b2e6a0c4f"
+	mb, err := c.policy.Mailbox(ctx, sendMailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.ContactPoint = point
+	if err := c.local.AddMailbox(ctx, testHelpdesk, *mb); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.local.Grant(ctx, testHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.OpenBoundary(ctx, &scan.Clamd{Network: "unix", Address: clamd.Socket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Letter(mailtest.CitizenLetter("0101901009", "Anna Jensen", "29403473", point, "Spørgsmål om optagelse", "Jeg har et spørgsmål om min optagelse.",
+		map[string][]byte{"eksamensbevis.pdf": []byte("%PDF-1.7 bevis")}))
+	sim.Letter(mailtest.CitizenLetter("0101901009", "Anna Jensen", "29403473", "00000000-0000-4000-8000-000000000000", "Forkert", "x", nil))
+	if n, err := b.FetchLetters(ctx); n != 1 || err == nil || !strings.Contains(err.Error(), "00000000-0000-4000-8000-000000000000") {
+		t.Fatalf("took %d: %v", n, err)
+	}
+	if sim.Letters() != 1 {
+		t.Fatalf("%d left at the service, want the one for no mailbox", sim.Letters())
+	}
+	if n, err := b.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("processed %d: %v", n, err)
+	}
+	inbox := d.Messages(t, sendMailbox, "INBOX")
+	if len(inbox) != 1 {
+		t.Fatalf("INBOX holds %d", len(inbox))
+	}
+	h, words := delivered(t, inbox[0])
+	if subject := message.DecodeHeader(h.Get("Subject")); subject != "Digital Post fra CPR 010190-xxxx: Spørgsmål om optagelse" ||
+		h.Get(HeaderVerdict) != VerdictSecure || h.Get(HeaderScan) != "clean" || !strings.Contains(words, "Modtaget sikkert gennem Digital Post fra Anna Jensen") {
+		t.Fatalf("%v\n%s", h, words)
+	}
+	if bytes.Contains(inbox[0], []byte("Subject: 0101901009")) || strings.Contains(words, "0101901009") {
+		t.Error("the CPR number in the clear where readers look")
+	}
+	list, err := c.InboxList(ctx, sendMailbox)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%+v %v", list, err)
+	}
+	m, err := c.InboxOpen(ctx, sendMailbox, list[0].UID)
+	if err != nil || m.Report.Letter == nil || !m.Report.Secure() || m.Content == nil || !strings.Contains(m.Content.Text, "min optagelse") ||
+		len(m.Content.Attachments) != 1 || m.Content.Attachments[0].Name != "eksamensbevis.pdf" || m.Report.Scan != "clean" {
+		t.Fatalf("%+v %v", m, err)
+	}
+	r, err := c.Reply(ctx, m)
+	if err != nil || r.To != "0101901009" || r.Mailbox != sendMailbox {
+		t.Fatalf("reply %+v %v", r, err)
+	}
+	if v := c.Check(ctx, []string{r.To}); !v[0].OK() || v[0].Channel != directory.DigitalPost {
+		t.Errorf("the reply's recipient: %+v", v[0])
 	}
 }

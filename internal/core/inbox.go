@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -254,7 +255,12 @@ func (c *Core) InboxOpen(ctx context.Context, mailbox string, uid uint32) (*Open
 		}
 		// Delivered decrypted by the gateway's boundary: the report is
 		// the original's, opened again as it came.
-		m := c.open(orig, in.mailbox, uid, id)
+		var m *OpenedMail
+		if _, memo, _ := bytes.Cut(orig, []byte("\n")); isLetter(memo) {
+			m = c.openLetter(memo, in.mailbox, uid)
+		} else {
+			m = c.open(orig, in.mailbox, uid, id)
+		}
 		m.Report.Scan = scanned
 		return m, nil
 	}
@@ -370,6 +376,8 @@ type Report struct {
 	// boundary delivered (the Sikkermail-Scan value); "" for one it did
 	// not.
 	Scan string
+	// Letter is set for a letter that came through Digital Post.
+	Letter *LetterReport
 	// Err is why the message could not be opened (a signature that does
 	// not hold is its signer's Err).
 	Err error
@@ -417,6 +425,9 @@ func name(cn, full string) string {
 // Secure reports whether the message came securely: encrypted, signed,
 // every signature and certificate valid, and signed by its sender.
 func (r Report) Secure() bool {
+	if r.Letter != nil {
+		return r.Err == nil // through Digital Post: the sender proven there
+	}
 	if r.Err != nil || !r.Encrypted || !r.Signed || !r.FromMatches || r.TwoFrom {
 		return false
 	}
@@ -440,6 +451,9 @@ func (r Report) Summary(l i18n.Lang) string {
 			}
 			break
 		}
+	}
+	if r.Letter != nil && r.Err == nil {
+		return strings.Join(append([]string{l.T("letter.secure", map[string]any{"Name": r.Letter.Name, "Number": r.Letter.Number})}, r.warnings(l)...), " ")
 	}
 	if r.Secure() {
 		return strings.Join(append([]string{l.T("inbox.secure", map[string]any{"Cipher": r.Cipher, "Signer": signer})}, r.warnings(l)...), " ")
@@ -508,6 +522,10 @@ func (r Report) Details(l i18n.Lang) []string {
 		return l.T("No", nil)
 	}
 	var out []string
+	if r.Letter != nil {
+		out = append(out, l.T("letter.detail", map[string]any{"Name": r.Letter.Name, "Number": r.Letter.Number}))
+		return append(out, r.scanDetail(l)...)
+	}
 	enc := yes(r.Encrypted)
 	if r.Cipher != "" {
 		enc += fmt.Sprintf(" (%s, %s)", r.Cipher, r.KeyTransport)
@@ -547,16 +565,20 @@ func (r Report) Details(l i18n.Lang) []string {
 	if len(r.Hops) == 0 {
 		out = append(out, l.T("inbox.detail.no_hops", nil))
 	}
+	return append(out, r.scanDetail(l)...)
+}
+
+// scanDetail is what the gateway's scanner said, as a detail line.
+func (r Report) scanDetail(l i18n.Lang) []string {
 	switch found, malware := strings.CutPrefix(r.Scan, "found="); {
 	case r.Scan == "":
+		return nil
 	case r.Scan == "clean":
-		out = append(out, l.T("boundary.clean", nil))
+		return []string{l.T("boundary.clean", nil)}
 	case malware:
-		out = append(out, l.T("boundary.malware", map[string]any{"Found": found}))
-	default:
-		out = append(out, l.T("inbox.detail.not_scanned", nil))
+		return []string{l.T("boundary.malware", map[string]any{"Found": found})}
 	}
-	return out
+	return []string{l.T("inbox.detail.not_scanned", nil)}
 }
 
 // Forward sends an opened message on to colleagues in the institution's
@@ -609,6 +631,9 @@ func (c *Core) Reply(ctx context.Context, m *OpenedMail) (*Reply, error) {
 	from := m.FromAddress()
 	if len(m.Sender) > 0 && len(m.From) == 0 {
 		from = m.Sender[0].Address
+	}
+	if m.Report.Letter != nil {
+		from = m.Report.Letter.ReplyTo // back through Digital Post
 	}
 	if from == "" {
 		return nil, &InboxError{Reason: NoSender}

@@ -79,8 +79,17 @@ type ReportView struct {
 	Bare          bool         `json:"bare,omitempty"`
 	Hops          []HopView    `json:"hops,omitempty"`
 	Scan          string       `json:"scan,omitempty"`
+	Letter        *LetterView  `json:"letter,omitempty"`
 	Error         *ErrorView   `json:"error,omitempty"`
 	Secure        bool         `json:"secure"`
+}
+
+// LetterView is a letter that came through Digital Post: from whom (the
+// number masked for a CPR number), and the number a reply goes to.
+type LetterView struct {
+	Number  string `json:"number"`
+	Name    string `json:"name"`
+	ReplyTo string `json:"reply_to"`
 }
 
 // SignerView is one signer.
@@ -221,6 +230,9 @@ func openedView(l i18n.Lang, m *core.OpenedMail) OpenedView {
 	v.Report = ReportView{Encrypted: rp.Encrypted, Cipher: rp.Cipher, KeyTransport: rp.KeyTransport, Authenticated: rp.Authenticated,
 		Signed: rp.Signed, FromMatches: rp.FromMatches, TwoFrom: rp.TwoFrom, Sender: rp.Sender, HiddenFrom: rp.HiddenFrom,
 		SubjectSigned: rp.SubjectSigned, OuterSubject: rp.OuterSubject, Bare: rp.Bare, Scan: rp.Scan, Error: optionalError(l, rp.Err), Secure: rp.Secure()}
+	if lr := rp.Letter; lr != nil {
+		v.Report.Letter = &LetterView{Number: lr.Number, Name: lr.Name, ReplyTo: lr.ReplyTo}
+	}
 	for _, h := range rp.Hops {
 		v.Report.Hops = append(v.Report.Hops, HopView{From: h.From, By: h.By, With: h.With, TLS: h.TLS, Time: h.Time})
 	}
@@ -269,6 +281,9 @@ func openedMail(v OpenedView) *core.OpenedMail {
 		SubjectSigned: rp.SubjectSigned, OuterSubject: rp.OuterSubject, Bare: rp.Bare, Scan: rp.Scan, Err: remote(rp.Error)}
 	if m.Content != nil {
 		m.Report.Unreadable = m.Content.Unreadable
+	}
+	if lv := rp.Letter; lv != nil {
+		m.Report.Letter = &core.LetterReport{Number: lv.Number, Name: lv.Name, ReplyTo: lv.ReplyTo}
 	}
 	for _, h := range rp.Hops {
 		m.Report.Hops = append(m.Report.Hops, message.Hop{From: h.From, By: h.By, With: h.With, TLS: h.TLS, Time: h.Time})
