@@ -44,6 +44,9 @@ const (
 	VerdictSecure     = "secure"
 	VerdictNotSecure  = "not-secure"
 	VerdictQuarantine = "quarantine"
+	// VerdictWaiting is on the readers' notice of a mail that waits for
+	// the scanner.
+	VerdictWaiting = "waiting"
 )
 
 // Inspection is an inbound mail as the boundary found it.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func delivered(t *testing.T, out []byte) (mail.Header, string) {
 		t.Fatal(err)
 	}
 	if mt != "multipart/mixed" { // the readers' notice
-		words, _ := io.ReadAll(m.Body)
+		words, _ := io.ReadAll(quotedprintable.NewReader(m.Body))
 		return m.Header, string(words)
 	}
 	p, err := multipart.NewReader(m.Body, params["boundary"]).NextPart()

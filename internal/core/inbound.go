@@ -166,7 +166,12 @@ func (b *Boundary) inspect(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 		return nil, err
 	}
 	if in.ScanErr != nil && c.cfg.Boundary.ScannerDown != "quarantine" && outbox.Temporary(in.ScanErr) {
-		return nil, in.ScanErr // it waits for the scanner
+		// It waits for the scanner; the readers are told, once.
+		in.Key = m.MessageID
+		if err := b.put(ctx, m, "INBOX", HeaderInbound, m.MessageID+"/waiting", b.waitingNotice(in), false); err != nil {
+			return nil, err
+		}
+		return nil, in.ScanErr
 	}
 	in.Key = m.MessageID
 	l := c.Lang()
@@ -185,16 +190,30 @@ func (b *Boundary) inspect(ctx context.Context, m *outbox.Mail) ([]byte, error) 
 // notice is the readers' notice of a mail held in quarantine: who sent
 // it, when, and why, in the mailbox's INBOX where they look.
 func (b *Boundary) notice(in *Inspection, folder string) []byte {
+	l := b.c.Lang()
+	return b.noticeMail(in, "/notice", VerdictQuarantine, l.T("boundary.notice_subject", map[string]any{"Subject": in.Subject}),
+		l.T("boundary.notice", map[string]any{"From": in.FromLine(), "Subject": in.Subject, "Folder": folder})+"\n\n"+in.words(l))
+}
+
+// waitingNotice tells the readers that a mail waits for the virus
+// scanner, and is delivered once it is scanned.
+func (b *Boundary) waitingNotice(in *Inspection) []byte {
+	l := b.c.Lang()
+	return b.noticeMail(in, "/waiting", VerdictWaiting, l.T("boundary.waiting_subject", map[string]any{"Subject": in.Subject}),
+		l.T("boundary.waiting", map[string]any{"From": in.FromLine(), "Subject": in.Subject, "Reason": l.Error(in.ScanErr)}))
+}
+
+// noticeMail is a notice from the gateway to the mailbox's readers about
+// the mail in, marked with its key and suffix, and the mail's verdict.
+func (b *Boundary) noticeMail(in *Inspection, suffix, verdict, subject, text string) []byte {
 	c := b.c
-	l := c.Lang()
 	var h bytes.Buffer
 	from := c.cfg.User.Address
 	fmt.Fprintf(&h, "From: %s\r\nTo: <%s>\r\nDate: %s\r\nMessage-ID: %s\r\n", (&mail.Address{Name: c.cfg.User.Name, Address: from}).String(), in.Mailbox,
 		c.now().Format(time.RFC1123Z), message.NewMessageID(domainOf(cmp.Or(from, in.Mailbox))))
-	fmt.Fprintf(&h, "Subject: %s\r\n%s: %s/notice\r\n%s: %s\r\n", mime.QEncoding.Encode("utf-8", l.T("boundary.notice_subject", map[string]any{"Subject": in.Subject})),
-		HeaderInbound, in.Key, HeaderVerdict, VerdictQuarantine)
+	fmt.Fprintf(&h, "Subject: %s\r\n%s: %s%s\r\n%s: %s\r\n", mime.QEncoding.Encode("utf-8", subject), HeaderInbound, in.Key, suffix,
+		HeaderVerdict, verdict)
 	h.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
-	text := l.T("boundary.notice", map[string]any{"From": in.FromLine(), "Subject": in.Subject, "Folder": folder}) + "\n\n" + in.words(l)
 	writeQP(&h, text)
 	return h.Bytes()
 }
@@ -263,7 +282,13 @@ func (b *Boundary) Delivered(ctx context.Context, mailbox, mark string) bool {
 // mail it names. A mark a sender wrote names none (its key is the hash
 // of a mail the gateway received) and is not believed.
 func (c *Core) believed(ctx context.Context, mailbox, mark string) bool {
-	key := strings.TrimSuffix(mark, "/notice")
+	// A notice's mark is its mail's key with a suffix (/notice,
+	// /waiting); the key's last word, a hash, has no "/".
+	key := mark
+	if i := strings.LastIndexByte(mark, ' '); i >= 0 {
+		hash, _, _ := strings.Cut(mark[i+1:], "/")
+		key = mark[:i+1] + hash
+	}
 	if !strings.HasPrefix(key, "inbound "+strings.ToLower(mailbox)+" ") {
 		return false
 	}
@@ -341,8 +366,8 @@ func (c *Core) passedBoundary(ctx context.Context, in *inboxAt, raw []byte) (ori
 		return nil, "", false, nil
 	}
 	mark := h.Header.Get(HeaderInbound)
-	if mark == "" || strings.HasSuffix(mark, "/notice") || !c.believed(ctx, in.mailbox, mark) {
-		return nil, "", false, nil
+	if mark == "" || strings.Contains(mark, "/") || !c.believed(ctx, in.mailbox, mark) {
+		return nil, "", false, nil // none, or a notice of the gateway's
 	}
 	archive := cmp.Or(c.cfg.Boundary.Archive, DefaultArchive)
 	found, err := in.srv.FetchBy(ctx, in.acc, archive, HeaderInbound, mark)
@@ -360,7 +385,7 @@ func (c *Core) passedBoundary(ctx context.Context, in *inboxAt, raw []byte) (ori
 // any other message, whose badge is its content type's.
 func (c *Core) boundaryBadge(ctx context.Context, in *inboxAt, fields map[string]string) (Badge, bool) {
 	mark := fields[HeaderInbound]
-	if mark == "" || strings.HasSuffix(mark, "/notice") || !c.believed(ctx, in.mailbox, mark) {
+	if mark == "" || strings.Contains(mark, "/") || !c.believed(ctx, in.mailbox, mark) {
 		return "", false
 	}
 	switch {

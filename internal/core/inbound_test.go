@@ -272,3 +272,49 @@ func TestBoundaryLetters(t *testing.T) {
 		t.Errorf("the reply's recipient: %+v", v[0])
 	}
 }
+
+// A scanner that is down is no pass: with scanner_down "wait" the mail
+// waits, the readers are told once, and it is delivered once scanned.
+func TestBoundaryScannerDown(t *testing.T) {
+	e := newSendEnv(t)
+	d := e.withDovecot(t)
+	c := e.core(t)
+	ctx := context.Background()
+	down := daemon.StartClamd(t, "25M")
+	scanner := &scan.Clamd{Network: "unix", Address: down.Socket}
+	b, err := c.OpenBoundary(ctx, scanner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Stop()
+	if _, err := b.Receive(ctx, sendMailbox, fromJens(t, "jens.hansen@kommune.example", identity(t, "mailbox-rsa.p12"), true, true)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b.Queue().Wake(ctx)
+		if n, err := b.Process(ctx); n != 0 || err != nil {
+			t.Fatalf("processed %d: %v", n, err)
+		}
+	}
+	inbox := d.Messages(t, sendMailbox, "INBOX")
+	if len(inbox) != 1 {
+		t.Fatalf("INBOX holds %d", len(inbox))
+	}
+	if h, words := delivered(t, inbox[0]); !strings.HasPrefix(message.DecodeHeader(h.Get("Subject")), "Venter på virusscanneren: ") ||
+		!strings.Contains(words, "jens.hansen@kommune.example") || !strings.Contains(words, "Virusscanneren (clamd på") {
+		t.Fatalf("%v\n%s", h, words)
+	}
+	scanner.Address = daemon.StartClamd(t, "25M").Socket
+	b.Queue().Wake(ctx)
+	if n, err := b.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("processed %d: %v", n, err)
+	}
+	verdicts := map[string]int{}
+	for _, m := range d.Messages(t, sendMailbox, "INBOX") {
+		h, _ := delivered(t, m)
+		verdicts[h.Get(HeaderVerdict)+" "+h.Get(HeaderScan)]++
+	}
+	if verdicts["secure clean"] != 1 || len(verdicts) != 2 {
+		t.Errorf("%v", verdicts)
+	}
+}
