@@ -18,6 +18,16 @@ import (
 	"sikkermail/internal/scan"
 )
 
+// deliveredOf is delivered of what in delivers, in Danish.
+func deliveredOf(t *testing.T, in *Inspection) (mail.Header, string) {
+	t.Helper()
+	out, err := in.Delivered(i18n.Danish)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return delivered(t, out)
+}
+
 // delivered reads a mail the boundary delivered: its header, and the
 // words of its first part.
 func delivered(t *testing.T, out []byte) (mail.Header, string) {
@@ -89,6 +99,19 @@ func TestBoundary(t *testing.T) {
 		}
 	}
 
+	// With the CA's revocation list, the verdict says the certificate
+	// is not revoked, as the list says.
+	e := newSendEnv(t)
+	e.cfg.SMIME.CRLs = []string{certPath("ca.crl")}
+	withCRL := e.core(t)
+	in, err := withCRL.Inspect(ctx, sendMailbox, fromJens(t, "jens.hansen@kommune.example", identity(t, "mailbox-rsa.p12"), true, true), clamd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, words := deliveredOf(t, in); !strings.HasPrefix(words, "Sendt sikkert: krypteret (AES-256-GCM) og signeret af Jens Hansen <jens.hansen@kommune.example> — certifikat gyldigt, ikke spærret.") {
+		t.Errorf("with the CA's list: %s", words)
+	}
+
 	// Malware in an encrypted attachment: found once decrypted.
 	mbox := identity(t, "mailbox-rsa.p12")
 	virus, err := mailtest.Incoming(message.Header{From: message.Address{Address: "jens.hansen@kommune.example"}, To: []message.Address{{Address: sendMailbox}},
@@ -98,7 +121,7 @@ func TestBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := c.Inspect(ctx, sendMailbox, virus, clamd)
+	in, err = c.Inspect(ctx, sendMailbox, virus, clamd)
 	if err != nil || !in.Quarantine() || in.Scanned.Found != daemon.EICARName {
 		t.Fatalf("%+v %v", in, err)
 	}

@@ -398,15 +398,17 @@ type SignerReport struct {
 	// and has expired since; the signature counts.
 	ExpiredSince bool
 	// Revocation is set when whether the certificate is revoked could
-	// not be found out (the signature counts; the reader is told).
+	// not be found out (the signature counts; the reader is told);
+	// NotRevoked when a revocation list or OCSP answer said it is not.
 	Revocation error
+	NotRevoked bool
 	// Err is nil when the signature and the certificate are valid.
 	Err error
 }
 
 func signerReport(s smime.Signer) SignerReport {
 	r := SignerReport{Trusted: len(s.Chains) > 0, Err: s.Err, SigningTime: s.SigningTime, ExpiredSince: s.ExpiredSince != nil,
-		Revocation: s.Revocation}
+		Revocation: s.Revocation, NotRevoked: s.NotRevoked}
 	if c := s.Cert; c != nil {
 		r.Subject, r.Issuer, r.NotBefore, r.NotAfter, r.CVR = name(c.Subject.CommonName, c.Subject.String()), name(c.Issuer.CommonName, c.Issuer.String()),
 			c.NotBefore, c.NotAfter, smime.CVR(c)
@@ -443,12 +445,14 @@ func (r Report) Secure() bool {
 // signeret af …", or "Ikke sendt sikkert: …" with why.
 func (r Report) Summary(l i18n.Lang) string {
 	signer := ""
+	checked := false
 	for _, s := range r.Signers {
 		if s.Err == nil {
 			signer = s.Subject
 			if len(s.Emails) > 0 {
 				signer += " <" + s.Emails[0] + ">"
 			}
+			checked = s.NotRevoked
 			break
 		}
 	}
@@ -456,7 +460,11 @@ func (r Report) Summary(l i18n.Lang) string {
 		return strings.Join(append([]string{l.T("letter.secure", map[string]any{"Name": r.Letter.Name, "Number": r.Letter.Number})}, r.warnings(l)...), " ")
 	}
 	if r.Secure() {
-		return strings.Join(append([]string{l.T("inbox.secure", map[string]any{"Cipher": r.Cipher, "Signer": signer})}, r.warnings(l)...), " ")
+		key := "inbox.secure"
+		if checked {
+			key = "inbox.secure_not_revoked" // as the CA's list or OCSP said
+		}
+		return strings.Join(append([]string{l.T(key, map[string]any{"Cipher": r.Cipher, "Signer": signer})}, r.warnings(l)...), " ")
 	}
 	var why []string
 	if r.Err != nil {

@@ -104,6 +104,7 @@ type SignerView struct {
 	SigningTime  time.Time  `json:"signing_time,omitzero"`
 	ExpiredSince bool       `json:"expired_since,omitempty"`
 	Revocation   *ErrorView `json:"revocation,omitempty"`
+	NotRevoked   bool       `json:"not_revoked,omitempty"`
 	Error        *ErrorView `json:"error,omitempty"`
 }
 
@@ -239,7 +240,7 @@ func openedView(l i18n.Lang, m *core.OpenedMail) OpenedView {
 	for _, sg := range rp.Signers {
 		v.Report.Signers = append(v.Report.Signers, SignerView{Subject: sg.Subject, Issuer: sg.Issuer, Emails: sg.Emails, NotBefore: sg.NotBefore,
 			NotAfter: sg.NotAfter, CVR: sg.CVR, Trusted: sg.Trusted, SigningTime: sg.SigningTime, ExpiredSince: sg.ExpiredSince,
-			Revocation: optionalError(l, sg.Revocation), Error: optionalError(l, sg.Err)})
+			Revocation: optionalError(l, sg.Revocation), NotRevoked: sg.NotRevoked, Error: optionalError(l, sg.Err)})
 	}
 	return v
 }
@@ -291,7 +292,7 @@ func openedMail(v OpenedView) *core.OpenedMail {
 	for _, sg := range rp.Signers {
 		m.Report.Signers = append(m.Report.Signers, core.SignerReport{Subject: sg.Subject, Issuer: sg.Issuer, Emails: sg.Emails, NotBefore: sg.NotBefore,
 			NotAfter: sg.NotAfter, CVR: sg.CVR, Trusted: sg.Trusted, SigningTime: sg.SigningTime, ExpiredSince: sg.ExpiredSince,
-			Revocation: remote(sg.Revocation), Err: remote(sg.Error)})
+			Revocation: remote(sg.Revocation), NotRevoked: sg.NotRevoked, Err: remote(sg.Error)})
 	}
 	return m
 }

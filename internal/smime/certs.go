@@ -151,7 +151,7 @@ func (p *Trust) at(t time.Time) *Trust {
 // revocation status in s.Revocation.
 func (p *Trust) judge(s *Signer, extra []*x509.Certificate, crls []*x509.RevocationList) ([][]*x509.Certificate, error) {
 	check := func(q *Trust) ([][]*x509.Certificate, error) {
-		chains, warn, err := q.check(Signing, s.Cert, extra, crls)
+		chains, warn, err := q.check(Signing, s.Cert, extra, crls, &s.NotRevoked)
 		s.Revocation = warn
 		return chains, err
 	}
@@ -246,13 +246,19 @@ func (p *Trust) Check(c *x509.Certificate, extra ...*x509.Certificate) ([][]*x50
 // revoked, no e-mail address) for the purpose. extra are certificates that
 // may serve as intermediates (those included in a signed message).
 func (p *Trust) CheckFor(purpose Purpose, c *x509.Certificate, extra ...*x509.Certificate) ([][]*x509.Certificate, error) {
-	chains, _, err := p.check(purpose, c, extra, nil)
+	chains, _, err := p.check(purpose, c, extra, nil, nil)
 	return chains, err
 }
 
 // check is CheckFor with more CRLs to consult; warn is a revocation status
 // that could not be had, when p.Revocation lets that pass.
-func (p *Trust) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certificate, crls []*x509.RevocationList) (chains [][]*x509.Certificate, warn, err error) {
+//
+// good, when not nil, is set to whether a revocation list or OCSP answer
+// said the chain is not revoked.
+func (p *Trust) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certificate, crls []*x509.RevocationList, good *bool) (chains [][]*x509.Certificate, warn, err error) {
+	if good != nil {
+		*good = false
+	}
 	name := certName(c)
 	now := p.now()
 	if now.Before(c.NotBefore) {
@@ -300,7 +306,7 @@ func (p *Trust) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certif
 		}
 		return nil, nil, &Error{Reason: CertUntrusted, Subject: name, Detail: detail, Err: err}
 	}
-	if warn, err = p.revoked(c, chains, crls, extra); err != nil {
+	if warn, err = p.revoked(c, chains, crls, extra, good); err != nil {
 		return nil, nil, err
 	}
 	return chains, warn, nil
@@ -310,7 +316,7 @@ func (p *Trust) check(purpose Purpose, c *x509.Certificate, extra []*x509.Certif
 // good, no source, unknown, revoked): an error when a certificate of the
 // chain is revoked, or its status is unknown and p.Revocation requires
 // it; a warning when it is unknown and p.Revocation lets that pass.
-func (p *Trust) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate) (warn, err error) {
+func (p *Trust) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls []*x509.RevocationList, extra []*x509.Certificate, good *bool) (warn, err error) {
 	if p.Revocation == RevocationOff {
 		return nil, nil
 	}
@@ -320,6 +326,9 @@ func (p *Trust) revoked(c *x509.Certificate, chains [][]*x509.Certificate, crls 
 		if cr := p.revocation(chain, all, extra, 0); i == 0 || rank(cr.status) < rank(r.status) {
 			r = cr
 		}
+	}
+	if good != nil {
+		*good = r.status == revGood
 	}
 	switch {
 	case r.status == revRevoked:

@@ -197,7 +197,7 @@ func TestPKITSRevocation(t *testing.T) {
 				return
 			}
 			p := &Trust{Roots: roots, Time: at, CRLs: crls, Revocation: RevocationRequire}
-			_, err = p.revoked(ee, chains, nil, extra)
+			_, err = p.revoked(ee, chains, nil, extra, nil)
 			got := good
 			switch reasonOf(err) {
 			case CertRevoked:

@@ -182,6 +182,9 @@ type Signer struct {
 	// revoked could not be found out (a RevocationUnknown *Error); the
 	// signature counts, and the reader must be told.
 	Revocation error
+	// NotRevoked: a revocation list or OCSP answer said the chain's
+	// certificates are not revoked (false when none was had, or asked).
+	NotRevoked bool
 }
 
 // Verified is the result of Verify.

@@ -67,6 +67,16 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			if len(s.Capabilities) == 0 || s.Capabilities[0] != "AES-256-GCM" {
 				t.Errorf("capabilities %v", s.Capabilities)
 			}
+			// The CA's list says the certificate is not revoked; with no
+			// list, nothing says so.
+			if !s.NotRevoked || s.Revocation != nil {
+				t.Errorf("not revoked %v, revocation %v", s.NotRevoked, s.Revocation)
+			}
+			bare := *p
+			bare.CRLs = nil
+			if v, err := Verify(der, content, &bare); err != nil || v.Signers[0].NotRevoked {
+				t.Errorf("without a list: not revoked %v, %v", v.Signers[0].NotRevoked, err)
+			}
 			if detached {
 				changed := bytes.Replace(mimeEntity, []byte("Jens"), []byte("Hans"), 1)
 				if _, err := Verify(der, changed, p); reasonOf(err) != ContentChanged {
