@@ -108,13 +108,22 @@ func (b *Boundary) Process(ctx context.Context) (int, error) { return b.queue.Pr
 // acknowledged. The same mail arriving again (the acknowledgement lost)
 // is kept once. A mailbox the gateway does not hold is refused.
 func (b *Boundary) Receive(ctx context.Context, mailbox string, raw []byte) (int64, error) {
+	return b.ReceiveTraced(ctx, mailbox, "", raw)
+}
+
+// ReceiveTraced is Receive for a mail as the gateway's listener took it:
+// the body as the sender's server sent it, under the trace (Received
+// line) the listener puts on top. The mail is known again by its body
+// alone: sent again, it has another trace.
+func (b *Boundary) ReceiveTraced(ctx context.Context, mailbox, trace string, body []byte) (int64, error) {
 	c := b.c
 	mailbox = strings.ToLower(strings.TrimSpace(mailbox))
 	id, err := c.identity(ctx, mailbox)
 	if err != nil {
 		return 0, err
 	}
-	key := inboundKey(mailbox, raw)
+	key := inboundKey(mailbox, body)
+	raw := append([]byte(trace), body...)
 	if n, ok, err := b.queue.ByMessageID(ctx, key); ok || err != nil {
 		return n, err
 	}

@@ -46,6 +46,10 @@ func TestBoundaryQueue(t *testing.T) {
 	if again, err := b.Receive(ctx, sendMailbox, byName["ours"]); err != nil || again != ids[0] {
 		t.Errorf("arrived again: %d %v, first %d", again, err, ids[0])
 	}
+	// Sent again to the listener: another Received line, the same mail.
+	if again, err := b.ReceiveTraced(ctx, sendMailbox, "Received: from mx by gateway; Thu, 3 Dec 2026 10:00:00 +0000\r\n", byName["ours"]); err != nil || again != ids[0] {
+		t.Errorf("arrived again under another trace: %d %v, first %d", again, err, ids[0])
+	}
 	if _, err := b.Receive(ctx, "ukendt@hoejskole.example", byName["ours"]); err == nil {
 		t.Error("a mailbox the gateway does not hold took a mail")
 	}

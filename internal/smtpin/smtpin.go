@@ -20,9 +20,11 @@ import (
 	"sikkermail/internal/message"
 )
 
-// Receiver keeps a mail that arrived for a mailbox (core.Boundary).
+// Receiver keeps a mail that arrived for a mailbox, the listener's
+// trace on top of its body (core.Boundary): one sent again, its
+// acknowledgement lost, is the same body under another trace.
 type Receiver interface {
-	Receive(ctx context.Context, mailbox string, raw []byte) (int64, error)
+	ReceiveTraced(ctx context.Context, mailbox, trace string, body []byte) (int64, error)
 }
 
 // Mailboxes says whether the gateway holds a secure mailbox.
@@ -94,11 +96,11 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err // too large, or the connection went
 	}
-	raw := append([]byte(s.received()), body...)
+	trace := s.received()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, to := range s.to {
-		if _, err := s.b.r.Receive(ctx, to, raw); err != nil {
+		if _, err := s.b.r.ReceiveTraced(ctx, to, trace, body); err != nil {
 			var se *smtp.SMTPError
 			if errors.As(err, &se) {
 				return se

@@ -20,13 +20,13 @@ type kept struct {
 	fail error
 }
 
-func (k *kept) Receive(_ context.Context, mailbox string, raw []byte) (int64, error) {
+func (k *kept) ReceiveTraced(_ context.Context, mailbox, trace string, body []byte) (int64, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.fail != nil {
 		return 0, k.fail
 	}
-	k.by[mailbox] = append(k.by[mailbox], string(raw))
+	k.by[mailbox] = append(k.by[mailbox], trace+string(body))
 	return int64(len(k.by)), nil
 }
 
