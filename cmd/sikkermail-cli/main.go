@@ -104,6 +104,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = c.outboxCmd(args[1:])
 	case "inbox":
 		err = c.inboxCmd(args[1:])
+	case "boundary":
+		err = c.boundaryCmd(args[1:])
 	case "login":
 		err = c.loginCmd(args[1:])
 	case "logout":

@@ -2,21 +2,28 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"net/mail"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"sikkermail/internal/config"
 	"sikkermail/internal/core"
+	"sikkermail/internal/demo"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
+	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
 	"sikkermail/internal/testenv"
 )
 
@@ -147,4 +154,52 @@ func TestShowMailIsPrintable(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
+}
+
+// On the gateway's host IT sees the inbound mails the boundary has not
+// delivered, with why, and puts one back in line; without the gateway's
+// queue the command says where it runs.
+func TestBoundaryCommand(t *testing.T) {
+	cfg := config.Demo()
+	cfg.Database = filepath.Join(t.TempDir(), "gw.db")
+	api, err := demo.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := api.(*demo.Core).Core
+	c.OnHost()
+	ctx := context.Background()
+	b, err := c.OpenBoundary(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A letter that is no MeMo: its inspection fails for good.
+	id, err := b.Receive(ctx, demo.Mailboxes[0].Address, []byte("<not a letter"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Process(ctx)
+	var out, errOut bytes.Buffer
+	cl := &cli{stdout: &out, stderr: &errOut, lang: i18n.Danish, co: api}
+	if err := cl.boundaryCmd([]string{"list"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), fmt.Sprintf("%d  fejlet", id)) || !strings.Contains(out.String(), "Gatewayen kunne ikke åbne en mail, der kom til "+demo.Mailboxes[0].Address) {
+		t.Errorf("list:\n%s", out.String())
+	}
+	out.Reset()
+	if err := cl.boundaryCmd([]string{"retry", fmt.Sprint(id)}); err != nil || !strings.Contains(out.String(), "i kø igen") {
+		t.Errorf("retry: %v\n%s", err, out.String())
+	}
+	if list, _ := c.InboundList(ctx); len(list) != 1 || list[0].State != outbox.Queued {
+		t.Errorf("%+v", list)
+	}
+	if err := cl.boundaryCmd([]string{"retry"}); err != errUsage {
+		t.Errorf("no number: %v", err)
+	}
+	staff := c.As(policy.Actor{User: config.DemoUsers[0].Address}, "")
+	if _, err := staff.InboundList(ctx); !strings.Contains(i18n.Danish.Error(err), "Helpdesk-rollen") {
+		t.Errorf("staff listed the queue: %v", err)
+	}
+	api.Close()
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"mime"
@@ -17,6 +18,7 @@ import (
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/message"
 	"sikkermail/internal/outbox"
+	"sikkermail/internal/policy"
 	"sikkermail/internal/store"
 )
 
@@ -154,6 +156,30 @@ func (b *Boundary) folders() (quarantine, archive string) {
 }
 
 func (b *Boundary) inspect(ctx context.Context, m *outbox.Mail) ([]byte, error) {
+	out, err := b.inspectMail(ctx, m)
+	var loc i18n.Localizer
+	if err != nil && !outbox.Temporary(err) && !errors.As(err, &loc) {
+		err = &InboundError{Mailbox: m.Mailbox, Err: err}
+	}
+	return out, err
+}
+
+// InboundError is a mail of the boundary's queue that cannot be
+// inspected as it is: it stays in the queue, for IT.
+type InboundError struct {
+	Mailbox string
+	Err     error
+}
+
+func (e *InboundError) Error() string { return "core: inbound for " + e.Mailbox + ": " + e.Err.Error() }
+func (e *InboundError) Unwrap() error { return e.Err }
+
+// Localize names the sentence.
+func (e *InboundError) Localize() i18n.Message {
+	return i18n.Message{Key: "boundary.failed", Args: map[string]any{"Mailbox": e.Mailbox, "Err": e.Err.Error()}}
+}
+
+func (b *Boundary) inspectMail(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	c := b.c
 	id, err := c.identity(ctx, m.Mailbox)
 	if err != nil {
@@ -442,4 +468,51 @@ func (e *BoundaryError) Error() string {
 // Localize names the sentence.
 func (e *BoundaryError) Localize() i18n.Message {
 	return i18n.Message{Key: "boundary.no_original", Args: map[string]any{"Mailbox": e.Mailbox, "Folder": e.Folder}}
+}
+
+// InboundList lists the boundary's queue for IT (the helpdesk role, as
+// the operator on the gateway's host has): every mail that arrived and
+// is not delivered yet, with why it waits or failed. Nothing of a mail's
+// content is told.
+func (c *Core) InboundList(ctx context.Context) ([]outbox.Mail, error) {
+	if err := c.mayAdminister(ctx); err != nil {
+		return nil, err
+	}
+	q, err := c.inboundQueue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := q.List(ctx)
+	var out []outbox.Mail
+	for _, m := range all {
+		if m.State != outbox.Done {
+			out = append(out, m)
+		}
+	}
+	return out, err
+}
+
+// InboundRetry puts a mail of the boundary's queue back in line now,
+// for IT once what stopped it is mended; the gateway's worker takes it.
+func (c *Core) InboundRetry(ctx context.Context, id int64) error {
+	if err := c.mayAdminister(ctx); err != nil {
+		return err
+	}
+	q, err := c.inboundQueue(ctx)
+	if err != nil {
+		return err
+	}
+	return q.Retry(ctx, id)
+}
+
+// mayAdminister refuses all but the helpdesk role.
+func (c *Core) mayAdminister(ctx context.Context) error {
+	ok, err := c.IsHelpdesk(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &policy.Error{Reason: policy.NotHelpdesk, User: c.User()}
+	}
+	return nil
 }
