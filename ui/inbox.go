@@ -13,6 +13,7 @@ import (
 
 	"sikkermail/internal/core"
 	"sikkermail/internal/message"
+	"sikkermail/internal/recipient"
 )
 
 // InboxWindow is "Indbakke": the secure mailboxes the user may read, a
@@ -340,6 +341,11 @@ func (w *InboxWindow) startReply(r *core.Reply) {
 	}
 	p.Emails.SetText(r.To)
 	p.Numbers.SetText("")
+	if rc, err := w.u.core.Parse(r.To); err == nil && rc.Kind != recipient.Email {
+		// A letter through Digital Post: the reply goes back there.
+		p.Emails.SetText("")
+		p.Numbers.SetText(r.To)
+	}
 	w.u.Main.RequestFocus()
 }
 

@@ -1272,3 +1272,19 @@ func shownTexts(w fyne.Window) []string {
 	}
 	return out
 }
+
+// A reply to a letter that came through Digital Post goes back there:
+// the sender's number is put among the CPR/CVR numbers, not the e-mail
+// addresses.
+func TestReplyToLetter(t *testing.T) {
+	u := newTestUI(t, config.Demo())
+	test.Tap(u.Compose.InboxButton)
+	w := u.Inbox
+	w.Wait()
+	w.startReply(&core.Reply{Mailbox: "sikkerpost-uddservice@hoejskole.example", To: "0101901009",
+		Draft: message.Draft{Subject: "SV: Spørgsmål om optagelse", Body: "Svar"}})
+	p := u.Send
+	if p == nil || p.Numbers.Text != "0101901009" || p.Emails.Text != "" || u.Compose.Subject.Text != "SV: Spørgsmål om optagelse" {
+		t.Fatalf("pane %v: numbers %q, emails %q", p != nil, p.Numbers.Text, p.Emails.Text)
+	}
+}

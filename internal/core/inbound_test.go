@@ -269,7 +269,7 @@ func TestBoundaryLetters(t *testing.T) {
 		t.Fatalf("%+v %v", m, err)
 	}
 	r, err := c.Reply(ctx, m)
-	if err != nil || r.To != "0101901009" || r.Mailbox != sendMailbox {
+	if err != nil || r.To != "0101901009" || r.Mailbox != sendMailbox || r.Draft.Subject != "SV: Spørgsmål om optagelse" {
 		t.Fatalf("reply %+v %v", r, err)
 	}
 	if v := c.Check(ctx, []string{r.To}); !v[0].OK() || v[0].Channel != directory.DigitalPost {

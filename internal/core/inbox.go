@@ -655,7 +655,11 @@ func (c *Core) Reply(ctx context.Context, m *OpenedMail) (*Reply, error) {
 	}
 	body := "\n\n" + l.T("inbox.wrote", map[string]any{"Date": m.Date.Local().Format("2006-01-02 15:04"), "From": addressList(m.From)}) + "\n" +
 		strings.Join(quoted, "\n") + "\n"
-	return &Reply{Mailbox: m.Mailbox, To: from, Draft: message.Draft{Subject: prefixed(l.T("inbox.reply_prefix", nil), m.Subject), Body: body}}, nil
+	subject := m.Subject
+	if m.Report.Letter != nil {
+		subject = m.Report.Letter.Label // the letter's own title, not the mailbox's name for it
+	}
+	return &Reply{Mailbox: m.Mailbox, To: from, Draft: message.Draft{Subject: prefixed(l.T("inbox.reply_prefix", nil), subject), Body: body}}, nil
 }
 
 // prefixed puts "Sv:" or "Vs:" before a subject that has none.

@@ -166,14 +166,15 @@ func cmpTime(t, otherwise time.Time) time.Time {
 // LetterReport is how a letter through Digital Post came: from whom (the
 // number masked for a CPR number), and the number a reply goes to.
 type LetterReport struct {
-	Number, Name string
+	// Label is the letter's own title, which a reply answers.
+	Number, Name, Label string
 	// ReplyTo is the sender's number, whole: a reply goes there through
 	// Digital Post.
 	ReplyTo string
 }
 
 func letterReport(l *digitalpost.Letter) *LetterReport {
-	return &LetterReport{Number: letterNumber(l), Name: l.SenderName, ReplyTo: l.Sender}
+	return &LetterReport{Number: letterNumber(l), Name: l.SenderName, Label: l.Label, ReplyTo: l.Sender}
 }
 
 // openLetter is a letter the boundary delivered, as a reader opens it:

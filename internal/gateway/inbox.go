@@ -89,6 +89,7 @@ type ReportView struct {
 type LetterView struct {
 	Number  string `json:"number"`
 	Name    string `json:"name"`
+	Label   string `json:"label"`
 	ReplyTo string `json:"reply_to"`
 }
 
@@ -232,7 +233,7 @@ func openedView(l i18n.Lang, m *core.OpenedMail) OpenedView {
 		Signed: rp.Signed, FromMatches: rp.FromMatches, TwoFrom: rp.TwoFrom, Sender: rp.Sender, HiddenFrom: rp.HiddenFrom,
 		SubjectSigned: rp.SubjectSigned, OuterSubject: rp.OuterSubject, Bare: rp.Bare, Scan: rp.Scan, Error: optionalError(l, rp.Err), Secure: rp.Secure()}
 	if lr := rp.Letter; lr != nil {
-		v.Report.Letter = &LetterView{Number: lr.Number, Name: lr.Name, ReplyTo: lr.ReplyTo}
+		v.Report.Letter = &LetterView{Number: lr.Number, Name: lr.Name, Label: lr.Label, ReplyTo: lr.ReplyTo}
 	}
 	for _, h := range rp.Hops {
 		v.Report.Hops = append(v.Report.Hops, HopView{From: h.From, By: h.By, With: h.With, TLS: h.TLS, Time: h.Time})
@@ -284,7 +285,7 @@ func openedMail(v OpenedView) *core.OpenedMail {
 		m.Report.Unreadable = m.Content.Unreadable
 	}
 	if lv := rp.Letter; lv != nil {
-		m.Report.Letter = &core.LetterReport{Number: lv.Number, Name: lv.Name, ReplyTo: lv.ReplyTo}
+		m.Report.Letter = &core.LetterReport{Number: lv.Number, Name: lv.Name, Label: lv.Label, ReplyTo: lv.ReplyTo}
 	}
 	for _, h := range rp.Hops {
 		m.Report.Hops = append(m.Report.Hops, message.Hop{From: h.From, By: h.By, With: h.With, TLS: h.TLS, Time: h.Time})
