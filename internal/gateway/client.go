@@ -378,7 +378,7 @@ func (c *Client) Check(ctx context.Context, inputs []string) []directory.Verdict
 			}
 		}
 		if v.Error != nil {
-			out[i].Err = &RemoteError{Status: http.StatusOK, View: *v.Error}
+			out[i].Err = remote(v.Error)
 		}
 	}
 	return out
@@ -521,7 +521,7 @@ func (c *Client) AllHolders(ctx context.Context) ([]core.MailboxHolders, error) 
 		}
 		h.NoIdentity = h.Certificate == nil && v.CertError == nil
 		if v.CertError != nil {
-			h.CertErr = &RemoteError{Status: http.StatusOK, View: *v.CertError}
+			h.CertErr = remote(v.CertError)
 		}
 		out = append(out, h)
 	}
