@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -102,8 +103,16 @@ func (c *Core) Inspect(ctx context.Context, mailbox string, raw []byte, s Scanne
 	if in.Entity != nil {
 		content = in.Entity
 	}
-	in.Scanned, in.ScanErr = s.Scan(ctx, bytes.NewReader(content))
+	in.Scanned, in.ScanErr = scanWith(ctx, s, content)
 	return in, nil
+}
+
+// scanWith scans content with s; no scanner is one that cannot be asked.
+func scanWith(ctx context.Context, s Scanner, content []byte) (scan.Verdict, error) {
+	if s == nil {
+		return scan.Verdict{}, &scan.Error{Reason: scan.Unavailable, Scanner: "[boundary] scanner", Err: errors.New("none set up")}
+	}
+	return s.Scan(ctx, bytes.NewReader(content))
 }
 
 // Delivered is the mail to put in the mailbox (or its quarantine): the

@@ -130,7 +130,7 @@ func (b *Boundary) inspectLetter(ctx context.Context, m *outbox.Mail, raw []byte
 		return nil, err
 	}
 	in := &Inspection{OpenedMail: &OpenedMail{Mailbox: m.Mailbox, Subject: l.Label}, Entity: entity, Key: m.MessageID}
-	in.Scanned, in.ScanErr = b.scanner.Scan(ctx, bytes.NewReader(entity))
+	in.Scanned, in.ScanErr = scanWith(ctx, b.scanner, entity)
 	if in.ScanErr != nil && c.cfg.Boundary.ScannerDown != "quarantine" && outbox.Temporary(in.ScanErr) {
 		return nil, in.ScanErr
 	}
