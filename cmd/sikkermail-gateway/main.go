@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"sikkermail/internal/auth"
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
@@ -120,6 +122,9 @@ func run(ctx context.Context, args []string, out io.Writer, ready func(addr stri
 	return serve(ctx, srv, tlsConfig, cmp.Or(*listen, cfg.Server.Listen, ":8443"), ready)
 }
 
+// maxSMTPSessions bounds the listener's sessions at once.
+const maxSMTPSessions = 32
+
 // startBoundary starts the inbound side: the queue's worker, the SMTP
 // listener on l (nil: none), with the gateway's certificate, the poller
 // of the mailboxes' INBOX when [boundary] poll is set, and the fetching
@@ -148,7 +153,9 @@ func startBoundary(ctx context.Context, c *core.Core, tlsConfig *tls.Config, l n
 	var wg sync.WaitGroup
 	wg.Go(func() { b.Run(ctx) })
 	if l != nil {
-		wg.Go(func() { smtpd.Serve(l) })
+		// Each session may hold a mail of the largest size in memory:
+		// so many at once, the rest wait to be taken.
+		wg.Go(func() { smtpd.Serve(netutil.LimitListener(l, maxSMTPSessions)) })
 	}
 	letters := c.Config().DigitalPost.URL != ""
 	if cfg.Poll.Duration > 0 || letters {
