@@ -157,11 +157,22 @@ func (b *Boundary) folders() (quarantine, archive string) {
 
 func (b *Boundary) inspect(ctx context.Context, m *outbox.Mail) ([]byte, error) {
 	out, err := b.inspectMail(ctx, m)
+	if err == nil || outbox.Temporary(err) {
+		return out, err
+	}
 	var loc i18n.Localizer
-	if err != nil && !outbox.Temporary(err) && !errors.As(err, &loc) {
+	if !errors.As(err, &loc) {
 		err = &InboundError{Mailbox: m.Mailbox, Err: err}
 	}
-	return out, err
+	// It stops here, for IT (boundary list); the readers are told, once.
+	in := &Inspection{OpenedMail: &OpenedMail{Mailbox: m.Mailbox}, Key: m.MessageID}
+	l := b.c.Lang()
+	notice := b.noticeMail(in, "/failed", VerdictQuarantine, l.T("boundary.failed_subject", nil),
+		l.T("boundary.failed_notice", map[string]any{"Reason": l.Error(err)}))
+	if perr := b.put(ctx, m, "INBOX", HeaderInbound, m.MessageID+"/failed", notice, false); perr != nil {
+		return nil, perr // tried again: the notice first
+	}
+	return nil, err
 }
 
 // InboundError is a mail of the boundary's queue that cannot be

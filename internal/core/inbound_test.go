@@ -322,3 +322,35 @@ func TestBoundaryScannerDown(t *testing.T) {
 		t.Errorf("%v", verdicts)
 	}
 }
+
+// A mail the boundary cannot open for good stays in its queue for IT,
+// and the readers are told, once, however often IT retries it.
+func TestBoundaryFailsForGood(t *testing.T) {
+	e := newSendEnv(t)
+	d := e.withDovecot(t)
+	c := e.core(t)
+	ctx := context.Background()
+	b, err := c.OpenBoundary(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := b.Receive(ctx, sendMailbox, []byte("<no letter at all"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		b.Process(ctx)
+		if m, err := b.Queue().Get(ctx, id); err != nil || m.State != outbox.Failed || m.Err.Message.Key != "boundary.failed" {
+			t.Fatalf("%+v %v", m, err)
+		}
+		b.Queue().Retry(ctx, id)
+	}
+	inbox := d.Messages(t, sendMailbox, "INBOX")
+	if len(inbox) != 1 {
+		t.Fatalf("INBOX holds %d", len(inbox))
+	}
+	if h, words := delivered(t, inbox[0]); message.DecodeHeader(h.Get("Subject")) != "En mail, gatewayen ikke kunne åbne" ||
+		!strings.Contains(words, "sikkermail-cli boundary list") || !strings.Contains(words, sendMailbox) {
+		t.Errorf("%v\n%s", h, words)
+	}
+}
