@@ -3,7 +3,10 @@ package core
 import (
 	"bytes"
 	"context"
+	"errors"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"sikkermail/internal/directory"
@@ -352,5 +355,68 @@ func TestBoundaryFailsForGood(t *testing.T) {
 	if h, words := delivered(t, inbox[0]); message.DecodeHeader(h.Get("Subject")) != "En mail, gatewayen ikke kunne åbne" ||
 		!strings.Contains(words, "sikkermail-cli boundary list") || !strings.Contains(words, sendMailbox) {
 		t.Errorf("%v\n%s", h, words)
+	}
+}
+
+// Two gateway instances on one PostgreSQL database work one inbound
+// queue: every mail is delivered once, and archived once.
+func TestBoundaryShared(t *testing.T) {
+	e := newSendEnv(t)
+	d := e.withDovecot(t)
+	e.cfg.Store.URL = daemon.StartPostgres(t).URL
+	clamd := &scan.Clamd{Network: "unix", Address: daemon.StartClamd(t, "25M").Socket}
+	ctx := context.Background()
+	var bs []*Boundary
+	for i := range 2 {
+		c := e.core(t)
+		if i == 0 { // the shared database is set up once, as helpdesk would
+			for _, m := range testMailboxes {
+				if m.Address == sendMailbox {
+					m.Identity, m.Password = certPath("mailbox-rsa.p12"), "file:"+filepath.Join(e.dir, "p12-password")
+					if err := c.local.AddMailbox(ctx, testHelpdesk, m); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+		b, err := c.OpenBoundary(ctx, clamd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bs = append(bs, b)
+	}
+	const mails = 20
+	mbox := identity(t, "mailbox-rsa.p12")
+	for i := range mails {
+		raw := fromJens(t, "jens.hansen@kommune.example", mbox, true, i%2 == 0)
+		if _, err := bs[i%2].Receive(ctx, sendMailbox, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	done := make([]int, 2)
+	errs := make([]error, 2)
+	for i, b := range bs {
+		wg.Go(func() { done[i], errs[i] = b.Process(ctx) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil || done[0]+done[1] != mails {
+		t.Fatalf("processed %v: %v", done, err)
+	}
+	marks := map[string]int{}
+	for _, m := range d.Messages(t, sendMailbox, "INBOX") {
+		h, _ := delivered(t, m)
+		marks[h.Get(HeaderInbound)]++
+	}
+	if len(marks) != mails {
+		t.Errorf("%d mails delivered, want %d", len(marks), mails)
+	}
+	for mark, n := range marks {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", mark, n)
+		}
+	}
+	if n := len(d.Messages(t, sendMailbox, "Sikkermail/Arkiv")); n != mails {
+		t.Errorf("%d archived", n)
 	}
 }
