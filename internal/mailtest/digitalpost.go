@@ -532,17 +532,23 @@ func (d *DigitalPost) receiptList(w http.ResponseWriter, r *http.Request) {
 	if d.fault(w, "receipts", "") {
 		return
 	}
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	size, _ := strconv.Atoi(r.URL.Query().Get("size"))
-	if size <= 0 {
-		size = 20
-	}
 	d.mu.Lock()
 	var ids []string
 	for _, rc := range d.receipts {
 		ids = append(ids, rc.id)
 	}
 	d.mu.Unlock()
+	writePage(w, r, ids)
+}
+
+// writePage answers the page of ids the request asks for (page, size:
+// zero-based, 20 by default) as a PagingResultUUID.
+func writePage(w http.ResponseWriter, r *http.Request, ids []string) {
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	size, _ := strconv.Atoi(r.URL.Query().Get("size"))
+	if size <= 0 {
+		size = 20
+	}
 	total := len(ids)
 	ids = ids[min(page*size, total):min((page+1)*size, total)]
 	writeJSON(w, http.StatusOK, map[string]any{"content": append([]string{}, ids...), "number": page, "size": size,
@@ -572,31 +578,19 @@ func (d *DigitalPost) letterList(w http.ResponseWriter, r *http.Request) {
 	if d.fault(w, "memos", "") {
 		return
 	}
-	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
-	size, _ := strconv.Atoi(r.URL.Query().Get("size"))
-	if size <= 0 {
-		size = 20
-	}
 	d.mu.Lock()
 	var ids []string
 	for _, l := range d.letters {
 		ids = append(ids, l.id)
 	}
 	d.mu.Unlock()
-	total := len(ids)
-	ids = ids[min(page*size, total):min((page+1)*size, total)]
-	writeJSON(w, http.StatusOK, map[string]any{"content": append([]string{}, ids...), "number": page, "size": size,
-		"totalElements": total, "totalPages": (total + size - 1) / size})
+	writePage(w, r, ids)
 }
 
 // letter finds a waiting letter by its id.
 func (d *DigitalPost) letter(id string) (int, bool) {
-	for i, l := range d.letters {
-		if l.id == id {
-			return i, true
-		}
-	}
-	return 0, false
+	i := slices.IndexFunc(d.letters, func(l dpLetter) bool { return l.id == id })
+	return i, i >= 0
 }
 
 // letterGet is GET memos/{id}: the MeMo 1.1 XML (application/xml), or
@@ -639,12 +633,8 @@ func (d *DigitalPost) letterDelete(w http.ResponseWriter, r *http.Request) {
 
 // receipt finds a waiting receipt by its id.
 func (d *DigitalPost) receipt(id string) (int, bool) {
-	for i, rc := range d.receipts {
-		if rc.id == id {
-			return i, true
-		}
-	}
-	return 0, false
+	i := slices.IndexFunc(d.receipts, func(rc dpReceipt) bool { return rc.id == id })
+	return i, i >= 0
 }
 
 func (d *DigitalPost) receiptGet(w http.ResponseWriter, r *http.Request) {
