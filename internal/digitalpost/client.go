@@ -374,10 +374,16 @@ func httpStatus(code int) string { return fmt.Sprintf("HTTP %d", code) }
 // ReceiptIDs lists the ids of the receipts waiting at the service
 // (GET receipts/): receipt ids, not message UUIDs.
 func (c *Client) ReceiptIDs(ctx context.Context) ([]string, error) {
+	return c.firstPage(ctx, "receipts")
+}
+
+// firstPage lists the first 100 ids of the collection (a
+// PagingResultUUID).
+func (c *Client) firstPage(ctx context.Context, collection string) ([]string, error) {
 	var page struct {
 		Content []string `json:"content"`
 	}
-	if err := c.getJSON(ctx, "receipts/?page=0&size=100", "receipts", &page, http.StatusOK); err != nil {
+	if err := c.getJSON(ctx, collection+"/?page=0&size=100", collection, &page, http.StatusOK); err != nil {
 		return nil, err
 	}
 	return page.Content, nil
@@ -435,15 +441,7 @@ func (c *Client) deleteAt(ctx context.Context, path, id string) error {
 const MaxLetter = 200 << 20
 
 // LetterIDs lists the ids of the letters waiting for the institution.
-func (c *Client) LetterIDs(ctx context.Context) ([]string, error) {
-	var page struct {
-		Content []string `json:"content"`
-	}
-	if err := c.getJSON(ctx, "memos/?page=0&size=100", "memos", &page, http.StatusOK); err != nil {
-		return nil, err
-	}
-	return page.Content, nil
-}
+func (c *Client) LetterIDs(ctx context.Context) ([]string, error) { return c.firstPage(ctx, "memos") }
 
 // ErrLetterGone is a letter listed a moment ago that the service no
 // longer has: another instance fetched and deleted it.
