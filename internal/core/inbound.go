@@ -200,29 +200,25 @@ func (b *Boundary) inspectMail(ctx context.Context, m *outbox.Mail) ([]byte, err
 	if err := unseal(id, m.Content, &raw); err != nil {
 		return nil, err
 	}
+	var in *Inspection
 	if isLetter(raw) {
-		out, err := b.inspectLetter(ctx, m, raw)
-		if err != nil {
-			return nil, err
-		}
-		return seal(id, out)
+		in, err = b.inspectLetter(ctx, m.Mailbox, raw)
+	} else {
+		in, err = c.Inspect(ctx, m.Mailbox, raw, b.scanner)
 	}
-	in, err := c.Inspect(ctx, m.Mailbox, raw, b.scanner)
 	if err != nil {
 		return nil, err
 	}
+	in.Key = m.MessageID
 	if in.ScanErr != nil && c.cfg.Boundary.ScannerDown != "quarantine" && outbox.Temporary(in.ScanErr) {
 		// It waits for the scanner; the readers are told, once.
-		in.Key = m.MessageID
 		if err := b.put(ctx, m, "INBOX", HeaderInbound, m.MessageID+"/waiting", b.waitingNotice(in), false); err != nil {
 			return nil, err
 		}
 		return nil, in.ScanErr
 	}
-	in.Key = m.MessageID
-	l := c.Lang()
 	out := inspected{Verdict: in.Verdict(), Folder: "INBOX"}
-	if out.Delivered, err = in.Delivered(l); err != nil {
+	if out.Delivered, err = in.Delivered(c.Lang()); err != nil {
 		return nil, err
 	}
 	if in.Quarantine() {

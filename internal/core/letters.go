@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"sikkermail/internal/digitalpost"
+	"sikkermail/internal/i18n"
 	"sikkermail/internal/message"
-	"sikkermail/internal/outbox"
 )
 
 // Letters to the institution through Digital Post: a citizen writes to
@@ -117,9 +117,9 @@ func letterDraft(l *digitalpost.Letter) message.Draft {
 	return d
 }
 
-// inspectLetter is the inspect step for a letter: it scans the letter's
-// documents, and builds the mail to deliver.
-func (b *Boundary) inspectLetter(ctx context.Context, m *outbox.Mail, raw []byte) (*inspected, error) {
+// inspectLetter is Inspect for a letter: it scans the letter's
+// documents, as the mail they are delivered as.
+func (b *Boundary) inspectLetter(ctx context.Context, mailbox string, raw []byte) (*Inspection, error) {
 	c := b.c
 	l, err := digitalpost.ParseLetter(raw)
 	if err != nil {
@@ -129,31 +129,21 @@ func (b *Boundary) inspectLetter(ctx context.Context, m *outbox.Mail, raw []byte
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspection{OpenedMail: &OpenedMail{Mailbox: m.Mailbox, Subject: l.Label}, Entity: entity, Key: m.MessageID}
-	in.Scanned, in.ScanErr = scanWith(ctx, b.scanner, entity)
-	if in.ScanErr != nil && c.cfg.Boundary.ScannerDown != "quarantine" && outbox.Temporary(in.ScanErr) {
-		return nil, in.ScanErr
-	}
-	lang := c.Lang()
-	from := &mail.Address{Name: strings.TrimSpace(l.SenderName + " " + lang.T("letter.via", nil)), Address: m.Mailbox}
-	in.From = []*mail.Address{from}
-	subject := lang.T("letter.subject", map[string]any{"Number": letterNumber(l), "Label": l.Label})
+	from, subject := letterHeader(c.Lang(), l, mailbox)
 	var h bytes.Buffer
-	fmt.Fprintf(&h, "From: %s\r\nTo: <%s>\r\nDate: %s\r\nMessage-ID: <%s@digitalpost.invalid>\r\nSubject: %s\r\n",
-		from.String(), m.Mailbox, cmpTime(l.Created, c.now()).Format(time.RFC1123Z), l.UUID, mime.QEncoding.Encode("utf-8", subject))
-	in.raw = append(h.Bytes(), "\r\n"...)
-	in.Subject = subject
-	in.Report = Report{Letter: letterReport(l)}
-	out := &inspected{Verdict: in.Verdict(), Folder: "INBOX"}
-	if out.Delivered, err = in.Delivered(lang); err != nil {
-		return nil, err
-	}
-	if in.Quarantine() {
-		quarantine, _ := b.folders()
-		out.Folder = quarantine
-		out.Notice = b.notice(in, quarantine)
-	}
-	return out, nil
+	fmt.Fprintf(&h, "From: %s\r\nTo: <%s>\r\nDate: %s\r\nMessage-ID: <%s@digitalpost.invalid>\r\nSubject: %s\r\n\r\n",
+		from.String(), mailbox, cmpTime(l.Created, c.now()).Format(time.RFC1123Z), l.UUID, mime.QEncoding.Encode("utf-8", subject))
+	in := &Inspection{OpenedMail: &OpenedMail{Mailbox: mailbox, From: []*mail.Address{from}, Subject: subject, Report: Report{Letter: letterReport(l)}},
+		Entity: entity, raw: h.Bytes()}
+	in.Scanned, in.ScanErr = scanWith(ctx, b.scanner, entity)
+	return in, nil
+}
+
+// letterHeader is who a letter is from, as a mail of the mailbox tells
+// it (its sender through Digital Post), and its subject.
+func letterHeader(lang i18n.Lang, l *digitalpost.Letter, mailbox string) (*mail.Address, string) {
+	from := &mail.Address{Name: strings.TrimSpace(l.SenderName + " " + lang.T("letter.via", nil)), Address: mailbox}
+	return from, lang.T("letter.subject", map[string]any{"Number": letterNumber(l), "Label": l.Label})
 }
 
 func cmpTime(t, otherwise time.Time) time.Time {
@@ -186,9 +176,8 @@ func (c *Core) openLetter(memo []byte, mailbox string, uid uint32) *OpenedMail {
 		m.Report.Err = err
 		return m
 	}
-	lang := c.Lang()
-	m.From = []*mail.Address{{Name: strings.TrimSpace(l.SenderName + " " + lang.T("letter.via", nil)), Address: mailbox}}
-	m.Subject = lang.T("letter.subject", map[string]any{"Number": letterNumber(l), "Label": l.Label})
+	from, subject := letterHeader(c.Lang(), l, mailbox)
+	m.From, m.Subject = []*mail.Address{from}, subject
 	m.Date, m.MessageID = l.Created, "<"+l.UUID+"@digitalpost.invalid>"
 	d := letterDraft(l)
 	m.Content = &message.Received{Text: d.Body, Attachments: d.Attachments}
