@@ -83,17 +83,27 @@ func (c *Core) OpenBoundary(ctx context.Context, s Scanner) (*Boundary, error) {
 		}},
 	}
 	var err error
+	if b.queue, err = c.openInbound(ctx, steps...); err != nil {
+		return nil, err
+	}
+	b.queue.Lease, b.queue.Workers, b.queue.Now = c.outbox.Lease, c.outbox.Workers, c.Now
+	return b, nil
+}
+
+// openInbound opens the inbound queue in the store, worked by steps.
+func (c *Core) openInbound(ctx context.Context, steps ...outbox.Step) (*outbox.Outbox, error) {
+	var q *outbox.Outbox
+	var err error
 	if c.store.Dialect == store.PostgreSQL {
-		b.queue, err = outbox.OpenShared(ctx, c.store, steps...)
+		q, err = outbox.OpenShared(ctx, c.store, steps...)
 	} else {
-		b.queue, err = outbox.Open(c.db, c.dbPath+".inbound.lock", steps...)
+		q, err = outbox.Open(c.db, c.dbPath+".inbound.lock", steps...)
 	}
 	if err != nil {
 		return nil, &FileError{File: c.storeName(), Err: err}
 	}
-	b.queue.Queue = InboundQueue
-	b.queue.Lease, b.queue.Workers, b.queue.Now = c.outbox.Lease, c.outbox.Workers, c.Now
-	return b, nil
+	q.Queue = InboundQueue
+	return q, nil
 }
 
 // Queue is the inbound queue, for listing and the worker.
@@ -313,12 +323,6 @@ func (b *Boundary) put(ctx context.Context, m *outbox.Mail, folder, name, value 
 	return c.tokenRefused(c.cfg.IMAP.MailServer, srv.Addr, acc.Username, err)
 }
 
-// Delivered reports whether mark, the HeaderInbound of a message in
-// mailbox, is one the boundary wrote there (see Core.believed).
-func (b *Boundary) Delivered(ctx context.Context, mailbox, mark string) bool {
-	return b.c.believed(ctx, mailbox, mark)
-}
-
 // believed reports whether mark, the HeaderInbound of a message in
 // mailbox, is one the boundary wrote there: the inbound queue holds the
 // mail it names. A mark a sender wrote names none (its key is the hash
@@ -340,6 +344,12 @@ func (c *Core) believed(ctx context.Context, mailbox, mark string) bool {
 	}
 	_, ok, err := q.ByMessageID(ctx, key)
 	return ok && err == nil
+}
+
+// believedMail reports whether mark is the boundary's mark of a mail it
+// delivered (not of one of its notices to the readers).
+func (c *Core) believedMail(ctx context.Context, mailbox, mark string) bool {
+	return mark != "" && !strings.Contains(mark, "/") && c.believed(ctx, mailbox, mark)
 }
 
 // Poll takes what arrived in each secure mailbox's INBOX otherwise than
@@ -372,7 +382,7 @@ func (b *Boundary) Poll(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, uid := range slices.Sorted(maps.Keys(marks)) {
-			if mark := marks[uid]; mark != "" && b.Delivered(ctx, mb.Address, mark) {
+			if mark := marks[uid]; mark != "" && c.believed(ctx, mb.Address, mark) {
 				continue
 			}
 			raw, err := srv.FetchUID(ctx, acc, "INBOX", uid)
@@ -408,8 +418,8 @@ func (c *Core) passedBoundary(ctx context.Context, in *inboxAt, raw []byte) (ori
 		return nil, "", false, nil
 	}
 	mark := h.Header.Get(HeaderInbound)
-	if mark == "" || strings.Contains(mark, "/") || !c.believed(ctx, in.mailbox, mark) {
-		return nil, "", false, nil // none, or a notice of the gateway's
+	if !c.believedMail(ctx, in.mailbox, mark) {
+		return nil, "", false, nil // none, a sender's, or a notice of the gateway's
 	}
 	archive := cmp.Or(c.cfg.Boundary.Archive, DefaultArchive)
 	found, err := in.srv.FetchBy(ctx, in.acc, archive, HeaderInbound, mark)
@@ -426,8 +436,7 @@ func (c *Core) passedBoundary(ctx context.Context, in *inboxAt, raw []byte) (ori
 // (its fields from the list), from the verdict it wrote; ok false for
 // any other message, whose badge is its content type's.
 func (c *Core) boundaryBadge(ctx context.Context, in *inboxAt, fields map[string]string) (Badge, bool) {
-	mark := fields[HeaderInbound]
-	if mark == "" || strings.Contains(mark, "/") || !c.believed(ctx, in.mailbox, mark) {
+	if !c.believedMail(ctx, in.mailbox, fields[HeaderInbound]) {
 		return "", false
 	}
 	switch {
@@ -447,17 +456,10 @@ func (c *Core) inboundQueue(ctx context.Context) (*outbox.Outbox, error) {
 	if c.inbound != nil {
 		return c.inbound, nil
 	}
-	var q *outbox.Outbox
-	var err error
-	if c.store.Dialect == store.PostgreSQL {
-		q, err = outbox.OpenShared(ctx, c.store)
-	} else {
-		q, err = outbox.Open(c.db, c.dbPath+".inbound.lock")
-	}
+	q, err := c.openInbound(ctx)
 	if err != nil {
-		return nil, &FileError{File: c.storeName(), Err: err}
+		return nil, err
 	}
-	q.Queue = InboundQueue
 	c.inbound = q
 	return q, nil
 }
