@@ -93,13 +93,26 @@ const draftSuffix = ".draft"
 // the gateway's callers, who has no file there to see, its id. An id
 // that is not one of ours is refused.
 func (c *Core) draftName(id string) (string, error) {
-	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+	if !ValidDraftID(id) {
 		return "", &DraftError{Reason: DraftUnreadable, File: id, Err: errors.New("not a draft name")}
 	}
 	if c.caller || c.outbox.FilesInDatabase() {
 		return id, nil
 	}
 	return c.draftFile(id), nil
+}
+
+// NewDraftID is a new draft's id: 32 random lowercase hex digits.
+func NewDraftID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// ValidDraftID reports whether id is a draft's id, as NewDraftID makes
+// them: nothing else names a file or a row.
+func ValidDraftID(id string) bool {
+	return len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
 }
 
 // draftFile is the file of the draft id, when drafts are files.
@@ -203,9 +216,7 @@ func (c *Core) SaveDraft(ctx context.Context, id string, d message.Draft) (strin
 		return "", err
 	}
 	if id == "" {
-		var b [16]byte
-		rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+		id = NewDraftID()
 	}
 	if _, err := c.draftName(id); err != nil {
 		return "", err

@@ -3,8 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -32,7 +30,7 @@ func (c *Client) waitingDir() string { return c.file("gateway-drafts") }
 // draftPath is where the draft id waits, as its put or its deletion;
 // an id that is not one of ours is refused.
 func (c *Client) draftPath(id, what string) (string, error) {
-	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+	if !core.ValidDraftID(id) {
 		return "", &Error{Reason: NotFound, Detail: id}
 	}
 	return filepath.Join(c.waitingDir(), id+what), nil
@@ -43,9 +41,7 @@ func (c *Client) draftPath(id, what string) (string, error) {
 // sealed to it.
 func (c *Client) SaveDraft(ctx context.Context, id string, d message.Draft) (string, error) {
 	if id == "" {
-		var b [16]byte
-		rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+		id = core.NewDraftID()
 	}
 	put, err := c.draftPath(id, waitingPut)
 	if err != nil {
