@@ -151,13 +151,22 @@ func (s *Server) inboxList(w http.ResponseWriter, r *http.Request, c *core.Core)
 	return nil
 }
 
-// opened opens the message of the request.
-func opened(r *http.Request, c *core.Core) (*core.OpenedMail, error) {
+// uidOf is the message's UID the request names.
+func uidOf(r *http.Request) (uint32, error) {
 	uid, err := strconv.ParseUint(r.PathValue("uid"), 10, 32)
 	if err != nil {
-		return nil, &Error{Reason: NotFound, Detail: r.PathValue("uid")}
+		return 0, &Error{Reason: NotFound, Detail: r.PathValue("uid")}
 	}
-	return c.InboxOpen(r.Context(), r.PathValue("mailbox"), uint32(uid))
+	return uint32(uid), nil
+}
+
+// opened opens the message of the request.
+func opened(r *http.Request, c *core.Core) (*core.OpenedMail, error) {
+	uid, err := uidOf(r)
+	if err != nil {
+		return nil, err
+	}
+	return c.InboxOpen(r.Context(), r.PathValue("mailbox"), uid)
 }
 
 func (s *Server) inboxOpen(w http.ResponseWriter, r *http.Request, c *core.Core) error {
@@ -174,11 +183,11 @@ func (s *Server) inboxHandled(w http.ResponseWriter, r *http.Request, c *core.Co
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	uid, err := strconv.ParseUint(r.PathValue("uid"), 10, 32)
+	uid, err := uidOf(r)
 	if err != nil {
-		return &Error{Reason: NotFound, Detail: r.PathValue("uid")}
+		return err
 	}
-	if err := c.MarkHandled(r.Context(), r.PathValue("mailbox"), uint32(uid), req.Handled); err != nil {
+	if err := c.MarkHandled(r.Context(), r.PathValue("mailbox"), uid, req.Handled); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
