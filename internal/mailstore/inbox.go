@@ -106,10 +106,11 @@ func (s Server) ListFolder(ctx context.Context, acc Account, folder string, fiel
 			for _, f := range m.Flags {
 				sum.Flags = append(sum.Flags, string(f))
 			}
-			h := m.FindBodySection(ct)
-			sum.ContentType, sum.SMIMEType = contentType(h)
-			if len(fields) > 0 {
-				sum.Fields = headerValues(h, fields)
+			if h, err := readHeader(m.FindBodySection(ct)); err == nil {
+				sum.ContentType, sum.SMIMEType = contentType(h)
+				if len(fields) > 0 {
+					sum.Fields = headerValues(h, fields)
+				}
 			}
 			out = append(out, sum)
 		}
@@ -118,28 +119,29 @@ func (s Server) ListFolder(ctx context.Context, acc Account, folder string, fiel
 	return Listing{Messages: out, PermanentFlags: perm}, s.wrap(err, acc, folder)
 }
 
-// headerValues reads the fields named from a header block.
-func headerValues(h []byte, names []string) map[string]string {
+// readHeader reads a header block as fetched (HEADER.FIELDS).
+func readHeader(h []byte) (mail.Header, error) {
 	msg, err := mail.ReadMessage(bytes.NewReader(append(bytes.TrimRight(h, "\r\n"), "\r\n\r\n"...)))
 	if err != nil {
-		return nil
+		return nil, err
 	}
+	return msg.Header, nil
+}
+
+// headerValues are the fields named that h has.
+func headerValues(h mail.Header, names []string) map[string]string {
 	out := map[string]string{}
 	for _, n := range names {
-		if v := msg.Header.Get(n); v != "" {
+		if v := h.Get(n); v != "" {
 			out[n] = v
 		}
 	}
 	return out
 }
 
-// contentType reads the media type and smime-type from a header block.
-func contentType(h []byte) (string, string) {
-	msg, err := mail.ReadMessage(bytes.NewReader(append(bytes.TrimRight(h, "\r\n"), "\r\n\r\n"...)))
-	if err != nil {
-		return "", ""
-	}
-	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+// contentType reads the media type and smime-type from a header.
+func contentType(h mail.Header) (string, string) {
+	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
 	if err != nil {
 		return "text/plain", ""
 	}
