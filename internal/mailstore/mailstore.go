@@ -121,11 +121,21 @@ func ensureFolder(c *imapclient.Client, folder string) (string, error) {
 	if len(root) > 0 && root[0].Delim != 0 && root[0].Delim != '/' {
 		folder = strings.ReplaceAll(folder, "/", string(root[0].Delim))
 	}
-	list, err := c.List("", folder, nil).Collect()
-	if err != nil || len(list) > 0 {
+	there := func() (bool, error) {
+		list, err := c.List("", folder, nil).Collect()
+		return len(list) > 0, err
+	}
+	if ok, err := there(); ok || err != nil {
 		return folder, err
 	}
-	return folder, c.Create(folder, nil).Wait()
+	if err := c.Create(folder, nil).Wait(); err != nil {
+		// Another session (an instance beside this one) may have made it
+		// since: then it is there, as wanted.
+		if ok, lerr := there(); !ok || lerr != nil {
+			return folder, err
+		}
+	}
+	return folder, nil
 }
 
 // Fetch returns the messages in folder with the Message-ID, whole.
@@ -268,10 +278,7 @@ func sentFolder(c *imapclient.Client, fallback string) (string, error) {
 	if !errors.Is(err, errNoSent) {
 		return folder, err
 	}
-	if err := c.Create(fallback, nil).Wait(); err != nil {
-		return "", err
-	}
-	return fallback, nil
+	return ensureFolder(c, fallback)
 }
 
 var errNoSent = errors.New("no Sent folder")
