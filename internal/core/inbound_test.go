@@ -18,6 +18,21 @@ import (
 	"sikkermail/internal/scan"
 )
 
+// clamdScanner starts a clamd for the test, as the boundary asks it.
+func clamdScanner(t *testing.T) *scan.Clamd {
+	return &scan.Clamd{Network: "unix", Address: daemon.StartClamd(t, "25M").Socket}
+}
+
+// boundaryOn opens the boundary on c, its mails scanned by s.
+func boundaryOn(t *testing.T, c *Core, s Scanner) *Boundary {
+	t.Helper()
+	b, err := c.OpenBoundary(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // Mails that arrive for a secure mailbox go through the boundary's
 // durable queue to a real Dovecot: each delivered once, decrypted with
 // its verdict, unread; the one that cannot be opened to quarantine with
@@ -28,12 +43,8 @@ func TestBoundaryQueue(t *testing.T) {
 	e := newSendEnv(t)
 	d := e.withDovecot(t)
 	c := e.core(t)
-	clamd := daemon.StartClamd(t, "25M")
 	ctx := context.Background()
-	b, err := c.OpenBoundary(ctx, &scan.Clamd{Network: "unix", Address: clamd.Socket})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := boundaryOn(t, c, clamdScanner(t))
 	byName := map[string][]byte{}
 	for _, k := range kinds(t) {
 		byName[k.name] = k.raw
@@ -167,12 +178,8 @@ func TestBoundaryPoll(t *testing.T) {
 	e := newSendEnv(t)
 	d := e.withDovecot(t)
 	c := e.core(t)
-	clamd := daemon.StartClamd(t, "25M")
 	ctx := context.Background()
-	b, err := c.OpenBoundary(ctx, &scan.Clamd{Network: "unix", Address: clamd.Socket})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := boundaryOn(t, c, clamdScanner(t))
 	srv, _ := c.imapServer()
 	acc, err := c.account(ctx, c.User(), sendMailbox)
 	if err != nil {
@@ -220,7 +227,6 @@ func TestBoundaryLetters(t *testing.T) {
 	d := e.withDovecot(t)
 	sim := e.withDigitalPost(t)
 	c := e.core(t)
-	clamd := daemon.StartClamd(t, "25M")
 	ctx := context.Background()
 	const point = "a4c8e2f6-0b3d-4a7e-9c1f-5d8b2e6a0c4f"
 	mb, err := c.policy.Mailbox(ctx, sendMailbox)
@@ -234,10 +240,7 @@ func TestBoundaryLetters(t *testing.T) {
 	if err := c.local.Grant(ctx, testHelpdesk, sendUser, sendMailbox, policy.Read); err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.OpenBoundary(ctx, &scan.Clamd{Network: "unix", Address: clamd.Socket})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := boundaryOn(t, c, clamdScanner(t))
 	sim.Letter(mailtest.CitizenLetter("0101901009", "Anna Jensen", "29403473", point, "Spørgsmål om optagelse", "Jeg har et spørgsmål om min optagelse.",
 		map[string][]byte{"eksamensbevis.pdf": []byte("%PDF-1.7 bevis")}))
 	sim.Letter(mailtest.CitizenLetter("0101901009", "Anna Jensen", "29403473", "00000000-0000-4000-8000-000000000000", "Forkert", "x", nil))
@@ -289,10 +292,7 @@ func TestBoundaryScannerDown(t *testing.T) {
 	ctx := context.Background()
 	down := daemon.StartClamd(t, "25M")
 	scanner := &scan.Clamd{Network: "unix", Address: down.Socket}
-	b, err := c.OpenBoundary(ctx, scanner)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := boundaryOn(t, c, scanner)
 	down.Stop()
 	if _, err := b.Receive(ctx, sendMailbox, fromJens(t, "jens.hansen@kommune.example", identity(t, "mailbox-rsa.p12"), true, true)); err != nil {
 		t.Fatal(err)
@@ -333,10 +333,7 @@ func TestBoundaryFailsForGood(t *testing.T) {
 	d := e.withDovecot(t)
 	c := e.core(t)
 	ctx := context.Background()
-	b, err := c.OpenBoundary(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := boundaryOn(t, c, nil)
 	id, err := b.Receive(ctx, sendMailbox, []byte("<no letter at all"))
 	if err != nil {
 		t.Fatal(err)
@@ -364,7 +361,7 @@ func TestBoundaryShared(t *testing.T) {
 	e := newSendEnv(t)
 	d := e.withDovecot(t)
 	e.cfg.Store.URL = daemon.StartPostgres(t).URL
-	clamd := &scan.Clamd{Network: "unix", Address: daemon.StartClamd(t, "25M").Socket}
+	clamd := clamdScanner(t)
 	ctx := context.Background()
 	var bs []*Boundary
 	for i := range 2 {
@@ -379,11 +376,7 @@ func TestBoundaryShared(t *testing.T) {
 				}
 			}
 		}
-		b, err := c.OpenBoundary(ctx, clamd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bs = append(bs, b)
+		bs = append(bs, boundaryOn(t, c, clamd))
 	}
 	const mails = 20
 	mbox := identity(t, "mailbox-rsa.p12")
