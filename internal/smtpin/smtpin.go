@@ -8,6 +8,7 @@ package smtpin
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -122,14 +123,9 @@ func (s *session) received() string {
 		message.Printable(s.c.Hostname(), false), host, s.b.domain, with, time.Now().Format(time.RFC1123Z))
 }
 
+// tlsVersion names a TLS version as Received lines do ("TLS1_3").
 func tlsVersion(v uint16) string {
-	switch v {
-	case 0x0304:
-		return "TLS1_3"
-	case 0x0303:
-		return "TLS1_2"
-	}
-	return fmt.Sprintf("TLS 0x%04x", v)
+	return strings.NewReplacer(" ", "", ".", "_").Replace(tls.VersionName(v))
 }
 
 func (s *session) Reset() { s.from, s.to = "", nil }
