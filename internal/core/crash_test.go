@@ -2,9 +2,11 @@ package core
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"sikkermail/internal/config"
 	"sikkermail/internal/outbox"
+	"sikkermail/internal/scan"
 )
 
 // TestCrashAtEveryStep kills the worker — a child process, SIGKILL, no
@@ -37,23 +40,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfgFile := filepath.Join(e.dir, "config.toml")
-			f, err := os.Create(cfgFile)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := toml.NewEncoder(f).Encode(e.cfg); err != nil {
-				t.Fatal(err)
-			}
-			f.Close()
-
-			child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
-			child.Env = append(os.Environ(), "SIKKERMAIL_CRASH_CONFIG="+cfgFile, "SIKKERMAIL_CRASH_AT="+point)
-			out, err := child.CombinedOutput()
-			ws, ok := child.ProcessState.Sys().(syscall.WaitStatus)
-			if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-				t.Fatalf("the child was not killed at %s: %v\n%s", point, err, out)
-			}
+			crashChild(t, e, "^TestCrashChild$", point, q.ID)
 
 			// Start again.
 			if n, err := c.outbox.Process(ctx); n != 1 || err != nil {
@@ -123,11 +110,145 @@ func TestCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.outbox.Hook = func(p string, _ *outbox.Mail) {
-		if p == point {
+	id, _ := strconv.ParseInt(os.Getenv("SIKKERMAIL_CRASH_MAIL"), 10, 64)
+	c.outbox.Hook = func(p string, m *outbox.Mail) {
+		if p == point && m.ID == id {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
 	c.outbox.Process(context.Background())
+	t.Fatalf("%s was never reached", point)
+}
+
+// TestBoundaryCrashAtEveryStep kills the boundary's worker (SIGKILL) at
+// every point of an inbound mail's way — after each step ran and before
+// it was recorded, and after — once for a mail delivered as secure and
+// once for one that goes to quarantine with a notice, with a plain one
+// in the queue beside them. A new worker finishes the queue against a
+// real Dovecot: every mail is in its folder once with its verdict, each
+// archived once, the notice in INBOX once.
+func TestBoundaryCrashAtEveryStep(t *testing.T) {
+	clamd := clamdScanner(t)
+	byName := map[string][]byte{}
+	for _, k := range kinds(t) {
+		byName[k.name] = k.raw
+	}
+	var points []string
+	for _, s := range []string{stepInspect, stepArchive, stepDeliver, stepNotify} {
+		points = append(points, "before:"+s, "after:"+s)
+	}
+	for _, target := range []string{"ours", "tampered"} {
+		for _, point := range points {
+			t.Run(target+"/"+point, func(t *testing.T) {
+				e := newSendEnv(t)
+				d := e.withDovecot(t)
+				e.cfg.Boundary.Scanner = "unix:" + clamd.Address
+				c := e.core(t)
+				ctx := context.Background()
+				b := boundaryOn(t, c, clamd)
+				ids := map[string]int64{}
+				for _, name := range []string{"ours", "plain", "tampered"} {
+					id, err := b.Receive(ctx, sendMailbox, byName[name])
+					if err != nil {
+						t.Fatal(err)
+					}
+					ids[name] = id
+				}
+				crashChild(t, e, "^TestBoundaryCrashChild$", point, ids[target])
+
+				if _, err := b.Process(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for name, id := range ids {
+					if m, err := b.Queue().Get(ctx, id); err != nil || m.State != outbox.Done {
+						t.Fatalf("%s: %+v %v", name, m, err)
+					}
+				}
+				verdicts := func(folder string) map[string]int {
+					got := map[string]int{}
+					for _, m := range d.Messages(t, sendMailbox, folder) {
+						h, _ := delivered(t, m)
+						got[h.Get(HeaderVerdict)+" "+h.Get(HeaderInbound)]++
+					}
+					return got
+				}
+				key := func(name string) string { return inboundKey(sendMailbox, byName[name]) }
+				want := map[string]int{
+					VerdictSecure + " " + key("ours"):                     1,
+					VerdictNotSecure + " " + key("plain"):                 1,
+					VerdictQuarantine + " " + key("tampered") + "/notice": 1,
+				}
+				if got := verdicts("INBOX"); !maps.Equal(got, want) {
+					t.Errorf("INBOX %v, want %v", got, want)
+				}
+				if got := verdicts("Sikkermail/Karant&AOY-ne"); !maps.Equal(got, map[string]int{VerdictQuarantine + " " + key("tampered"): 1}) {
+					t.Errorf("quarantine %v", got)
+				}
+				archived := map[string]int{}
+				for _, m := range d.Messages(t, sendMailbox, "Sikkermail/Arkiv") {
+					h := header(t, m)
+					archived[h.Get(HeaderInbound)]++
+				}
+				if !maps.Equal(archived, map[string]int{key("ours"): 1, key("plain"): 1, key("tampered"): 1}) {
+					t.Errorf("archive %v", archived)
+				}
+			})
+		}
+	}
+}
+
+// crashChild runs the test run names in a child process on e's settings,
+// and asserts it was killed at point, reached by the mail id.
+func crashChild(t *testing.T, e *sendEnv, run, point string, id int64) {
+	t.Helper()
+	cfgFile := filepath.Join(e.dir, "config.toml")
+	f, err := os.Create(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := toml.NewEncoder(f).Encode(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	child := exec.Command(os.Args[0], "-test.run="+run)
+	child.Env = append(os.Environ(), "SIKKERMAIL_CRASH_CONFIG="+cfgFile, "SIKKERMAIL_CRASH_AT="+point,
+		"SIKKERMAIL_CRASH_MAIL="+strconv.FormatInt(id, 10))
+	out, err := child.CombinedOutput()
+	ws, ok := child.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed at %s: %v\n%s", point, err, out)
+	}
+}
+
+// TestBoundaryCrashChild is the boundary's worker
+// TestBoundaryCrashAtEveryStep kills; alone it does nothing.
+func TestBoundaryCrashChild(t *testing.T) {
+	file, point := os.Getenv("SIKKERMAIL_CRASH_CONFIG"), os.Getenv("SIKKERMAIL_CRASH_AT")
+	if file == "" {
+		return
+	}
+	id, _ := strconv.ParseInt(os.Getenv("SIKKERMAIL_CRASH_MAIL"), 10, 64)
+	cfg, err := config.Load(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scan.Parse(cfg.Boundary.Scanner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := c.OpenBoundary(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Queue().Hook = func(p string, m *outbox.Mail) {
+		if p == point && m.ID == id {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+	b.Process(context.Background())
 	t.Fatalf("%s was never reached", point)
 }
