@@ -238,6 +238,14 @@ func (l Lang) Size(n int64) string {
 	default:
 		s = fmt.Sprintf("%d B", n)
 	}
+	return l.decimalComma(s)
+}
+
+// Decimal says x with one decimal, as people read it: "5.0", in Danish
+// "5,0".
+func (l Lang) Decimal(x float64) string { return l.decimalComma(fmt.Sprintf("%.1f", x)) }
+
+func (l Lang) decimalComma(s string) string {
 	if l == Danish {
 		s = strings.Replace(s, ".", ",", 1)
 	}

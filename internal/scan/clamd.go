@@ -33,11 +33,21 @@ type Clamd struct {
 // Parse reads a scanner's setting: "unix:/run/clamav/clamd.ctl" or
 // "tcp:host:3310".
 func Parse(setting string) (*Clamd, error) {
-	network, addr, ok := strings.Cut(setting, ":")
-	if !ok || addr == "" || (network != "unix" && network != "tcp") {
-		return nil, fmt.Errorf("scan: %q is no clamd socket (unix:/path or tcp:host:port)", setting)
+	network, addr, err := socket("clamd", setting)
+	if err != nil {
+		return nil, err
 	}
 	return &Clamd{Network: network, Address: addr}, nil
+}
+
+// socket reads a daemon's socket setting: "unix:/path" or
+// "tcp:host:port".
+func socket(daemon, setting string) (network, addr string, err error) {
+	network, addr, ok := strings.Cut(setting, ":")
+	if !ok || addr == "" || (network != "unix" && network != "tcp") {
+		return "", "", fmt.Errorf("scan: %q is no %s socket (unix:/path or tcp:host:port)", setting, daemon)
+	}
+	return network, addr, nil
 }
 
 // Verdict is what the scanner found.
@@ -106,14 +116,23 @@ func (c *Clamd) Ping(ctx context.Context) error {
 }
 
 func (c *Clamd) dial(ctx context.Context) (net.Conn, error) {
-	timeout := c.Timeout
+	conn, err := dial(ctx, c.Network, c.Address, c.Timeout)
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	return conn, nil
+}
+
+// dial connects to a daemon, the connection bounded by timeout (default
+// 2 minutes) or ctx's deadline, whichever comes first.
+func dial(ctx context.Context, network, address string, timeout time.Duration) (net.Conn, error) {
 	if timeout <= 0 {
 		timeout = 2 * time.Minute
 	}
 	d := net.Dialer{Timeout: 10 * time.Second}
-	conn, err := d.DialContext(ctx, c.Network, c.Address)
+	conn, err := d.DialContext(ctx, network, address)
 	if err != nil {
-		return nil, c.fail(err)
+		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
 	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
@@ -170,10 +189,12 @@ const (
 	Unavailable Reason = "unavailable"
 	// TooLarge: the content is larger than clamd takes (StreamMaxLength).
 	TooLarge Reason = "too_large"
+	// SpamUnavailable: spamd could not be asked, or failed.
+	SpamUnavailable Reason = "spam_unavailable"
 )
 
 // Reasons are every Reason, for the tests of their sentences.
-var Reasons = []Reason{Unavailable, TooLarge}
+var Reasons = []Reason{Unavailable, TooLarge, SpamUnavailable}
 
 // Error is a scan that gave no verdict: never a pass.
 type Error struct {
@@ -183,13 +204,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	return fmt.Sprintf("scan: clamd %s: %s: %v", e.Scanner, e.Reason, e.Err)
+	return fmt.Sprintf("scan: %s: %s: %v", e.Scanner, e.Reason, e.Err)
 }
 func (e *Error) Unwrap() error { return e.Err }
 
 // IsTemporary: a scanner that is down may answer later; a mail too large
 // for it stays too large.
-func (e *Error) IsTemporary() bool { return e.Reason == Unavailable }
+func (e *Error) IsTemporary() bool { return e.Reason != TooLarge }
 
 // Localize names the sentence.
 func (e *Error) Localize() i18n.Message {

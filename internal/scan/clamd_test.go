@@ -1,10 +1,12 @@
 package scan
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,6 +71,69 @@ func TestSentences(t *testing.T) {
 			if s := l.Error(e); !strings.Contains(s, "/run/clamav/clamd.ctl") || !l.Has(e.Localize().Key) {
 				t.Errorf("%s %s: %q", l, r, s)
 			}
+		}
+	}
+}
+
+// spamMail is a mail with text as its body.
+func spamMail(text string) []byte {
+	return []byte("From: jens.hansen@kommune.example\r\nTo: sikkerpost@hoejskole.example\r\nSubject: Ansøgning\r\n" +
+		"Date: Thu, 3 Dec 2026 10:00:00 +0100\r\nMessage-ID: <ansoegning.1@kommune.example>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n")
+}
+
+// Against a real spamd: the GTUBE mail is spam, with the rule that
+// found it; a plain letter is not; a long one is checked on its
+// beginning; a spamd that is down is an error, never a pass.
+func TestSpamd(t *testing.T) {
+	d := daemon.StartSpamd(t)
+	s := &Spamd{Network: "unix", Address: d.Socket}
+	ctx := context.Background()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.Check(ctx, spamMail("Køb nu!\r\n"+daemon.GTUBE))
+	if err != nil || !v.Spam || v.Score < v.Threshold || !slices.Contains(v.Rules, "GTUBE") {
+		t.Errorf("GTUBE: %+v %v", v, err)
+	}
+	letter := spamMail("Kære Uddannelsesservice\r\n\r\nHermed min ansøgning om orlov fra 1. februar.\r\n\r\nVenlig hilsen\r\nJens Hansen")
+	if v, err := s.Check(ctx, letter); err != nil || v.Spam || v.Threshold == 0 {
+		t.Errorf("a letter: %+v %v", v, err)
+	}
+	// The spam comes after what is checked: not found, and no error.
+	long := spamMail(strings.Repeat("Et langt bilag i tekst.\r\n", 1000) + daemon.GTUBE)
+	if v, err := (&Spamd{Network: "unix", Address: d.Socket, MaxSize: 4096}).Check(ctx, long); err != nil || v.Spam {
+		t.Errorf("cut: %+v %v", v, err)
+	}
+	if v, err := s.Check(ctx, long); err != nil || !v.Spam {
+		t.Errorf("whole: %+v %v", v, err)
+	}
+	d.Stop()
+	var se *Error
+	if v, err := s.Check(ctx, letter); !errors.As(err, &se) || se.Reason != SpamUnavailable || !se.IsTemporary() || v.Spam {
+		t.Errorf("spamd down: %+v %v", v, err)
+	}
+}
+
+// What spamd answers is read strictly: an answer it could not have
+// meant as a verdict is an error, never a pass.
+func TestReadSpamd(t *testing.T) {
+	for _, tc := range []struct {
+		answer string
+		spam   bool
+		ok     bool
+	}{
+		{"SPAMD/1.1 0 EX_OK\r\nContent-length: 5\r\nSpam: True ; 1000.0 / 5.0\r\n\r\nGTUBE", true, true},
+		{"SPAMD/1.1 0 EX_OK\r\nSpam: False ; -0.1 / 5.0\r\n\r\n", false, true},
+		{"SPAMD/1.0 76 Bad header line: (EOF)\r\n", false, false},
+		{"SPAMD/1.1 0 EX_OK\r\n\r\n", false, false},
+		{"SPAMD/1.1 0 EX_OK\r\nSpam: Maybe ; 1 / 5\r\n\r\n", false, false},
+		{"SPAMD/1.1 0 EX_OK\r\nSpam: True ; x / 5\r\n\r\n", false, false},
+		{"", false, false},
+	} {
+		v, err := readSpamd(bufio.NewReader(strings.NewReader(tc.answer)))
+		if (err == nil) != tc.ok || v.Spam != tc.spam {
+			t.Errorf("%q: %+v %v", tc.answer, v, err)
 		}
 	}
 }
