@@ -169,7 +169,7 @@ func TestBoundaryCommand(t *testing.T) {
 	c := api.(*demo.Core).Core
 	c.OnHost()
 	ctx := context.Background()
-	b, err := c.OpenBoundary(ctx, nil)
+	b, err := c.OpenBoundary(ctx, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

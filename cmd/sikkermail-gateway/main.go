@@ -139,7 +139,17 @@ func startBoundary(ctx context.Context, c *core.Core, tlsConfig *tls.Config, l n
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := c.OpenBoundary(ctx, scanner)
+	var spam core.SpamChecker
+	switch cfg.Spam {
+	case "":
+		return nil, nil, &gateway.Error{Reason: gateway.ServerSettings, Detail: "[boundary] spam"}
+	case "none":
+	default:
+		if spam, err = scan.ParseSpamd(cfg.Spam); err != nil {
+			return nil, nil, err
+		}
+	}
+	b, err := c.OpenBoundary(ctx, scanner, spam)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -23,6 +23,7 @@ import (
 	"sikkermail/internal/config"
 	"sikkermail/internal/core"
 	"sikkermail/internal/demo"
+	"sikkermail/internal/gateway"
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/mailtest/daemon"
@@ -163,6 +164,7 @@ func TestBoundaryListener(t *testing.T) {
 	cfg := config.Demo()
 	cfg.Database = filepath.Join(t.TempDir(), "gw.db")
 	cfg.Boundary.Scanner = "unix:" + clamd.Socket
+	cfg.Boundary.Spam = "unix:" + daemon.StartSpamd(t).Socket
 	api, err := demo.Open(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +177,13 @@ func TestBoundaryListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Neither a spamd nor "none": IT has not said how spam is checked.
+	c.Config().Boundary.Spam = ""
+	var ge *gateway.Error
+	if _, _, err := startBoundary(ctx, c, x.Server, l); !errors.As(err, &ge) || ge.Detail != "[boundary] spam" {
+		t.Errorf("started without a spam setting: %v", err)
+	}
+	c.Config().Boundary.Spam = cfg.Boundary.Spam
 	b, stop, err := startBoundary(ctx, c, x.Server, l)
 	if err != nil {
 		t.Fatal(err)

@@ -413,6 +413,16 @@ type Boundary struct {
 	// ScannerDown is what a mail does while the scanner cannot be asked:
 	// "wait" (the default: it is delivered once scanned) or "quarantine".
 	ScannerDown string `toml:"scanner_down"`
+	// Spam is spamd's socket ("unix:/run/spamd.sock", "tcp:host:783"),
+	// which checks each mail once decrypted, where the mail server's
+	// filter could not read it; or "none", where IT accepts the mail
+	// server's check of the mail as it came (encrypted) alone. One of
+	// them must be set. A spamd that is down is met as a scanner that is
+	// down (ScannerDown).
+	Spam string `toml:"spam"`
+	// SpamFolder is where a mail found to be spam goes (default "Junk
+	// Email", Exchange's junk folder).
+	SpamFolder string `toml:"spam_folder"`
 	// Quarantine and Archive are the mailbox's folders for mail that may
 	// not be delivered as if fine, and for every mail as it came
 	// (defaults "Sikkermail/Karantæne" and "Sikkermail/Arkiv").

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -30,6 +31,11 @@ type Scanner interface {
 	Scan(ctx context.Context, r io.Reader) (scan.Verdict, error)
 }
 
+// SpamChecker tells spam from mail (spamd, in scan).
+type SpamChecker interface {
+	Check(ctx context.Context, msg []byte) (scan.Spam, error)
+}
+
 // Verdict headers on a mail delivered at the boundary. Any header of
 // these names a mail arrives with is removed first: only the gateway
 // writes them.
@@ -38,6 +44,7 @@ const (
 	HeaderCipher  = "Sikkermail-Encryption"
 	HeaderSigner  = "Sikkermail-Signer"
 	HeaderScan    = "Sikkermail-Scan"
+	HeaderSpam    = "Sikkermail-Spam"
 )
 
 // The values of HeaderVerdict.
@@ -60,6 +67,14 @@ type Inspection struct {
 	// Scanned is the scanner's verdict; ScanErr why there is none.
 	Scanned scan.Verdict
 	ScanErr error
+	// Spam is what the spam check said, nil when it did not check;
+	// SpamErr why it could not; SpamOff that the boundary checks no
+	// spam (IT's setting).
+	Spam    *scan.Spam
+	SpamErr error
+	SpamOff bool
+	// SpamFolder, when set, is where a mail found to be spam goes.
+	SpamFolder string
 	// Key, when set, is written as HeaderInbound: the delivery is known
 	// again by it.
 	Key string
@@ -68,9 +83,52 @@ type Inspection struct {
 
 // Quarantine reports whether the mail may not be delivered as if fine:
 // it could not be opened (not for this mailbox, damaged, malformed), the
-// scanner found malware, or it could not scan it.
+// scanner found malware, or it or the spam check could not check it.
 func (in *Inspection) Quarantine() bool {
-	return in.Entity == nil || in.ScanErr != nil || !in.Scanned.Clean
+	return in.Entity == nil || in.ScanErr != nil || !in.Scanned.Clean || in.SpamErr != nil
+}
+
+// CheckErr is why a check could not be made, nil when every one was.
+func (in *Inspection) CheckErr() error { return cmp.Or(in.ScanErr, in.SpamErr) }
+
+// IsSpam reports whether the spam check found the mail to be spam.
+func (in *Inspection) IsSpam() bool { return in.Spam != nil && in.Spam.Spam }
+
+// CheckSpam asks s whether the opened mail is spam: its header as it
+// came with the decrypted content, the mail a spam filter before the
+// gateway could not read. No checker is IT's choice (SpamOff); a mail
+// that did not open is not asked of (it is held anyway).
+func (in *Inspection) CheckSpam(ctx context.Context, s SpamChecker) {
+	switch {
+	case s == nil:
+		in.SpamOff = true
+	case in.Entity != nil:
+		head, _ := splitEntity(in.raw)
+		var msg bytes.Buffer
+		writeOuter(&msg, head)
+		msg.WriteString("MIME-Version: 1.0\r\n")
+		msg.Write(in.Entity)
+		v, err := s.Check(ctx, msg.Bytes())
+		if err != nil {
+			in.SpamErr = err
+			return
+		}
+		in.Spam = &v
+	}
+}
+
+// writeOuter writes the fields of head, a header a mail came with,
+// that are not its Content fields, nor Sikkermail fields, nor its
+// subject (the signed one is the one told).
+func writeOuter(out *bytes.Buffer, head []byte) {
+	for _, f := range headerFields(head) {
+		name := strings.ToLower(strings.TrimSpace(f[:strings.IndexByte(f+":", ':')]))
+		if strings.HasPrefix(name, "content-") || name == "mime-version" || name == "subject" || strings.HasPrefix(name, "sikkermail-") {
+			continue
+		}
+		out.WriteString(f)
+		out.WriteString("\r\n")
+	}
 }
 
 // Verdict is the HeaderVerdict value.
@@ -124,14 +182,7 @@ func scanWith(ctx context.Context, s Scanner, content []byte) (scan.Verdict, err
 func (in *Inspection) Delivered(l i18n.Lang) ([]byte, error) {
 	head, _ := splitEntity(in.raw)
 	var out bytes.Buffer
-	for _, f := range headerFields(head) {
-		name := strings.ToLower(strings.TrimSpace(f[:strings.IndexByte(f+":", ':')]))
-		if strings.HasPrefix(name, "content-") || name == "mime-version" || name == "subject" || strings.HasPrefix(name, "sikkermail-") {
-			continue
-		}
-		out.WriteString(f)
-		out.WriteString("\r\n")
-	}
+	writeOuter(&out, head)
 	r := in.Report
 	fmt.Fprintf(&out, "Subject: %s\r\n", mime.QEncoding.Encode("utf-8", in.Subject))
 	if in.Key != "" {
@@ -156,6 +207,9 @@ func (in *Inspection) Delivered(l i18n.Lang) ([]byte, error) {
 		fmt.Fprintf(&out, "%s: %s\r\n", HeaderDigitalPost, lr.ReplyTo)
 	}
 	fmt.Fprintf(&out, "%s: %s\r\n", HeaderScan, in.scanValue())
+	if v := in.spamValue(); v != "" {
+		fmt.Fprintf(&out, "%s: %s\r\n", HeaderSpam, v)
+	}
 	mw := multipart.NewWriter(&out)
 	fmt.Fprintf(&out, "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=%q\r\n\r\n", mw.Boundary())
 
@@ -204,6 +258,28 @@ func (in *Inspection) scanValue() string {
 	return "found=" + in.Scanned.Found
 }
 
+// spamValue is the HeaderSpam value: "yes" or "no" with spamd's score,
+// threshold and rules; "not-checked"; "off"; "" where the boundary does
+// not check (a letter).
+func (in *Inspection) spamValue() string {
+	switch {
+	case in.SpamErr != nil:
+		return "not-checked"
+	case in.SpamOff:
+		return "off"
+	case in.Spam == nil:
+		return ""
+	}
+	v := fmt.Sprintf("no; score=%.1f; threshold=%.1f", in.Spam.Score, in.Spam.Threshold)
+	if in.Spam.Spam {
+		v = "yes" + v[2:]
+	}
+	if len(in.Spam.Rules) > 0 {
+		v += "; rules=" + strings.Join(in.Spam.Rules, ",")
+	}
+	return v
+}
+
 // words is the first part: the report's summary and details, and the
 // scanner's verdict, in l.
 func (in *Inspection) words(l i18n.Lang) string {
@@ -218,6 +294,7 @@ func (in *Inspection) words(l i18n.Lang) string {
 	default:
 		b.WriteString(l.T("boundary.malware", map[string]any{"Found": in.Scanned.Found}))
 	}
+	b.WriteString(in.spamWords(l))
 	if in.Entity == nil {
 		b.WriteString("\n" + l.T("boundary.not_opened", nil))
 	}
@@ -226,6 +303,24 @@ func (in *Inspection) words(l i18n.Lang) string {
 		b.WriteString(d + "\n")
 	}
 	return b.String()
+}
+
+// spamWords is what the spam check said, as a line of the first part
+// ("" where the boundary does not check).
+func (in *Inspection) spamWords(l i18n.Lang) string {
+	switch {
+	case in.SpamErr != nil:
+		return "\n" + l.T("boundary.spam_not_checked", map[string]any{"Reason": l.Error(in.SpamErr)})
+	case in.SpamOff:
+		return "\n" + l.T("boundary.spam_off", nil)
+	case in.Spam == nil:
+		return ""
+	}
+	args := map[string]any{"Score": l.Decimal(in.Spam.Score), "Threshold": l.Decimal(in.Spam.Threshold), "Folder": in.SpamFolder}
+	if in.Spam.Spam {
+		return "\n" + l.T("boundary.spam", args)
+	}
+	return "\n" + l.T("boundary.not_spam", args)
 }
 
 // writeQP writes text quoted-printable, its lines ended by CRLF.

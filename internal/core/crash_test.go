@@ -240,7 +240,7 @@ func TestBoundaryCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := c.OpenBoundary(context.Background(), s)
+	b, err := c.OpenBoundary(context.Background(), s, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,10 +47,12 @@ const (
 	stepNotify  = "notify"
 )
 
-// Default folders of a secure mailbox at the boundary.
+// Default folders of a secure mailbox at the boundary. DefaultSpam is
+// Exchange's own junk folder, where readers look for spam.
 const (
 	DefaultQuarantine = "Sikkermail/Karantæne"
 	DefaultArchive    = "Sikkermail/Arkiv"
+	DefaultSpam       = "Junk Email"
 )
 
 // Boundary is the gateway's inbound side at work.
@@ -58,6 +60,7 @@ type Boundary struct {
 	c       *Core
 	queue   *outbox.Outbox
 	scanner Scanner
+	spam    SpamChecker
 }
 
 // inspected is the inspect step's output, sealed for the mailbox.
@@ -69,9 +72,10 @@ type inspected struct {
 }
 
 // OpenBoundary opens the inbound queue in the store, its mails scanned
-// by s.
-func (c *Core) OpenBoundary(ctx context.Context, s Scanner) (*Boundary, error) {
-	b := &Boundary{c: c, scanner: s}
+// for malware by s and checked for spam by spam (nil: IT turned the
+// spam check off, the mail server's being enough).
+func (c *Core) OpenBoundary(ctx context.Context, s Scanner, spam SpamChecker) (*Boundary, error) {
+	b := &Boundary{c: c, scanner: s, spam: spam}
 	steps := []outbox.Step{
 		{Name: stepInspect, Run: b.inspect},
 		{Name: stepArchive, Run: b.archive},
@@ -213,28 +217,32 @@ func (b *Boundary) inspectMail(ctx context.Context, m *outbox.Mail) ([]byte, err
 	var in *Inspection
 	if isLetter(raw) {
 		in, err = b.inspectLetter(ctx, m.Mailbox, raw)
-	} else {
-		in, err = c.Inspect(ctx, m.Mailbox, raw, b.scanner)
+	} else if in, err = c.Inspect(ctx, m.Mailbox, raw, b.scanner); err == nil {
+		in.SpamFolder = cmp.Or(c.cfg.Boundary.SpamFolder, DefaultSpam)
+		in.CheckSpam(ctx, b.spam)
 	}
 	if err != nil {
 		return nil, err
 	}
 	in.Key = m.MessageID
-	if in.ScanErr != nil && c.cfg.Boundary.ScannerDown != "quarantine" && outbox.Temporary(in.ScanErr) {
-		// It waits for the scanner; the readers are told, once.
+	if cerr := in.CheckErr(); cerr != nil && c.cfg.Boundary.ScannerDown != "quarantine" && outbox.Temporary(cerr) {
+		// It waits for the checks; the readers are told, once.
 		if err := b.put(ctx, m, "INBOX", HeaderInbound, m.MessageID+"/waiting", b.waitingNotice(in), false); err != nil {
 			return nil, err
 		}
-		return nil, in.ScanErr
+		return nil, cerr
 	}
 	out := inspected{Verdict: in.Verdict(), Folder: "INBOX"}
 	if out.Delivered, err = in.Delivered(c.Lang()); err != nil {
 		return nil, err
 	}
-	if in.Quarantine() {
+	switch {
+	case in.Quarantine():
 		quarantine, _ := b.folders()
 		out.Folder = quarantine
 		out.Notice = b.notice(in, quarantine)
+	case in.IsSpam():
+		out.Folder = in.SpamFolder // where readers look for spam; no notice
 	}
 	return seal(id, out)
 }
@@ -248,11 +256,11 @@ func (b *Boundary) notice(in *Inspection, folder string) []byte {
 }
 
 // waitingNotice tells the readers that a mail waits for the virus
-// scanner, and is delivered once it is scanned.
+// scanner or the spam check, and is delivered once checked.
 func (b *Boundary) waitingNotice(in *Inspection) []byte {
 	l := b.c.Lang()
 	return b.noticeMail(in, "/waiting", VerdictWaiting, l.T("boundary.waiting_subject", map[string]any{"Subject": in.Subject}),
-		l.T("boundary.waiting", map[string]any{"From": in.FromLine(), "Subject": in.Subject, "Reason": l.Error(in.ScanErr)}))
+		l.T("boundary.waiting", map[string]any{"From": in.FromLine(), "Subject": in.Subject, "Reason": l.Error(in.CheckErr())}))
 }
 
 // noticeMail is a notice from the gateway to the mailbox's readers about

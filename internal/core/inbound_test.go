@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"sikkermail/internal/directory"
 	"sikkermail/internal/mailtest"
@@ -23,10 +24,15 @@ func clamdScanner(t *testing.T) *scan.Clamd {
 	return &scan.Clamd{Network: "unix", Address: daemon.StartClamd(t, "25M").Socket}
 }
 
-// boundaryOn opens the boundary on c, its mails scanned by s.
-func boundaryOn(t *testing.T, c *Core, s Scanner) *Boundary {
+// boundaryOn opens the boundary on c, its mails scanned by s, checked
+// for spam by spam, if any.
+func boundaryOn(t *testing.T, c *Core, s Scanner, spam ...SpamChecker) *Boundary {
 	t.Helper()
-	b, err := c.OpenBoundary(context.Background(), s)
+	var sc SpamChecker
+	if len(spam) > 0 {
+		sc = spam[0]
+	}
+	b, err := c.OpenBoundary(context.Background(), s, sc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +313,7 @@ func TestBoundaryScannerDown(t *testing.T) {
 	if len(inbox) != 1 {
 		t.Fatalf("INBOX holds %d", len(inbox))
 	}
-	if h, words := delivered(t, inbox[0]); !strings.HasPrefix(message.DecodeHeader(h.Get("Subject")), "Venter på virusscanneren: ") ||
+	if h, words := delivered(t, inbox[0]); !strings.HasPrefix(message.DecodeHeader(h.Get("Subject")), "Venter på gatewayens kontrol: ") ||
 		!strings.Contains(words, "jens.hansen@kommune.example") || !strings.Contains(words, "Virusscanneren (clamd på") {
 		t.Fatalf("%v\n%s", h, words)
 	}
@@ -323,6 +329,81 @@ func TestBoundaryScannerDown(t *testing.T) {
 	}
 	if verdicts["secure clean"] != 1 || len(verdicts) != 2 {
 		t.Errorf("%v", verdicts)
+	}
+}
+
+// Spam is checked once the mail is decrypted, by a real spamd: an
+// encrypted, signed mail holding SpamAssassin's test string goes to the
+// junk folder with its verdict and spamd's score, no notice; a letter
+// goes to INBOX checked; a spamd that is down is no pass: the mail waits,
+// the readers are told, and it is delivered once checked.
+func TestBoundarySpam(t *testing.T) {
+	e := newSendEnv(t)
+	d := e.withDovecot(t)
+	c := e.core(t)
+	ctx := context.Background()
+	checker := &scan.Spamd{Network: "unix", Address: daemon.StartSpamd(t).Socket}
+	b := boundaryOn(t, c, clamdScanner(t), checker)
+	mbox := identity(t, "mailbox-rsa.p12")
+	spam, err := mailtest.Incoming(message.Header{From: message.Address{Name: "Jens Hansen", Address: "jens.hansen@kommune.example"}, To: []message.Address{{Address: sendMailbox}},
+		Subject: "Tilbud", Date: time.Now(), MessageID: message.NewMessageID("kommune.example")},
+		message.Draft{Body: "Køb nu!\n" + daemon.GTUBE}, identity(t, "recipient-rsa.p12"), mbox.Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range [][]byte{spam, fromJens(t, "jens.hansen@kommune.example", mbox, true, true)} {
+		if _, err := b.Receive(ctx, sendMailbox, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := b.Process(ctx); n != 2 || err != nil {
+		t.Fatalf("processed %d: %v", n, err)
+	}
+	junk := d.Messages(t, sendMailbox, DefaultSpam)
+	if len(junk) != 1 {
+		t.Fatalf("%s holds %d", DefaultSpam, len(junk))
+	}
+	h, words := delivered(t, junk[0])
+	if h.Get(HeaderVerdict) != VerdictSecure || !strings.HasPrefix(h.Get(HeaderSpam), "yes; score=") || !strings.Contains(h.Get(HeaderSpam), "GTUBE") ||
+		!strings.Contains(words, "Gatewayens spamkontrol (SpamAssassin) vurderer mailen som spam") || !strings.Contains(words, "mappen Junk Email") {
+		t.Errorf("spam: %v\n%s", h, words)
+	}
+	inbox := d.Messages(t, sendMailbox, "INBOX")
+	if len(inbox) != 1 {
+		t.Fatalf("INBOX holds %d", len(inbox))
+	}
+	h, words = delivered(t, inbox[0])
+	if h.Get(HeaderVerdict) != VerdictSecure || !strings.HasPrefix(h.Get(HeaderSpam), "no; score=") ||
+		!strings.Contains(words, "Kontrolleret for spam i gatewayen (SpamAssassin): ikke spam (") {
+		t.Errorf("a letter: %v\n%s", h, words)
+	}
+
+	down := daemon.StartSpamd(t)
+	checker.Address = down.Socket
+	down.Stop()
+	if _, err := b.Receive(ctx, sendMailbox, fromJens(t, "jens.hansen@kommune.example", nil, true, false)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.Process(ctx); n != 0 || err != nil {
+		t.Fatalf("processed %d: %v", n, err)
+	}
+	inbox = d.Messages(t, sendMailbox, "INBOX")
+	if len(inbox) != 2 {
+		t.Fatalf("INBOX holds %d", len(inbox))
+	}
+	if h, words := delivered(t, inbox[1]); h.Get(HeaderVerdict) != VerdictWaiting || !strings.Contains(words, "Spamkontrollen (spamd på") {
+		t.Fatalf("%v\n%s", h, words)
+	}
+	checker.Address = daemon.StartSpamd(t).Socket
+	b.Queue().Wake(ctx)
+	if n, err := b.Process(ctx); n != 1 || err != nil {
+		t.Fatalf("processed %d: %v", n, err)
+	}
+	if inbox = d.Messages(t, sendMailbox, "INBOX"); len(inbox) != 3 {
+		t.Fatalf("INBOX holds %d", len(inbox))
+	}
+	if h, _ := delivered(t, inbox[2]); h.Get(HeaderVerdict) != VerdictNotSecure || !strings.HasPrefix(h.Get(HeaderSpam), "no;") {
+		t.Errorf("once checked: %v", h)
 	}
 }
 
