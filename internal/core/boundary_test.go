@@ -3,19 +3,30 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/x509"
 	"io"
+	"math/big"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
+	"net/http"
+	"net/http/httptest"
 	"net/mail"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"sikkermail/internal/i18n"
 	"sikkermail/internal/mailtest"
 	"sikkermail/internal/mailtest/daemon"
 	"sikkermail/internal/message"
+	"sikkermail/internal/policy"
 	"sikkermail/internal/scan"
+	"sikkermail/internal/testenv"
 )
 
 // deliveredOf is delivered of what in delivers, in Danish.
@@ -152,5 +163,84 @@ func TestBoundary(t *testing.T) {
 	h, words = delivered(t, out)
 	if h.Get(HeaderVerdict) != VerdictQuarantine || h.Get(HeaderScan) != "not-scanned" || !strings.Contains(words, "Not scanned for malware: The virus scanner") {
 		t.Errorf("scanner down: %v\n%s", h, words)
+	}
+}
+
+// A signer whose certificate the CA has revoked, as the CRL its
+// certificate names says, served over HTTP: the boundary fetches the
+// list and the mail is not delivered as secure, in words that say so.
+func TestBoundaryRevoked(t *testing.T) {
+	_, c, _ := inboxEnv(t)
+	ctx := context.Background()
+	var hits atomic.Int32
+	var serial atomic.Pointer[big.Int]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		ca, key := testCA(t)
+		crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+			Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Minute), NextUpdate: time.Now().Add(time.Hour),
+			RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: serial.Load(), RevocationTime: time.Now().Add(-time.Minute)}},
+		}, ca, key)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write(crl)
+	}))
+	defer srv.Close()
+	jens := issued(t, "jens.hansen@kommune.example", time.Now().Add(-time.Hour), time.Now().Add(time.Hour), srv.URL+"/ca.crl")
+	serial.Store(jens.Cert.SerialNumber)
+	raw := crafted(t, "From: jens.hansen@kommune.example\r\nSubject: Spærret\r\n",
+		[]byte("Content-Type: text/plain; charset=utf-8\r\n\r\nBetal fakturaen.\r\n"), jens, identity(t, "mailbox-rsa.p12"))
+	in, err := c.Inspect(ctx, sendMailbox, raw, clamdScanner(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, words := deliveredOf(t, in)
+	if h.Get(HeaderVerdict) == VerdictSecure || !strings.Contains(words, "Ikke sendt sikkert") || !strings.Contains(words, "er spærret") || hits.Load() == 0 {
+		t.Errorf("revoked: %v, %d fetches\n%s", h, hits.Load(), words)
+	}
+	if !strings.Contains(h.Get(HeaderSigner), "invalid") {
+		t.Errorf("signer %q", h.Get(HeaderSigner))
+	}
+}
+
+// Mail as Thunderbird (NSS) writes it, from Mozilla's own test vectors
+// (testdata/thunderbird), to a secure mailbox whose key is Bob's: signed
+// then encrypted, opaque-signed then encrypted, encrypted only, and
+// the forgery of a signature over another text.
+func TestBoundaryThunderbird(t *testing.T) {
+	e := newSendEnv(t)
+	tb := func(name string) string { return testenv.Path("testdata", "thunderbird", name) }
+	e.cfg.SMIME.TrustAnchors = append(e.cfg.SMIME.TrustAnchors, tb("TestCA.pem"))
+	e.cfg.SMIME.Offline = true // NSS's test certificates name no revocation source
+	// Bob's mailbox is the institution's, for the test.
+	e.cfg.Institution.Domains = append(e.cfg.Institution.Domains, "example.com")
+	c := e.core(t)
+	ctx := context.Background()
+	pw := filepath.Join(e.dir, "nss-password")
+	os.WriteFile(pw, []byte("nss"), 0o600)
+	const bob = "bob@example.com"
+	if err := c.local.AddMailbox(ctx, testHelpdesk, policy.Mailbox{Address: bob, Name: "Bob", Identity: tb("Bob.p12"), Password: "file:" + pw}); err != nil {
+		t.Fatal(err)
+	}
+	clamd := clamdScanner(t)
+	for _, tc := range []struct{ file, verdict, words string }{
+		{"alice.dsig.SHA256.multipart.env.eml", VerdictSecure, "Sendt sikkert: krypteret (AES-128-CBC) og signeret af Alice <Alice@example.com>"},
+		{"alice.sig.SHA256.opaque.env.eml", VerdictSecure, "Sendt sikkert"},
+		{"alice.env.eml", VerdictNotSecure, "ikke signeret"},
+		{"alice.dsig.SHA256.multipart.mismatch-econtent.eml", VerdictQuarantine, "Ikke sendt sikkert"},
+	} {
+		raw, err := os.ReadFile(tb(tc.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := c.Inspect(ctx, bob, raw, clamd)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.file, err)
+		}
+		if h, words := deliveredOf(t, in); h.Get(HeaderVerdict) != tc.verdict || !strings.Contains(words, tc.words) {
+			t.Errorf("%s: %s\n%s", tc.file, h.Get(HeaderVerdict), words)
+		}
 	}
 }

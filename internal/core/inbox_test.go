@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -134,16 +135,7 @@ func forgedEContent(t *testing.T, jens *smime.Identity) []byte {
 // whose certificate names the CRL at crlURL (if any).
 func issued(t *testing.T, addr string, nb, na time.Time, crlURL string) *smime.Identity {
 	t.Helper()
-	ca := identity(t, "mailbox-rsa.p12").Chain
-	caKeyPEM, err := os.ReadFile(certPath("ca.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blk, _ := pem.Decode(caKeyPEM)
-	caKey, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil || len(ca) == 0 {
-		t.Fatalf("the test CA: %v", err)
-	}
+	ca, caKey := testCA(t)
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: addr},
@@ -154,12 +146,28 @@ func issued(t *testing.T, addr string, nb, na time.Time, crlURL string) *smime.I
 	if crlURL != "" {
 		tmpl.CRLDistributionPoints = []string{crlURL}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca[0], key.Public(), caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, key.Public(), caKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, _ := x509.ParseCertificate(der)
 	return &smime.Identity{Cert: c, Key: key}
+}
+
+// testCA is the test CA (testdata/certs) and its key.
+func testCA(t *testing.T) (*x509.Certificate, crypto.Signer) {
+	t.Helper()
+	ca := identity(t, "mailbox-rsa.p12").Chain
+	caKeyPEM, err := os.ReadFile(certPath("ca.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(caKeyPEM)
+	caKey, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil || len(ca) == 0 {
+		t.Fatalf("the test CA: %v", err)
+	}
+	return ca[0], caKey.(crypto.Signer)
 }
 
 // unreachableCRL is an identity for addr whose certificate names a CRL
