@@ -98,9 +98,22 @@ func TestCrashAtEveryStep(t *testing.T) {
 // TestCrashChild is the worker TestCrashAtEveryStep kills; alone it does
 // nothing.
 func TestCrashChild(t *testing.T) {
+	c, kill := crashWorker(t)
+	if c == nil {
+		return
+	}
+	c.outbox.Hook = kill
+	c.outbox.Process(context.Background())
+	t.Fatal("the point was never reached")
+}
+
+// crashWorker is a crash test's child: its core, opened on the parent's
+// settings, and a hook that kills the process at the parent's point for
+// its mail; nil when the test runs alone.
+func crashWorker(t *testing.T) (*Core, func(string, *outbox.Mail)) {
 	file, point := os.Getenv("SIKKERMAIL_CRASH_CONFIG"), os.Getenv("SIKKERMAIL_CRASH_AT")
 	if file == "" {
-		return
+		return nil, nil
 	}
 	cfg, err := config.Load(file)
 	if err != nil {
@@ -111,13 +124,11 @@ func TestCrashChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := strconv.ParseInt(os.Getenv("SIKKERMAIL_CRASH_MAIL"), 10, 64)
-	c.outbox.Hook = func(p string, m *outbox.Mail) {
+	return c, func(p string, m *outbox.Mail) {
 		if p == point && m.ID == id {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
-	c.outbox.Process(context.Background())
-	t.Fatalf("%s was never reached", point)
 }
 
 // TestBoundaryCrashAtEveryStep kills the boundary's worker (SIGKILL) at
@@ -223,20 +234,11 @@ func crashChild(t *testing.T, e *sendEnv, run, point string, id int64) {
 // TestBoundaryCrashChild is the boundary's worker
 // TestBoundaryCrashAtEveryStep kills; alone it does nothing.
 func TestBoundaryCrashChild(t *testing.T) {
-	file, point := os.Getenv("SIKKERMAIL_CRASH_CONFIG"), os.Getenv("SIKKERMAIL_CRASH_AT")
-	if file == "" {
+	c, kill := crashWorker(t)
+	if c == nil {
 		return
 	}
-	id, _ := strconv.ParseInt(os.Getenv("SIKKERMAIL_CRASH_MAIL"), 10, 64)
-	cfg, err := config.Load(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := scan.Parse(cfg.Boundary.Scanner)
+	s, err := scan.Parse(c.cfg.Boundary.Scanner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,11 +246,7 @@ func TestBoundaryCrashChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.Queue().Hook = func(p string, m *outbox.Mail) {
-		if p == point && m.ID == id {
-			syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		}
-	}
+	b.Queue().Hook = kill
 	b.Process(context.Background())
-	t.Fatalf("%s was never reached", point)
+	t.Fatal("the point was never reached")
 }
