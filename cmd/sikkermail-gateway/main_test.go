@@ -155,10 +155,13 @@ func TestSealingSettings(t *testing.T) {
 	}
 }
 
-// The inbound side as the gateway starts it: its SMTP listener takes an
-// encrypted mail for a secure mailbox over TLS, answers only once the
-// mail is in the boundary's queue, and the queue's worker takes it
-// through to delivered.
+// The inbound side as the gateway starts it, with a real clamd and
+// spamd: its SMTP listener takes mail for a secure mailbox over TLS,
+// answers only once the mail is in the boundary's queue, refuses a
+// mailbox the gateway does not hold, and the queue's worker takes each
+// where it goes: the readers find the encrypted and the plain mail and
+// the notice of the malware in INBOX, and neither the malware nor the
+// spam. It is refused without a spam setting.
 func TestBoundaryListener(t *testing.T) {
 	clamd := daemon.StartClamd(t, "25M")
 	cfg := config.Demo()
@@ -218,10 +221,61 @@ func TestBoundaryListener(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Mailbox != mailbox {
 		t.Fatalf("%+v %v", list, err)
 	}
-	m, _, err := core.Watch(ctx, queueOf{b}, list[0].ID, 20*time.Millisecond, nil, nil)
-	if err != nil || m.State != outbox.Done {
-		t.Fatalf("%+v %v", m, err)
+	// More kinds through the listener: plain, spam, malware; and one
+	// for a mailbox the gateway does not hold, refused at RCPT.
+	plain := func(subject, body string) []byte {
+		return []byte("From: borger@andetsted.example\r\nTo: " + mailbox + "\r\nSubject: " + subject + "\r\nDate: " + time.Now().Format(time.RFC1123Z) +
+			"\r\nMessage-ID: " + message.NewMessageID("andetsted.example") + "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
 	}
+	virus, err := message.Compose(message.Header{From: message.Address{Address: "borger@andetsted.example"}, To: []message.Address{{Address: mailbox}},
+		Subject: "Faktura", Date: time.Now(), MessageID: message.NewMessageID("andetsted.example")},
+		mustEntity(t, message.Draft{Body: "Se fakturaen.", Attachments: []message.Attachment{{Name: "faktura.com", Data: []byte(daemon.EICAR)}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range [][]byte{plain("Hej", "Kan I ringe mig op?"), plain("Tilbud", "Køb nu!\r\n"+daemon.GTUBE), virus} {
+		if err := s.SendMail("borger@andetsted.example", []string{mailbox}, bytes.NewReader(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SendMail("borger@andetsted.example", []string{"ukendt@hoejskole.example"}, bytes.NewReader(plain("Forkert", "Til ingen."))); err == nil {
+		t.Error("a mail for a mailbox the gateway does not hold was taken")
+	}
+	if list, err = b.Queue().List(ctx); err != nil || len(list) != 4 {
+		t.Fatalf("%d in the queue: %v", len(list), err)
+	}
+	for _, q := range list {
+		m, _, err := core.Watch(ctx, queueOf{b}, q.ID, 20*time.Millisecond, nil, nil)
+		if err != nil || m.State != outbox.Done {
+			t.Fatalf("%+v %v", m, err)
+		}
+	}
+	// What the readers find in INBOX, through the core as they read it:
+	// the encrypted reply, the plain mail, and the notice of the one in
+	// quarantine; not the spam, not the malware.
+	inbox, err := c.InboxList(ctx, mailbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]bool{}
+	for _, m := range inbox {
+		subjects[m.Subject] = true
+	}
+	for subject, want := range map[string]bool{"Svar": true, "Hej": true, "Holdt i karantæne: Faktura": true, "Tilbud": false, "Faktura": false} {
+		if subjects[subject] != want {
+			t.Errorf("INBOX holds %q: %v, want %v (%v)", subject, subjects[subject], want, subjects)
+		}
+	}
+}
+
+// mustEntity is the MIME entity of d.
+func mustEntity(t *testing.T, d message.Draft) []byte {
+	t.Helper()
+	e, err := message.Entity(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
 }
 
 // queueOf watches the boundary's queue as core.Watch watches an outbox.

@@ -73,7 +73,8 @@ type inspected struct {
 
 // OpenBoundary opens the inbound queue in the store, its mails scanned
 // for malware by s and checked for spam by spam (nil: IT turned the
-// spam check off, the mail server's being enough).
+// spam check off, and the mail server's check of the encrypted mail is
+// the only one).
 func (c *Core) OpenBoundary(ctx context.Context, s Scanner, spam SpamChecker) (*Boundary, error) {
 	b := &Boundary{c: c, scanner: s, spam: spam}
 	steps := []outbox.Step{
