@@ -223,22 +223,21 @@ func TestBoundaryListener(t *testing.T) {
 	}
 	// More kinds through the listener: plain, spam, malware; and one
 	// for a mailbox the gateway does not hold, refused at RCPT.
-	plain := func(subject, body string) []byte {
-		return []byte("From: borger@andetsted.example\r\nTo: " + mailbox + "\r\nSubject: " + subject + "\r\nDate: " + time.Now().Format(time.RFC1123Z) +
-			"\r\nMessage-ID: " + message.NewMessageID("andetsted.example") + "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n")
+	plain := func(subject string, d message.Draft) []byte {
+		raw, err := mailtest.Incoming(message.Header{From: message.Address{Address: "borger@andetsted.example"}, To: []message.Address{{Address: mailbox}},
+			Subject: subject, Date: time.Now(), MessageID: message.NewMessageID("andetsted.example")}, d, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
 	}
-	virus, err := message.Compose(message.Header{From: message.Address{Address: "borger@andetsted.example"}, To: []message.Address{{Address: mailbox}},
-		Subject: "Faktura", Date: time.Now(), MessageID: message.NewMessageID("andetsted.example")},
-		mustEntity(t, message.Draft{Body: "Se fakturaen.", Attachments: []message.Attachment{{Name: "faktura.com", Data: []byte(daemon.EICAR)}}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, raw := range [][]byte{plain("Hej", "Kan I ringe mig op?"), plain("Tilbud", "Køb nu!\r\n"+daemon.GTUBE), virus} {
+	virus := plain("Faktura", message.Draft{Body: "Se fakturaen.", Attachments: []message.Attachment{{Name: "faktura.com", Data: []byte(daemon.EICAR)}}})
+	for _, raw := range [][]byte{plain("Hej", message.Draft{Body: "Kan I ringe mig op?"}), plain("Tilbud", message.Draft{Body: "Køb nu!\n" + daemon.GTUBE}), virus} {
 		if err := s.SendMail("borger@andetsted.example", []string{mailbox}, bytes.NewReader(raw)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SendMail("borger@andetsted.example", []string{"ukendt@hoejskole.example"}, bytes.NewReader(plain("Forkert", "Til ingen."))); err == nil {
+	if err := s.SendMail("borger@andetsted.example", []string{"ukendt@hoejskole.example"}, bytes.NewReader(plain("Forkert", message.Draft{Body: "Til ingen."}))); err == nil {
 		t.Error("a mail for a mailbox the gateway does not hold was taken")
 	}
 	if list, err = b.Queue().List(ctx); err != nil || len(list) != 4 {
@@ -266,16 +265,6 @@ func TestBoundaryListener(t *testing.T) {
 			t.Errorf("INBOX holds %q: %v, want %v (%v)", subject, subjects[subject], want, subjects)
 		}
 	}
-}
-
-// mustEntity is the MIME entity of d.
-func mustEntity(t *testing.T, d message.Draft) []byte {
-	t.Helper()
-	e, err := message.Entity(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
 }
 
 // queueOf watches the boundary's queue as core.Watch watches an outbox.
