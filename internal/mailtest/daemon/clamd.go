@@ -38,11 +38,7 @@ func StartClamd(t testing.TB, maxStream string) *Clamd {
 	t.Helper()
 	bin := testenv.Need(t, "clamd")
 	// Not t.TempDir: a Unix socket's path must be short.
-	dir, err := os.MkdirTemp("", "clamd-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := daemonDir(t, "clamd-")
 	db := filepath.Join(dir, "db")
 	os.Mkdir(db, 0o755)
 	sum := md5.Sum([]byte(EICAR))

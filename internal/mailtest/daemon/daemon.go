@@ -56,3 +56,16 @@ func startDaemon(t testing.TB, name string, cmd *exec.Cmd, stop os.Signal, logFi
 	}
 	return halt
 }
+
+// daemonDir is a new folder for a daemon, removed when the test ends.
+// It is not t.TempDir: a Unix socket's path inside it must be short, and
+// a daemon that runs as its own user must be let into it (0700 there).
+func daemonDir(t testing.TB, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}

@@ -51,11 +51,7 @@ func startDovecot(t testing.TB, accounts, masters map[string]string, introspecti
 	bin := testenv.Need(t, "dovecot")
 	// Dovecot's own processes run as another user when started as root,
 	// so the folder must be theirs to enter: not t.TempDir (mode 0700).
-	dir, err := os.MkdirTemp("", "sikkermail-dovecot-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := daemonDir(t, "sikkermail-dovecot-")
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

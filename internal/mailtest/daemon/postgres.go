@@ -39,11 +39,7 @@ func StartPostgres(t testing.TB) *Postgres {
 	bin := postgresBin(t)
 	// As root the server runs as the postgres user, who must be able to
 	// enter the folder: not t.TempDir (mode 0700, the test's).
-	dir, err := os.MkdirTemp("", "sikkermail-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := daemonDir(t, "sikkermail-pg-")
 	p := &Postgres{Dir: dir, bin: bin}
 	data := filepath.Join(dir, "data")
 	if os.Geteuid() == 0 {

@@ -32,12 +32,8 @@ type Spamd struct {
 func StartSpamd(t testing.TB) *Spamd {
 	t.Helper()
 	bin := testenv.Need(t, "spamd")
-	dir, err := os.MkdirTemp("", "spamd-") // a Unix socket's path must be short
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755) // spamd's children run as nobody when started by root
+	dir := daemonDir(t, "spamd-") // a Unix socket's path must be short
+	os.Chmod(dir, 0o755)          // spamd's children run as nobody when started by root
 	// The site's settings: the plugin loaders Debian installs, then ours.
 	pre, _ := filepath.Glob("/etc/spamassassin/*.pre")
 	for _, f := range pre {
